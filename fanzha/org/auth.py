@@ -1,0 +1,54 @@
+"""Staff sign in with their external number (student or staff number) or their phone number."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.backends import ModelBackend
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest
+
+from fanzha.core import crypto
+from fanzha.core.identifiers import normalize_phone
+
+from .models import Person, User
+
+
+def candidate_users(login: str) -> list[User]:
+    """Accounts that ``login`` may name: a username, an external number, or a phone number."""
+    login = (login or "").strip()
+    if not login:
+        return []
+    users = list(User.objects.filter(username=login, is_active=True))
+    people = Person.objects.filter(external_number=login, user__isnull=False)
+    try:
+        phone_hash = crypto.keyed_hash(normalize_phone(login))
+    except ValidationError:
+        phone_hash = ""
+    if phone_hash:
+        people = people | Person.objects.filter(phone_hash=phone_hash, user__isnull=False)
+    seen = {u.pk for u in users}
+    for person in people.select_related("user"):
+        if person.user and person.user.is_active and person.user.pk not in seen:
+            users.append(person.user)
+            seen.add(person.user.pk)
+    return users
+
+
+class NumberOrPhoneBackend(ModelBackend):
+    """Authenticate by username, external number or phone; the password decides among namesakes."""
+
+    def authenticate(
+        self,
+        request: HttpRequest | None,
+        username: str | None = None,
+        password: str | None = None,
+        **kwargs: Any,
+    ) -> User | None:
+        if not username or not password:
+            return None
+        for user in candidate_users(username):
+            if user.check_password(password) and self.user_can_authenticate(user):
+                return user
+        User().set_password(password)  # equal time whether or not the login exists
+        return None

@@ -1,0 +1,284 @@
+"""The organisation grid: units in a tree, people, memberships, guardians, accounts and role grants.
+
+The unit tree is a treebeard materialized path, so a subtree is one indexed prefix match on
+``path``. Every write goes through ``actions.py``; every read of people goes through
+``scope.py``.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+from treebeard.mp_tree import MP_Node
+
+from fanzha.core import crypto
+from fanzha.core.identifiers import mask_id_number, mask_phone
+
+
+class UnitKind(models.TextChoices):
+    BUREAU_PROVINCE = "bureau_province", _("省级教育局")
+    BUREAU_CITY = "bureau_city", _("市级教育局")
+    BUREAU_DISTRICT = "bureau_district", _("区县教育局")
+    SCHOOL = "school", _("学校")
+    KINDERGARTEN = "kindergarten", _("幼儿园")
+    COLLEGE = "college", _("学院")
+    GRADE = "grade", _("年级")
+    CLASS = "class", _("班级")
+    DORM_BUILDING = "dorm_building", _("宿舍楼")
+    DORM_ROOM = "dorm_room", _("宿舍")
+    POLICE_BUREAU = "police_bureau", _("公安局")
+    POLICE_DEPARTMENT = "police_department", _("警种部门")
+    POLICE_STATION = "police_station", _("派出所")
+    BANK_HEAD = "bank_head", _("银行总行")
+    BANK_BRANCH = "bank_branch", _("支行")
+    BANK_OUTLET = "bank_outlet", _("网点")
+    COMMUNITY = "community", _("社区")
+    VILLAGE = "village", _("村")
+    ENTERPRISE = "enterprise", _("企业")
+    MARKET = "market", _("市场")
+    OTHER = "other", _("其他")
+
+
+class Unit(MP_Node):
+    """A node of the organisation grid: a bureau, school, college, class, dormitory room, station …"""
+
+    steplen = 4
+    alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    node_order_by: list[str] = []
+
+    name = models.CharField(_("名称"), max_length=120)
+    code = models.CharField(_("代码"), max_length=40)
+    kind = models.CharField(_("类型"), max_length=24, choices=UnitKind.choices)
+    # The parent's path, kept in step by actions so that "code unique among siblings"
+    # is a database constraint and not a check-then-create race.
+    parent_path = models.CharField(max_length=255, db_index=True, default="", editable=False)
+    initials = models.CharField(_("拼音首字母"), max_length=120, blank=True, db_index=True)
+    pinyin = models.CharField(_("拼音"), max_length=400, blank=True)
+    is_active = models.BooleanField(_("启用"), default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("单位")
+        verbose_name_plural = _("单位")
+        constraints = [
+            models.UniqueConstraint(fields=["parent_path", "code"], name="unit_code_unique_among_siblings"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def root_path(self) -> str:
+        return self.path[: self.steplen]
+
+    def subtree_q(self, prefix: str = "") -> Q:
+        """Q object matching this unit and everything below it (on ``<prefix>path``)."""
+        return Q(**{f"{prefix}path__startswith": self.path})
+
+
+class UnitEvent(models.Model):
+    """Append-only history of a unit: created, renamed, recoded, moved, deactivated."""
+
+    class Kind(models.TextChoices):
+        CREATED = "created", _("创建")
+        RENAMED = "renamed", _("更名")
+        RECODED = "recoded", _("改代码")
+        MOVED = "moved", _("移动")
+        DEACTIVATED = "deactivated", _("停用")
+        REACTIVATED = "reactivated", _("启用")
+
+    unit = models.ForeignKey(Unit, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(_("事件"), max_length=16, choices=Kind.choices)
+    old = models.CharField(_("原值"), max_length=255, blank=True)
+    new = models.CharField(_("新值"), max_length=255, blank=True)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name = _("单位变更记录")
+        verbose_name_plural = _("单位变更记录")
+
+    def __str__(self) -> str:
+        return f"{self.unit_id} {self.kind}"
+
+
+class PersonKind(models.TextChoices):
+    STUDENT = "student", _("学生")
+    TEACHER = "teacher", _("教师")
+    STAFF = "staff", _("职工")
+    PARENT = "parent", _("家长")
+    POLICE = "police", _("民警")
+    BANK_STAFF = "bank_staff", _("银行职员")
+    RESIDENT = "resident", _("居民")
+    VOLUNTEER = "volunteer", _("志愿者")
+
+
+class Gender(models.TextChoices):
+    MALE = "m", _("男")
+    FEMALE = "f", _("女")
+    UNKNOWN = "", _("未填")
+
+
+class User(AbstractUser):
+    """A login. Staff sign in with their external number or phone; see ``auth.NumberOrPhoneBackend``."""
+
+    class Meta:
+        verbose_name = _("账号")
+        verbose_name_plural = _("账号")
+
+
+class Person(models.Model):
+    """Someone the campaigns reach: a student, teacher, parent, officer, resident …"""
+
+    root = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="+", verbose_name=_("所属组织"))
+    name = models.CharField(_("姓名"), max_length=60)
+    initials = models.CharField(_("拼音首字母"), max_length=60, blank=True, db_index=True)
+    kind = models.CharField(_("类别"), max_length=16, choices=PersonKind.choices)
+    external_number = models.CharField(_("学号/工号"), max_length=40, blank=True)
+    phone_enc = models.TextField(blank=True, editable=False)
+    phone_hash = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
+    id_number_enc = models.TextField(blank=True, editable=False)
+    id_number_hash = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
+    phone_masked = models.CharField(_("手机号"), max_length=20, blank=True, editable=False)
+    id_number_masked = models.CharField(_("身份证号"), max_length=20, blank=True, editable=False)
+    gender = models.CharField(_("性别"), max_length=1, choices=Gender.choices, blank=True, default="")
+    birth_year = models.PositiveSmallIntegerField(_("出生年份"), null=True, blank=True)
+    enrolment_year = models.PositiveSmallIntegerField(_("入学年份"), null=True, blank=True)
+    covered_by = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="covering",
+        verbose_name=_("联系班委"),
+    )
+    user = models.OneToOneField(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="person")
+    is_active = models.BooleanField(_("在册"), default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("人员")
+        verbose_name_plural = _("人员")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["root", "external_number"],
+                condition=~Q(external_number=""),
+                name="person_number_unique_in_root",
+            ),
+        ]
+        indexes = [models.Index(fields=["root", "kind"])]
+
+    def __str__(self) -> str:
+        return self.name
+
+    # Sensitive values: set through these so encryption, hash and mask stay in step.
+    def set_phone(self, normalized: str) -> None:
+        self.phone_enc = crypto.encrypt(normalized)
+        self.phone_hash = crypto.keyed_hash(normalized)
+        self.phone_masked = mask_phone(normalized)
+
+    def set_id_number(self, normalized: str) -> None:
+        self.id_number_enc = crypto.encrypt(normalized)
+        self.id_number_hash = crypto.keyed_hash(normalized)
+        self.id_number_masked = mask_id_number(normalized)
+
+    @property
+    def phone(self) -> str:
+        """Plain phone number. Only ``actions.reveal_person`` and import comparisons may read it."""
+        return crypto.decrypt(self.phone_enc)
+
+    @property
+    def id_number(self) -> str:
+        return crypto.decrypt(self.id_number_enc)
+
+
+class MembershipRole(models.TextChoices):
+    MEMBER = "member", _("成员")
+    MONITOR = "monitor", _("班长")
+    COMMITTEE = "committee", _("班委")
+    DORM_HEAD = "dorm_head", _("宿舍长")
+    COUNSELLOR = "counsellor", _("辅导员")
+    LIAISON = "liaison", _("联络员")
+    LEADER = "leader", _("组长")
+    DEPUTY = "deputy", _("副组长")
+    VOLUNTEER = "volunteer", _("志愿者")
+
+
+class Membership(models.Model):
+    """A person's place in a unit, with a role; a student is in a class and a dormitory room at once."""
+
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="memberships")
+    unit = models.ForeignKey(Unit, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(_("角色"), max_length=16, choices=MembershipRole.choices, default="member")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("成员关系")
+        verbose_name_plural = _("成员关系")
+        constraints = [
+            models.UniqueConstraint(fields=["person", "unit", "role"], name="membership_unique"),
+        ]
+        indexes = [models.Index(fields=["unit", "role"])]
+
+    def __str__(self) -> str:
+        return f"{self.person_id}@{self.unit_id}:{self.role}"
+
+
+class Guardianship(models.Model):
+    """A parent or other guardian of a student."""
+
+    class Relation(models.TextChoices):
+        FATHER = "father", _("父亲")
+        MOTHER = "mother", _("母亲")
+        GRANDPARENT = "grandparent", _("祖父母")
+        OTHER = "other", _("其他")
+
+    guardian = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="wards")
+    student = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="guardians")
+    relation = models.CharField(_("关系"), max_length=16, choices=Relation.choices, default="other")
+
+    class Meta:
+        verbose_name = _("监护关系")
+        verbose_name_plural = _("监护关系")
+        constraints = [
+            models.UniqueConstraint(fields=["guardian", "student"], name="guardianship_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.guardian_id}→{self.student_id}"
+
+
+class Role(models.TextChoices):
+    BUREAU_ADMIN = "bureau_admin", _("教育局管理员")
+    SCHOOL_ADMIN = "school_admin", _("学校管理员")
+    COLLEGE_ADMIN = "college_admin", _("学院管理员")
+    COUNSELLOR = "counsellor", _("辅导员")
+    POLICE_LIAISON = "police_liaison", _("警务联络员")
+    BANK_ADMIN = "bank_admin", _("银行管理员")
+    AUDITOR = "auditor", _("只读审计员")
+
+
+class RoleGrant(models.Model):
+    """A role granted to an account at a unit; it covers the unit's whole subtree."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="grants")
+    unit = models.ForeignKey(Unit, on_delete=models.CASCADE, related_name="grants")
+    role = models.CharField(_("角色"), max_length=20, choices=Role.choices)
+    granted_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    granted_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("授权")
+        verbose_name_plural = _("授权")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "unit", "role"], name="grant_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}:{self.role}@{self.unit_id}"

@@ -1,0 +1,20 @@
+"""Test settings: fast hashing, in-memory files, the database from DATABASE_URL or SQLite."""
+
+import os
+import tempfile
+from pathlib import Path
+
+from .base import *  # noqa: F403
+
+DEBUG = False
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+MEDIA_ROOT = Path(tempfile.gettempdir()) / "fanzha-test-media"
+FANZHA_FIELD_KEY = "test-field-key-not-secret"
+SECRET_KEY = "test-secret-key-not-secret-" + "x" * 40
+ALLOWED_HOSTS = ["*"]
+LANGUAGE_CODE = os.environ.get("FANZHA_TEST_LANGUAGE", "zh-hans")
+REST_FRAMEWORK = {**REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"anon": None, "user": None}}  # noqa: F405

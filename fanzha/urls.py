@@ -1,0 +1,11 @@
+"""Top-level URL map: pages per app, the API under /api/v1/, and the admin."""
+
+from django.contrib import admin
+from django.urls import include, path
+
+urlpatterns = [
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("api/", include("fanzha.api.urls")),
+    path("admin/", admin.site.urls),
+    path("", include("fanzha.org.urls")),
+]
