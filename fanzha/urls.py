@@ -7,5 +7,6 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/", include("fanzha.api.urls")),
     path("admin/", admin.site.urls),
+    path("roster/", include("fanzha.org.import_urls")),
     path("", include("fanzha.org.urls")),
 ]

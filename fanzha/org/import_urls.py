@@ -1,0 +1,3 @@
+"""Roster import and export pages."""
+
+urlpatterns: list = []
