@@ -4,9 +4,17 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
+from fanzha.org.api import MembershipViewSet, PersonViewSet, UnitViewSet
+
+from .auth import ObtainTokenView
+
 router = DefaultRouter()
+router.register("units", UnitViewSet, basename="unit")
+router.register("people", PersonViewSet, basename="person")
+router.register("memberships", MembershipViewSet, basename="membership")
 
 urlpatterns = [
+    path("v1/auth/token/", ObtainTokenView.as_view(), name="api-token"),
     path("v1/", include(router.urls)),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "treebeard",
     "axes",
     "fanzha.core",
@@ -185,6 +186,17 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # Swagger UI and Redoc assets come from the drf-spectacular-sidecar package: no CDN at run time.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    # Several models have a "kind" or "role" field with different choices: name each enum.
+    "ENUM_NAME_OVERRIDES": {
+        "UnitKindEnum": "fanzha.org.models.UnitKind",
+        "PersonKindEnum": "fanzha.org.models.PersonKind",
+        "MembershipRoleEnum": "fanzha.org.models.MembershipRole",
+        "GenderEnum": "fanzha.org.models.Gender",
+    },
 }
 
 LOGGING = {
