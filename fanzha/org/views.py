@@ -1,12 +1,396 @@
-"""Pages of the organisation grid. Thin: reads come from ``scope``, writes from ``actions``."""
+"""Pages of the organisation grid. Thin: reads come from ``scope``, writes from ``actions``.
+
+Anything outside the user's scope is looked up in a scoped queryset and so answers 404,
+exactly like an object that does not exist. A visible object that the user's role may not
+change answers 403 on a write.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Page, Paginator
+from django.db.models import Exists, F, Func, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
+
+from . import actions, scope
+from .forms import (
+    ChildUnitForm,
+    MembershipForm,
+    MoveUnitForm,
+    PersonForm,
+    PersonSearchForm,
+    RenameUnitForm,
+    RevealForm,
+    UnitSearchForm,
+    apply_errors,
+)
+from .models import Membership, Person, Unit, User
+from .scope import Cap
+
+
+class AuthedRequest(HttpRequest):
+    """A request behind ``login_required``: its user is a real account (for the type checker)."""
+
+    user: User
+
+
+PAGE_SIZE = 50
+HISTORY_LENGTH = 20
+
+
+@dataclass
+class Paged:
+    """A page of results with its neighbours' links, which keep the other query parameters."""
+
+    page: Page
+    prev_url: str
+    next_url: str
+
+
+def _page(request: AuthedRequest, qs: QuerySet[Any], param: str = "page") -> Paged:
+    page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get(param))
+    query = request.GET.copy()
+
+    def link(number: int) -> str:
+        query[param] = str(number)
+        return "?" + query.urlencode()
+
+    return Paged(
+        page=page,
+        prev_url=link(page.previous_page_number()) if page.has_previous() else "",
+        next_url=link(page.next_page_number()) if page.has_next() else "",
+    )
+
+
+def _subtree_people(outer: str = "path") -> Subquery:
+    """Distinct people with a membership anywhere under the outer unit, as a correlated subquery."""
+    count = Func(F("person_id"), function="COUNT", template="COUNT(DISTINCT %(expressions)s)")
+    return Subquery(
+        Membership.objects.filter(unit__path__startswith=OuterRef(outer))
+        .order_by()
+        .annotate(n=count)
+        .values("n")[:1]
+    )
+
+
+def _with_parents(units: list[Unit]) -> list[dict[str, Any]]:
+    """Pair each unit with its parent (one query for the whole page)."""
+    parent_paths = {u.parent_path for u in units if u.parent_path}
+    parents = {u.path: u for u in Unit.objects.filter(path__in=parent_paths)}
+    return [{"unit": u, "parent": parents.get(u.parent_path)} for u in units]
+
+
+def _unit_for_write(request: AuthedRequest, pk: int) -> Unit:
+    """A unit the user may change: 404 when invisible, 403 when visible but read-only."""
+    unit = get_object_or_404(scope.units_for(request.user), pk=pk)
+    if not scope.in_scope(request.user, unit, Cap.EDIT_UNITS):
+        raise PermissionDenied
+    return unit
+
+
+def _is_own_root(user: Any, unit: Unit) -> bool:
+    """Whether ``unit`` is where the user's own editing grant sits (switching it off would lock them out)."""
+    return not user.is_superuser and unit.path in scope.scope_paths(user, Cap.EDIT_UNITS)
+
+
+def _person_for(request: AuthedRequest, pk: int, cap: Cap) -> Person:
+    """A person the user may act on with ``cap``: 404 when invisible, 403 when visible but not allowed."""
+    person = get_object_or_404(scope.people_for(request.user), pk=pk)
+    if cap != Cap.VIEW and not scope.people_for(request.user, cap).filter(pk=person.pk).exists():
+        raise PermissionDenied
+    return person
 
 
 @login_required
-def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "org/home.html", {})
+def home(request: AuthedRequest) -> HttpResponse:
+    """Each role's starting page: its grants and the size of its scope, or one's own record."""
+    user = request.user
+    grants = list(user.grants.select_related("unit").order_by("unit__path", "role"))
+    visible = scope.people_for(user)
+    context: dict[str, Any] = {"grants": grants, "is_superuser": user.is_superuser}
+    if grants or user.is_superuser:
+        context["unit_count"] = scope.units_for(user).count()
+        context["people_count"] = visible.count()
+        context["top_units"] = Unit.objects.filter(path__in=scope.scope_paths(user)).order_by("path")
+    else:
+        people = list(visible.select_related("root").order_by("pk"))
+        context["own"] = [p for p in people if p.user_id == user.pk]
+        context["children"] = [p for p in people if p.user_id != user.pk]
+    return render(request, "org/home.html", context)
+
+
+@login_required
+def unit_list(request: AuthedRequest) -> HttpResponse:
+    """The top units of the user's scope, or search results within the scope."""
+    form = UnitSearchForm(request.GET or None)
+    query = form.cleaned_data["q"].strip() if form.is_valid() else ""
+    if query:
+        lowered = query.lower()
+        units = scope.units_for(request.user).filter(
+            Q(name__icontains=query)
+            | Q(code__icontains=query)
+            | Q(initials__startswith=lowered)
+            | Q(pinyin__startswith=lowered)
+        )
+    else:
+        units = Unit.objects.filter(path__in=scope.scope_paths(request.user))
+    paged = _page(request, units.annotate(people=_subtree_people()).order_by("path"))
+    return render(
+        request,
+        "org/unit_list.html",
+        {"form": form, "query": query, "paged": paged, "rows": _with_parents(list(paged.page.object_list))},
+    )
+
+
+def _unit_page(request: AuthedRequest, unit: Unit, status: int = 200, **forms: Any) -> HttpResponse:
+    """Render a unit with its breadcrumbs, children, members, history and (for editors) forms."""
+    user = request.user
+    crumbs = [{"unit": a, "link": scope.in_scope(user, a)} for a in Unit.objects.get_ancestors(unit)]
+    children = Unit.objects.filter(parent_path=unit.path).annotate(people=_subtree_people()).order_by("path")
+    members = unit.memberships.select_related("person").order_by("role", "person__initials", "pk")
+    can_edit = scope.in_scope(user, unit, Cap.EDIT_UNITS)
+    context: dict[str, Any] = {
+        "unit": unit,
+        "crumbs": crumbs,
+        "children": _page(request, children),
+        "members": _page(request, members, "mpage"),
+        "events": unit.events.select_related("actor")[:HISTORY_LENGTH],
+        "unit_count": Unit.objects.filter(path__startswith=unit.path).count() - 1,
+        "people_count": Membership.objects.filter(unit__path__startswith=unit.path)
+        .values("person_id")
+        .distinct()
+        .count(),
+        "can_edit": can_edit,
+    }
+    if can_edit:
+        context["child_form"] = forms.get("child_form") or ChildUnitForm.for_parent(unit)
+        context["rename_form"] = forms.get("rename_form") or RenameUnitForm(
+            initial={"name": unit.name, "code": unit.code}
+        )
+        context["move_form"] = forms.get("move_form") or MoveUnitForm(user=user)
+        context["is_own_root"] = _is_own_root(user, unit)
+    return render(request, "org/unit_detail.html", context, status=status)
+
+
+@login_required
+def unit_detail(request: AuthedRequest, pk: int) -> HttpResponse:
+    """A unit in scope; any other answers 404, as if it did not exist."""
+    unit = get_object_or_404(scope.units_for(request.user), pk=pk)
+    return _unit_page(request, unit)
+
+
+@login_required
+@require_POST
+def unit_add_child(request: AuthedRequest, pk: int) -> HttpResponse:
+    """Create a child unit; a refused code comes back as a form error on the unit page."""
+    unit = _unit_for_write(request, pk)
+    form = ChildUnitForm(request.POST)
+    if form.is_valid():
+        try:
+            child = actions.create_unit(parent=unit, actor=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            apply_errors(form, exc)
+        else:
+            messages.success(request, _("已添加下级单位“%(name)s”") % {"name": child.name})
+            return redirect("unit_detail", pk=child.pk)
+    return _unit_page(request, unit, child_form=form)
+
+
+@login_required
+@require_POST
+def unit_rename(request: AuthedRequest, pk: int) -> HttpResponse:
+    """Rename and/or recode; the old values stay in the unit's history."""
+    unit = _unit_for_write(request, pk)
+    form = RenameUnitForm(request.POST)
+    if form.is_valid():
+        try:
+            actions.rename_unit(unit, actor=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            apply_errors(form, exc)
+        else:
+            messages.success(request, _("单位信息已保存"))
+            return redirect("unit_detail", pk=unit.pk)
+    return _unit_page(request, unit, rename_form=form)
+
+
+@login_required
+@require_POST
+def unit_move(request: AuthedRequest, pk: int) -> HttpResponse:
+    """Move a unit under a parent named by code, which must also lie in the editing scope."""
+    unit = _unit_for_write(request, pk)
+    form = MoveUnitForm(request.POST, user=request.user)
+    if form.is_valid():
+        try:
+            actions.move_unit(unit, form.cleaned_data["target"], actor=request.user)
+        except ValidationError as exc:
+            apply_errors(form, exc)
+        else:
+            messages.success(request, _("单位已移动"))
+            return redirect("unit_detail", pk=unit.pk)
+    return _unit_page(request, unit, move_form=form)
+
+
+@login_required
+@require_POST
+def unit_set_active(request: AuthedRequest, pk: int) -> HttpResponse:
+    """Deactivate or reactivate a unit; a user may not switch off the unit their own grant is at."""
+    unit = _unit_for_write(request, pk)
+    active = request.POST.get("active") == "1"
+    if not active and _is_own_root(request.user, unit):
+        messages.error(request, _("不能停用您的授权所在的单位，请联系上级管理员"))
+    else:
+        actions.set_unit_active(unit, active, actor=request.user)
+        messages.success(request, _("单位已启用") if active else _("单位已停用"))
+    return redirect("unit_detail", pk=unit.pk)
+
+
+@login_required
+def person_list(request: AuthedRequest) -> HttpResponse:
+    """People in scope, filtered by unit subtree, kind and name/number/initials; 50 a page."""
+    user = request.user
+    form = PersonSearchForm(request.GET or None)
+    people = scope.people_for(user)
+    unit = None
+    if form.is_valid():
+        data = form.cleaned_data
+        if data["unit"]:
+            unit = get_object_or_404(scope.units_for(user), pk=data["unit"])
+            in_unit = Membership.objects.filter(person=OuterRef("pk"), unit__path__startswith=unit.path)
+            people = people.filter(Exists(in_unit))
+        if data["kind"]:
+            people = people.filter(kind=data["kind"])
+        if query := data["q"].strip():
+            people = people.filter(
+                Q(name__icontains=query)
+                | Q(external_number__istartswith=query)
+                | Q(initials__startswith=query.lower())
+            )
+    memberships = scope.memberships_for(user).select_related("unit").order_by("unit__path", "role")
+    people = people.order_by("initials", "name", "pk").prefetch_related(
+        Prefetch("memberships", queryset=memberships, to_attr="visible_memberships")
+    )
+    return render(
+        request, "org/person_list.html", {"form": form, "unit": unit, "paged": _page(request, people)}
+    )
+
+
+def _person_page(request: AuthedRequest, person: Person, status: int = 200, **extra: Any) -> HttpResponse:
+    """Render a person with memberships, guardians, wards and coverage, all limited to the scope."""
+    user = request.user
+    visible = scope.people_for(user)
+    editable = set(
+        scope.memberships_for(user, Cap.EDIT_PEOPLE).filter(person=person).values_list("pk", flat=True)
+    )
+    memberships = (
+        scope.memberships_for(user).filter(person=person).select_related("unit").order_by("unit__path")
+    )
+    can_edit = scope.people_for(user, Cap.EDIT_PEOPLE).filter(pk=person.pk).exists()
+    context: dict[str, Any] = {
+        "person": person,
+        "memberships": [{"m": m, "removable": m.pk in editable} for m in memberships],
+        "guardians": person.guardians.filter(guardian__in=visible).select_related("guardian"),
+        "wards": person.wards.filter(student__in=visible).select_related("student"),
+        "covered_by": visible.filter(pk=person.covered_by_id).first() if person.covered_by_id else None,
+        "covering": visible.filter(covered_by=person).order_by("initials", "pk"),
+        "can_reveal": scope.people_for(user, Cap.REVEAL).filter(pk=person.pk).exists(),
+        "can_edit": can_edit,
+        "revealed": {},
+        **extra,
+    }
+    if can_edit and "membership_form" not in context:
+        context["membership_form"] = MembershipForm(user=user)
+    return render(request, "org/person_detail.html", context, status=status)
+
+
+@login_required
+@never_cache
+def person_detail(request: AuthedRequest, pk: int) -> HttpResponse:
+    """A person in scope, sensitive numbers masked; never cached, as a reveal renders the same page."""
+    return _person_page(request, _person_for(request, pk, Cap.VIEW))
+
+
+@login_required
+@require_POST
+@never_cache
+def person_reveal(request: AuthedRequest, pk: int) -> HttpResponse:
+    """Show one sensitive value on this response only; the action leaves an audit record."""
+    person = _person_for(request, pk, Cap.REVEAL)
+    form = RevealForm(request.POST)
+    if not form.is_valid():
+        return _person_page(request, person, status=400)
+    field = form.cleaned_data["field"]
+    value = actions.reveal_person_field(person, field, actor=request.user)
+    return _person_page(request, person, revealed={field: value or _("（空）")})
+
+
+@login_required
+@never_cache
+def person_edit(request: AuthedRequest, pk: int) -> HttpResponse:
+    """Edit a person; phone and ID are validated and normalised here, stored by the action."""
+    person = _person_for(request, pk, Cap.EDIT_PEOPLE)
+    if request.method == "POST":
+        form = PersonForm(request.POST)
+        if form.is_valid():
+            try:
+                actions.save_person(root=person.root, person=person, **form.action_kwargs())
+            except ValidationError as exc:
+                apply_errors(form, exc)
+            else:
+                messages.success(request, _("人员信息已保存"))
+                return redirect("person_detail", pk=person.pk)
+    else:
+        form = PersonForm(
+            initial={
+                "name": person.name,
+                "kind": person.kind,
+                "gender": person.gender,
+                "external_number": person.external_number,
+                "birth_year": person.birth_year,
+                "enrolment_year": person.enrolment_year,
+                "is_active": person.is_active,
+            }
+        )
+    return render(request, "org/person_edit.html", {"person": person, "form": form})
+
+
+@login_required
+@require_POST
+def person_add_membership(request: AuthedRequest, pk: int) -> HttpResponse:
+    """Put a person in a unit of the editing scope, named by code."""
+    person = _person_for(request, pk, Cap.EDIT_PEOPLE)
+    form = MembershipForm(request.POST, user=request.user)
+    if form.is_valid():
+        try:
+            actions.add_membership(person, form.cleaned_data["unit"], form.cleaned_data["role"])
+        except ValidationError as exc:
+            apply_errors(form, exc)
+        else:
+            messages.success(request, _("已加入“%(unit)s”") % {"unit": form.cleaned_data["unit"].name})
+            return redirect("person_detail", pk=person.pk)
+    return _person_page(request, person, membership_form=form)
+
+
+@login_required
+@require_POST
+def person_remove_membership(request: AuthedRequest, pk: int, membership_pk: int) -> HttpResponse:
+    """Take a person out of a unit; back to the list when they thereby leave the user's scope."""
+    person = get_object_or_404(scope.people_for(request.user), pk=pk)
+    membership = get_object_or_404(
+        scope.memberships_for(request.user).select_related("unit"), pk=membership_pk, person=person
+    )
+    if not scope.memberships_for(request.user, Cap.EDIT_PEOPLE).filter(pk=membership.pk).exists():
+        raise PermissionDenied
+    actions.remove_membership(membership)
+    messages.success(request, _("已移出“%(unit)s”") % {"unit": membership.unit.name})
+    if scope.people_for(request.user).filter(pk=person.pk).exists():
+        return redirect("person_detail", pk=person.pk)
+    return redirect("person_list")

@@ -1,0 +1,60 @@
+"""Browser tests: Playwright drives Debian's Chromium (never ``playwright install``).
+
+The sync Playwright API runs an event loop in the test thread, so Django's guard against ORM
+calls from async code must be lifted for the test thread that builds data.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import Cast, build_cast, skip_or_fail
+
+os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
+    if not CHROMIUM.exists():
+        skip_or_fail(f"{CHROMIUM} is not installed (apt-get install chromium fonts-noto-cjk)")
+    return {
+        **browser_type_launch_args,
+        "executable_path": str(CHROMIUM),
+        "args": [
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+        ],
+    }
+
+
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args: dict[str, Any]) -> dict[str, Any]:
+    """A Chinese-speaking desktop browser: the product's default language."""
+    return {**browser_context_args, "locale": "zh-CN", "viewport": {"width": 1280, "height": 900}}
+
+
+@pytest.fixture
+def live_cast(transactional_db: None) -> Cast:
+    """The named cast, committed so that the live server's thread sees it."""
+    return build_cast()
+
+
+@pytest.fixture
+def shots() -> Path | None:
+    """Where to save screenshots for a human to look at (``FANZHA_E2E_SHOTS``), if anywhere."""
+    folder = os.environ.get("FANZHA_E2E_SHOTS")
+    if not folder:
+        return None
+    path = Path(folder)
+    path.mkdir(parents=True, exist_ok=True)
+    return path

@@ -1,0 +1,203 @@
+"""Every organisation page against every member of the cast.
+
+Out of scope answers 404 exactly like a missing object; a visible object that the role may
+not change answers 403 on a write; a refused write changes nothing in the database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from django.urls import reverse
+
+from fanzha.core.models import AuditRecord
+from fanzha.org.models import Guardianship, Membership, Person, RoleGrant, Unit, UnitEvent
+from tests.conftest import Cast
+
+pytestmark = pytest.mark.django_db
+
+ROLES = [
+    "school_admin",
+    "college_admin",
+    "counsellor",
+    "police_liaison",
+    "auditor",
+    "student",
+    "parent",
+    "outsider",
+]
+
+
+@dataclass
+class Case:
+    """A page: how to reach it, and the expected status for each role, in the order of ``ROLES``."""
+
+    url: Callable[[Cast], str]
+    expected: str
+    method: str = "get"
+    data: Callable[[Cast], dict[str, Any]] = field(default=lambda c: {})
+
+    def status(self, role: str) -> int:
+        return int(self.expected.split()[ROLES.index(role)])
+
+
+def unit(name: str, view: str = "unit_detail") -> Callable[[Cast], str]:
+    return lambda c: reverse(view, args=[getattr(c, name).pk])
+
+
+def person(name: str, view: str = "person_detail") -> Callable[[Cast], str]:
+    return lambda c: reverse(view, args=[getattr(c, name).pk])
+
+
+def student_membership(c: Cast) -> str:
+    membership = Membership.objects.get(person=c.student, unit=c.cs2301)
+    return reverse("person_remove_membership", args=[c.student.pk, membership.pk])
+
+
+PERSON_EDIT = {"name": "改名", "kind": "student", "external_number": "2023001", "phone": "13912345678"}
+
+#            school college counsellor police auditor student parent outsider
+CASES: dict[str, Case] = {
+    "home": Case(lambda c: reverse("home"), "200 200 200 200 200 200 200 200"),
+    "unit list": Case(lambda c: reverse("unit_list"), "200 200 200 200 200 200 200 200"),
+    "people list": Case(lambda c: reverse("person_list"), "200 200 200 200 200 200 200 200"),
+    "unit root": Case(unit("uni"), "200 404 404 200 200 404 404 404"),
+    "unit inside": Case(unit("cs2301"), "200 200 200 200 200 404 404 404"),
+    "unit sibling college": Case(unit("ma2301"), "200 404 404 200 200 404 404 404"),
+    "unit other school": Case(unit("oc01"), "404 404 404 404 404 404 404 200"),
+    "people of unit inside": Case(
+        lambda c: reverse("person_list") + f"?unit={c.cs2301.pk}", "200 200 200 200 200 404 404 404"
+    ),
+    "people of other school": Case(
+        lambda c: reverse("person_list") + f"?unit={c.oc01.pk}", "404 404 404 404 404 404 404 200"
+    ),
+    "person inside": Case(person("student"), "200 200 200 200 200 200 200 404"),
+    "person parent": Case(person("parent"), "200 200 200 200 200 404 200 404"),
+    "person sibling college": Case(person("math_student"), "200 404 404 200 200 404 404 404"),
+    "person other school": Case(person("other_student"), "404 404 404 404 404 404 404 200"),
+    "edit form": Case(person("student", "person_edit"), "200 200 200 403 403 403 403 404"),
+    "edit other school": Case(person("other_student", "person_edit"), "404 404 404 404 404 404 404 200"),
+    "reveal": Case(
+        person("student", "person_reveal"),
+        "200 200 200 403 403 403 403 404",
+        "post",
+        lambda c: {"field": "phone"},
+    ),
+    "reveal other school": Case(
+        person("other_student", "person_reveal"),
+        "404 404 404 404 404 404 404 200",
+        "post",
+        lambda c: {"field": "id_number"},
+    ),
+    "edit": Case(
+        person("student", "person_edit"), "302 302 302 403 403 403 403 404", "post", lambda c: PERSON_EDIT
+    ),
+    "add membership": Case(
+        person("student", "person_add_membership"),
+        # The counsellor may edit the student but CS2302 is outside their scope: a form error.
+        "302 302 200 403 403 403 403 404",
+        "post",
+        lambda c: {"member-unit": "CS2302", "member-role": "member"},
+    ),
+    "remove membership": Case(student_membership, "302 302 302 403 403 404 404 404", "post"),
+    "add child": Case(
+        unit("cs2301", "unit_add_child"),
+        "302 302 403 403 403 404 404 404",
+        "post",
+        lambda c: {"child-name": "新宿舍", "child-code": "NEW", "child-kind": "dorm_room"},
+    ),
+    "rename": Case(
+        unit("cs2301", "unit_rename"),
+        "302 302 403 403 403 404 404 404",
+        "post",
+        lambda c: {"rename-name": "改名班", "rename-code": "X1"},
+    ),
+    "move": Case(
+        unit("cs2302", "unit_move"),
+        # The college admin may move CS2302 but not to MA, outside their scope: a form error.
+        "302 200 404 403 403 404 404 404",
+        "post",
+        lambda c: {"move-target": "MA"},
+    ),
+    "move other school": Case(
+        unit("oc01", "unit_move"), "404 404 404 404 404 404 404 302", "post", lambda c: {"move-target": "OTH"}
+    ),
+    "deactivate": Case(
+        unit("cs2302", "unit_set_active"),
+        "302 302 404 403 403 404 404 404",
+        "post",
+        lambda c: {"active": "0"},
+    ),
+}
+
+
+def snapshot() -> list[list[tuple[Any, ...]]]:
+    """Everything a page of the org app could change."""
+    return [
+        list(Unit.objects.order_by("pk").values_list("pk", "path", "name", "code", "is_active", "numchild")),
+        list(UnitEvent.objects.order_by("pk").values_list("pk")),
+        list(
+            Person.objects.order_by("pk").values_list(
+                "pk", "name", "kind", "external_number", "phone_enc", "id_number_enc", "is_active"
+            )
+        ),
+        list(Membership.objects.order_by("pk").values_list("pk", "person", "unit", "role")),
+        list(Guardianship.objects.order_by("pk").values_list("pk", "guardian", "student")),
+        list(RoleGrant.objects.order_by("pk").values_list("pk", "user", "unit", "role")),
+        list(AuditRecord.objects.order_by("pk").values_list("pk")),
+    ]
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("name", list(CASES))
+def test_page_scope(client, cast, name, role):
+    case = CASES[name]
+    client.force_login(cast.users()[role])
+    url = case.url(cast)
+    before = snapshot()
+    response = getattr(client, case.method)(url, case.data(cast))
+    expected = case.status(role)
+    assert response.status_code == expected, f"{name} as {role}: {response.status_code} != {expected}"
+    if case.method == "post" and expected != 302:
+        reveal_ok = name.startswith("reveal") and expected == 200
+        after = snapshot()
+        if reveal_ok:  # a reveal writes exactly one audit record and nothing else
+            assert after[:-1] == before[:-1]
+            assert len(after[-1]) == len(before[-1]) + 1
+        else:
+            assert after == before, f"refused {name} as {role} changed the database"
+    if expected == 404:
+        # The same answer as for an object that does not exist.
+        assert b"13800138000" not in response.content
+
+
+def test_missing_objects_are_404(client, cast):
+    client.force_login(cast.school_admin)
+    assert client.get(reverse("unit_detail", args=[999999])).status_code == 404
+    assert client.get(reverse("person_detail", args=[999999])).status_code == 404
+    assert client.post(reverse("person_reveal", args=[999999]), {"field": "phone"}).status_code == 404
+
+
+def test_every_named_route_is_covered():
+    """A new page must join the matrix."""
+    from fanzha.org import urls
+
+    covered = {
+        "home",
+        "unit_list",
+        "person_list",
+        "unit_detail",
+        "person_detail",
+        "person_edit",
+        "person_reveal",
+        "person_add_membership",
+        "person_remove_membership",
+        "unit_add_child",
+        "unit_rename",
+        "unit_move",
+        "unit_set_active",
+    }
+    assert {p.name for p in urls.urlpatterns} - {"login", "logout"} == covered
