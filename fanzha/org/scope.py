@@ -48,19 +48,26 @@ def _minimal(paths: set[str]) -> list[str]:
     return result
 
 
+def _grants(user: Any) -> list[tuple[str, str]]:
+    """(role, unit path) of the user's grants on active units, loaded once per user object."""
+    cache: dict[str, Any] = user.__dict__.setdefault("_fanzha_scope", {})
+    if "grants" not in cache:
+        cache["grants"] = list(
+            RoleGrant.objects.filter(user=user, unit__is_active=True).values_list("role", "unit__path")
+        )
+    return cache["grants"]
+
+
 def scope_paths(user: Any, cap: Cap = Cap.VIEW) -> list[str]:
     """Unit paths whose subtrees the user may act on with ``cap``; cached on the user object."""
     if user is None or not user.is_authenticated or not user.is_active:
         return []
-    cache: dict[Cap, list[str]] = user.__dict__.setdefault("_fanzha_scope", {})
+    cache: dict[str, Any] = user.__dict__.setdefault("_fanzha_scope", {})
     if cap not in cache:
         if user.is_superuser:
             cache[cap] = list(Unit.objects.get_root_nodes().values_list("path", flat=True))
         else:
-            grants = RoleGrant.objects.filter(user=user, unit__is_active=True).values_list(
-                "role", "unit__path"
-            )
-            cache[cap] = _minimal({path for role, path in grants if cap in ROLE_CAPS.get(role, ())})
+            cache[cap] = _minimal({path for role, path in _grants(user) if cap in ROLE_CAPS.get(role, ())})
     return cache[cap]
 
 

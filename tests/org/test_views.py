@@ -504,8 +504,8 @@ def count_queries(client, url):
 
 
 # session, user, grants ×6 (the nav's capabilities and the scope), filter unit, count, page, prefetch.
-PEOPLE_LIST_QUERIES = 12
-UNIT_DETAIL_QUERIES = 17
+PEOPLE_LIST_QUERIES = 7
+UNIT_DETAIL_QUERIES = 12
 
 
 def test_people_list_query_count_does_not_grow(client, cast, django_assert_num_queries):
