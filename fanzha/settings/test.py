@@ -18,3 +18,6 @@ SECRET_KEY = "test-secret-key-not-secret-" + "x" * 40
 ALLOWED_HOSTS = ["*"]
 LANGUAGE_CODE = os.environ.get("FANZHA_TEST_LANGUAGE", "zh-hans")
 REST_FRAMEWORK = {**REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"anon": None, "user": None}}  # noqa: F405
+STATIC_ROOT = Path(tempfile.gettempdir()) / "fanzha-test-static"
+STATIC_ROOT.mkdir(exist_ok=True)
+WHITENOISE_USE_FINDERS = True

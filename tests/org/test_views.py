@@ -503,7 +503,7 @@ def count_queries(client, url):
     return len(ctx.captured_queries)
 
 
-# session, user, grants ×6 (the nav's capabilities and the scope), filter unit, count, page, prefetch.
+# session, user, grants (once), filter unit, count, page, prefetch.
 PEOPLE_LIST_QUERIES = 7
 UNIT_DETAIL_QUERIES = 12
 
