@@ -7,6 +7,8 @@ The unit tree is a treebeard materialized path, so a subtree is one indexed pref
 
 from __future__ import annotations
 
+import uuid
+
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
@@ -282,3 +284,56 @@ class RoleGrant(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id}:{self.role}@{self.unit_id}"
+
+
+class ImportJob(models.Model):
+    """A roster upload on its way through check (dry run) and commit, with progress for the page to poll.
+
+    The id is a random UUID, so a job's URL cannot be guessed; the uploaded file is deleted once
+    the job is committed or found to have problems (it holds ID and phone numbers).
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("排队中")
+        CHECKING = "checking", _("检查中")
+        CHECKED = "checked", _("检查通过，待确认")
+        INVALID = "invalid", _("有问题，未导入")
+        COMMITTING = "committing", _("导入中")
+        DONE = "done", _("已导入")
+        FAILED = "failed", _("失败")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+", verbose_name=_("上传人"))
+    root = models.ForeignKey(Unit, on_delete=models.CASCADE, related_name="+", verbose_name=_("导入到"))
+    file = models.FileField(_("文件"), upload_to="roster-imports/%Y/%m/", blank=True)
+    filename = models.CharField(_("文件名"), max_length=255)
+    size = models.PositiveBigIntegerField(_("大小"), default=0)
+    create_units = models.BooleanField(_("自动创建班级和宿舍"), default=False)
+    status = models.CharField(_("状态"), max_length=16, choices=Status.choices, default=Status.QUEUED)
+    stage = models.CharField(_("阶段"), max_length=16, blank=True)
+    done = models.PositiveIntegerField(default=0)
+    total = models.PositiveIntegerField(null=True, blank=True)
+    problems = models.JSONField(_("问题"), default=list, blank=True)  # [[row, column, message], …]
+    problem_count = models.PositiveIntegerField(default=0)
+    summary = models.JSONField(_("结果"), default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("花名册导入")
+        verbose_name_plural = _("花名册导入")
+
+    def __str__(self) -> str:
+        return f"{self.filename} {self.status}"
+
+    @property
+    def is_running(self) -> bool:
+        return self.status in {self.Status.QUEUED, self.Status.CHECKING, self.Status.COMMITTING}
+
+    @property
+    def percent(self) -> int:
+        """Progress of the current stage, 0–100 (reading and checking rows is most of the work)."""
+        if not self.total:
+            return 0
+        return min(100, int(100 * self.done / self.total))

@@ -1,0 +1,78 @@
+"""Small roster files made in the tests: XLSX through openpyxl, CSV in any encoding, broken variants."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import zipfile
+from typing import Any
+
+from openpyxl import Workbook
+
+from fanzha.org import roster
+
+HEADERS = [c.header for c in roster.COLUMNS]
+WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
+
+
+def id_number(body17: str) -> str:
+    """A resident ID number with a correct check character."""
+    return body17 + "10X98765432"[sum(int(d) * w for d, w in zip(body17, WEIGHTS, strict=True)) % 11]
+
+
+def bad_checksum(number: str) -> str:
+    """The same ID number with a wrong check character."""
+    last = "0" if number[-1] != "0" else "1"
+    return number[:-1] + last
+
+
+def cells(row: dict[str, Any]) -> list[Any]:
+    """A row given by column key (``class`` for 班级代码) as a list in template order."""
+    return [row.get(c.key) for c in roster.COLUMNS]
+
+
+def xlsx(rows: list[dict[str, Any]], *, sheet: str = "花名册", headers: list[str] | None = None) -> bytes:
+    book = Workbook()
+    ws = book.active
+    assert ws is not None
+    ws.title = sheet
+    ws.append(headers or HEADERS)
+    for row in rows:
+        ws.append(cells(row))
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def csv_bytes(rows: list[dict[str, Any]], encoding: str = "utf-8") -> bytes:
+    text = io.StringIO()
+    writer = csv.writer(text)
+    writer.writerow(HEADERS)
+    for row in rows:
+        writer.writerow(["" if v is None else v for v in cells(row)])
+    return text.getvalue().encode(encoding)
+
+
+def with_empty_rows(data: bytes, count: int) -> bytes:
+    """Append ``count`` empty ``<row>`` elements to the first sheet, as a spreadsheet app may leave."""
+    source = zipfile.ZipFile(io.BytesIO(data))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for item in source.infolist():
+            content = source.read(item.filename)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                text = content.decode()
+                last = max(int(n) for n in re.findall(r'<row r="(\d+)"', text))
+                empty = "".join(f'<row r="{n}"/>' for n in range(last + 1, last + 1 + count))
+                text = text.replace("</sheetData>", empty + "</sheetData>")
+                text = re.sub(r'<dimension ref="[^"]*"/>', f'<dimension ref="A1:Q{last + count}"/>', text)
+                content = text.encode()
+            target.writestr(item, content)
+    return out.getvalue()
+
+
+def student(number: str, name: str = "新同学", **extra: Any) -> dict[str, Any]:
+    row: dict[str, Any] = {"name": name, "kind": "学生", "number": number, "college": "CS", "class": "CS2301"}
+    row.update(extra)
+    return row
