@@ -1,0 +1,148 @@
+"""``fanzha serve``: gunicorn on ``fanzha.wsgi`` with whitenoise serving the collected static files.
+
+Why a command: deployments are often intranet servers run by non-specialists, so one
+command must do the whole job — collect static files when they are missing or older than
+the sources, then start a production server — with no nginx in front.
+"""
+
+from __future__ import annotations
+
+import http.client
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.contrib.staticfiles import finders
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import connections
+
+DEFAULT_BIND = "127.0.0.1:8000"
+IGNORE_PATTERNS = ["CVS", ".*", "*~"]
+
+
+def static_is_stale() -> bool:
+    """Whether ``STATIC_ROOT`` lacks a source static file or holds an older copy of one."""
+    root = Path(settings.STATIC_ROOT)
+    if not root.is_dir():
+        return True
+    for finder in finders.get_finders():
+        for path, storage in finder.list(IGNORE_PATTERNS):
+            prefix = getattr(storage, "prefix", None) or ""
+            target = root / prefix / path
+            try:
+                if target.stat().st_mtime < os.stat(storage.path(path)).st_mtime:
+                    return True
+            except FileNotFoundError:
+                return True
+    return False
+
+
+def collect_static_if_needed(log: Callable[[str], None]) -> None:
+    """Run ``collectstatic`` only when it would change something (it takes a few seconds)."""
+    if static_is_stale():
+        log(f"collecting static files into {settings.STATIC_ROOT} …")
+        call_command("collectstatic", interactive=False, verbosity=0)
+
+
+def _wait_until_up(bind: str, proc: subprocess.Popen[bytes], timeout: float = 60.0) -> bool:
+    """Poll the login page until the server answers; False if the server died or never answered."""
+    host, _, port = bind.rpartition(":")
+    host = {"0.0.0.0": "127.0.0.1", "": "127.0.0.1", "[::]": "[::1]"}.get(host, host)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            return False
+        conn = http.client.HTTPConnection(host.strip("[]"), int(port), timeout=5)
+        try:
+            conn.request("GET", "/login/")
+            conn.getresponse()  # any answer will do: production settings redirect to HTTPS
+            return True
+        except OSError:
+            time.sleep(0.2)
+        finally:
+            conn.close()
+    return False
+
+
+def run_server(
+    bind: str = DEFAULT_BIND,
+    workers: int = 2,
+    threads: int = 4,
+    on_ready: Callable[[], None] | None = None,
+    log: Callable[[str], None] = print,
+) -> int:
+    """Start gunicorn in a child process, call ``on_ready`` once it answers, wait for it to stop.
+
+    Why a child process: the caller can tell when the server really answers (to print the
+    demo logins after gunicorn's start-up lines), and Ctrl-C or SIGTERM reach gunicorn's
+    arbiter, which stops its workers gracefully. The child uses this process's settings module.
+    """
+    if ":" not in bind and not bind.startswith("unix:"):
+        raise CommandError("--bind must look like HOST:PORT")
+    collect_static_if_needed(log)
+    connections.close_all()
+    env = dict(os.environ, DJANGO_SETTINGS_MODULE=settings.SETTINGS_MODULE)
+    command = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "fanzha.wsgi:application",
+        "--bind",
+        bind,
+        "--workers",
+        str(workers),
+        "--threads",
+        str(threads),
+        "--worker-class",
+        "gthread",
+        "--timeout",
+        "120",
+        "--access-logfile",
+        "-",
+    ]
+    proc = subprocess.Popen(command, env=env)
+    previous = signal.signal(signal.SIGTERM, lambda *_: proc.terminate())
+    try:
+        if not bind.startswith("unix:") and _wait_until_up(bind, proc) and on_ready is not None:
+            on_ready()
+        return proc.wait()
+    except KeyboardInterrupt:
+        # A terminal sends SIGINT to gunicorn as well, `kill -INT` does not: make sure it stops.
+        if proc.poll() is None:
+            proc.terminate()
+        try:
+            return proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            return proc.wait()
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+class Command(BaseCommand):
+    help = "Serve fanzha with gunicorn (collecting static files first if needed)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--bind", default=DEFAULT_BIND, help=f"HOST:PORT to listen on (default {DEFAULT_BIND})"
+        )
+        parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes (default 2)")
+        parser.add_argument("--threads", type=int, default=4, help="threads per worker (default 4)")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        code = run_server(
+            options["bind"],
+            options["workers"],
+            options["threads"],
+            on_ready=lambda: self.stdout.write(f"fanzha is serving on http://{options['bind']}/"),
+            log=self.stdout.write,
+        )
+        if code not in (0, -signal.SIGINT, -signal.SIGTERM):
+            raise CommandError(f"gunicorn stopped with exit code {code}")
