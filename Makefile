@@ -17,7 +17,6 @@ install: $(BIN)/fanzha
 ## make demo: virtualenv, install, migrate var/fanzha.sqlite3, build the demo world, serve on 127.0.0.1:8000
 demo: install
 	$(BIN)/fanzha migrate --no-input
-	$(BIN)/fanzha compilemessages --ignore '.venv/*' -v 0
 	$(BIN)/fanzha demo --size small
 
 lint: install
@@ -32,7 +31,6 @@ migrations-check: install
 
 ## make test: lint, types, migrations, and the whole pytest suite (browser tests included)
 test: install lint typecheck migrations-check
-	DJANGO_SETTINGS_MODULE=fanzha.settings.test $(BIN)/fanzha compilemessages --ignore '.venv/*' -v 0
 	bash scripts/pytest-nonempty $(BIN)/pytest -q -n 2
 
 clean:
