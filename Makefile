@@ -20,8 +20,8 @@ demo: install
 	$(BIN)/fanzha demo --size small
 
 lint: install
-	$(BIN)/ruff check fanzha tests bench
-	$(BIN)/ruff format --check fanzha tests bench
+	$(BIN)/ruff check fanzha tests
+	$(BIN)/ruff format --check fanzha tests
 
 typecheck: install
 	$(BIN)/mypy fanzha
