@@ -31,7 +31,8 @@ def test_demo_builds_and_serves(tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "DJANGO_SETTINGS_MODULE"}}
     env.update({"FANZHA_DATA_DIR": str(tmp_path), "PYTHONUNBUFFERED": "1"})
     proc = subprocess.Popen(
-        [sys.executable, "-m", "fanzha", "demo", "--scale", "0.02", "--bind", f"127.0.0.1:{port}", "--workers", "1"],
+        [sys.executable, "-m", "fanzha", "demo", "--scale", "0.02", "--bind", f"127.0.0.1:{port}"]
+        + ["--workers", "1"],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
