@@ -7,6 +7,8 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/", include("fanzha.api.urls")),
     path("admin/", admin.site.urls),
+    path("campaigns/", include("fanzha.campaigns.urls")),
+    path("notifications/", include("fanzha.notify.urls")),
     path("roster/", include("fanzha.org.import_urls")),
     path("", include("fanzha.org.urls")),
 ]

@@ -70,6 +70,8 @@ INSTALLED_APPS = [
     "axes",
     "fanzha.core",
     "fanzha.org",
+    "fanzha.notify",
+    "fanzha.campaigns",
     "fanzha.api",
 ]
 

@@ -1,0 +1,69 @@
+"""Scoped reads of campaigns, obligations and activities: the only place their querysets are built.
+
+A campaign is visible to whoever can see its issuing unit, and to everyone whose scope lies
+inside it (a counsellor sees the school's campaign, but only the obligations and activities
+of their own classes).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Q, QuerySet
+
+from fanzha.org.models import Membership
+from fanzha.org.scope import Cap, path_q, scope_paths
+
+from .models import Activity, Campaign, CampaignTemplate, Obligation, ResponsibilityLetter
+
+
+def _ancestor_or_self_q(paths: list[str], field: str) -> Q:
+    """Units that are an ancestor of (or equal to) one of ``paths``."""
+    q = Q(pk__in=[])
+    for path in paths:
+        prefixes = [path[:i] for i in range(4, len(path) + 1, 4)]
+        q |= Q(**{f"{field}__in": prefixes})
+    return q
+
+
+def campaigns_for(user: Any, cap: Cap = Cap.VIEW) -> QuerySet[Campaign]:
+    """Campaigns issued inside the scope, or above it (the scope then sees its own part)."""
+    paths = scope_paths(user, cap)
+    return Campaign.objects.filter(path_q(paths, "unit__path") | _ancestor_or_self_q(paths, "unit__path"))
+
+
+def campaigns_managed_by(user: Any) -> QuerySet[Campaign]:
+    """Campaigns whose issuing unit lies inside the user's unit-editing scope."""
+    return Campaign.objects.filter(path_q(scope_paths(user, Cap.EDIT_UNITS), "unit__path"))
+
+
+def obligations_for(user: Any, cap: Cap = Cap.VIEW) -> QuerySet[Obligation]:
+    """Obligations of units inside the scope."""
+    return Obligation.objects.filter(path_q(scope_paths(user, cap), "unit__path"))
+
+
+def activities_for(user: Any, cap: Cap = Cap.VIEW) -> QuerySet[Activity]:
+    """Activities recorded for units inside the scope (deleted ones excluded)."""
+    return Activity.objects.filter(path_q(scope_paths(user, cap), "unit__path"), is_deleted=False)
+
+
+# Members who answer for a unit that has no staff grant (a dormitory head, a group leader) sign that
+# unit's side of its responsibility letters, so they see those letters (and only those).
+LETTER_SIGNING_MEMBERSHIPS = ("dorm_head", "leader")
+
+
+def letters_for(user: Any, cap: Cap = Cap.VIEW) -> QuerySet[ResponsibilityLetter]:
+    """Letters whose upper or lower unit lies inside the scope, and those whose lower unit the user heads."""
+    paths = scope_paths(user, cap)
+    q = path_q(paths, "lower_unit__path") | path_q(paths, "upper_unit__path")
+    if cap == Cap.VIEW and user is not None and user.is_authenticated:
+        headed = Membership.objects.filter(person__user=user, role__in=LETTER_SIGNING_MEMBERSHIPS)
+        q |= Q(lower_unit__in=headed.values("unit_id"))
+    return ResponsibilityLetter.objects.filter(q)
+
+
+def templates_for(user: Any) -> QuerySet[CampaignTemplate]:
+    """Built-in templates, and custom ones owned by a unit the user can see or that lies above it."""
+    paths = scope_paths(user, Cap.VIEW)
+    owned = path_q(paths, "owner_unit__path") | _ancestor_or_self_q(paths, "owner_unit__path")
+    return CampaignTemplate.objects.filter(Q(source=CampaignTemplate.Source.BUILTIN) | owned, is_active=True)

@@ -1,0 +1,396 @@
+"""Campaign templates as data: the TOML format, its validation, and the loader.
+
+A template declares everything a campaign plan (方案) carries — audiences, unit levels,
+leadership group, department duties, goals, recurring obligations, accountability rules,
+responsibility letters and the plan document's sections — so that starting a campaign is
+reading data, not writing code. Errors name the file and the field.
+"""
+
+from __future__ import annotations
+
+import builtins
+import re
+import tomllib
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from django.utils.translation import gettext as _
+
+BUILTIN_DIR = Path(__file__).parent / "templates_builtin"
+
+FREQUENCIES = ("daily", "weekly", "monthly", "semester", "yearly", "once")
+EVIDENCE_KINDS = ("photos", "attendees", "link", "document", "video")
+GOAL_METRICS = (
+    "awareness_rate",  # people who passed the quiz ÷ people in scope, percent
+    "case_change_yoy",  # cases this year vs last year, percent (negative = fewer)
+    "case_change_mom",
+    "app_installed",
+    "app_registered",
+    "app_warnings_on",
+    "pledge_signed",
+    "parent_notice_signed",
+    "staff_app_installed",
+    "activity_compliance",
+    "evaluation",  # fraud-free class/college/campus rating
+    "reach_count",  # people reached per group/channel (bank month)
+    "custom",
+)
+ACCOUNTABILITY_ACTIONS = ("listing", "interview", "notice")
+# A section may ask the plan document to list part of the spec under its body.
+AUTO_SECTIONS = ("goals", "leadership", "departments", "obligations", "accountability", "letters")
+ATTESTATION_ITEMS = (
+    "pledge_signed",
+    "app_installed",
+    "app_registered",
+    "app_warnings_on",
+    "parent_notice_signed",
+    "training_attended",
+    "video_watched",
+    "quiz_passed",
+    "first_lesson_attended",
+)
+PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
+# Names that only a responsibility letter's title and body may use: the two signing units and the
+# campaign, filled per letter by ``activity_actions.generate_letters``.
+LETTER_PLACEHOLDERS = ("upper_unit", "lower_unit", "campaign_title")
+
+
+class TemplateError(ValueError):
+    """A template file that does not follow the format; the message names file and field."""
+
+    def __init__(self, source: str, where: str, message: str) -> None:
+        self.source, self.where, self.message = source, where, message
+        super().__init__(f"{source}: {where}: {message}")
+
+
+@dataclass(frozen=True)
+class Placeholder:
+    name: str
+    label: str
+    default: str = ""
+
+
+@dataclass(frozen=True)
+class LeadershipRole:
+    role: str  # 组长 / 副组长 / 成员 / 办公室
+    holder: str  # who holds it, usually a placeholder such as {leader}
+    duty: str = ""
+
+
+@dataclass(frozen=True)
+class Department:
+    name: str
+    duties: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Goal:
+    code: str
+    metric: str
+    target: float
+    unit: str  # "percent" or "count" or "yuan"
+    deadline: str  # "MM-DD" in the campaign's year, or "" for the campaign's end
+    description: str
+
+
+@dataclass(frozen=True)
+class ObligationRule:
+    code: str
+    title: str
+    level: str  # a UnitKind value: the obligation falls on every unit of this kind
+    frequency: str
+    min_count: int
+    evidence: tuple[str, ...]
+    activity_kinds: tuple[str, ...]
+    responsible: str  # membership role of the responsible person (counsellor, liaison, leader …)
+    due: str = ""  # "MM-DD" for frequency "once"
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class AccountabilityRule:
+    action: str  # listing / interview / notice
+    min_loss: float | None  # yuan, exclusive lower bound; None = any case
+    max_loss: float | None  # yuan, inclusive upper bound
+    description: str
+
+
+@dataclass(frozen=True)
+class LetterLevel:
+    upper: str  # UnitKind of the issuing side
+    lower: str  # UnitKind (or "dorm_room") of the signing side
+    title: str
+    body: str
+
+
+@dataclass(frozen=True)
+class Section:
+    heading: str
+    body: str = ""
+    children: tuple[Section, ...] = ()
+    auto: str = ""  # one of AUTO_SECTIONS: the document lists that part of the spec here
+
+
+@dataclass(frozen=True)
+class TemplateSpec:
+    """One campaign template, validated."""
+
+    code: str
+    title: str
+    seed: str
+    summary: str
+    issuer_kinds: tuple[str, ...]  # unit kinds that may start it
+    audiences: tuple[str, ...]
+    levels: tuple[str, ...]
+    placeholders: tuple[Placeholder, ...]
+    leadership: tuple[LeadershipRole, ...]
+    departments: tuple[Department, ...]
+    goals: tuple[Goal, ...]
+    obligations: tuple[ObligationRule, ...]
+    accountability: tuple[AccountabilityRule, ...]
+    letters: tuple[LetterLevel, ...]
+    attestations: tuple[str, ...]
+    sections: tuple[Section, ...]
+    period_months: int = 12
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def placeholder_defaults(self) -> dict[str, str]:
+        return {p.name: p.default for p in self.placeholders}
+
+
+def fill(text: str, values: dict[str, str]) -> str:
+    """Replace ``{name}`` placeholders; unknown names stay visible as ``{name}`` for the editor."""
+    return PLACEHOLDER.sub(lambda m: str(values.get(m.group(1), m.group(0))), text)
+
+
+class _Reader:
+    """Typed access to a TOML table that reports the file and dotted field on every error."""
+
+    def __init__(self, source: str, data: Any, where: str = "") -> None:
+        self.source, self.data, self.where = source, data, where
+
+    def _path(self, key: str) -> str:
+        return f"{self.where}.{key}" if self.where else key
+
+    def fail(self, key: str, message: str) -> TemplateError:
+        return TemplateError(self.source, self._path(key), message)
+
+    def str(self, key: str, default: str | None = None, choices: tuple[str, ...] | None = None) -> str:
+        value = self.data.get(key, default)
+        if value is None:
+            raise self.fail(key, _("缺少必填字段"))
+        if not isinstance(value, str):
+            raise self.fail(key, _("应为文本"))
+        if choices is not None and value not in choices:
+            raise self.fail(
+                key,
+                _("取值 %(value)s 不在允许范围内：%(choices)s")
+                % {"value": value, "choices": ", ".join(choices)},
+            )
+        return value
+
+    def num(self, key: builtins.str, default: float | None = None) -> float:
+        value = self.data.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise self.fail(key, _("应为数字"))
+        return float(value)
+
+    def opt_num(self, key: builtins.str) -> float | None:
+        return None if key not in self.data else self.num(key)
+
+    def int(self, key: builtins.str, default: builtins.int | None = None) -> builtins.int:
+        value = self.data.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise self.fail(key, _("应为非负整数"))
+        return value
+
+    def strs(
+        self, key: builtins.str, choices: tuple[builtins.str, ...] | None = None, required: bool = False
+    ) -> tuple[builtins.str, ...]:
+        value = self.data.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise self.fail(key, _("应为文本列表"))
+        if required and not value:
+            raise self.fail(key, _("至少需要一项"))
+        if choices is not None:
+            for item in value:
+                if item not in choices:
+                    raise self.fail(
+                        key,
+                        _("取值 %(value)s 不在允许范围内：%(choices)s")
+                        % {"value": item, "choices": ", ".join(choices)},
+                    )
+        return tuple(value)
+
+    def tables(self, key: builtins.str) -> list[_Reader]:
+        value = self.data.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+            raise self.fail(key, _("应为表格数组（[[%(key)s]]）") % {"key": key})
+        return [_Reader(self.source, v, f"{self._path(key)}[{i}]") for i, v in enumerate(value)]
+
+
+def _mmdd(reader: _Reader, key: str) -> str:
+    value = reader.str(key, "")
+    if value:
+        try:
+            date.fromisoformat(f"2024-{value}")
+        except ValueError as exc:
+            raise reader.fail(key, _("日期应为 MM-DD 格式")) from exc
+    return value
+
+
+def _section(reader: _Reader) -> Section:
+    auto = reader.str("auto", "")
+    if auto and auto not in AUTO_SECTIONS:
+        raise reader.fail(
+            "auto",
+            _("取值 %(value)s 不在允许范围内：%(choices)s")
+            % {"value": auto, "choices": ", ".join(AUTO_SECTIONS)},
+        )
+    return Section(
+        heading=reader.str("heading"),
+        body=reader.str("body", ""),
+        children=tuple(_section(child) for child in reader.tables("children")),
+        auto=auto,
+    )
+
+
+def _extra(reader: _Reader) -> dict[str, Any]:
+    value = reader.data.get("extra", {})
+    if not isinstance(value, dict):
+        raise reader.fail("extra", _("应为表格（[extra]）"))
+    return dict(value)
+
+
+def parse_template(text: str, source: str = "<template>") -> TemplateSpec:
+    """Parse and validate one template's TOML text."""
+    from fanzha.org.models import MembershipRole, PersonKind, UnitKind
+
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise TemplateError(source, "-", _("TOML 语法错误：%(error)s") % {"error": exc}) from exc
+    r = _Reader(source, data)
+    kinds = tuple(UnitKind.values)
+    code = r.str("code")
+    if not re.fullmatch(r"[a-z0-9][a-z0-9_-]{1,60}", code):
+        raise r.fail("code", _("代码只能包含小写字母、数字、连字符和下划线"))
+    placeholders = tuple(
+        Placeholder(name=p.str("name"), label=p.str("label"), default=p.str("default", ""))
+        for p in r.tables("placeholders")
+    )
+    obligations = []
+    seen: set[str] = set()
+    for o in r.tables("obligations"):
+        rule = ObligationRule(
+            code=o.str("code"),
+            title=o.str("title"),
+            level=o.str("level", choices=kinds),
+            frequency=o.str("frequency", choices=FREQUENCIES),
+            min_count=o.int("min_count", 1),
+            evidence=o.strs("evidence", EVIDENCE_KINDS),
+            activity_kinds=o.strs("activity_kinds"),
+            responsible=o.str("responsible", "counsellor", choices=tuple(MembershipRole.values)),
+            due=_mmdd(o, "due"),
+            description=o.str("description", ""),
+        )
+        if rule.code in seen:
+            raise o.fail("code", _("义务代码重复：%(code)s") % {"code": rule.code})
+        if rule.frequency == "once" and not rule.due:
+            raise o.fail("due", _("一次性义务必须给出截止日期"))
+        seen.add(rule.code)
+        obligations.append(rule)
+    spec = TemplateSpec(
+        code=code,
+        title=r.str("title"),
+        seed=r.str("seed", ""),
+        summary=r.str("summary", ""),
+        issuer_kinds=r.strs("issuer_kinds", kinds, required=True),
+        audiences=r.strs("audiences", tuple(PersonKind.values)),
+        levels=r.strs("levels", kinds, required=True),
+        placeholders=placeholders,
+        leadership=tuple(
+            LeadershipRole(role=x.str("role"), holder=x.str("holder", ""), duty=x.str("duty", ""))
+            for x in r.tables("leadership")
+        ),
+        departments=tuple(
+            Department(name=x.str("name"), duties=x.strs("duties")) for x in r.tables("departments")
+        ),
+        goals=tuple(
+            Goal(
+                code=x.str("code"),
+                metric=x.str("metric", choices=GOAL_METRICS),
+                target=x.num("target"),
+                unit=x.str("unit", "percent", choices=("percent", "count", "yuan")),
+                deadline=_mmdd(x, "deadline"),
+                description=x.str("description"),
+            )
+            for x in r.tables("goals")
+        ),
+        obligations=tuple(obligations),
+        accountability=tuple(
+            AccountabilityRule(
+                action=x.str("action", choices=ACCOUNTABILITY_ACTIONS),
+                min_loss=x.opt_num("min_loss"),
+                max_loss=x.opt_num("max_loss"),
+                description=x.str("description"),
+            )
+            for x in r.tables("accountability")
+        ),
+        letters=tuple(
+            LetterLevel(
+                upper=x.str("upper", choices=kinds),
+                lower=x.str("lower", choices=kinds),
+                title=x.str("title"),
+                body=x.str("body"),
+            )
+            for x in r.tables("letters")
+        ),
+        attestations=r.strs("attestations", ATTESTATION_ITEMS),
+        sections=tuple(_section(s) for s in r.tables("sections")),
+        period_months=r.int("period_months", 12),
+        extra=_extra(r),
+    )
+    if not spec.sections:
+        raise r.fail("sections", _("方案至少需要一个章节"))
+    names = {p.name for p in spec.placeholders} | {"organisation", "year", "issue_date"}
+    for text_value in _all_texts(spec):
+        for name in PLACEHOLDER.findall(text_value):
+            if name not in names:
+                raise r.fail("placeholders", _("占位符 {%(name)s} 未声明") % {"name": name})
+    for letter in spec.letters:
+        for name in PLACEHOLDER.findall(letter.title + letter.body):
+            if name not in names and name not in LETTER_PLACEHOLDERS:
+                raise r.fail("letters", _("占位符 {%(name)s} 未声明") % {"name": name})
+    return spec
+
+
+def _all_texts(spec: TemplateSpec) -> list[str]:
+    texts = [spec.title, spec.summary]
+    texts += [x.holder + x.duty for x in spec.leadership]
+
+    def walk(sections: tuple[Section, ...]) -> None:
+        for s in sections:
+            texts.extend([s.heading, s.body])
+            walk(s.children)
+
+    walk(spec.sections)
+    return texts
+
+
+def load_file(path: Path) -> TemplateSpec:
+    """Load one template file; a bad file raises ``TemplateError`` naming it."""
+    return parse_template(path.read_text(encoding="utf-8"), source=path.name)
+
+
+def builtin_templates() -> dict[str, TemplateSpec]:
+    """The built-in templates shipped in ``templates_builtin/``, by code, in file-name order."""
+    result: dict[str, TemplateSpec] = {}
+    for path in sorted(BUILTIN_DIR.glob("*.toml")):
+        spec = load_file(path)
+        if spec.code in result:
+            raise TemplateError(path.name, "code", _("模板代码重复：%(code)s") % {"code": spec.code})
+        result[spec.code] = spec
+    return result

@@ -1,0 +1,299 @@
+"""Template pages: the list, one template's goals, obligations and sections, upload or edit, downloads.
+
+Thin: reads come from ``queries.templates_for`` and ``scope``, writes from ``template_actions``,
+documents from ``documents``. A template or unit outside the user's scope answers 404 exactly
+like a missing one. Adding a template needs ``Cap.EDIT_UNITS`` on some unit (the new template
+belongs to one of them); editing needs it at the template's owner unit; otherwise 403.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any, cast
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import QuerySet
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.http import content_disposition_header
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_GET, require_http_methods
+
+from fanzha.org.models import MembershipRole, PersonKind, Unit, UnitKind
+from fanzha.org.scope import Cap, in_scope, scope_paths, units_for
+
+from . import documents
+from .models import CampaignTemplate
+from .queries import templates_for
+from .spec import TemplateError, TemplateSpec, builtin_templates
+from .template_actions import save_custom_template
+
+MAX_TEMPLATE_BYTES = 256 * 1024
+_LEAF_KINDS = (UnitKind.CLASS, UnitKind.DORM_ROOM, UnitKind.DORM_BUILDING)
+
+
+def error_text(exc: TemplateError) -> str:
+    """A template error for people: which file, which field, what is wrong."""
+    return _("文件 %(file)s，字段 %(field)s：%(message)s") % {
+        "file": exc.source,
+        "field": exc.where,
+        "message": exc.message,
+    }
+
+
+class UnitChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Any) -> str:
+        return f"{obj.name}（{obj.code}）"
+
+
+class TemplateForm(forms.Form):
+    """A template as an uploaded TOML file or as text; the owner unit only when creating."""
+
+    owner = UnitChoiceField(
+        queryset=Unit.objects.none(),
+        label=gettext_lazy("所属单位"),
+        help_text=gettext_lazy("模板归属的单位：该单位及其上级、下级的用户都能看到它。"),
+    )
+    file = forms.FileField(label=gettext_lazy("上传模板文件（TOML）"), required=False)
+    text = forms.CharField(
+        label=gettext_lazy("或直接编辑模板内容"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 24, "spellcheck": "false", "class": "code"}),
+    )
+
+    def __init__(self, *args: Any, owners: QuerySet[Unit] | None = None, **kwargs: Any) -> None:
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+        if owners is None:
+            del self.fields["owner"]
+        else:
+            field = self.fields["owner"]
+            assert isinstance(field, UnitChoiceField)
+            field.queryset = owners
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        upload = data.get("file")
+        if upload:
+            if upload.size > MAX_TEMPLATE_BYTES:
+                raise ValidationError(
+                    _("模板文件过大，上限为 %(kb)d KB") % {"kb": MAX_TEMPLATE_BYTES // 1024}
+                )
+            try:
+                data["source_text"] = upload.read().decode("utf-8-sig")
+            except UnicodeDecodeError as exc:
+                raise ValidationError(
+                    _("模板文件 %(file)s 不是 UTF-8 编码的文本") % {"file": upload.name}
+                ) from exc
+            data["source_name"] = upload.name
+        elif (data.get("text") or "").strip():
+            data["source_text"] = data["text"].replace("\r\n", "\n")
+            data["source_name"] = _("编辑框")
+        else:
+            raise ValidationError(_("请上传模板文件，或在编辑框中填写模板内容"))
+        return data
+
+
+@lru_cache(maxsize=1)
+def _builtin_order() -> dict[str, int]:
+    """Built-in templates in file order (篇一 … 篇六); the files do not change while the server runs."""
+    try:
+        return {code: i for i, code in enumerate(builtin_templates())}
+    except TemplateError:
+        return {}
+
+
+def _owner_units(user: Any) -> QuerySet[Unit]:
+    return units_for(user, Cap.EDIT_UNITS).exclude(kind__in=_LEAF_KINDS).order_by("path")
+
+
+def _template_for(request: HttpRequest, code: str) -> CampaignTemplate:
+    return get_object_or_404(templates_for(request.user).select_related("owner_unit"), code=code)
+
+
+def _can_edit(user: Any, template: CampaignTemplate) -> bool:
+    return (
+        template.source == CampaignTemplate.Source.CUSTOM
+        and template.owner_unit is not None
+        and in_scope(user, template.owner_unit, Cap.EDIT_UNITS)
+    )
+
+
+def _attachment(response: HttpResponse, filename: str) -> HttpResponse:
+    """Mark the response as a download; a Chinese file name is encoded for every browser."""
+    response["Content-Disposition"] = content_disposition_header(True, filename) or "attachment"
+    return response
+
+
+def _label(choices: Any, value: str) -> str:
+    try:
+        return str(choices(value).label)
+    except ValueError:
+        return value
+
+
+@login_required
+@require_GET
+def template_list(request: HttpRequest) -> HttpResponse:
+    """Built-in templates first, then the users' own ones the viewer may see."""
+    rows = templates_for(request.user).select_related("owner_unit").order_by("source", "code")
+    order = _builtin_order()
+    templates = sorted(
+        rows, key=lambda t: (t.source != CampaignTemplate.Source.BUILTIN, order.get(t.code, 99), t.code)
+    )
+    return render(
+        request,
+        "campaigns/template_list.html",
+        {"templates": templates, "can_create": bool(scope_paths(request.user, Cap.EDIT_UNITS))},
+    )
+
+
+def _detail_context(spec: TemplateSpec) -> dict[str, Any]:
+    year = str(timezone.localdate().year)
+    evidence = documents.evidence_labels()
+    metrics = documents.metric_labels()
+    return {
+        "spec": spec,
+        "audiences": [_label(PersonKind, a) for a in spec.audiences],
+        "levels": [_label(UnitKind, k) for k in spec.levels],
+        "issuers": [_label(UnitKind, k) for k in spec.issuer_kinds],
+        "goals": [
+            {
+                "goal": g,
+                "metric": metrics.get(g.metric) or _("自定义"),
+                "target": documents.goal_target_text(g),
+                "deadline": documents.month_day(g.deadline) if g.deadline else "",
+            }
+            for g in spec.goals
+        ],
+        "obligations": [
+            {
+                "rule": o,
+                "level": _label(UnitKind, o.level),
+                "frequency": documents.frequency_text(o, year),
+                "responsible": _label(MembershipRole, o.responsible),
+                "evidence": "、".join(evidence.get(e, e) for e in o.evidence),
+            }
+            for o in spec.obligations
+        ],
+        "accountability": [
+            {"rule": a, "action": documents.action_labels().get(a.action, a.action)}
+            for a in spec.accountability
+        ],
+        "letters": [
+            {"letter": x, "upper": _label(UnitKind, x.upper), "lower": _label(UnitKind, x.lower)}
+            for x in spec.letters
+        ],
+        "preview": documents.build_plan(spec),
+    }
+
+
+@login_required
+@require_GET
+def template_detail(request: HttpRequest, code: str) -> HttpResponse:
+    """What a template asks for — goals, obligations, rules — and its plan text, with downloads."""
+    template = _template_for(request, code)
+    context: dict[str, Any] = {
+        "template": template,
+        "can_edit": _can_edit(request.user, template),
+        "can_create": bool(scope_paths(request.user, Cap.EDIT_UNITS)),
+    }
+    try:
+        context.update(_detail_context(template.spec()))
+    except TemplateError as exc:
+        context["error"] = error_text(exc)
+    units = units_for(request.user).exclude(kind__in=_LEAF_KINDS).order_by("path")
+    context["units"] = units[:500]
+    return render(request, "campaigns/template_detail.html", context)
+
+
+def _save(
+    request: HttpRequest, form: TemplateForm, template: CampaignTemplate | None
+) -> CampaignTemplate | None:
+    """Validate and store; on a template error the message goes on the form and the text stays editable."""
+    data = form.cleaned_data
+    owner = data["owner"] if template is None else template.owner_unit
+    assert owner is not None  # custom templates always have one
+    try:
+        return save_custom_template(
+            data["source_text"],
+            source_name=data["source_name"],
+            owner_unit=owner,
+            user=request.user,
+            template=template,
+        )
+    except TemplateError as exc:
+        form.add_error(None, error_text(exc))
+        bound = cast(QueryDict, form.data).copy()
+        bound["text"] = data["source_text"]
+        form.data = bound
+        return None
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def template_create(request: HttpRequest) -> HttpResponse:
+    """Upload a TOML file or paste its text; ``?from=CODE`` starts from a visible template's text."""
+    if not scope_paths(request.user, Cap.EDIT_UNITS):
+        raise PermissionDenied
+    owners = _owner_units(request.user)
+    initial: dict[str, Any] = {}
+    source = request.GET.get("from")
+    if source:
+        initial["text"] = _template_for(request, source).text
+    form = TemplateForm(request.POST or None, request.FILES or None, owners=owners, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        saved = _save(request, form, None)
+        if saved is not None:
+            messages.success(request, _("模板“%(title)s”已保存") % {"title": saved.title})
+            return redirect("template_detail", code=saved.code)
+    return render(request, "campaigns/template_form.html", {"form": form, "template": None})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def template_edit(request: HttpRequest, code: str) -> HttpResponse:
+    """Edit the text of one's own template; its code stays (campaigns refer to it)."""
+    template = _template_for(request, code)
+    if not _can_edit(request.user, template):
+        raise PermissionDenied
+    form = TemplateForm(request.POST or None, request.FILES or None, initial={"text": template.text})
+    if request.method == "POST" and form.is_valid():
+        saved = _save(request, form, template)
+        if saved is not None:
+            messages.success(request, _("模板“%(title)s”已保存") % {"title": saved.title})
+            return redirect("template_detail", code=saved.code)
+    return render(request, "campaigns/template_form.html", {"form": form, "template": template})
+
+
+@login_required
+@require_GET
+def template_download(request: HttpRequest, code: str) -> HttpResponse:
+    """The template's TOML, to keep, edit offline and upload again."""
+    template = _template_for(request, code)
+    response = HttpResponse(template.text, content_type="application/toml; charset=utf-8")
+    return _attachment(response, f"{template.code}.toml")
+
+
+@login_required
+@require_GET
+def template_plan(request: HttpRequest, code: str) -> HttpResponse:
+    """The plan document of the template for a unit in the user's scope, as DOCX or PDF."""
+    template = _template_for(request, code)
+    unit_id, fmt = request.GET.get("unit", ""), request.GET.get("format", "docx")
+    if not unit_id.isdigit() or fmt not in ("docx", "pdf"):
+        raise Http404
+    unit = get_object_or_404(units_for(request.user), pk=unit_id)
+    try:
+        plan = documents.build_plan(template.spec(), unit)
+        content, content_type = documents.render(plan, fmt)
+    except TemplateError as exc:
+        return HttpResponse(error_text(exc), status=409, content_type="text/plain; charset=utf-8")
+    except documents.CJKFontMissing as exc:
+        return HttpResponse(str(exc), status=503, content_type="text/plain; charset=utf-8")
+    return _attachment(HttpResponse(content, content_type=content_type), f"{plan.title}.{fmt}")

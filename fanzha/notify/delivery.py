@@ -1,0 +1,248 @@
+"""Deliver queued outbox rows: in-app notifications, e-mail and chat-group robot webhooks.
+
+How a row travels: a worker *claims* it in a short transaction (attempts + 1 and a lease in
+``not_before``; on PostgreSQL the row is picked with ``select_for_update(skip_locked=True)``,
+so two workers never take the same row), sends it outside any transaction, then marks it
+sent — an in-app row is created in the same transaction as that mark, so it exists once. A
+failure leaves the row ``failed`` with a back-off; a worker that dies mid-send leaves a lease
+that runs out, and the row is tried again. Nothing is lost; a sent row is never picked again.
+
+Webhook formats (text messages): WeCom ``{"msgtype": "text", "text": {"content": …}}``;
+DingTalk the same, signed with ``timestamp`` and ``sign`` query parameters (HMAC-SHA256 of
+"timestamp\\nsecret" keyed by the secret, base64); Feishu ``{"msg_type": "text", "content":
+{"text": …}}`` with ``timestamp`` and ``sign`` in the body (HMAC-SHA256 keyed by
+"timestamp\\nsecret" over an empty message, base64).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import logging
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import connection, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from .models import ChannelKind, Notification, Outbox
+
+log = logging.getLogger(__name__)
+
+TIMEOUT_SECONDS = 5
+LEASE = timedelta(minutes=5)  # a claimed row is left alone this long, then retried
+BACKOFF = (
+    timedelta(minutes=1),
+    timedelta(minutes=5),
+    timedelta(minutes=30),
+    timedelta(hours=2),
+    timedelta(hours=6),
+    timedelta(hours=12),
+    timedelta(days=1),
+)
+MAX_ATTEMPTS = len(BACKOFF) + 1
+
+
+class DeliveryError(Exception):
+    """A send that failed and may succeed later."""
+
+
+class PermanentError(DeliveryError):
+    """A send that can never succeed (no channel, no address): the row is not retried."""
+
+
+@dataclass
+class Result:
+    sent: int = 0
+    failed: int = 0
+
+
+def message_text(row: Outbox) -> str:
+    """Subject, body and (absolute, when ``FANZHA_SITE_URL`` is set) link as one plain text."""
+    parts = [row.subject, row.body]
+    if row.link:
+        parts.append(getattr(settings, "FANZHA_SITE_URL", "").rstrip("/") + row.link)
+    return "\n".join(p for p in parts if p)
+
+
+def dingtalk_sign(secret: str, timestamp_ms: int) -> str:
+    """DingTalk's signature: base64(HMAC-SHA256(key=secret, msg="timestamp\\nsecret"))."""
+    digest = hmac.new(secret.encode(), f"{timestamp_ms}\n{secret}".encode(), hashlib.sha256).digest()
+    return base64.b64encode(digest).decode()
+
+
+def feishu_sign(secret: str, timestamp_s: int) -> str:
+    """Feishu's signature: base64(HMAC-SHA256(key="timestamp\\nsecret", msg=""))."""
+    digest = hmac.new(f"{timestamp_s}\n{secret}".encode(), b"", hashlib.sha256).digest()
+    return base64.b64encode(digest).decode()
+
+
+def webhook_request(
+    kind: str, url: str, secret: str, text: str, now: float | None = None
+) -> tuple[str, dict[str, Any]]:
+    """The URL and JSON body to POST for one text message on ``kind``'s robot webhook."""
+    now = time.time() if now is None else now
+    if kind == ChannelKind.WECOM:
+        return url, {"msgtype": "text", "text": {"content": text}}
+    if kind == ChannelKind.DINGTALK:
+        if secret:
+            ms = int(now * 1000)
+            query = urllib.parse.urlencode({"timestamp": ms, "sign": dingtalk_sign(secret, ms)})
+            url = f"{url}{'&' if '?' in url else '?'}{query}"
+        return url, {"msgtype": "text", "text": {"content": text}}
+    if kind == ChannelKind.FEISHU:
+        body: dict[str, Any] = {"msg_type": "text", "content": {"text": text}}
+        if secret:
+            seconds = int(now)
+            body = {"timestamp": str(seconds), "sign": feishu_sign(secret, seconds), **body}
+        return url, body
+    raise PermanentError(f"not a webhook channel: {kind}")
+
+
+def _post(url: str, body: dict[str, Any]) -> dict[str, Any]:
+    if urllib.parse.urlsplit(url).scheme not in {"http", "https"}:
+        raise PermanentError("webhook URL must be http or https")
+    request = urllib.request.Request(
+        url,
+        data=json.dumps(body, ensure_ascii=False).encode(),
+        headers={"Content-Type": "application/json; charset=utf-8"},
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:  # noqa: S310 (scheme checked)
+            raw = response.read(65536)
+    except urllib.error.HTTPError as exc:
+        raise DeliveryError(f"HTTP {exc.code}") from exc
+    except (urllib.error.URLError, TimeoutError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise DeliveryError(f"connection failed: {type(reason).__name__}") from exc
+    try:
+        answer = json.loads(raw or b"{}")
+    except ValueError:
+        return {}
+    return answer if isinstance(answer, dict) else {}
+
+
+def _send_webhook(row: Outbox) -> None:
+    channel = row.channel
+    if channel is None or not channel.is_active or not channel.url:
+        raise PermanentError("channel removed or switched off")
+    url, body = webhook_request(row.channel_kind, channel.url, channel.secret, message_text(row))
+    answer = _post(url, body)
+    # WeCom and DingTalk answer {"errcode": 0}, Feishu {"code": 0} (older: {"StatusCode": 0}).
+    for key in ("errcode", "code", "StatusCode"):
+        if key in answer and answer[key] not in (0, "0"):
+            message = str(answer.get("errmsg") or answer.get("msg") or answer.get("StatusMessage") or "")
+            raise DeliveryError(f"{key} {answer[key]}: {message}"[:200])
+
+
+def _send_email(row: Outbox) -> None:
+    address = row.address or (row.user.email if row.user else "")
+    if not address:
+        raise PermanentError("no e-mail address")
+    try:
+        send_mail(row.subject, message_text(row), None, [address], fail_silently=False)
+    except Exception as exc:  # SMTP errors come in many classes; all mean "try later"
+        raise DeliveryError(f"mail failed: {type(exc).__name__}") from exc
+
+
+def _claim(now: datetime) -> Outbox | None:
+    """Take the next due row: count the attempt and lease it, in a short transaction."""
+    with transaction.atomic():
+        qs = (
+            Outbox.objects.filter(
+                status__in=[Outbox.Status.PENDING, Outbox.Status.FAILED], attempts__lt=MAX_ATTEMPTS
+            )
+            .filter(Q(not_before__isnull=True) | Q(not_before__lte=now))
+            .order_by("created_at", "pk")
+        )
+        if connection.features.has_select_for_update_skip_locked:
+            qs = qs.select_for_update(skip_locked=True, of=("self",))
+        row = qs.select_related("channel", "user").first()
+        if row is None:
+            return None
+        row.attempts += 1
+        row.not_before = now + LEASE
+        row.save(update_fields=["attempts", "not_before"])
+        return row
+
+
+def _locked(row: Outbox) -> Outbox | None:
+    """The row again, locked, unless another worker has sent it meanwhile."""
+    fresh = Outbox.objects.select_for_update().filter(pk=row.pk).first()
+    return None if fresh is None or fresh.status == Outbox.Status.SENT else fresh
+
+
+def _mark_sent(row: Outbox, now: datetime) -> bool:
+    with transaction.atomic():
+        fresh = _locked(row)
+        if fresh is None:
+            return False
+        if fresh.channel_kind == ChannelKind.IN_APP:
+            if fresh.user_id is None:
+                raise PermanentError("no user")
+            Notification.objects.create(
+                user_id=fresh.user_id, subject=fresh.subject, body=fresh.body, link=fresh.link
+            )
+        fresh.status = Outbox.Status.SENT
+        fresh.sent_at = now
+        fresh.last_error = ""
+        fresh.not_before = None
+        fresh.save(update_fields=["status", "sent_at", "last_error", "not_before"])
+        return True
+
+
+def _mark_failed(row: Outbox, now: datetime, error: DeliveryError) -> None:
+    with transaction.atomic():
+        fresh = _locked(row)
+        if fresh is None:
+            return
+        fresh.status = Outbox.Status.FAILED
+        fresh.last_error = str(error)[:300]
+        if isinstance(error, PermanentError):
+            fresh.attempts = MAX_ATTEMPTS
+            fresh.not_before = None
+        else:
+            fresh.not_before = now + BACKOFF[min(fresh.attempts, len(BACKOFF)) - 1]
+        fresh.save(update_fields=["status", "last_error", "attempts", "not_before"])
+    log.warning("outbox %s: delivery failed (attempt %s): %s", row.pk, row.attempts, error)
+
+
+def deliver_one(row: Outbox, now: datetime) -> bool:
+    """Send one claimed row; True when it is now sent."""
+    try:
+        if row.channel_kind == ChannelKind.EMAIL:
+            _send_email(row)
+        elif row.channel_kind in {ChannelKind.WECOM, ChannelKind.DINGTALK, ChannelKind.FEISHU}:
+            _send_webhook(row)
+        elif row.channel_kind != ChannelKind.IN_APP:
+            raise PermanentError(f"no adapter for {row.channel_kind}")
+        return _mark_sent(row, now)
+    except DeliveryError as exc:
+        _mark_failed(row, now, exc)
+        return False
+
+
+def deliver_pending(now: datetime | None = None, limit: int = 200) -> Result:
+    """Deliver up to ``limit`` due rows (pending, or failed and past their back-off)."""
+    now = now or timezone.now()
+    result = Result()
+    for _ in range(limit):
+        row = _claim(now)
+        if row is None:
+            break
+        if deliver_one(row, now):
+            result.sent += 1
+        else:
+            result.failed += 1
+    return result

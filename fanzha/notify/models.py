@@ -1,0 +1,90 @@
+"""The outbox: every message fanzha sends is a row first, delivered later by a worker.
+
+Why: a message is queued in the same transaction as the change that causes it, and its
+idempotency key makes a retry or a second run a no-op — nothing lost, nothing sent twice.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from fanzha.org.models import Unit
+
+
+class ChannelKind(models.TextChoices):
+    IN_APP = "in_app", _("站内消息")
+    EMAIL = "email", _("电子邮件")
+    WECOM = "wecom", _("企业微信群机器人")
+    DINGTALK = "dingtalk", _("钉钉群机器人")
+    FEISHU = "feishu", _("飞书群机器人")
+    SMS = "sms", _("短信")
+
+
+class Channel(models.Model):
+    """A configured chat-group robot webhook (or other channel) of a unit."""
+
+    unit = models.ForeignKey(Unit, on_delete=models.CASCADE, related_name="channels", verbose_name=_("单位"))
+    kind = models.CharField(_("类型"), max_length=10, choices=ChannelKind.choices)
+    name = models.CharField(_("名称"), max_length=100)
+    url = models.URLField(_("Webhook 地址"), max_length=500, blank=True)
+    secret = models.CharField(_("签名密钥"), max_length=200, blank=True)
+    is_active = models.BooleanField(_("启用"), default=True)
+
+    class Meta:
+        verbose_name = _("通知渠道")
+        verbose_name_plural = _("通知渠道")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Outbox(models.Model):
+    """One message to one recipient over one channel."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("待发送")
+        SENT = "sent", _("已发送")
+        FAILED = "failed", _("发送失败")
+
+    idempotency_key = models.CharField(max_length=200, unique=True)
+    channel_kind = models.CharField(max_length=10, choices=ChannelKind.choices)
+    channel = models.ForeignKey(Channel, null=True, blank=True, on_delete=models.SET_NULL)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE)
+    address = models.CharField(max_length=254, blank=True)  # e-mail address when there is no user
+    subject = models.CharField(max_length=200)
+    body = models.TextField()
+    link = models.CharField(max_length=300, blank=True)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING, db_index=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.CharField(max_length=300, blank=True)
+    not_before = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("发件箱")
+        verbose_name_plural = _("发件箱")
+        indexes = [models.Index(fields=["status", "not_before"])]
+
+    def __str__(self) -> str:
+        return self.idempotency_key
+
+
+class Notification(models.Model):
+    """An in-app message shown to a user until read."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
+    subject = models.CharField(max_length=200)
+    body = models.TextField(blank=True)
+    link = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["user", "read_at"])]
+
+    def __str__(self) -> str:
+        return self.subject
