@@ -1,0 +1,204 @@
+"""Forms of the campaign pages. They validate input only; writes are done by ``actions``.
+
+A plan's sections are a tree; on a form each section is one textarea, keyed by its position
+("0", "1.2" …), and ``rebuild_sections`` puts the edited bodies back into the tree.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from fanzha.org import actions as org_actions
+from fanzha.org.forms import Form
+from fanzha.org.models import Unit
+from fanzha.org.scope import Cap, scope_paths
+
+from .periods import Semester
+from .spec import TemplateSpec
+
+DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
+@dataclass(frozen=True)
+class FlatSection:
+    key: str
+    heading: str
+    body: str
+    depth: int
+    auto: str
+
+
+def flatten_sections(
+    sections: list[dict[str, Any]], prefix: str = "", depth: int = 0
+) -> Iterator[FlatSection]:
+    """Each section of the tree with its position key, parents before children."""
+    for index, section in enumerate(sections):
+        key = f"{prefix}{index}"
+        yield FlatSection(key, section["heading"], section["body"], depth, section.get("auto", ""))
+        yield from flatten_sections(section.get("children", []), f"{key}.", depth + 1)
+
+
+def rebuild_sections(
+    sections: list[dict[str, Any]], bodies: dict[str, str], prefix: str = ""
+) -> list[dict[str, Any]]:
+    """The section tree with the bodies edited on the form (sections not on the form keep theirs)."""
+    result = []
+    for index, section in enumerate(sections):
+        key = f"{prefix}{index}"
+        result.append(
+            {
+                "heading": section["heading"],
+                "body": bodies.get(key, section["body"]),
+                "auto": section.get("auto", ""),
+                "children": rebuild_sections(section.get("children", []), bodies, f"{key}."),
+            }
+        )
+    return result
+
+
+class SectionsMixin:
+    """Adds one textarea per section, labelled with its heading."""
+
+    fields: dict[str, forms.Field]
+    cleaned_data: dict[str, Any]
+
+    def add_section_fields(self, sections: list[dict[str, Any]]) -> None:
+        self.section_tree = sections
+        self.section_rows: list[tuple[FlatSection, str]] = []
+        for flat in flatten_sections(sections):
+            name = f"sec_{flat.key}"
+            label = flat.heading or _("（无标题）")
+            self.fields[name] = forms.CharField(
+                label=label,
+                required=False,
+                initial=flat.body,
+                widget=forms.Textarea(attrs={"rows": 4 if flat.body else 2}),
+                strip=True,
+            )
+            self.section_rows.append((flat, name))
+
+    def edited_sections(self) -> list[dict[str, Any]]:
+        bodies = {flat.key: self.cleaned_data.get(name, "") for flat, name in self.section_rows}
+        return rebuild_sections(self.section_tree, bodies)
+
+
+class StartCampaignForm(SectionsMixin, Form):
+    """Start a campaign from one template: the unit (by code), the period, placeholders and sections."""
+
+    unit = forms.CharField(
+        label=gettext_lazy("发起单位代码"),
+        max_length=200,
+        help_text=gettext_lazy("单位代码，或“上级代码/代码”，须在您可管理的范围内"),
+    )
+    starts_on = forms.DateField(label=gettext_lazy("开始日期"), widget=DATE_INPUT)
+    ends_on = forms.DateField(
+        label=gettext_lazy("结束日期"),
+        required=False,
+        widget=DATE_INPUT,
+        help_text=gettext_lazy("留空则按模板的周期计算"),
+    )
+    organisation = forms.CharField(
+        label=gettext_lazy("单位名称（用于方案正文）"),
+        required=False,
+        max_length=120,
+        help_text=gettext_lazy("留空则使用发起单位的名称"),
+    )
+
+    def __init__(
+        self, *args: Any, spec: TemplateSpec, user: Any, sections: list[dict[str, Any]], **kwargs: Any
+    ):
+        super().__init__(*args, **kwargs)
+        self.spec, self.user = spec, user
+        self.fields["starts_on"].initial = timezone.localdate()
+        roots = scope_paths(user, Cap.EDIT_UNITS)
+        if len(roots) == 1 and not self.is_bound:  # one place to start from: offer it
+            self.fields["unit"].initial = (
+                Unit.objects.filter(path=roots[0]).values_list("code", flat=True).first()
+            )
+        self.placeholder_names: list[str] = []
+        for placeholder in spec.placeholders:
+            if placeholder.name == "organisation":
+                continue
+            name = f"ph_{placeholder.name}"
+            self.fields[name] = forms.CharField(
+                label=placeholder.label, required=False, max_length=200, initial=placeholder.default
+            )
+            self.placeholder_names.append(placeholder.name)
+        self.add_section_fields(sections)
+
+    def clean_unit(self) -> Unit:
+        roots = Unit.objects.filter(path__in=scope_paths(self.user, Cap.EDIT_UNITS))
+        try:
+            return org_actions.resolve_unit(self.cleaned_data["unit"], within=roots)
+        except Unit.DoesNotExist as exc:
+            raise ValidationError(_("在您可管理的范围内没有找到该单位")) from exc
+
+    def placeholders(self) -> dict[str, str]:
+        values = {name: self.cleaned_data.get(f"ph_{name}", "") for name in self.placeholder_names}
+        if self.cleaned_data.get("organisation"):
+            values["organisation"] = self.cleaned_data["organisation"]
+        return values
+
+
+class SectionsForm(SectionsMixin, Form):
+    """Edit the bodies of a running campaign's plan sections."""
+
+    def __init__(self, *args: Any, sections: list[dict[str, Any]], **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.add_section_fields(sections)
+
+
+SEMESTER_LINE = re.compile(
+    r"^(?P<name>.+?)\s+(?P<start>\d{4}-\d{1,2}-\d{1,2})\s*(?:至|到|~|—|-{1,2})?\s*(?P<end>\d{4}-\d{1,2}-\d{1,2})$"
+)
+
+
+def semester_lines(semesters: list[Semester]) -> str:
+    return "\n".join(f"{s.name} {s.start.isoformat()} {s.end.isoformat()}" for s in semesters)
+
+
+class SchoolCalendarForm(Form):
+    """A school's semesters, one a line: "name start end"."""
+
+    semesters = forms.CharField(
+        label=gettext_lazy("学期"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 6}),
+        help_text=gettext_lazy(
+            "每行一个学期：名称 开学日期 结束日期，"
+            "例如“2025—2026学年第一学期 2025-09-01 2026-01-18”。清空则恢复默认校历。"
+        ),
+    )
+
+    def clean_semesters(self) -> list[Semester]:
+        result = []
+        for number, line in enumerate(self.cleaned_data["semesters"].splitlines(), start=1):
+            line = line.strip()
+            if not line:
+                continue
+            match = SEMESTER_LINE.match(line)
+            try:
+                if match is None:
+                    raise ValueError(line)
+                start, end = (date.fromisoformat(_pad(match.group(k))) for k in ("start", "end"))
+            except ValueError as exc:
+                raise ValidationError(
+                    _("第 %(number)s 行格式不正确，应为“名称 开学日期 结束日期”") % {"number": number}
+                ) from exc
+            result.append(Semester(start, end, match.group("name").strip()))
+        return result
+
+
+def _pad(value: str) -> str:
+    year, month, day = value.split("-")
+    return f"{year}-{int(month):02d}-{int(day):02d}"

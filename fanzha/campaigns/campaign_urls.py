@@ -1,0 +1,20 @@
+"""Campaign pages under /campaigns/: list, start, detail, dashboard, periods, calendar, school calendar."""
+
+from django.urls import path
+
+from . import campaign_views as views
+
+urlpatterns = [
+    path("", views.campaign_list, name="campaign_list"),
+    path("start/", views.campaign_start_choose, name="campaign_start_choose"),
+    path("start/<int:template_pk>/", views.campaign_start, name="campaign_start"),
+    path("<int:pk>/", views.campaign_detail, name="campaign_detail"),
+    path("<int:pk>/sections/", views.campaign_sections, name="campaign_sections"),
+    path("<int:pk>/close/", views.campaign_close, name="campaign_close"),
+    path("<int:pk>/sync/", views.campaign_sync, name="campaign_sync"),
+    path("<int:pk>/dashboard/", views.campaign_dashboard, name="campaign_dashboard"),
+    path("<int:pk>/obligations/<int:obligation_pk>/", views.campaign_obligation, name="campaign_obligation"),
+    path("<int:pk>/periods/", views.campaign_periods, name="campaign_periods"),
+    path("<int:pk>/calendar/", views.campaign_calendar, name="campaign_calendar"),
+    path("school-calendar/<int:unit_pk>/", views.school_calendar, name="school_calendar"),
+]

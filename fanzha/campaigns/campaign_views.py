@@ -1,0 +1,570 @@
+"""Campaign pages: list, start from a template, detail, sections, dashboard with drill-down,
+period list and month calendar, and the school calendar. Thin: reads come from ``queries`` and
+``compliance``, writes from ``actions``.
+
+A campaign or unit outside the user's scope answers 404 exactly like a missing one; a visible
+campaign that the user may not manage answers 403 on a write. Pages accept ``?on=YYYY-MM-DD``
+to show compliance as of another day.
+"""
+
+from __future__ import annotations
+
+import calendar as _calendar
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Count, Q
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.functional import Promise
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
+
+from fanzha.org.forms import apply_errors
+from fanzha.org.models import MembershipRole, Unit, UnitKind
+from fanzha.org.scope import Cap, in_scope, scope_paths, units_for
+from fanzha.org.views import AuthedRequest
+
+from . import actions, compliance, queries
+from .campaign_forms import (
+    SchoolCalendarForm,
+    SectionsForm,
+    StartCampaignForm,
+    flatten_sections,
+    semester_lines,
+)
+from .models import Campaign, Frequency, Obligation
+from .periods import Period, Semester, default_semesters
+from .spec import TemplateError
+
+PAGE_SIZE = 50
+
+EVENT_LABELS: dict[str, Promise] = {
+    actions.EVENT_STARTED: gettext_lazy("发起专项行动"),
+    actions.EVENT_SECTIONS_EDITED: gettext_lazy("修改方案章节"),
+    actions.EVENT_OBLIGATIONS_SYNCED: gettext_lazy("同步单位工作任务"),
+    actions.EVENT_CLOSED: gettext_lazy("结束专项行动"),
+    actions.EVENT_REMINDED: gettext_lazy("发出截止提醒"),
+}
+FREQUENCY_LABELS = dict(Frequency.choices)
+KIND_LABELS = dict(UnitKind.choices)
+ROLE_LABELS = dict(MembershipRole.choices)
+STATUS_CLASSES = {"done": "ok", "due": "warn", "overdue": "bad", "upcoming": "muted"}
+
+
+# Lookups -----------------------------------------------------------------------------------------
+
+
+def _campaign(request: AuthedRequest, pk: int) -> Campaign:
+    return get_object_or_404(queries.campaigns_for(request.user).select_related("unit", "template"), pk=pk)
+
+
+def _managed(request: AuthedRequest, pk: int) -> Campaign:
+    """A campaign the user may change: 404 when invisible, 403 when visible but not theirs to manage."""
+    campaign = _campaign(request, pk)
+    if not in_scope(request.user, campaign.unit, Cap.EDIT_UNITS):
+        raise PermissionDenied
+    return campaign
+
+
+def _today(request: AuthedRequest) -> date:
+    try:
+        return date.fromisoformat(request.GET.get("on", ""))
+    except ValueError:
+        return timezone.localdate()
+
+
+def _on_query(request: AuthedRequest) -> str:
+    on = request.GET.get("on", "")
+    try:
+        date.fromisoformat(on)
+    except ValueError:
+        return ""
+    return f"&on={on}"
+
+
+@dataclass
+class Viewpoint:
+    """Where in the campaign's tree a page looks from: a unit, or the roots of the user's scope."""
+
+    at: Unit | None
+    roots: list[str]
+
+    @property
+    def path(self) -> str:
+        return self.at.path if self.at else ""
+
+
+def _viewpoint(request: AuthedRequest, campaign: Campaign) -> Viewpoint:
+    raw = request.GET.get("unit")
+    if raw:
+        if not raw.isdigit():
+            raise Http404
+        inside = units_for(request.user).filter(path__startswith=campaign.unit.path)
+        return Viewpoint(get_object_or_404(inside, pk=int(raw)), [])
+    if in_scope(request.user, campaign.unit):
+        return Viewpoint(campaign.unit, [])
+    return Viewpoint(None, [p for p in scope_paths(request.user) if p.startswith(campaign.unit.path)])
+
+
+def _snapshot(request: AuthedRequest, campaign: Campaign, view: Viewpoint) -> compliance.Snapshot:
+    obligations = queries.obligations_for(request.user)
+    if view.at is not None:
+        obligations = obligations.filter(unit__path__startswith=view.at.path)
+    return compliance.snapshot(
+        campaign, obligations, _today(request), calendar_root=view.path or campaign.unit.path
+    )
+
+
+def _crumbs(request: AuthedRequest, campaign: Campaign, unit: Unit | None) -> list[dict[str, Any]]:
+    """The units from the campaign's unit down to (not including) ``unit``, linked when in scope."""
+    if unit is None or unit.path == campaign.unit.path:
+        return []
+    step = Unit.steplen
+    paths = [unit.path[:i] for i in range(len(campaign.unit.path), len(unit.path), step)]
+    units = Unit.objects.filter(path__in=paths).order_by("path")
+    return [{"unit": u, "link": in_scope(request.user, u)} for u in units]
+
+
+def _tally_cells(tally: compliance.Tally) -> dict[str, Any]:
+    return {
+        "done": tally.done,
+        "due": tally.due,
+        "overdue": tally.overdue,
+        "upcoming": tally.upcoming,
+        "percent": tally.percent,
+    }
+
+
+def _page(request: AuthedRequest, items: Any) -> dict[str, Any]:
+    page = Paginator(items, PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+
+    def link(number: int) -> str:
+        query["page"] = str(number)
+        return "?" + query.urlencode()
+
+    return {
+        "page": page,
+        "prev_url": link(page.previous_page_number()) if page.has_previous() else "",
+        "next_url": link(page.next_page_number()) if page.has_next() else "",
+    }
+
+
+# List, start, detail -------------------------------------------------------------------------------
+
+
+@login_required
+def campaign_list(request: AuthedRequest) -> HttpResponse:
+    """Campaigns issued in the user's scope or above it."""
+    campaigns = queries.campaigns_for(request.user).select_related("unit").order_by("-starts_on", "-id")
+    return render(
+        request,
+        "campaigns/campaign_list.html",
+        {"paged": _page(request, campaigns), "can_start": bool(scope_paths(request.user, Cap.EDIT_UNITS))},
+    )
+
+
+def _require_starter(request: AuthedRequest) -> None:
+    if not scope_paths(request.user, Cap.EDIT_UNITS):
+        raise PermissionDenied
+
+
+@login_required
+def campaign_start_choose(request: AuthedRequest) -> HttpResponse:
+    """Step one of starting: pick a template."""
+    _require_starter(request)
+    templates = queries.templates_for(request.user).order_by("source", "code")
+    return render(request, "campaigns/campaign_start_choose.html", {"templates": templates})
+
+
+@login_required
+def campaign_start(request: AuthedRequest, template_pk: int) -> HttpResponse:
+    """Step two: the unit, period, placeholders and the plan's sections, then start."""
+    _require_starter(request)
+    template = get_object_or_404(queries.templates_for(request.user), pk=template_pk)
+    try:
+        spec = template.spec()
+    except TemplateError as exc:
+        messages.error(request, _("模板有误，无法使用：%(error)s") % {"error": exc})
+        return redirect("campaign_start_choose")
+    sections = actions.section_dicts(spec.sections)
+    form = StartCampaignForm(request.POST or None, spec=spec, user=request.user, sections=sections)
+    if request.method == "POST" and form.is_valid():
+        try:
+            campaign = actions.start_campaign(
+                template,
+                form.cleaned_data["unit"],
+                form.cleaned_data["starts_on"],
+                form.cleaned_data["ends_on"],
+                form.placeholders(),
+                form.edited_sections(),
+                actor=request.user,
+            )
+        except ValidationError as exc:
+            apply_errors(form, exc)
+        else:
+            messages.success(request, _("专项行动已发起：%(title)s") % {"title": campaign.title})
+            return redirect("campaign_detail", pk=campaign.pk)
+    status = 400 if request.method == "POST" else 200
+    return render(
+        request,
+        "campaigns/campaign_start.html",
+        {
+            "template": template,
+            "spec": spec,
+            "form": form,
+            "placeholder_fields": [form[f"ph_{name}"] for name in form.placeholder_names],
+            "section_fields": _section_fields(form),
+        },
+        status=status,
+    )
+
+
+def _section_fields(form: StartCampaignForm | SectionsForm) -> list[dict[str, Any]]:
+    return [{"field": form[name], "depth": flat.depth, "auto": flat.auto} for flat, name in form.section_rows]
+
+
+@login_required
+def campaign_detail(request: AuthedRequest, pk: int) -> HttpResponse:
+    """A campaign's goals, rules, plan sections and history."""
+    campaign = _campaign(request, pk)
+    rules = campaign.rules.annotate(
+        units=Count("obligations", filter=Q(obligations__is_active=True))
+    ).order_by("pk")
+    rule_rows = [
+        {
+            "rule": r,
+            "frequency": FREQUENCY_LABELS.get(r.frequency, r.frequency),
+            "level": KIND_LABELS.get(r.level, r.level),
+            "responsible": ROLE_LABELS.get(r.responsible, r.responsible),
+        }
+        for r in rules
+    ]
+    events = [
+        {"event": e, "label": EVENT_LABELS.get(e.kind, e.kind)}
+        for e in campaign.events.select_related("actor")[:20]
+    ]
+    return render(
+        request,
+        "campaigns/campaign_detail.html",
+        {
+            "campaign": campaign,
+            "goals": campaign.goals.order_by("deadline", "pk"),
+            "rules": rule_rows,
+            "sections": list(flatten_sections(campaign.sections)),
+            "events": events,
+            "can_manage": in_scope(request.user, campaign.unit, Cap.EDIT_UNITS),
+            "is_active": campaign.status == Campaign.Status.ACTIVE,
+        },
+    )
+
+
+@login_required
+def campaign_sections(request: AuthedRequest, pk: int) -> HttpResponse:
+    """Edit the plan's section texts (managers only)."""
+    campaign = _managed(request, pk)
+    form = SectionsForm(request.POST or None, sections=campaign.sections)
+    if request.method == "POST" and form.is_valid():
+        try:
+            actions.edit_sections(campaign, form.edited_sections(), actor=request.user)
+        except ValidationError as exc:
+            apply_errors(form, exc)
+        else:
+            messages.success(request, _("方案章节已保存"))
+            return redirect("campaign_detail", pk=campaign.pk)
+    return render(
+        request,
+        "campaigns/campaign_sections.html",
+        {"campaign": campaign, "form": form, "section_fields": _section_fields(form)},
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+@login_required
+@require_POST
+def campaign_close(request: AuthedRequest, pk: int) -> HttpResponse:
+    campaign = _managed(request, pk)
+    actions.close_campaign(campaign, actor=request.user)
+    messages.success(request, _("专项行动已结束"))
+    return redirect("campaign_detail", pk=campaign.pk)
+
+
+@login_required
+@require_POST
+def campaign_sync(request: AuthedRequest, pk: int) -> HttpResponse:
+    """Bring obligations in step with the tree now (the unit-tree hook normally does it)."""
+    campaign = _managed(request, pk)
+    result = actions.sync_obligations(campaign, actor=request.user)
+    messages.success(
+        request,
+        _("已同步：新增 %(created)s 项，停用 %(deactivated)s 项，恢复 %(reactivated)s 项")
+        % {"created": result.created, "deactivated": result.deactivated, "reactivated": result.reactivated},
+    )
+    return redirect("campaign_detail", pk=campaign.pk)
+
+
+# Dashboard and drill-down --------------------------------------------------------------------------
+
+
+def _current_cells(state: compliance.ObligationState) -> dict[str, Any]:
+    current = state.current
+    if current is None:
+        return {"label": _("当前不在任何周期内"), "css": "muted", "period": None, "count": None}
+    return {
+        "label": current.label,
+        "css": STATUS_CLASSES[current.status],
+        "period": current.period,
+        "count": current.count,
+    }
+
+
+@login_required
+def campaign_dashboard(request: AuthedRequest, pk: int) -> HttpResponse:
+    """Per-unit compliance with the lagging units first; a unit's own obligations with who is responsible."""
+    campaign = _campaign(request, pk)
+    view = _viewpoint(request, campaign)
+    snap = _snapshot(request, campaign, view)
+    board = compliance.dashboard(snap, view.at, view.roots)
+    on = _on_query(request)
+    base = reverse("campaign_dashboard", args=[campaign.pk])
+    rows = [
+        {
+            "unit": row.unit,
+            "url": f"{base}?unit={row.unit.pk}{on}",
+            "obligations": row.obligations,
+            **_tally_cells(row.tally),
+        }
+        for row in board.rows
+    ]
+    people = (
+        compliance.responsible_people((s.item.path, s.rule.responsible) for s in board.own)
+        if board.own
+        else {}
+    )
+    own = [
+        {
+            "state": s,
+            "frequency": FREQUENCY_LABELS.get(s.rule.frequency, s.rule.frequency),
+            "current": _current_cells(s),
+            "person": compliance.responsible_for(s, people),
+            "url": reverse("campaign_obligation", args=[campaign.pk, s.item.pk])
+            + (f"?{on[1:]}" if on else ""),
+            **_tally_cells(s.tally),
+        }
+        for s in board.own
+    ]
+    return render(
+        request,
+        "campaigns/campaign_dashboard.html",
+        {
+            "campaign": campaign,
+            "at": view.at,
+            "crumbs": _crumbs(request, campaign, view.at),
+            "today": snap.today,
+            "totals": _tally_cells(board.totals),
+            "paged": _page(request, rows),
+            "own": own,
+            "unit_query": f"?unit={view.at.pk}" if view.at else "",
+        },
+    )
+
+
+@login_required
+def campaign_obligation(request: AuthedRequest, pk: int, obligation_pk: int) -> HttpResponse:
+    """One unit's obligation: each period begun, with its count and status; and who is responsible."""
+    campaign = _campaign(request, pk)
+    obligation = get_object_or_404(
+        queries.obligations_for(request.user).filter(campaign=campaign).select_related("rule", "unit"),
+        pk=obligation_pk,
+    )
+    snap = compliance.snapshot(
+        campaign,
+        Obligation.objects.filter(pk=obligation.pk),
+        _today(request),
+        calendar_root=obligation.unit.path,
+    )
+    if not snap.items:  # switched off, or its unit left the campaign
+        state = None
+        periods: list[dict[str, Any]] = []
+    else:
+        state = snap.state(snap.items[0], detail=True)
+        begun = [p for p in state.periods if p.period.start <= snap.today]
+        upcoming = [p for p in state.periods if p.period.start > snap.today][:1]
+        periods = [
+            {"period": p.period, "count": p.count, "label": p.label, "css": STATUS_CLASSES[p.status]}
+            for p in reversed(begun + upcoming)
+        ]
+    people = compliance.responsible_people([(obligation.unit.path, obligation.rule.responsible)])
+    activities = (
+        queries.activities_for(request.user)
+        .filter(obligation=obligation)
+        .order_by("-occurred_on", "-id")[:20]
+    )
+    return render(
+        request,
+        "campaigns/campaign_obligation.html",
+        {
+            "campaign": campaign,
+            "obligation": obligation,
+            "rule": obligation.rule,
+            "frequency": FREQUENCY_LABELS.get(obligation.rule.frequency, obligation.rule.frequency),
+            "state": state,
+            "tally": _tally_cells(state.tally) if state else None,
+            "paged": _page(request, periods),
+            "person": people[(obligation.unit.path, obligation.rule.responsible)],
+            "activities": activities,
+            "crumbs": _crumbs(request, campaign, obligation.unit),
+            "today": snap.today,
+        },
+    )
+
+
+# Period list and month calendar -------------------------------------------------------------------
+
+
+def _month(request: AuthedRequest, campaign: Campaign, today: date) -> date:
+    raw = request.GET.get("month", "")
+    try:
+        year, month = (int(part) for part in raw.split("-"))
+        return date(year, month, 1)
+    except ValueError:
+        pass
+    day = min(max(today, campaign.starts_on), campaign.ends_on)
+    return day.replace(day=1)
+
+
+def _entries(
+    request: AuthedRequest, campaign: Campaign, first: date, last: date
+) -> tuple[Viewpoint, list[compliance.DayEntry]]:
+    view = _viewpoint(request, campaign)
+    return view, compliance.ending_between(_snapshot(request, campaign, view), first, last)
+
+
+def _entry_cells(campaign: Campaign, entry: compliance.DayEntry, on: str) -> dict[str, Any]:
+    url = ""
+    if entry.obligation_pk is not None:
+        url = reverse("campaign_obligation", args=[campaign.pk, entry.obligation_pk]) + (
+            f"?{on[1:]}" if on else ""
+        )
+    worst = (
+        "overdue"
+        if entry.tally.overdue
+        else "due"
+        if entry.tally.due
+        else "done"
+        if entry.tally.done
+        else "upcoming"
+    )
+    return {
+        "day": entry.day,
+        "title": entry.rule.title,
+        "frequency": FREQUENCY_LABELS.get(entry.rule.frequency, entry.rule.frequency),
+        "url": url,
+        "css": STATUS_CLASSES[worst],
+        **_tally_cells(entry.tally),
+    }
+
+
+def _month_context(request: AuthedRequest, campaign: Campaign) -> dict[str, Any]:
+    today = _today(request)
+    month = _month(request, campaign, today)
+    last = month.replace(day=_calendar.monthrange(month.year, month.month)[1])
+    view, entries = _entries(request, campaign, month, last)
+    on = _on_query(request)
+    unit = f"&unit={view.at.pk}" if view.at else ""
+    prev_month = (month - timedelta(days=1)).replace(day=1)
+    next_month = last + timedelta(days=1)
+    return {
+        "campaign": campaign,
+        "at": view.at,
+        "crumbs": _crumbs(request, campaign, view.at),
+        "month": month,
+        "today": today,
+        "entries": [_entry_cells(campaign, e, on) for e in entries],
+        "prev_query": f"?month={prev_month:%Y-%m}{unit}{on}",
+        "next_query": f"?month={next_month:%Y-%m}{unit}{on}",
+        "this_query": f"?month={month:%Y-%m}{unit}{on}",
+    }
+
+
+@login_required
+def campaign_periods(request: AuthedRequest, pk: int) -> HttpResponse:
+    """The periods that end in a month, per day and rule, as a list."""
+    context = _month_context(request, _campaign(request, pk))
+    return render(request, "campaigns/campaign_periods.html", context)
+
+
+@login_required
+def campaign_calendar(request: AuthedRequest, pk: int) -> HttpResponse:
+    """The same as a month grid: in each day, the periods that end that day and their status."""
+    context = _month_context(request, _campaign(request, pk))
+    by_day: dict[date, list[dict[str, Any]]] = {}
+    for entry in context["entries"]:
+        by_day.setdefault(entry["day"], []).append(entry)
+    month = context["month"]
+    weeks = []
+    for week in _calendar.Calendar(firstweekday=0).monthdatescalendar(month.year, month.month):
+        weeks.append(
+            [
+                {
+                    "day": day,
+                    "in_month": day.month == month.month,
+                    "is_today": day == context["today"],
+                    "entries": by_day.get(day, []) if day.month == month.month else [],
+                }
+                for day in week
+            ]
+        )
+    context["weeks"] = weeks
+    context["weekdays"] = [_("周一"), _("周二"), _("周三"), _("周四"), _("周五"), _("周六"), _("周日")]
+    return render(request, "campaigns/calendar.html", context)
+
+
+# School calendar -------------------------------------------------------------------------------------
+
+
+@login_required
+def school_calendar(request: AuthedRequest, unit_pk: int) -> HttpResponse:
+    """A unit's own semesters, or the ones it inherits; editors may set its own."""
+    unit = get_object_or_404(units_for(request.user), pk=unit_pk)
+    can_edit = in_scope(request.user, unit, Cap.EDIT_UNITS)
+    if request.method == "POST" and not can_edit:
+        raise PermissionDenied
+    own = [Semester(s.starts_on, s.ends_on, s.name) for s in unit.semesters.order_by("starts_on")]
+    form = SchoolCalendarForm(request.POST or None, initial={"semesters": semester_lines(own)})
+    if request.method == "POST" and form.is_valid():
+        try:
+            actions.set_school_calendar(unit, form.cleaned_data["semesters"], actor=request.user)
+        except ValidationError as exc:
+            apply_errors(form, exc)
+        else:
+            messages.success(request, _("校历已保存"))
+            return redirect("school_calendar", unit_pk=unit.pk)
+    owner_path, inherited = compliance.load_calendars(unit.path).for_path(unit.path)
+    owner = None
+    if inherited and owner_path != unit.path:
+        owner = Unit.objects.filter(path=owner_path).first()
+    year = _today(request).year
+    effective = list(inherited) if inherited else default_semesters(year, year + 1)
+    return render(
+        request,
+        "campaigns/calendar_school.html",
+        {
+            "unit": unit,
+            "own": own,
+            "owner": owner,
+            "is_default": not inherited,
+            "effective": [Period(s.start, s.end, s.name) for s in effective],
+            "form": form if can_edit else None,
+        },
+        status=400 if request.method == "POST" else 200,
+    )

@@ -1,0 +1,227 @@
+"""The periods of an obligation's frequency: pure date arithmetic, no clock and no database.
+
+Why pure: compliance, reminders, the calendar page and the tests all ask "which period holds
+this day?" for days they choose, so nothing here reads today's date or a table. The school
+calendar is passed in as a list of ``Semester`` values (``compliance.load_calendars`` reads
+them); days between semesters belong to no semester.
+
+A campaign's periods are the frequency's periods that overlap the campaign, clipped to it:
+a campaign that starts on a Wednesday has a first week of Wednesday to Sunday.
+"""
+
+from __future__ import annotations
+
+import calendar
+from bisect import bisect_right
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from django.utils.translation import gettext as _
+
+DAILY, WEEKLY, MONTHLY, SEMESTER, YEARLY, ONCE = "daily", "weekly", "monthly", "semester", "yearly", "once"
+
+
+@dataclass(frozen=True, order=True)
+class Period:
+    """A closed range of days ``start`` … ``end`` (both included)."""
+
+    start: date
+    end: date
+    name: str = field(default="", compare=False)  # a semester's name, when there is one
+
+    def __contains__(self, day: object) -> bool:
+        return isinstance(day, date) and self.start <= day <= self.end
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+    def clip(self, start: date, end: date) -> Period | None:
+        """The part of this period inside ``start`` … ``end``, or None when they do not meet."""
+        lo, hi = max(self.start, start), min(self.end, end)
+        return Period(lo, hi, self.name) if lo <= hi else None
+
+
+@dataclass(frozen=True, order=True)
+class Semester:
+    """One semester of a school calendar."""
+
+    start: date
+    end: date
+    name: str = field(default="", compare=False)
+
+
+def add_years(day: date, years: int) -> date:
+    """The same day ``years`` later; 29 February becomes 28 February in a common year."""
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:
+        return day.replace(year=day.year + years, day=28)
+
+
+def month_day(mmdd: str, start: date, end: date | None = None) -> date:
+    """The first date on or after ``start`` that falls on ``mmdd`` ("MM-DD"), kept within ``end``.
+
+    Why not simply ``start.year``: a campaign from September to August that names "06-30"
+    means the June inside the campaign, not the one before it. 02-29 in a common year is 02-28.
+    """
+    month, day = (int(part) for part in mmdd.split("-"))
+    year = start.year
+    last = calendar.monthrange(year, month)[1]
+    candidate = date(year, month, min(day, last))
+    if candidate < start:
+        year += 1
+        candidate = date(year, month, min(day, calendar.monthrange(year, month)[1]))
+    if end is not None and candidate > end:
+        return end
+    return candidate
+
+
+def default_semesters(first_year: int, last_year: int) -> list[Semester]:
+    """The default calendar when a school has none: 1 Sep – 31 Jan and 1 Mar – 15 Jul.
+
+    Covers every semester that touches the years ``first_year`` … ``last_year``.
+    """
+    result = []
+    for year in range(first_year - 1, last_year + 1):
+        spring = _("%(first)s—%(second)s学年第二学期") % {"first": year - 1, "second": year}
+        autumn = _("%(first)s—%(second)s学年第一学期") % {"first": year, "second": year + 1}
+        result.append(Semester(date(year, 3, 1), date(year, 7, 15), spring))
+        result.append(Semester(date(year, 9, 1), date(year + 1, 1, 31), autumn))
+    return sorted(result)
+
+
+def day_period(day: date) -> Period:
+    """The day itself: daily work is judged day by day."""
+    return Period(day, day)
+
+
+def week_period(day: date) -> Period:
+    """The ISO week (Monday to Sunday) holding ``day``; it may straddle the new year."""
+    monday = day - timedelta(days=day.weekday())
+    return Period(monday, monday + timedelta(days=6))
+
+
+def month_period(day: date) -> Period:
+    """The calendar month holding ``day`` (28 to 31 days)."""
+    last = calendar.monthrange(day.year, day.month)[1]
+    return Period(day.replace(day=1), day.replace(day=last))
+
+
+def year_period(day: date, anchor: date | None = None) -> Period:
+    """The calendar year holding ``day``, or with ``anchor`` the anchor's anniversary year holding it.
+
+    Why an anchor: a campaign that runs from September to August counts its "yearly" work
+    over its own twelve months, not over two half calendar years.
+    """
+    if anchor is None:
+        return Period(date(day.year, 1, 1), date(day.year, 12, 31))
+    years = day.year - anchor.year
+    start = add_years(anchor, years)
+    if start > day:
+        years -= 1
+        start = add_years(anchor, years)
+    return Period(start, add_years(anchor, years + 1) - timedelta(days=1))
+
+
+def semester_period(day: date, semesters: Sequence[Semester] | None = None) -> Period | None:
+    """The semester holding ``day`` (the default calendar when ``semesters`` is None); None in a gap."""
+    if semesters is None:
+        semesters = default_semesters(day.year, day.year)
+    for semester in semesters:
+        if semester.start <= day <= semester.end:
+            return Period(semester.start, semester.end, semester.name)
+    return None
+
+
+def period_containing(
+    frequency: str,
+    day: date,
+    *,
+    semesters: Sequence[Semester] | None = None,
+    anchor: date | None = None,
+    due: date | None = None,
+) -> Period | None:
+    """The period of ``frequency`` that holds ``day``; None when no period does.
+
+    ``anchor`` is the campaign's first day (yearly periods count from it; a one-off period
+    starts on it); ``due`` ends a one-off period.
+    """
+    if frequency == DAILY:
+        return day_period(day)
+    if frequency == WEEKLY:
+        return week_period(day)
+    if frequency == MONTHLY:
+        return month_period(day)
+    if frequency == SEMESTER:
+        return semester_period(day, semesters)
+    if frequency == YEARLY:
+        return year_period(day, anchor)
+    if frequency == ONCE:
+        if anchor is None or due is None:
+            raise ValueError("a one-off period needs an anchor and a due date")
+        return Period(anchor, due) if anchor <= day <= due else None
+    raise ValueError(f"unknown frequency {frequency!r}")
+
+
+def campaign_periods(
+    frequency: str,
+    start: date,
+    end: date,
+    *,
+    semesters: Sequence[Semester] | None = None,
+    due: date | None = None,
+) -> list[Period]:
+    """The periods of ``frequency`` that overlap the campaign ``start`` … ``end``, clipped to it, in order.
+
+    A one-off obligation has one period, from the campaign's start to ``due`` (or its end).
+    """
+    if end < start:
+        return []
+    if frequency == ONCE:
+        return [Period(start, min(max(due or end, start), end))]
+    if frequency == SEMESTER:
+        if semesters is None:
+            semesters = default_semesters(start.year, end.year)
+        found = (Period(s.start, s.end, s.name).clip(start, end) for s in semesters)
+        return sorted(p for p in found if p is not None)
+    result: list[Period] = []
+    day = start
+    while day <= end:
+        period = period_containing(frequency, day, anchor=start)
+        assert period is not None
+        clipped = period.clip(start, end)
+        assert clipped is not None
+        result.append(clipped)
+        day = period.end + timedelta(days=1)
+    return result
+
+
+def campaign_period_containing(
+    frequency: str,
+    day: date,
+    start: date,
+    end: date,
+    *,
+    semesters: Sequence[Semester] | None = None,
+    due: date | None = None,
+) -> Period | None:
+    """The campaign period (clipped as in ``campaign_periods``) holding ``day``, without listing them all."""
+    if not start <= day <= end:
+        return None
+    if frequency == ONCE:
+        once = Period(start, min(max(due or end, start), end))
+        return once if day in once else None
+    if frequency == SEMESTER and semesters is None:
+        semesters = default_semesters(start.year, end.year)
+    period = period_containing(frequency, day, semesters=semesters, anchor=start)
+    return period.clip(start, end) if period else None
+
+
+def locate(periods: Sequence[Period], day: date) -> Period | None:
+    """The period of a sorted, non-overlapping list that holds ``day`` (binary search)."""
+    index = bisect_right(periods, Period(day, date.max)) - 1
+    if index >= 0 and day in periods[index]:
+        return periods[index]
+    return None
