@@ -1,0 +1,351 @@
+"""Reads behind the activity and letter pages, built on the scoped querysets of ``queries``.
+
+Kept apart from the views so that the reports app can reuse the same roll-ups, and apart from
+``queries`` because they shape data for display rather than decide what a user may see.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
+from django.utils.dateparse import parse_date
+from django.utils.translation import gettext as _
+
+from fanzha.org.models import Membership, MembershipRole, Role, RoleGrant, Unit, UnitKind
+from fanzha.org.scope import ROLE_CAPS, path_q, scope_paths, units_for
+
+from . import queries
+from .activity_actions import RECORD, can_sign, headed_units, letter_values, snapshot
+from .models import (
+    Activity,
+    ActivityKind,
+    Attendance,
+    Campaign,
+    Evidence,
+    LetterSignature,
+    Obligation,
+    ResponsibilityLetter,
+)
+from .spec import fill
+
+
+def _count(model: type[Any]) -> Coalesce:
+    """Number of ``model`` rows per activity, as a correlated subquery (no join fan-out, no N+1)."""
+    counted = (
+        model.objects.filter(activity=OuterRef("pk"))
+        .order_by()
+        .values("activity")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
+
+
+def with_counts(activities: QuerySet[Activity]) -> QuerySet[Activity]:
+    """Activities with their unit, obligation and recorder loaded, and evidence and attendee counts."""
+    return activities.select_related("unit", "obligation__rule", "recorded_by").annotate(
+        evidence_count=_count(Evidence), attendee_count=_count(Attendance)
+    )
+
+
+MAX_FILTER_UNITS = 2000
+
+
+def filter_units(user: Any, activities: QuerySet[Activity]) -> QuerySet[Unit]:
+    """Units worth filtering the list by: those with activities and the units above them, in scope.
+
+    Upper levels come first when there are very many, so a school still filters by college.
+    """
+    paths = set(activities.order_by().values_list("unit__path", flat=True).distinct())
+    by_depth: dict[int, set[str]] = defaultdict(set)
+    for path in paths:
+        for end in range(Unit.steplen, len(path) + 1, Unit.steplen):
+            by_depth[end].add(path[:end])
+    chosen: set[str] = set()
+    for end in sorted(by_depth):
+        if len(chosen) + len(by_depth[end]) > MAX_FILTER_UNITS:
+            break
+        chosen |= by_depth[end]
+    return units_for(user).filter(path__in=chosen).order_by("path")
+
+
+MAX_SHOWN_UNITS = 300
+
+
+def shown_units(units: QuerySet[Unit], extra: int | None = None) -> list[Unit]:
+    """The units a record form lists: all of them, or for a large scope its upper levels (whole
+    levels, up to ``MAX_SHOWN_UNITS``) plus ``extra``, the unit a link or a sent form names."""
+    depths = dict(units.order_by().values_list("depth").annotate(n=Count("pk")).values_list("depth", "n"))
+    keep: list[int] = []
+    total = 0
+    for depth in sorted(depths):
+        if keep and total + depths[depth] > MAX_SHOWN_UNITS:
+            break
+        keep.append(depth)
+        total += depths[depth]
+    shown = units.filter(depth__in=keep) | (units.filter(pk=extra) if extra else units.none())
+    return list(shown.order_by("path"))
+
+
+def obligation_choices(user: Any, units: QuerySet[Unit], keep: int | None = None) -> QuerySet[Obligation]:
+    """Open obligations of ``units`` that the user may record activities against (and ``keep``,
+    the one an edited activity already counts for, even if its campaign has ended since)."""
+    is_open = Q(is_active=True, campaign__status=Campaign.Status.ACTIVE)
+    return (
+        queries.obligations_for(user, RECORD)
+        .filter(is_open | Q(pk=keep) if keep else is_open, unit__in=units)
+        .select_related("rule", "campaign", "unit")
+        .order_by("unit__path", "campaign__title", "rule__title")
+    )
+
+
+def matching_obligations(obligations: list[Obligation], unit_id: int | None, kind: str) -> list[Obligation]:
+    """The obligations that an activity of ``kind`` in the unit would count towards."""
+    return [
+        o
+        for o in obligations
+        if o.unit_id == unit_id and (not o.rule.activity_kinds or kind in o.rule.activity_kinds)
+    ]
+
+
+# History ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class Change:
+    label: str
+    old: str
+    new: str
+
+
+@dataclass
+class HistoryEntry:
+    at: Any
+    actor: str
+    deleted: bool
+    changes: list[Change]
+
+
+def _shown(data: dict[str, Any], name: str) -> str:
+    value = data.get(name)
+    if name == "kind":
+        return str(ActivityKind(value).label) if value in ActivityKind.values else str(value or "")
+    if name == "unit":
+        return str(data.get("unit_name") or value or "")
+    if name == "obligation":
+        return str(data.get("obligation_title") or "") or _("（不关联工作任务）")
+    if name == "occurred_on" and isinstance(value, str):
+        parsed = parse_date(value)
+        return parsed.isoformat() if parsed else value
+    return "" if value is None else str(value)
+
+
+def history(activity: Activity) -> list[HistoryEntry]:
+    """The activity's revisions, newest first, each with what that edit changed."""
+    labels = {
+        "unit": _("单位"),
+        "kind": _("类型"),
+        "occurred_on": _("日期"),
+        "title": _("标题"),
+        "summary": _("内容摘要"),
+        "link": _("链接"),
+        "attendance_count": _("参加人数"),
+        "obligation": _("工作任务"),
+    }
+    revisions = list(activity.revisions.select_related("actor"))
+    after = snapshot(activity)
+    entries = []
+    for revision in revisions:
+        before = revision.data
+        deleted = before.get("event") == "deleted"
+        changes = [
+            Change(label, _shown(before, name), _shown(after, name))
+            for name, label in labels.items()
+            if not deleted and before.get(name) != after.get(name)
+        ]
+        actor = revision.actor
+        entries.append(
+            HistoryEntry(
+                at=revision.at,
+                actor=(actor.first_name or actor.username) if actor else "",
+                deleted=deleted,
+                changes=changes,
+            )
+        )
+        after = before
+    return entries
+
+
+# Letters ---------------------------------------------------------------------------------------
+
+RESPONSIBLE_MEMBERSHIPS = (
+    MembershipRole.LEADER,
+    MembershipRole.COUNSELLOR,
+    MembershipRole.LIAISON,
+    MembershipRole.DORM_HEAD,
+)
+
+
+def responsible_people(unit_ids: set[int]) -> dict[int, list[str]]:
+    """Who answers for each unit: holders of a working grant there, and its leaders, counsellors,
+    liaisons and dormitory heads (two queries for any number of units)."""
+    roles = [role for role in Role.values if RECORD in ROLE_CAPS.get(role, ())]
+    result: dict[int, list[str]] = defaultdict(list)
+    for grant in RoleGrant.objects.filter(unit_id__in=unit_ids, role__in=roles).select_related("user"):
+        name = grant.user.first_name or grant.user.username
+        if name not in result[grant.unit_id]:
+            result[grant.unit_id].append(name)
+    members = Membership.objects.filter(unit_id__in=unit_ids, role__in=RESPONSIBLE_MEMBERSHIPS)
+    for membership in members.select_related("person").order_by("role", "person__initials"):
+        if membership.person.name not in result[membership.unit_id]:
+            result[membership.unit_id].append(membership.person.name)
+    return result
+
+
+@dataclass
+class LetterRow:
+    letter: ResponsibilityLetter
+    upper_signed: bool
+    lower_signed: bool
+    upper_people: list[str]
+    lower_people: list[str]
+
+    @property
+    def waiting_people(self) -> list[str]:
+        """Who should sign next: the lower unit's people until they have, then the upper unit's."""
+        return self.upper_people if self.lower_signed else self.lower_people
+
+    @property
+    def state(self) -> str:
+        if self.upper_signed and self.lower_signed:
+            return "both"
+        return "one" if self.upper_signed or self.lower_signed else "none"
+
+
+@dataclass
+class LevelStatus:
+    index: int
+    title: str
+    upper_kind: str
+    lower_kind: str
+    rows: list[LetterRow] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return len(self.rows)
+
+    @property
+    def both(self) -> int:
+        return sum(1 for r in self.rows if r.state == "both")
+
+    @property
+    def one(self) -> int:
+        return sum(1 for r in self.rows if r.state == "one")
+
+    @property
+    def none(self) -> int:
+        return sum(1 for r in self.rows if r.state == "none")
+
+    @property
+    def missing(self) -> list[LetterRow]:
+        """Letters still waiting for a signature, the lower side's first."""
+        waiting = [r for r in self.rows if r.state != "both"]
+        return sorted(waiting, key=lambda r: (r.lower_signed, r.letter.lower_unit.path))
+
+
+def _kind_label(kind: str) -> str:
+    return str(UnitKind(kind).label) if kind in UnitKind.values else kind
+
+
+def letter_status(user: Any, campaign: Campaign) -> list[LevelStatus]:
+    """Signing status of the campaign's letters that the user can see, level by level."""
+    spec = campaign.spec()
+    values = letter_values(campaign)
+    levels = []
+    for i, level in enumerate(spec.letters):
+        upper, lower = _kind_label(level.upper), _kind_label(level.lower)
+        title = fill(level.title, {**values, "upper_unit": upper, "lower_unit": lower})
+        levels.append(LevelStatus(index=i, title=title, upper_kind=upper, lower_kind=lower))
+    letters = list(
+        queries.letters_for(user)
+        .filter(campaign=campaign)
+        .select_related("upper_unit", "lower_unit")
+        .order_by("level", "lower_unit__path")
+    )
+    signed: dict[int, set[str]] = defaultdict(set)
+    for letter_id, side in LetterSignature.objects.filter(letter__in=[x.pk for x in letters]).values_list(
+        "letter_id", "side"
+    ):
+        signed[letter_id].add(side)
+    people = responsible_people({x.upper_unit_id for x in letters} | {x.lower_unit_id for x in letters})
+    for letter in letters:
+        if letter.level >= len(levels):
+            continue
+        sides = signed[letter.pk]
+        levels[letter.level].rows.append(
+            LetterRow(
+                letter=letter,
+                upper_signed=LetterSignature.Side.UPPER in sides,
+                lower_signed=LetterSignature.Side.LOWER in sides,
+                upper_people=people.get(letter.upper_unit_id, []),
+                lower_people=people.get(letter.lower_unit_id, []),
+            )
+        )
+    return levels
+
+
+def month_bounds(value: str) -> tuple[date, date] | None:
+    """First day of ``YYYY-MM`` and of the month after it, or None for anything else."""
+    try:
+        year, month = (int(part) for part in value.split("-"))
+        start = date(year, month, 1)
+    except ValueError:
+        return None
+    end = date(year + (month == 12), month % 12 + 1, 1)
+    return start, end
+
+
+@dataclass
+class ToSign:
+    letter: ResponsibilityLetter
+    side: str
+    label: str
+    unit: Unit
+
+
+def letters_to_sign(user: Any, limit: int = 50) -> list[ToSign]:
+    """Letter sides still unsigned that this user may sign, oldest campaign first (a few queries)."""
+    headed = headed_units(user)
+    record_paths = scope_paths(user, RECORD)
+    visible = queries.letters_for(user).select_related("campaign", "upper_unit", "lower_unit")
+    order = ("campaign__starts_on", "level", "lower_unit__path")
+    upper = (
+        visible.filter(path_q(record_paths, "upper_unit__path"))
+        .exclude(signatures__side=LetterSignature.Side.UPPER)
+        .order_by(*order)[:limit]
+    )
+    lower = (
+        visible.filter(path_q(record_paths, "lower_unit__path") | Q(lower_unit_id__in=headed))
+        .exclude(signatures__side=LetterSignature.Side.LOWER)
+        .order_by(*order)[: limit * 4]
+    )
+    result = [ToSign(x, "upper", str(LetterSignature.Side.UPPER.label), x.upper_unit) for x in upper]
+    result += [
+        ToSign(x, "lower", str(LetterSignature.Side.LOWER.label), x.lower_unit)
+        for x in lower
+        if can_sign(user, x, LetterSignature.Side.LOWER, headed)
+    ]
+    result.sort(
+        key=lambda t: (
+            t.letter.campaign.starts_on,
+            t.letter.campaign_id,
+            t.letter.level,
+            t.letter.lower_unit.path,
+        )
+    )
+    return result[:limit]

@@ -1,0 +1,383 @@
+"""Activity pages: the list, the phone-first record form, detail with evidence and QR check-in, edits.
+
+Thin: reads come from ``queries`` (through ``activity_reads``), writes from ``activity_actions``.
+An activity outside the user's scope answers 404 like a missing one; a visible activity that the
+user may not change answers 403 and nothing changes. Evidence is served here, after the same
+check, and never from a public media URL.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import segno
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.db.models import QuerySet
+from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseBase
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.safestring import mark_safe
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
+
+from fanzha.org.forms import apply_errors
+from fanzha.org.models import Unit
+from fanzha.org.scope import in_scope, people_for, units_for
+
+from . import activity_actions as actions
+from . import activity_reads as reads
+from . import queries
+from .activity_forms import ActivityFilterForm, ActivityForm, AttendeeForm, CheckinForm, EvidenceForm
+from .models import Activity, Evidence
+
+PAGE_SIZE = 50
+# Failed check-ins allowed per address and per link in the window. An address can be a whole
+# campus behind one NAT and a link is shared by a whole class, so only failures count.
+CHECKIN_FAILURES_PER_IP = 10
+CHECKIN_FAILURES_PER_TOKEN = 50
+CHECKIN_WINDOW = 600
+
+
+def _activity(request: HttpRequest, pk: int) -> Activity:
+    """An activity in the user's scope, else 404."""
+    return get_object_or_404(
+        queries.activities_for(request.user).select_related("unit", "obligation__rule"), pk=pk
+    )
+
+
+def _activity_for_write(request: HttpRequest, pk: int) -> Activity:
+    """An activity the user may change: 404 when invisible, 403 when visible but read-only."""
+    activity = _activity(request, pk)
+    if not in_scope(request.user, activity.unit, actions.RECORD):
+        raise PermissionDenied
+    return activity
+
+
+def _record_units(user: Any) -> QuerySet[Unit]:
+    return units_for(user, actions.RECORD).filter(is_active=True).order_by("path")
+
+
+@login_required
+def activity_list(request: HttpRequest) -> HttpResponse:
+    """Activities in scope, newest first, filtered by unit (with its subtree), kind and month."""
+    scoped = queries.activities_for(request.user)
+    form = ActivityFilterForm(request.GET or None, units=reads.filter_units(request.user, scoped))
+    activities = scoped
+    if form.is_valid():
+        data = form.cleaned_data
+        if data["unit"]:
+            activities = activities.filter(unit__path__startswith=data["unit"].path)
+        if data["kind"]:
+            activities = activities.filter(kind=data["kind"])
+        bounds = reads.month_bounds(data["month"] or "")
+        if bounds:
+            activities = activities.filter(occurred_on__gte=bounds[0], occurred_on__lt=bounds[1])
+    page = Paginator(reads.with_counts(activities).order_by("-occurred_on", "-id"), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    query = request.GET.copy()
+
+    def link(number: int) -> str:
+        query["page"] = str(number)
+        return "?" + query.urlencode()
+
+    paged = {
+        "page": page,
+        "prev_url": link(page.previous_page_number()) if page.has_previous() else "",
+        "next_url": link(page.next_page_number()) if page.has_next() else "",
+    }
+    return render(
+        request,
+        "campaigns/activity_list.html",
+        {
+            "form": form,
+            "paged": paged,
+            "filtered": form.is_valid() and any(form.cleaned_data.values()),
+            "can_record": units_for(request.user, actions.RECORD).exists(),
+        },
+    )
+
+
+def _record_form(request: HttpRequest, activity: Activity | None = None, **kwargs: Any) -> ActivityForm:
+    units = _record_units(request.user)
+    keep = activity.obligation_id if activity else None
+    named = str((kwargs.get("data") or {}).get("unit") or (kwargs.get("initial") or {}).get("unit") or "")
+    extra = int(named) if named.isdigit() else None
+    return ActivityForm(
+        units=units,
+        unit_list=reads.shown_units(units, extra),
+        obligations=reads.obligation_choices(request.user, units, keep),
+        **kwargs,
+    )
+
+
+@login_required
+def activity_record(request: HttpRequest) -> HttpResponse:
+    """One screen to record an activity with its photos; 403 for a user who may record nowhere."""
+    if not units_for(request.user, actions.RECORD).exists():
+        raise PermissionDenied
+    if request.method == "POST":
+        form = _record_form(request, data=request.POST, files=request.FILES)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                activity = actions.record_activity(
+                    unit=data["unit"],
+                    kind=data["kind"],
+                    occurred_on=data["occurred_on"],
+                    title=data["title"],
+                    summary=data["summary"],
+                    link=data["link"],
+                    attendance_count=data["attendance_count"],
+                    obligation=data["obligation"],
+                    files=data["uploads"],
+                    actor=request.user,
+                )
+            except ValidationError as exc:
+                apply_errors(form, exc)
+            else:
+                messages.success(request, _("活动已记录。"))
+                return redirect("activity_detail", pk=activity.pk)
+        return render(request, "campaigns/activity_form.html", {"form": form, "creating": True}, status=400)
+    initial: dict[str, Any] = {}
+    unit_pk = request.GET.get("unit", "")
+    if unit_pk.isdigit():
+        initial["unit"] = int(unit_pk)
+    return render(
+        request,
+        "campaigns/activity_form.html",
+        {"form": _record_form(request, initial=initial), "creating": True},
+    )
+
+
+# Images that every browser shows; HEIC (iPhone photos) and documents get a file tile instead.
+SHOWN_IMAGES = {"image/jpeg", "image/png", "image/gif", "image/webp"}
+
+
+def _with_display(evidence: list[Evidence]) -> list[Evidence]:
+    """Mark each file with how the page shows it: an image, a video player or a file tile."""
+    labels = {t.content_type: t.label for t in actions.FILE_TYPES.values()}
+    for ev in evidence:
+        ev.display = (  # type: ignore[attr-defined]
+            "image"
+            if ev.content_type in SHOWN_IMAGES
+            else "video"
+            if ev.kind == Evidence.Kind.VIDEO
+            else "file"
+        )
+        ev.type_label = labels.get(ev.content_type, ev.content_type)  # type: ignore[attr-defined]
+    return evidence
+
+
+def _qr_svg(url: str) -> str:
+    """The check-in link as an inline SVG QR code (no image request, no external service)."""
+    return segno.make(url, error="m").svg_inline(scale=6, border=2, dark="#14325c", omitsize=True)
+
+
+@login_required
+def activity_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """An activity with its evidence, attendees, history and (for its recorders) the check-in code."""
+    activity = _activity(request, pk)
+    can_edit = in_scope(request.user, activity.unit, actions.RECORD)
+    context: dict[str, Any] = {
+        "activity": activity,
+        "can_edit": can_edit,
+        "evidence": _with_display(list(activity.evidence.all())),
+        "attendances": list(activity.attendances.select_related("person").order_by("at", "pk")),
+        "history": reads.history(activity),
+    }
+    if can_edit:
+        context["evidence_form"] = EvidenceForm()
+        context["attendee_form"] = AttendeeForm()
+        if actions.checkin_open(activity):
+            url = request.build_absolute_uri(reverse("activity_checkin", args=[activity.checkin_token]))
+            context["checkin_url"] = url
+            context["checkin_qr"] = mark_safe(_qr_svg(url))  # noqa: S308 - segno's own SVG markup
+            context["checkin_deadline"] = actions.checkin_deadline(activity)
+    return render(request, "campaigns/activity_detail.html", context)
+
+
+@login_required
+def activity_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    """Change an activity; the previous state is kept in its history."""
+    activity = _activity_for_write(request, pk)
+    if request.method == "POST":
+        form = _record_form(request, activity, data=request.POST, with_files=False)
+        if form.is_valid():
+            try:
+                actions.edit_activity(activity, form.changes(), request.user)
+            except ValidationError as exc:
+                apply_errors(form, exc)
+            else:
+                messages.success(request, _("修改已保存，原内容保留在修改记录中。"))
+                return redirect("activity_detail", pk=activity.pk)
+        status = 400
+    else:
+        initial = {
+            "unit": activity.unit_id,
+            "kind": activity.kind,
+            "occurred_on": activity.occurred_on,
+            "title": activity.title,
+            "summary": activity.summary,
+            "link": activity.link,
+            "attendance_count": activity.attendance_count,
+            "obligation": activity.obligation_id,
+        }
+        form = _record_form(request, activity, initial=initial, with_files=False)
+        status = 200
+    return render(
+        request,
+        "campaigns/activity_form.html",
+        {"form": form, "activity": activity, "creating": False},
+        status=status,
+    )
+
+
+@login_required
+@require_POST
+def activity_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    """Remove an activity from the lists (it stays in the database with its history)."""
+    activity = _activity_for_write(request, pk)
+    actions.delete_activity(activity, request.user)
+    messages.success(request, _("活动记录“%(title)s”已删除。") % {"title": activity.title})
+    return redirect("activity_list")
+
+
+@login_required
+@require_POST
+def activity_add_evidence(request: HttpRequest, pk: int) -> HttpResponse:
+    """Add more photos, videos or documents to an activity."""
+    activity = _activity_for_write(request, pk)
+    form = EvidenceForm(request.POST, request.FILES)
+    if form.is_valid():
+        added = 0
+        for upload in form.cleaned_data["attachments"]:
+            try:
+                actions.add_evidence(activity, upload, request.user)
+                added += 1
+            except ValidationError as exc:
+                for text in exc.messages:
+                    messages.error(request, text)
+        if added:
+            messages.success(request, _("已添加 %(n)s 个文件。") % {"n": added})
+    else:
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, str(error))
+    return redirect("activity_detail", pk=activity.pk)
+
+
+@login_required
+@require_POST
+def activity_add_attendee(request: HttpRequest, pk: int) -> HttpResponse:
+    """Add a present member by number, for someone who could not scan the code."""
+    activity = _activity_for_write(request, pk)
+    form = AttendeeForm(request.POST)
+    if form.is_valid():
+        number = form.cleaned_data["number"].strip()
+        person = (
+            people_for(request.user)
+            .filter(root__path=activity.unit.root_path, external_number=number)
+            .first()
+        )
+        if person is None:
+            messages.error(request, _("没有找到学号/工号为 %(number)s 的人员。") % {"number": number})
+        else:
+            try:
+                actions.add_attendee(activity, person, request.user)
+            except ValidationError as exc:
+                messages.error(request, " ".join(exc.messages))
+            else:
+                messages.success(request, _("已登记 %(name)s 参加。") % {"name": person.name})
+    return redirect("activity_detail", pk=activity.pk)
+
+
+@login_required
+def evidence_file(request: HttpRequest, pk: int) -> HttpResponseBase:
+    """One evidence file, after the same scope check as its activity; never cached by shared caches."""
+    evidence = get_object_or_404(
+        Evidence.objects.filter(activity__in=queries.activities_for(request.user)), pk=pk
+    )
+    inline = evidence.kind != Evidence.Kind.DOCUMENT or evidence.content_type == "application/pdf"
+    response = FileResponse(
+        evidence.file.open("rb"),
+        content_type=evidence.content_type,
+        as_attachment=not inline,
+        filename=evidence.original_name,
+    )
+    response["Cache-Control"] = "private, max-age=3600"
+    response["X-Content-Type-Options"] = "nosniff"  # the type was checked from the content on upload
+    return response
+
+
+# Check-in (members, no login) --------------------------------------------------------------------
+
+
+def _client_ip(request: HttpRequest) -> str:
+    """The caller's address as the server saw it (a proxy in front sets REMOTE_ADDR via its own config)."""
+    return request.META.get("REMOTE_ADDR", "") or "unknown"
+
+
+def _too_many(keys: list[tuple[str, int]]) -> bool:
+    return any((cache.get(key) or 0) >= limit for key, limit in keys)
+
+
+def _count_failure(keys: list[tuple[str, int]]) -> None:
+    for key, _limit in keys:
+        if not cache.add(key, 1, CHECKIN_WINDOW):
+            try:
+                cache.incr(key)
+            except ValueError:  # expired between add and incr
+                cache.add(key, 1, CHECKIN_WINDOW)
+
+
+@never_cache
+def activity_checkin(request: HttpRequest, token: str) -> HttpResponse:
+    """The page a member's phone opens from the QR code: student number and last four phone digits."""
+    keys = [
+        (f"fanzha:checkin:ip:{_client_ip(request)}", CHECKIN_FAILURES_PER_IP),
+        (f"fanzha:checkin:token:{token[:64]}", CHECKIN_FAILURES_PER_TOKEN),
+    ]
+    if _too_many(keys):
+        return render(
+            request,
+            "campaigns/checkin_closed.html",
+            {"reason": "limited", "minutes": CHECKIN_WINDOW // 60},
+            status=429,
+        )
+    activity = actions.find_checkin_activity(token)
+    if activity is None:
+        if request.method == "POST":
+            _count_failure(keys[:1])
+        return render(request, "campaigns/checkin_closed.html", {"reason": "invalid"}, status=404)
+    if not actions.checkin_open(activity):
+        return render(
+            request, "campaigns/checkin_closed.html", {"reason": "expired", "activity": activity}, status=410
+        )
+    form = CheckinForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            attendance = actions.check_in(
+                activity, token, form.cleaned_data["number"], form.cleaned_data["phone_last4"]
+            )
+        except ValidationError as exc:
+            _count_failure(keys)
+            form.add_error(None, exc)
+        else:
+            return render(
+                request,
+                "campaigns/checkin_done.html",
+                {
+                    "activity": activity,
+                    "name": attendance.person.name,
+                    "at": timezone.localtime(attendance.at),
+                },
+            )
+    status = 400 if form.errors else 200
+    return render(request, "campaigns/checkin.html", {"activity": activity, "form": form}, status=status)
