@@ -26,7 +26,7 @@ from django.utils.translation import gettext as _
 
 from fanzha.org.models import Unit, User
 
-from . import compliance
+from . import activity_actions, compliance
 from . import periods as P
 from .models import (
     Campaign,
@@ -148,7 +148,8 @@ def start_campaign(
     sections: list[dict[str, Any]] | None = None,
     actor: User | None = None,
 ) -> Campaign:
-    """Start a campaign from ``template`` on ``unit``; every unit of each rule's level gets its obligations.
+    """Start a campaign from ``template`` on ``unit``; every unit of each rule's level gets its obligations,
+    and every pair of units that the template's letters name gets its responsibility letter.
 
     The template's text is copied, so later edits of the template never change this campaign.
     ``ends_on`` None means the template's usual length. ``sections`` None takes the template's
@@ -220,6 +221,8 @@ def start_campaign(
         detail={"template": template.code, "unit": unit.pk, "obligations": result.created},
         actor=actor,
     )
+    if spec.letters:
+        activity_actions.generate_letters(campaign, actor)
     return campaign
 
 
@@ -258,6 +261,7 @@ class SyncResult:
     created: int = 0
     deactivated: int = 0
     reactivated: int = 0
+    letters: int = 0  # responsibility letters created for new lower units (their own event records them)
 
     @property
     def changed(self) -> bool:
@@ -302,7 +306,8 @@ def _sync(campaign: Campaign) -> SyncResult:
 
 @transaction.atomic
 def sync_obligations(campaign: Campaign, actor: User | None = None) -> SyncResult:
-    """Give units added (or moved in) since the start their obligations; retire those of units gone.
+    """Give units added (or moved in) since the start their obligations and responsibility letters;
+    retire the obligations of units gone (their letters stay, for the record).
 
     Idempotent: a second run changes nothing and writes no event. A closed campaign is left alone.
     """
@@ -310,6 +315,8 @@ def sync_obligations(campaign: Campaign, actor: User | None = None) -> SyncResul
     if campaign.status != Campaign.Status.ACTIVE:
         return SyncResult()
     result = _sync(campaign)
+    if campaign.spec().letters:
+        result.letters = activity_actions.generate_letters(campaign, actor).created
     if result.changed:
         CampaignEvent.objects.create(
             campaign=campaign,
@@ -408,9 +415,10 @@ def queue_reminders(today: date | None = None, days: int | None = None) -> int:
     """Queue a reminder for every active obligation whose current period ends soon and is not met.
 
     It goes to the responsible person (in-app when they have an account, e-mail when the
-    account has an address) and to the unit's chat-group robots. The idempotency key holds
-    the obligation and the period's first day, so running this twice sends once. ``days``
-    overrides ``REMIND_DAYS`` for every frequency. Returns the number of new outbox rows.
+    account has an address) and to the unit's channels (chat-group robots, e-mail addresses).
+    The idempotency key holds the obligation and the period's first day, so running this twice
+    sends once. ``days`` overrides ``REMIND_DAYS`` for every frequency. Returns the number of new
+    outbox rows.
     """
     today = today or timezone.localdate()
     total = 0
@@ -460,7 +468,7 @@ def _reminder_messages(campaign: Campaign, due: list[compliance.ObligationState]
         for channel in Channel.objects.filter(
             unit_id__in=chunk,
             is_active=True,
-            kind__in=[ChannelKind.WECOM, ChannelKind.DINGTALK, ChannelKind.FEISHU],
+            kind__in=[ChannelKind.WECOM, ChannelKind.DINGTALK, ChannelKind.FEISHU, ChannelKind.EMAIL],
         ).order_by("pk"):
             channels[channel.unit_id].append(channel)
     messages: list[_Message] = []

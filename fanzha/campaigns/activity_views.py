@@ -34,7 +34,7 @@ from . import activity_actions as actions
 from . import activity_reads as reads
 from . import queries
 from .activity_forms import ActivityFilterForm, ActivityForm, AttendeeForm, CheckinForm, EvidenceForm
-from .models import Activity, Evidence
+from .models import Activity, ActivityKind, Evidence
 
 PAGE_SIZE = 50
 # Failed check-ins allowed per address and per link in the window. An address can be a whole
@@ -145,10 +145,15 @@ def activity_record(request: HttpRequest) -> HttpResponse:
                 messages.success(request, _("活动已记录。"))
                 return redirect("activity_detail", pk=activity.pk)
         return render(request, "campaigns/activity_form.html", {"form": form, "creating": True}, status=400)
+    # Links from the home page and obligation pages name the unit, the obligation and its kind.
     initial: dict[str, Any] = {}
-    unit_pk = request.GET.get("unit", "")
-    if unit_pk.isdigit():
-        initial["unit"] = int(unit_pk)
+    for name in ("unit", "obligation"):
+        raw = request.GET.get(name, "")
+        if raw.isdigit():
+            initial[name] = int(raw)
+    kind = request.GET.get("kind", "")
+    if kind in ActivityKind.values:
+        initial["kind"] = kind
     return render(
         request,
         "campaigns/activity_form.html",

@@ -1,4 +1,5 @@
-"""Campaign pages under /campaigns/: list, start, detail, dashboard, periods, calendar, school calendar."""
+"""Campaign pages under /campaigns/: list, start, detail, plan document, dashboard, periods, calendar,
+school calendar."""
 
 from django.urls import path
 
@@ -9,6 +10,7 @@ urlpatterns = [
     path("start/", views.campaign_start_choose, name="campaign_start_choose"),
     path("start/<int:template_pk>/", views.campaign_start, name="campaign_start"),
     path("<int:pk>/", views.campaign_detail, name="campaign_detail"),
+    path("<int:pk>/plan.<slug:fmt>", views.campaign_plan, name="campaign_plan"),
     path("<int:pk>/sections/", views.campaign_sections, name="campaign_sections"),
     path("<int:pk>/close/", views.campaign_close, name="campaign_close"),
     path("<int:pk>/sync/", views.campaign_sync, name="campaign_sync"),

@@ -13,6 +13,7 @@ import calendar as _calendar
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -24,16 +25,18 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import Promise
+from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from fanzha.org.forms import apply_errors
 from fanzha.org.models import MembershipRole, Unit, UnitKind
 from fanzha.org.scope import Cap, in_scope, scope_paths, units_for
 from fanzha.org.views import AuthedRequest
 
-from . import actions, compliance, queries
+from . import actions, compliance, documents, queries
+from .activity_actions import EVENT_LETTERS_GENERATED, RECORD
 from .campaign_forms import (
     SchoolCalendarForm,
     SectionsForm,
@@ -44,6 +47,7 @@ from .campaign_forms import (
 from .models import Campaign, Frequency, Obligation
 from .periods import Period, Semester, default_semesters
 from .spec import TemplateError
+from .template_views import error_text
 
 PAGE_SIZE = 50
 
@@ -53,6 +57,7 @@ EVENT_LABELS: dict[str, Promise] = {
     actions.EVENT_OBLIGATIONS_SYNCED: gettext_lazy("同步单位工作任务"),
     actions.EVENT_CLOSED: gettext_lazy("结束专项行动"),
     actions.EVENT_REMINDED: gettext_lazy("发出截止提醒"),
+    EVENT_LETTERS_GENERATED: gettext_lazy("生成责任书"),
 }
 FREQUENCY_LABELS = dict(Frequency.choices)
 KIND_LABELS = dict(UnitKind.choices)
@@ -268,6 +273,28 @@ def campaign_detail(request: AuthedRequest, pk: int) -> HttpResponse:
     )
 
 
+PLAN_FORMATS = ("docx", "pdf")
+
+
+@login_required
+@require_GET
+def campaign_plan(request: AuthedRequest, pk: int, fmt: str) -> HttpResponse:
+    """The campaign's plan document (its own copy of the template, placeholders, sections) as DOCX or PDF."""
+    campaign = _campaign(request, pk)
+    if fmt not in PLAN_FORMATS:
+        raise Http404
+    try:
+        content, content_type = documents.render(documents.campaign_plan(campaign), fmt)
+    except TemplateError as exc:
+        return HttpResponse(error_text(exc), status=409, content_type="text/plain; charset=utf-8")
+    except documents.CJKFontMissing as exc:
+        return HttpResponse(str(exc), status=503, content_type="text/plain; charset=utf-8")
+    name = "".join(ch for ch in campaign.title if ch not in '\\/:*?"<>|').strip() or _("专项行动方案")
+    response = HttpResponse(content, content_type=content_type)
+    response["Content-Disposition"] = content_disposition_header(True, f"{name}.{fmt}") or "attachment"
+    return response
+
+
 @login_required
 def campaign_sections(request: AuthedRequest, pk: int) -> HttpResponse:
     """Edit the plan's section texts (managers only)."""
@@ -309,6 +336,8 @@ def campaign_sync(request: AuthedRequest, pk: int) -> HttpResponse:
         _("已同步：新增 %(created)s 项，停用 %(deactivated)s 项，恢复 %(reactivated)s 项")
         % {"created": result.created, "deactivated": result.deactivated, "reactivated": result.reactivated},
     )
+    if result.letters:
+        messages.success(request, _("为新增单位生成了 %(n)s 份责任书") % {"n": result.letters})
     return redirect("campaign_detail", pk=campaign.pk)
 
 
@@ -404,6 +433,16 @@ def campaign_obligation(request: AuthedRequest, pk: int, obligation_pk: int) -> 
             for p in reversed(begun + upcoming)
         ]
     people = compliance.responsible_people([(obligation.unit.path, obligation.rule.responsible)])
+    record_url = ""
+    if (
+        obligation.is_active
+        and campaign.status == Campaign.Status.ACTIVE
+        and in_scope(request.user, obligation.unit, RECORD)
+    ):
+        query = {"unit": obligation.unit_id, "obligation": obligation.pk}
+        if obligation.rule.activity_kinds:
+            query["kind"] = obligation.rule.activity_kinds[0]
+        record_url = reverse("activity_record") + "?" + urlencode(query)
     activities = (
         queries.activities_for(request.user)
         .filter(obligation=obligation)
@@ -424,6 +463,7 @@ def campaign_obligation(request: AuthedRequest, pk: int, obligation_pk: int) -> 
             "activities": activities,
             "crumbs": _crumbs(request, campaign, obligation.unit),
             "today": snap.today,
+            "record_url": record_url,
         },
     )
 

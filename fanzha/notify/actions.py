@@ -1,4 +1,4 @@
-"""Every write of the notify app: queue a message, configure a channel, mark notifications read.
+"""Every write of the notify app: queue a message, configure a channel (and test it), mark notifications read.
 
 Why queue and not send: the message becomes an outbox row in the caller's transaction, so it
 exists exactly when the change that caused it commits; ``delivery.deliver_pending`` sends it
@@ -7,19 +7,23 @@ later. The idempotency key (a unique column) makes queueing the same message twi
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 
 from django.core.exceptions import ValidationError
-from django.core.validators import URLValidator
+from django.core.validators import EmailValidator, URLValidator
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from fanzha.core import crypto
+from fanzha.core.identifiers import normalize_phone
 from fanzha.org.models import Unit, User
 
-from .models import Channel, ChannelKind, Notification, Outbox
+from .models import MAILTO, Channel, ChannelKind, Notification, Outbox
 
 WEBHOOK_KINDS = frozenset({ChannelKind.WECOM, ChannelKind.DINGTALK, ChannelKind.FEISHU})
+CHANNEL_KINDS = WEBHOOK_KINDS | {ChannelKind.EMAIL}  # what a unit may configure
 
 
 @transaction.atomic
@@ -33,7 +37,8 @@ def queue(
     link: str = "",
     not_before: datetime | None = None,
 ) -> Outbox:
-    """Queue one message to a user (in-app or e-mail), an e-mail address or a webhook channel.
+    """Queue one message to a user (in-app or e-mail), an e-mail address, a phone number (SMS) or a
+    webhook channel.
 
     Idempotent on ``key``: a second call with the same key returns the first row unchanged.
     """
@@ -50,10 +55,16 @@ def queue(
         if to.kind != kind:
             raise ValidationError({"channel": _("渠道类型不符")})
         fields["channel"] = to
+        if kind == ChannelKind.EMAIL:
+            fields["address"] = to.email_address
     elif isinstance(to, str):
-        if kind != ChannelKind.EMAIL:
+        if kind == ChannelKind.SMS:
+            # An SMS goes to a phone number, stored encrypted until it is sent (then masked).
+            fields["address"] = crypto.encrypt(normalize_phone(to))
+        elif kind != ChannelKind.EMAIL:
             raise ValidationError({"address": _("只有电子邮件可以直接写地址")})
-        fields["address"] = to
+        else:
+            fields["address"] = to
     else:
         if kind == ChannelKind.EMAIL:
             if not to.email:
@@ -66,16 +77,93 @@ def queue(
     return row
 
 
-@transaction.atomic
-def add_channel(*, unit: Unit, kind: str, name: str, url: str, secret: str = "") -> Channel:
-    """Configure a chat-group robot webhook for a unit (its reminders also go there)."""
-    if kind not in WEBHOOK_KINDS:
-        raise ValidationError({"kind": _("只能添加企业微信、钉钉或飞书群机器人")})
-    URLValidator(schemes=["http", "https"])(url)
+def _target(kind: str, url: str) -> str:
+    """A channel's address checked for its kind: a webhook's http(s) URL, or ``mailto:`` and an address."""
+    url = url.strip()
+    if kind == ChannelKind.EMAIL:
+        address = url.removeprefix(MAILTO)
+        try:
+            EmailValidator()(address)
+        except ValidationError as exc:
+            raise ValidationError({"url": _("请填写有效的电子邮件地址")}) from exc
+        return MAILTO + address
+    try:
+        URLValidator(schemes=["http", "https"])(url)
+    except ValidationError as exc:
+        raise ValidationError({"url": _("请填写以 http:// 或 https:// 开头的 Webhook 地址")}) from exc
+    return url
+
+
+def _check_kind(kind: str) -> None:
+    if kind not in CHANNEL_KINDS:
+        raise ValidationError({"kind": _("只能添加企业微信、钉钉、飞书群机器人或电子邮件")})
+
+
+def _check_name(name: str) -> str:
     name = name.strip()
     if not name:
         raise ValidationError({"name": _("名称不能为空")})
-    return Channel.objects.create(unit=unit, kind=kind, name=name[:100], url=url, secret=secret.strip())
+    return name[:100]
+
+
+@transaction.atomic
+def add_channel(*, unit: Unit, kind: str, name: str, url: str, secret: str = "") -> Channel:
+    """Configure a chat-group robot webhook (or an e-mail address) for a unit; its reminders go there too.
+
+    ``url`` is the webhook's URL, or for e-mail the address. ``secret`` is the robot's signing key
+    (DingTalk and Feishu "加签"), empty when it has none.
+    """
+    _check_kind(kind)
+    name = _check_name(name)
+    target = _target(kind, url)
+    return Channel.objects.create(unit=unit, kind=kind, name=name, url=target, secret=secret.strip())
+
+
+@transaction.atomic
+def update_channel(
+    channel: Channel, *, kind: str, name: str, url: str | None = None, secret: str | None = None
+) -> Channel:
+    """Change a channel. ``url`` and ``secret`` None keep what is stored (a form shows them masked and
+    leaves them empty); an empty ``secret`` removes the signing key."""
+    channel = Channel.objects.select_for_update().get(pk=channel.pk)
+    _check_kind(kind)
+    channel.kind = kind
+    channel.name = _check_name(name)
+    channel.url = _target(kind, channel.url if url is None else url)
+    if secret is not None:
+        channel.secret = secret.strip()
+    channel.save(update_fields=["kind", "name", "url", "secret"])
+    return channel
+
+
+@transaction.atomic
+def disable_channel(channel: Channel) -> Channel:
+    """Stop sending to a channel; its queued messages fail for good, its settings stay."""
+    Channel.objects.filter(pk=channel.pk).update(is_active=False)
+    channel.is_active = False
+    return channel
+
+
+@transaction.atomic
+def enable_channel(channel: Channel) -> Channel:
+    Channel.objects.filter(pk=channel.pk).update(is_active=True)
+    channel.is_active = True
+    return channel
+
+
+@transaction.atomic
+def queue_test_message(channel: Channel, actor: User) -> Outbox:
+    """Queue a test message to a channel (each call a new one: the key is random)."""
+    if not channel.is_active:
+        raise ValidationError(_("该渠道已停用，请先启用再发送测试消息"))
+    sender = actor.first_name or actor.get_username()
+    body = _("这是一条来自反诈工作平台的测试消息。渠道：%(name)s（%(unit)s）；发送人：%(sender)s。") % {
+        "name": channel.name,
+        "unit": channel.unit.name,
+        "sender": sender,
+    }
+    key = f"channel-test:{channel.pk}:{uuid.uuid4().hex}"
+    return queue(channel.kind, channel, subject=_("测试消息"), body=body, key=key)
 
 
 @transaction.atomic

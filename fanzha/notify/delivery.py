@@ -12,6 +12,11 @@ DingTalk the same, signed with ``timestamp`` and ``sign`` query parameters (HMAC
 "timestamp\\nsecret" keyed by the secret, base64); Feishu ``{"msg_type": "text", "content":
 {"text": …}}`` with ``timestamp`` and ``sign`` in the body (HMAC-SHA256 keyed by
 "timestamp\\nsecret" over an empty message, base64).
+
+SMS: the row's ``address`` holds the phone number encrypted (``core.crypto``); the backend named by
+``settings.FANZHA_SMS_BACKEND`` (default ``notify.sms.LogBackend``) sends it. Once sent, the
+address is replaced by the masked number, and a row whose idempotency key starts with ``otp:``
+(a one-time sign-in code) has its body blanked: neither the number nor the code stays behind.
 """
 
 from __future__ import annotations
@@ -35,6 +40,10 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from fanzha.core import crypto
+from fanzha.core.identifiers import mask_phone
+
+from . import sms
 from .models import ChannelKind, Notification, Outbox
 
 log = logging.getLogger(__name__)
@@ -156,8 +165,24 @@ def _send_email(row: Outbox) -> None:
         raise DeliveryError(f"mail failed: {type(exc).__name__}") from exc
 
 
-def _claim(now: datetime) -> Outbox | None:
-    """Take the next due row: count the attempt and lease it, in a short transaction."""
+# Idempotency-key prefix of messages that carry a secret (a sign-in code): blanked once sent.
+SECRET_KEY_PREFIX = "otp:"
+
+
+def _send_sms(row: Outbox) -> dict[str, str]:
+    """Send an SMS row through the configured backend; return the fields to store once it is sent."""
+    phone = crypto.decrypt(row.address)
+    if not phone:
+        raise PermanentError("no phone number")
+    sms.backend().send(phone, message_text(row))
+    scrub = {"address": mask_phone(phone)}
+    if row.idempotency_key.startswith(SECRET_KEY_PREFIX):
+        scrub["body"] = "-"
+    return scrub
+
+
+def _claim(now: datetime, pk: int | None = None) -> Outbox | None:
+    """Claim the next due row (or row ``pk``, if due): count the attempt and lease it, briefly locked."""
     with transaction.atomic():
         qs = (
             Outbox.objects.filter(
@@ -166,6 +191,8 @@ def _claim(now: datetime) -> Outbox | None:
             .filter(Q(not_before__isnull=True) | Q(not_before__lte=now))
             .order_by("created_at", "pk")
         )
+        if pk is not None:
+            qs = qs.filter(pk=pk)
         if connection.features.has_select_for_update_skip_locked:
             qs = qs.select_for_update(skip_locked=True, of=("self",))
         row = qs.select_related("channel", "user").first()
@@ -183,7 +210,7 @@ def _locked(row: Outbox) -> Outbox | None:
     return None if fresh is None or fresh.status == Outbox.Status.SENT else fresh
 
 
-def _mark_sent(row: Outbox, now: datetime) -> bool:
+def _mark_sent(row: Outbox, now: datetime, scrub: dict[str, str] | None = None) -> bool:
     with transaction.atomic():
         fresh = _locked(row)
         if fresh is None:
@@ -198,7 +225,9 @@ def _mark_sent(row: Outbox, now: datetime) -> bool:
         fresh.sent_at = now
         fresh.last_error = ""
         fresh.not_before = None
-        fresh.save(update_fields=["status", "sent_at", "last_error", "not_before"])
+        for name, value in (scrub or {}).items():
+            setattr(fresh, name, value)
+        fresh.save(update_fields=["status", "sent_at", "last_error", "not_before", *(scrub or {})])
         return True
 
 
@@ -221,13 +250,16 @@ def _mark_failed(row: Outbox, now: datetime, error: DeliveryError) -> None:
 def deliver_one(row: Outbox, now: datetime) -> bool:
     """Send one claimed row; True when it is now sent."""
     try:
+        scrub = None
         if row.channel_kind == ChannelKind.EMAIL:
             _send_email(row)
         elif row.channel_kind in {ChannelKind.WECOM, ChannelKind.DINGTALK, ChannelKind.FEISHU}:
             _send_webhook(row)
+        elif row.channel_kind == ChannelKind.SMS:
+            scrub = _send_sms(row)
         elif row.channel_kind != ChannelKind.IN_APP:
             raise PermanentError(f"no adapter for {row.channel_kind}")
-        return _mark_sent(row, now)
+        return _mark_sent(row, now, scrub)
     except DeliveryError as exc:
         _mark_failed(row, now, exc)
         return False
@@ -246,3 +278,19 @@ def deliver_pending(now: datetime | None = None, limit: int = 200) -> Result:
         else:
             result.failed += 1
     return result
+
+
+def deliver_now(row: Outbox, now: datetime | None = None, retry: bool = True) -> Outbox:
+    """Send one queued row at once (a channel's test message) instead of waiting for the worker.
+
+    The row is claimed exactly as the worker claims rows, so a worker running at the same moment
+    never sends it too. With ``retry`` False a failure is final: a test message that failed is not
+    sent hours later by the worker. Returns the row as it is afterwards.
+    """
+    now = now or timezone.now()
+    claimed = _claim(now, row.pk)
+    if claimed is not None and not deliver_one(claimed, now) and not retry:
+        Outbox.objects.filter(pk=row.pk, status=Outbox.Status.FAILED).update(
+            attempts=MAX_ATTEMPTS, not_before=None
+        )
+    return Outbox.objects.select_related("channel").get(pk=row.pk)

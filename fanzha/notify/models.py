@@ -6,6 +6,8 @@ idempotency key makes a retry or a second run a no-op — nothing lost, nothing 
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -38,6 +40,35 @@ class Channel(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def email_address(self) -> str:
+        """An e-mail channel's address (kept in ``url`` as ``mailto:``), else ""."""
+        return self.url[len(MAILTO) :] if self.url.startswith(MAILTO) else ""
+
+    @property
+    def masked_url(self) -> str:
+        """The address to show once saved: a webhook's token (its last path part and query) hidden."""
+        if self.email_address or not self.url:
+            return self.email_address
+        split = urlsplit(self.url)
+        head, _sep, tail = split.path.rpartition("/")
+        hidden = tail + ("?" + split.query if split.query else "")
+        return f"{split.scheme}://{split.netloc}{head}/{_mask(hidden)}"
+
+    @property
+    def masked_secret(self) -> str:
+        return _mask(self.secret)
+
+
+MAILTO = "mailto:"
+
+
+def _mask(value: str) -> str:
+    """Dots and, for a long value, its last four characters: enough to tell two keys apart."""
+    if not value:
+        return ""
+    return "••••••" + (value[-4:] if len(value) >= 12 else "")
 
 
 class Outbox(models.Model):

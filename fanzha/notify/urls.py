@@ -1,6 +1,6 @@
-"""In-app notifications under /notifications/."""
+"""In-app notifications under /notifications/, and the units' channels under /notifications/channels/."""
 
-from django.urls import path
+from django.urls import include, path
 
 from . import views
 
@@ -8,4 +8,5 @@ urlpatterns = [
     path("", views.notification_list, name="notification_list"),
     path("<int:pk>/read/", views.notification_read, name="notification_read"),
     path("read-all/", views.notification_read_all, name="notification_read_all"),
+    path("channels/", include("fanzha.notify.channel_urls")),
 ]

@@ -65,7 +65,9 @@ def scope_paths(user: Any, cap: Cap = Cap.VIEW) -> list[str]:
     cache: dict[str, Any] = user.__dict__.setdefault("_fanzha_scope", {})
     if cap not in cache:
         if user.is_superuser:
-            cache[cap] = list(Unit.objects.get_root_nodes().values_list("path", flat=True))
+            if "roots" not in cache:  # every capability everywhere: one query, not one per capability
+                cache["roots"] = list(Unit.objects.get_root_nodes().values_list("path", flat=True))
+            cache[cap] = cache["roots"]
         else:
             cache[cap] = _minimal({path for role, path in _grants(user) if cap in ROLE_CAPS.get(role, ())})
     return cache[cap]

@@ -17,9 +17,12 @@ from django.core.paginator import Page, Paginator
 from django.db.models import Exists, F, Func, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
+
+from fanzha.core import hooks
 
 from . import actions, scope
 from .forms import (
@@ -110,13 +113,35 @@ def _person_for(request: AuthedRequest, pk: int, cap: Cap) -> Person:
     return person
 
 
+def _home_links(caps: set[Cap]) -> list[hooks.HomeLink]:
+    """The organisation's own quick links: the roster in and out."""
+    links = []
+    if Cap.IMPORT in caps:
+        links.append(
+            hooks.HomeLink(20, _("导入花名册"), reverse("roster_import"), _("Excel 名册批量建立单位和人员"))
+        )
+    if Cap.VIEW in caps:
+        hint = _("下载本单位及下级的名册")
+        links.append(hooks.HomeLink(70, _("导出花名册"), reverse("roster_export"), hint))
+    return links
+
+
 @login_required
 def home(request: AuthedRequest) -> HttpResponse:
-    """Each role's starting page: its grants and the size of its scope, or one's own record."""
+    """Each role's starting page: quick links to its usual tasks (from every app, through
+    ``core.hooks``), its grants and the size of its scope, or one's own record."""
     user = request.user
+    caps = scope.capabilities(user)
+    links, panels = hooks.home_items(user, caps)
+    links = sorted([*links, *_home_links(caps)], key=lambda link: link.order)
     grants = list(user.grants.select_related("unit").order_by("unit__path", "role"))
     visible = scope.people_for(user)
-    context: dict[str, Any] = {"grants": grants, "is_superuser": user.is_superuser}
+    context: dict[str, Any] = {
+        "grants": grants,
+        "is_superuser": user.is_superuser,
+        "links": links,
+        "panels": panels,
+    }
     if grants or user.is_superuser:
         context["unit_count"] = scope.units_for(user).count()
         context["people_count"] = visible.count()

@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "fanzha.notify",
     "fanzha.campaigns",
     "fanzha.api",
+    "fanzha.demo",
 ]
 
 MIDDLEWARE = [
@@ -215,3 +216,7 @@ LOGGING = {
 
 # Tree and org settings
 FANZHA_DEMO_PASSWORD = os.environ.get("FANZHA_DEMO_PASSWORD", "fanzha-demo-2026")
+
+# SMS (one-time sign-in codes, reminders to members without an account): the backend class that
+# sends them. The default only logs (masked) and marks the message sent; see fanzha/notify/sms.py.
+FANZHA_SMS_BACKEND = os.environ.get("FANZHA_SMS_BACKEND", "fanzha.notify.sms.LogBackend")

@@ -26,6 +26,16 @@ def sign_in(page: Page, base: str, login: str) -> None:
     expect(page).to_have_url(f"{base}/")
 
 
+def open_menu_entry(page: Page, name: str) -> None:
+    """Follow a main-menu link: in the bar on a desktop, in the folded menu on a phone."""
+    menu = page.locator("details.navmenu")
+    if menu.is_visible():
+        menu.locator("summary").click()
+        menu.get_by_role("link", name=name, exact=True).click()
+    else:
+        page.locator(".mainnav").get_by_role("link", name=name, exact=True).click()
+
+
 def walk(page: Page, base: str, cast: Cast, shots: Path | None, prefix: str) -> None:
     """Home → units → college → class → its people → the student, checking scope and masking."""
     sign_in(page, base, "T0002")  # the college administrator's staff number
@@ -33,7 +43,7 @@ def walk(page: Page, base: str, cast: Cast, shots: Path | None, prefix: str) -> 
     expect(page.locator(".stat-num").first).to_have_text("3")
     shoot(page, shots, f"{prefix}-home")
 
-    page.locator(".mainnav a").nth(1).click()
+    open_menu_entry(page, "单位")
     expect(page).to_have_url(f"{base}/units/")
     page.get_by_role("link", name="计算机学院", exact=True).click()
     expect(page).to_have_url(f"{base}/units/{cast.cs.pk}/")

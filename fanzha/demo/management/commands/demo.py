@@ -1,4 +1,8 @@
-"""``fanzha demo``: migrate, build the demo world once, print one login per role, serve it."""
+"""``fanzha demo``: migrate, build the demo world once, print one login per role, serve it.
+
+The world is built app by app: the organisations and people (``org.demo``), then the six
+built-in campaigns running on them (``campaigns.demo``).
+"""
 
 from __future__ import annotations
 
@@ -8,10 +12,11 @@ from typing import Any
 
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import DEFAULT_DB_ALIAS, connections
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.db.migrations.executor import MigrationExecutor
 from django.db.models import ProtectedError
 
+from fanzha.campaigns import demo as campaign_demo
 from fanzha.core.management.commands.serve import DEFAULT_BIND, run_server
 from fanzha.org import demo
 
@@ -27,9 +32,9 @@ def migrate_if_needed(log: Any) -> None:
 
 class Command(BaseCommand):
     help = (
-        "Build the demo world (a university, a county education bureau, police bureau and bank; "
-        "--size large adds a province of 1,000,000 people) if it is not there yet, print the demo "
-        "logins and serve on 127.0.0.1:8000."
+        "Build the demo world (a university, a county education bureau, police bureau and bank, "
+        "running the six built-in campaigns; --size large adds a province of 1,000,000 people) if it "
+        "is not there yet, print the demo logins and serve on 127.0.0.1:8000."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -52,14 +57,18 @@ class Command(BaseCommand):
         migrate_if_needed(log)
         if options["reset"]:
             try:
-                demo.reset_world(log)
+                with transaction.atomic():
+                    campaign_demo.reset_campaigns(log)  # campaign rows hold on to the units
+                    demo.reset_world(log)
             except ProtectedError as exc:
                 raise CommandError(
                     "The demo world is referenced by other records and cannot be removed; "
                     "start from a fresh database instead (delete the database file under FANZHA_DATA_DIR)."
                 ) from exc
         demo.build_world(options["size"], options["scale"], log)
+        campaign_demo.build_campaigns(log)
         table = demo.format_logins(demo.demo_logins())
+        table += "\n" + campaign_demo.format_campaigns(campaign_demo.demo_campaigns())
         log(table)
         log(f"total {time.monotonic() - started:.1f} s")
         if options["no_serve"]:

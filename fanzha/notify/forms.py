@@ -1,0 +1,75 @@
+"""Forms of the channel pages. They only shape input; ``actions`` checks it and saves."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.db.models import QuerySet
+from django.utils.translation import gettext_lazy as _
+
+from fanzha.org.forms import Form
+from fanzha.org.models import Unit
+
+from .models import Channel, ChannelKind
+
+KIND_CHOICES = [
+    (kind.value, kind.label)
+    for kind in (ChannelKind.WECOM, ChannelKind.DINGTALK, ChannelKind.FEISHU, ChannelKind.EMAIL)
+]
+
+
+class UnitChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Any) -> str:
+        return f"{obj.name}（{obj.code}）"
+
+
+class ChannelForm(Form):
+    """A new channel (with its unit), or an existing one (its URL and secret blank: kept unless typed)."""
+
+    unit = UnitChoiceField(queryset=Unit.objects.none(), label=_("单位"))
+    kind = forms.ChoiceField(choices=KIND_CHOICES, label=_("类型"))
+    name = forms.CharField(max_length=100, label=_("名称"), help_text=_("便于辨认，例如“计科2301班班级群”。"))
+    url = forms.CharField(
+        max_length=500,
+        label=_("Webhook 地址或邮箱"),
+        help_text=_("群机器人填写群设置里“添加机器人”后给出的 Webhook 地址；电子邮件填写收件地址。"),
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false", "inputmode": "url"}),
+    )
+    secret = forms.CharField(
+        max_length=200,
+        required=False,
+        label=_("签名密钥"),
+        help_text=_("钉钉、飞书机器人开启“加签”时填写，以 SEC 开头或由平台生成；其他情况留空。"),
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+    clear_secret = forms.BooleanField(required=False, label=_("删除已保存的签名密钥"))
+
+    def __init__(
+        self, *args: Any, units: QuerySet[Unit] | None = None, channel: Channel | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.channel = channel
+        if channel is None:
+            unit_field: Any = self.fields["unit"]
+            unit_field.queryset = units if units is not None else Unit.objects.none()
+            del self.fields["clear_secret"]
+        else:
+            del self.fields["unit"]
+            url: Any = self.fields["url"]
+            url.required = False
+            url.help_text = _("已保存：%(url)s。留空则保持不变。") % {"url": channel.masked_url}
+            secret: Any = self.fields["secret"]
+            if channel.secret:
+                saved = {"secret": channel.masked_secret}
+                secret.help_text = _("已保存：%(secret)s。留空则保持不变。") % saved
+            else:
+                del self.fields["clear_secret"]
+
+    def changes(self) -> dict[str, Any]:
+        """The arguments of ``actions.update_channel``: None for what stays as it is."""
+        data = self.cleaned_data
+        secret: str | None = data["secret"] or None
+        if data.get("clear_secret"):
+            secret = ""
+        return {"kind": data["kind"], "name": data["name"], "url": data["url"] or None, "secret": secret}

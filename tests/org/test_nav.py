@@ -1,0 +1,261 @@
+"""The main menu and the home page's quick links: each member of the cast sees exactly the entries
+their capabilities open, the current section is marked, and the home page's queries are pinned."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from fanzha.campaigns.models import Campaign
+from fanzha.org import actions
+from fanzha.org.models import MembershipRole, User
+from tests.campaigns.conftest import make_campaign
+from tests.campaigns.engine import make_template, start
+from tests.conftest import PASSWORD
+
+pytestmark = pytest.mark.django_db
+
+EVERYONE = ["home", "person_list", "notification_list"]
+VIEWERS = ["unit_list", "campaign_list", "activity_list", "letter_index", "template_list"]
+ORDER = [
+    "home",
+    "unit_list",
+    "person_list",
+    "campaign_list",
+    "activity_list",
+    "letter_index",
+    "template_list",
+    "roster_import",
+    "notification_list",
+]
+
+
+def in_order(names: list[str]) -> list[str]:
+    return [reverse(n) for n in ORDER if n in names]
+
+
+MENU = {
+    "school_admin": in_order(EVERYONE + VIEWERS + ["roster_import"]),
+    "college_admin": in_order(EVERYONE + VIEWERS + ["roster_import"]),
+    "outsider": in_order(EVERYONE + VIEWERS + ["roster_import"]),
+    "counsellor": in_order(EVERYONE + VIEWERS),
+    "police_liaison": in_order(EVERYONE + VIEWERS),
+    "auditor": in_order(EVERYONE + VIEWERS),
+    "student": in_order(EVERYONE),
+    "parent": in_order(EVERYONE),
+}
+
+
+def menus(body: str) -> list[list[str]]:
+    """The links of each copy of the main menu (the bar, and the folded menu for phones)."""
+    navs = re.findall(r'<nav[^>]*aria-label="主导航"[^>]*>(.*?)</nav>', body, re.S)
+    return [re.findall(r'href="([^"]+)"', nav) for nav in navs]
+
+
+def current(body: str) -> set[str]:
+    navs = re.findall(r'<nav[^>]*aria-label="主导航"[^>]*>(.*?)</nav>', body, re.S)
+    return {m for nav in navs for m in re.findall(r'href="([^"]+)" aria-current="page"', nav)}
+
+
+def quick_links(body: str) -> list[str]:
+    found = re.search(r'<ul class="tiles quick">(.*?)</ul>', body, re.S)
+    return re.findall(r'href="([^"]+)"', found.group(1)) if found else []
+
+
+@pytest.fixture
+def campaign(cast) -> Campaign:
+    return make_campaign(cast)
+
+
+# The menu ------------------------------------------------------------------------------------------
+
+
+def test_each_cast_member_sees_the_menu_of_their_capabilities(client, cast):
+    for who, user in cast.users().items():
+        client.force_login(user)
+        for page in ("home", "notification_list", "person_list"):
+            body = client.get(reverse(page)).content.decode()
+            assert menus(body) == [MENU[who], MENU[who]], (who, page)
+
+
+def test_people_entry_is_my_record_without_grants(client, cast):
+    client.force_login(cast.student_user)
+    body = client.get(reverse("home")).content.decode()
+    assert f'<a href="{reverse("person_list")}">我的信息</a>' in body
+    client.force_login(cast.auditor)
+    body = client.get(reverse("home")).content.decode()
+    assert f'<a href="{reverse("person_list")}">人员</a>' in body
+
+
+def test_superuser_sees_every_entry(client, cast):
+    root = User.objects.create_superuser("root", password=PASSWORD)
+    client.force_login(root)
+    assert menus(client.get(reverse("home")).content.decode())[0] == [reverse(n) for n in ORDER]
+
+
+@pytest.mark.parametrize(
+    "url_name, args, section",
+    [
+        ("home", [], "home"),
+        ("unit_list", [], "unit_list"),
+        ("person_list", [], "person_list"),
+        ("campaign_list", [], "campaign_list"),
+        ("campaign_start_choose", [], "campaign_list"),
+        ("activity_list", [], "activity_list"),
+        ("activity_record", [], "activity_list"),
+        ("letter_index", [], "letter_index"),
+        ("template_list", [], "template_list"),
+        ("roster_import", [], "roster_import"),
+        ("roster_export", [], "roster_import"),
+        ("notification_list", [], "notification_list"),
+        ("channel_list", [], "notification_list"),
+    ],
+)
+def test_the_current_section_is_marked(client, cast, url_name, args, section):
+    client.force_login(cast.school_admin)
+    response = client.get(reverse(url_name, args=args))
+    assert response.status_code == 200
+    assert current(response.content.decode()) == {reverse(section)}
+
+
+def test_campaign_and_unit_pages_mark_their_section(client, cast, campaign):
+    client.force_login(cast.school_admin)
+    body = client.get(reverse("campaign_detail", args=[campaign.pk])).content.decode()
+    assert current(body) == {reverse("campaign_list")}
+    body = client.get(reverse("letter_status", args=[campaign.pk])).content.decode()
+    assert current(body) == {reverse("letter_index")}
+    body = client.get(reverse("unit_detail", args=[cast.cs.pk])).content.decode()
+    assert current(body) == {reverse("unit_list")}
+
+
+def test_no_menu_when_signed_out(client):
+    body = client.get(reverse("login")).content.decode()
+    assert menus(body) == []
+
+
+# Home page quick links -----------------------------------------------------------------------------
+
+
+def test_quick_links_of_each_role(client, cast, campaign):
+    dashboard = reverse("campaign_dashboard", args=[campaign.pk])
+    admin = [
+        reverse("campaign_start_choose"),
+        reverse("roster_import"),
+        dashboard,
+        reverse("activity_record"),
+        reverse("letter_index"),
+        reverse("channel_list"),
+        reverse("roster_export"),
+    ]
+    watcher = [dashboard, reverse("letter_index"), reverse("roster_export")]
+    expected = {
+        "school_admin": admin,
+        "college_admin": admin,
+        "counsellor": [reverse("activity_record"), reverse("letter_index"), reverse("roster_export")],
+        "police_liaison": watcher,
+        "auditor": watcher,
+        "student": [],
+        "parent": [],
+        "outsider": [x for x in admin if x != dashboard],  # the university's campaign is not theirs
+    }
+    for who, user in cast.users().items():
+        client.force_login(user)
+        body = client.get(reverse("home")).content.decode()
+        assert quick_links(body) == expected[who], who
+
+
+def test_counsellor_home_lists_their_classes_obligations_due(client, cast, campaign):
+    client.force_login(cast.counsellor)
+    response = client.get(reverse("home"))
+    (panel,) = response.context["panels"]
+    rows = panel.context["due_rows"]
+    assert [(r.unit_name, r.title) for r in rows] == [("计科2301班", "每月一次反诈主题班会")]
+    row = rows[0]
+    assert row.count == 0 and row.min_count == 1 and row.campaign == campaign
+    body = response.content.decode()
+    assert "本期待完成的工作" in body and row.url in body
+    assert f"unit={cast.cs2301.pk}" in row.record_url and "kind=class_meeting" in row.record_url
+    # The link fills in the recording form.
+    form = client.get(row.record_url).context["form"]
+    assert form.initial["unit"] == cast.cs2301.pk and form.initial["kind"] == "class_meeting"
+    obligation = campaign.obligations.get(unit=cast.cs2301)
+    assert form.initial["obligation"] == obligation.pk
+
+
+def test_a_met_obligation_leaves_the_list(client, cast, campaign):
+    obligation = campaign.obligations.get(unit=cast.cs2301)
+    campaign.activities.create(
+        obligation=obligation,
+        unit=cast.cs2301,
+        kind="class_meeting",
+        occurred_on=timezone.localdate(),
+        title="班会",
+    )
+    client.force_login(cast.counsellor)
+    response = client.get(reverse("home"))
+    assert response.context["panels"][0].context["due_rows"] == []
+    assert "本期的工作都已完成" in response.content.decode()
+
+
+def test_no_due_list_without_a_running_campaign(client, cast, campaign):
+    Campaign.objects.filter(pk=campaign.pk).update(starts_on=timezone.localdate() + timedelta(days=3))
+    client.force_login(cast.counsellor)
+    assert client.get(reverse("home")).context["panels"][0].context["due_rows"] == []
+
+
+def test_a_dorm_head_without_grants_gets_the_letters_link(client, cast):
+    actions.add_membership(cast.monitor, cast.d1_101, MembershipRole.DORM_HEAD)
+    head = actions.create_account(cast.monitor, PASSWORD)
+    client.force_login(head)
+    assert quick_links(client.get(reverse("home")).content.decode()) == [reverse("letter_index")]
+
+
+# Queries -------------------------------------------------------------------------------------------
+
+# session, user, grants (cached for the menu too), the user's grants with units, units, people,
+# top units; then the quick links: running campaigns for the dashboards.
+ADMIN_HOME_QUERIES = 8
+# … a counsellor's quick links need no dashboards but the due list: running campaigns, then per
+# campaign rules, obligations, school calendars, activity counts; then the units' names.
+COUNSELLOR_HOME_QUERIES = 13
+# session, user, grants, the user's grants, headed units (letters link), own record and children.
+STUDENT_HOME_QUERIES = 6
+
+
+def test_home_query_counts_are_pinned(client, cast, campaign, django_assert_num_queries):
+    for user, count in (
+        (cast.school_admin, ADMIN_HOME_QUERIES),
+        (cast.counsellor, COUNSELLOR_HOME_QUERIES),
+        (cast.student_user, STUDENT_HOME_QUERIES),
+    ):
+        client.force_login(user)
+        with django_assert_num_queries(count):
+            assert client.get(reverse("home")).status_code == 200
+
+
+def test_admin_home_does_not_grow_with_campaigns_and_units(client, cast, django_assert_num_queries):
+    today = timezone.localdate()
+    for i in range(5):
+        start(cast.uni, make_template(f"t{i}"), starts_on=today - timedelta(days=i + 1), ends_on=today)
+    actions.bulk_create_children(
+        cast.cs2302, [actions.UnitSpec(name=f"小组{i}", code=f"G{i}", kind="other") for i in range(20)]
+    )
+    client.force_login(cast.school_admin)
+    with django_assert_num_queries(ADMIN_HOME_QUERIES):
+        body = client.get(reverse("home")).content.decode()
+    dashboards = [url for url in quick_links(body) if url.endswith("/dashboard/")]
+    assert len(dashboards) == 3  # the three started last
+
+
+def test_obligation_page_offers_recording_to_those_who_record(client, cast, campaign):
+    obligation = campaign.obligations.get(unit=cast.cs2301)
+    url = reverse("campaign_obligation", args=[campaign.pk, obligation.pk])
+    query = f"unit={cast.cs2301.pk}&amp;obligation={obligation.pk}&amp;kind=class_meeting"
+    record = f"{reverse('activity_record')}?{query}"
+    for user, shown in ((cast.counsellor, True), (cast.college_admin, True), (cast.police_liaison, False)):
+        client.force_login(user)
+        assert (record in client.get(url).content.decode()) == shown, user
