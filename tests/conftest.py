@@ -17,12 +17,14 @@ The cast lives in a small real world:
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
 
 from fanzha.org import actions
 from fanzha.org.models import Guardianship, MembershipRole, Person, Role, Unit, User
+from tests.webhooks import Receiver, running_receiver
 
 PASSWORD = "Test-pass-2026!"
 
@@ -156,3 +158,12 @@ def build_cast() -> Cast:
 @pytest.fixture
 def cast(db) -> Cast:
     return build_cast()
+
+
+@pytest.fixture
+def receiver(monkeypatch) -> Iterator[Receiver]:
+    """A chat-group robot on 127.0.0.1 (tests/webhooks.py), reached without any proxy."""
+    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    with running_receiver() as state:
+        yield state

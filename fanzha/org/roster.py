@@ -1227,24 +1227,18 @@ def _resolve_class(
             return None
     if not row.klass:
         return college
-    try:
-        return index.find(row.klass, within=college)
-    except _Ambiguous:
-        add(row.row, "class", _ambiguous("class", row.klass))
-    except _Missing:
-        if not create_units:
-            add(row.row, "class", _("未知的班级代码 %(code)s") % {"code": row.klass})
-        elif college is None:
-            add(
-                row.row,
-                "class",
-                _("未知的班级代码 %(code)s：要自动创建班级，请填写学院代码") % {"code": row.klass},
-            )
-        elif _bad_new_code(row.klass):
-            add(row.row, "class", _new_code_message("class", row.klass))
-        else:
-            return index.create(college, row.klass, UnitKind.CLASS)
-    return None
+    return _resolve_child(
+        row,
+        index,
+        create_units,
+        add,
+        parent=college,
+        key="class",
+        code=row.klass,
+        kind=UnitKind.CLASS,
+        unknown=_("未知的班级代码 %(code)s"),
+        needs_parent=_("未知的班级代码 %(code)s：要自动创建班级，请填写学院代码"),
+    )
 
 
 def _resolve_dorm(
@@ -1267,23 +1261,48 @@ def _resolve_dorm(
             building = index.create(index.root, row.building, UnitKind.DORM_BUILDING)
     if not row.room:
         return building
+    return _resolve_child(
+        row,
+        index,
+        create_units,
+        add,
+        parent=building,
+        key="room",
+        code=row.room,
+        kind=UnitKind.DORM_ROOM,
+        unknown=_("未知的宿舍房间代码 %(code)s"),
+        needs_parent=_("未知的宿舍房间代码 %(code)s：要自动创建宿舍，请填写宿舍楼代码"),
+    )
+
+
+def _resolve_child(
+    row: RowData,
+    index: UnitIndex,
+    create_units: bool,
+    add: Callable[[int, str, str], None],
+    *,
+    parent: UnitNode | None,
+    key: str,
+    code: str,
+    kind: str,
+    unknown: str,
+    needs_parent: str,
+) -> UnitNode | None:
+    """The class or dorm room ``code`` (column ``key``) found under ``parent``, or created there when
+    ``create_units`` allows; otherwise a problem on the row (``unknown`` / ``needs_parent`` take %(code)s)."""
     try:
-        return index.find(row.room, within=building)
+        return index.find(code, within=parent)
     except _Ambiguous:
-        add(row.row, "room", _ambiguous("room", row.room))
+        add(row.row, key, _ambiguous(key, code))
     except _Missing:
         if not create_units:
-            add(row.row, "room", _("未知的宿舍房间代码 %(code)s") % {"code": row.room})
-        elif building is None:
-            add(
-                row.row,
-                "room",
-                _("未知的宿舍房间代码 %(code)s：要自动创建宿舍，请填写宿舍楼代码") % {"code": row.room},
-            )
-        elif _bad_new_code(row.room):
-            add(row.row, "room", _new_code_message("room", row.room))
+            add(row.row, key, unknown % {"code": code})
+        elif parent is None:
+            add(row.row, key, needs_parent % {"code": code})
+        elif _bad_new_code(code):
+            add(row.row, key, _new_code_message(key, code))
         else:
-            return index.create(building, row.room, UnitKind.DORM_ROOM)
+            return index.create(parent, code, kind)
     return None
 
 

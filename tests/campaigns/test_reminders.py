@@ -1,21 +1,16 @@
 """Reminders: queued once before a period ends, delivered in-app, by e-mail and to chat-group robots
-(a local HTTP receiver checks the exact payloads and the DingTalk / Feishu signatures); a robot
-answering 500 leaves the row failed, retried later, never sent twice. Also the notification pages."""
+(a local HTTP receiver, tests/webhooks.py, checks the exact payloads and the DingTalk / Feishu
+signatures); a robot answering 500 leaves the row failed, retried later, never sent twice. Also the
+notification pages."""
 
 from __future__ import annotations
 
 import base64
 import hashlib
 import hmac
-import json
 import threading
-import urllib.parse
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from io import StringIO
-from typing import Any
 
 import pytest
 from django.core import mail
@@ -36,58 +31,6 @@ pytestmark = pytest.mark.django_db
 
 FRIDAY = date(2026, 3, 6)  # the week 2026-03-02 … 03-08 ends in two days
 NOW = timezone.make_aware(datetime(2026, 3, 6, 8, 0))
-
-
-# A chat-group robot on 127.0.0.1 ------------------------------------------------------------------
-
-
-@dataclass
-class Receiver:
-    url: str
-    requests: list[dict[str, Any]] = field(default_factory=list)
-    status: int = 200
-    answer: dict[str, Any] = field(default_factory=lambda: {"errcode": 0, "errmsg": "ok"})
-
-
-@pytest.fixture
-def receiver(monkeypatch) -> Iterator[Receiver]:
-    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-    state = Receiver(url="")
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 (the http.server name)
-            length = int(self.headers["Content-Length"])
-            body = json.loads(self.rfile.read(length))
-            split = urllib.parse.urlsplit(self.path)
-            state.requests.append(
-                {
-                    "path": split.path,
-                    "query": dict(urllib.parse.parse_qsl(split.query)),
-                    "body": body,
-                    "content_type": self.headers["Content-Type"],
-                }
-            )
-            payload = json.dumps(state.answer).encode()
-            self.send_response(state.status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    state.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield state
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
 
 
 @pytest.fixture

@@ -11,8 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import Page, expect
 
-from tests.conftest import Cast, build_cast, skip_or_fail
+from tests.conftest import PASSWORD, Cast, build_cast, skip_or_fail
 
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
@@ -58,3 +59,25 @@ def shots() -> Path | None:
     path = Path(folder)
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+# Helpers of the browser tests ---------------------------------------------------------------------
+
+
+def shoot(page: Page, shots: Path | None, name: str) -> None:
+    if shots is not None:
+        page.screenshot(path=str(shots / f"{name}.png"), full_page=True)
+
+
+def sign_in(page: Page, base: str, login: str) -> None:
+    """Sign in with the cast's password and land on the home page."""
+    page.goto(f"{base}/login/")
+    page.locator("#id_username").fill(login)
+    page.locator("#id_password").fill(PASSWORD)
+    page.locator("form.form button[type=submit]").click()
+    expect(page).to_have_url(f"{base}/")
+
+
+def no_sideways_scroll(page: Page) -> None:
+    widths = page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+    assert widths[0] <= widths[1], widths

@@ -7,26 +7,14 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, expect
 
 from fanzha.campaigns.models import Campaign
 from tests.campaigns.engine import make_template, obligation, record
-from tests.conftest import PASSWORD, Cast
+from tests.conftest import Cast
+from tests.e2e.conftest import shoot, sign_in
 
 pytestmark = [pytest.mark.e2e]
-
-
-def shoot(page: Page, shots: Path | None, name: str) -> None:
-    if shots is not None:
-        page.screenshot(path=str(shots / f"{name}.png"), full_page=True)
-
-
-def sign_in(page: Page, base: str, login: str) -> None:
-    page.goto(f"{base}/login/")
-    page.locator("#id_username").fill(login)
-    page.locator("#id_password").fill(PASSWORD)
-    page.locator("form.form button[type=submit]").click()
-    expect(page).to_have_url(f"{base}/")
 
 
 def test_start_campaign_and_drill_down(live_server, live_cast: Cast, browser: Browser, shots: Path | None):

@@ -7,20 +7,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, expect
 
 from tests.conftest import Cast
-from tests.e2e.test_walk import shoot, sign_in
+from tests.e2e.conftest import no_sideways_scroll, shoot, sign_in
 
 pytestmark = [pytest.mark.e2e]
 
 ADMIN_MENU = ["首页", "单位", "人员", "专项行动", "活动", "责任书", "方案模板", "名册导入", "通知"]
 STUDENT_MENU = ["首页", "我的信息", "通知"]
-
-
-def no_sideways_scroll(page: Page) -> None:
-    widths = page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
-    assert widths[0] <= widths[1], widths
 
 
 @pytest.mark.parametrize("width", [1280, 1024])

@@ -12,13 +12,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import Browser, BrowserContext, expect
 
 from fanzha.campaigns import activity_actions
 from fanzha.campaigns.models import Activity, LetterSignature, ResponsibilityLetter
 from tests.campaigns import files
 from tests.campaigns.conftest import make_campaign
 from tests.conftest import PASSWORD, Cast
+from tests.e2e.conftest import no_sideways_scroll, shoot, sign_in
 
 pytestmark = [pytest.mark.e2e]
 
@@ -32,16 +33,6 @@ def phone(browser: Browser) -> Iterator[BrowserContext]:
     )
     yield context
     context.close()
-
-
-def shoot(page: Page, shots: Path | None, name: str) -> None:
-    if shots is not None:
-        page.screenshot(path=str(shots / f"{name}.png"), full_page=True)
-
-
-def no_sideways_scroll(page: Page) -> None:
-    widths = page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
-    assert widths[0] <= widths[1], widths
 
 
 def test_record_class_meeting_on_a_phone(
@@ -116,10 +107,7 @@ def test_sign_a_letter_on_a_phone(
     letter = ResponsibilityLetter.objects.get(campaign=campaign, lower_unit=live_cast.cs2301)
     base = live_server.url
     page = phone.new_page()
-    page.goto(f"{base}/login/")
-    page.locator("#id_username").fill("T0003")
-    page.locator("#id_password").fill(PASSWORD)
-    page.locator("form.form button[type=submit]").click()
+    sign_in(page, base, "T0003")
     page.goto(f"{base}/campaigns/letters/")
     page.locator("[data-testid=to-sign]").first.click()
     expect(page).to_have_url(f"{base}/campaigns/letters/{letter.pk}/")
@@ -203,10 +191,7 @@ def test_edit_keeps_a_free_standing_activity_free(
         actor=live_cast.counsellor,
     )
     page = phone.new_page()
-    page.goto(f"{live_server.url}/login/")
-    page.locator("#id_username").fill("T0003")
-    page.locator("#id_password").fill(PASSWORD)
-    page.locator("form.form button[type=submit]").click()
+    sign_in(page, live_server.url, "T0003")
     page.goto(f"{live_server.url}/campaigns/activities/{activity.pk}/edit/")
     expect(page.locator("#id_obligation")).to_have_value("")
     page.locator("#id_attendance_count").fill("40")

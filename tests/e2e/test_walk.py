@@ -8,22 +8,10 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.conftest import PASSWORD, Cast
+from tests.conftest import Cast
+from tests.e2e.conftest import shoot, sign_in
 
 pytestmark = [pytest.mark.e2e]
-
-
-def shoot(page: Page, shots: Path | None, name: str) -> None:
-    if shots is not None:
-        page.screenshot(path=str(shots / f"{name}.png"), full_page=True)
-
-
-def sign_in(page: Page, base: str, login: str) -> None:
-    page.goto(f"{base}/login/")
-    page.locator("#id_username").fill(login)
-    page.locator("#id_password").fill(PASSWORD)
-    page.locator("form.form button[type=submit]").click()
-    expect(page).to_have_url(f"{base}/")
 
 
 def open_menu_entry(page: Page, name: str) -> None:

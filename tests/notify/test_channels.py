@@ -7,12 +7,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import json
-import threading
-import urllib.parse
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -35,51 +29,6 @@ EDITORS = {"school_admin", "college_admin", "outsider"}
 
 WECOM_KEY = "0f3c9a5e-1b2d-4c6e-8f70-123456789abc"
 DING_SECRET = "SEC1234567890abcdefSECRETtail"
-
-
-# A chat-group robot on 127.0.0.1 ------------------------------------------------------------------
-
-
-@dataclass
-class Receiver:
-    url: str
-    requests: list[dict[str, Any]] = field(default_factory=list)
-    status: int = 200
-
-
-@pytest.fixture
-def receiver(monkeypatch) -> Iterator[Receiver]:
-    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-    state = Receiver(url="")
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 (the http.server name)
-            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-            split = urllib.parse.urlsplit(self.path)
-            state.requests.append(
-                {"path": split.path, "query": dict(urllib.parse.parse_qsl(split.query)), "body": body}
-            )
-            payload = json.dumps({"errcode": 0, "errmsg": "ok"}).encode()
-            self.send_response(state.status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    state.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield state
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
 
 
 # Fixtures and helpers ----------------------------------------------------------------------------
