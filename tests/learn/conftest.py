@@ -1,0 +1,18 @@
+"""Fixtures of the learn tests: small content sets (fixtures/content.toml) that do not depend on the
+shipped content files. The chat-group robot on 127.0.0.1 is the shared ``receiver`` fixture
+(tests/conftest.py, tests/webhooks.py)."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+from fanzha.learn.actions import ContentSet
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def fixture_content(name: str = "content.toml") -> ContentSet:
+    """A ContentSet read from a fixture file: arrays fraud_types, articles, tips, slogans, questions."""
+    data = tomllib.loads((FIXTURES / name).read_text(encoding="utf-8"))
+    return ContentSet(**{key: data.get(key, []) for key in ContentSet.__dataclass_fields__})
