@@ -1,0 +1,122 @@
+"""Forms of the member pages (phone-first) and the counsellor tools."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from fanzha.campaigns.activity_actions import ACCEPT
+from fanzha.campaigns.activity_forms import SignForm
+from fanzha.org.forms import Form
+
+from .models import Item
+
+
+class MemberSignInForm(Form):
+    """Student or staff number, then the last four phone digits, or a code sent to that phone."""
+
+    number = forms.CharField(
+        label=_("学号/工号"),
+        max_length=40,
+        widget=forms.TextInput(attrs={"autocomplete": "username", "autofocus": True}),
+    )
+    phone_last4 = forms.CharField(
+        label=_("手机号后四位"),
+        required=False,
+        max_length=4,
+        widget=forms.TextInput(
+            attrs={"inputmode": "numeric", "pattern": "[0-9]{4}", "autocomplete": "off", "maxlength": 4}
+        ),
+    )
+
+
+class GuardianSignInForm(Form):
+    """A parent's registered phone number."""
+
+    phone = forms.CharField(
+        label=_("家长手机号"),
+        max_length=20,
+        widget=forms.TextInput(
+            attrs={"type": "tel", "inputmode": "tel", "autocomplete": "tel", "autofocus": True}
+        ),
+    )
+
+
+class CodeForm(Form):
+    code = forms.CharField(
+        label=_("短信验证码"),
+        max_length=6,
+        widget=forms.TextInput(
+            attrs={
+                "inputmode": "numeric",
+                "pattern": "[0-9]{6}",
+                "autocomplete": "one-time-code",
+                "maxlength": 6,
+                "autofocus": True,
+            }
+        ),
+    )
+
+
+class SignatureForm(SignForm):
+    """Just the drawn signature (the signer is the signed-in member): ``SignForm``'s checks, no name."""
+
+    signer_name = None  # type: ignore[assignment]
+
+
+class AppDeclarationForm(Form):
+    app_installed = forms.BooleanField(label=_("我已安装国家反诈中心APP"), required=False)
+    app_registered = forms.BooleanField(label=_("我已在APP中完成实名注册"), required=False)
+    app_warnings_on = forms.BooleanField(label=_("我已在APP中开启来电预警和短信预警"), required=False)
+    screenshot = forms.FileField(
+        label=_("截图（可选）"),
+        required=False,
+        widget=forms.ClearableFileInput(attrs={"accept": "image/*,.heic,.heif"}),
+        help_text=_("APP“我的”页面截图，不超过 10 MB。"),
+    )
+
+    def __init__(self, *args: Any, items: tuple[str, ...] = (), done: set[str] | None = None, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        done = done or set()
+        for name in (Item.APP_INSTALLED, Item.APP_REGISTERED, Item.APP_WARNINGS_ON):
+            if name not in items:
+                del self.fields[name]
+            elif name in done:
+                self.fields[name].initial = True
+                self.fields[name].disabled = True
+
+    def chosen(self) -> list[str]:
+        return [
+            name
+            for name in (Item.APP_INSTALLED, Item.APP_REGISTERED, Item.APP_WARNINGS_ON)
+            if name in self.fields and not self.fields[name].disabled and self.cleaned_data.get(name)
+        ]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if not self.errors and not self.chosen():
+            raise ValidationError(_("请至少勾选一项。"))
+        return data
+
+
+class ConfirmForm(Form):
+    """Bulk confirmation: the people ticked on the missing list, and one optional evidence file."""
+
+    item = forms.ChoiceField(choices=Item.choices, widget=forms.HiddenInput)
+    people = forms.TypedMultipleChoiceField(coerce=int, choices=(), widget=forms.CheckboxSelectMultiple)
+    evidence = forms.FileField(
+        label=_("佐证材料（可选）"),
+        required=False,
+        widget=forms.ClearableFileInput(attrs={"accept": ACCEPT}),
+        help_text=_("签到表、截图或照片，一份材料用于本次确认的所有人。"),
+    )
+
+    def __init__(self, *args: Any, people: list[tuple[int, str]] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["people"]
+        assert isinstance(field, forms.TypedMultipleChoiceField)
+        field.choices = people or []
+        field.error_messages["required"] = _("请勾选要确认的人员。")

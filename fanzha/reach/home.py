@@ -1,0 +1,20 @@
+"""What reach adds to the home page: the coverage matrix of one's classes and dormitories.
+
+Registered with ``core.hooks.on_home`` in ``ReachConfig.ready``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.urls import reverse
+from django.utils.translation import gettext as _
+
+from fanzha.core.hooks import HomeLink, HomePanel
+
+
+def home_items(user: Any, caps: frozenset[str]) -> Iterable[HomeLink | HomePanel]:
+    if "view" not in caps:
+        return []
+    return [HomeLink(25, _("覆盖情况"), reverse("reach_index"), _("谁还没签承诺书、装APP、答题，一键提醒"))]

@@ -1,0 +1,625 @@
+"""Member self-service pages, reached by a class link or its QR code and built for phones.
+
+No passwords and no Django login: a member proves who they are with their student or staff number
+and the last four digits of the phone the school registered, or with a one-time code sent to that
+phone; a parent with their phone number and a code. The result is a member session key, bound to
+the class link and good for two hours; every page below reads it through ``member_required``.
+
+Failures are limited with the cache, as the activity check-in does: 10 per address and 5 per
+number (or phone) in 10 minutes. The number is counted whether or not it exists, and an unknown
+number gets exactly the message of a wrong one, so the form tells a stranger nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from functools import wraps
+from typing import Any
+
+from django.contrib import messages
+from django.core.cache import cache
+from django.core.exceptions import ValidationError
+from django.db.models import Case, IntegerField, Q, Value, When
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
+
+from fanzha.campaigns.models import Campaign
+from fanzha.core import crypto
+from fanzha.core.identifiers import normalize_phone
+from fanzha.org.forms import apply_errors
+from fanzha.org.models import Person, PersonKind, UnitKind
+
+from . import actions, queries
+from .forms import AppDeclarationForm, CodeForm, GuardianSignInForm, MemberSignInForm, SignatureForm
+from .models import COUNTED, ClassLink, Item
+
+SESSION_KEY = "fanzha_member"
+PENDING_KEY = "fanzha_member_pending"
+SESSION_AGE = timedelta(hours=2)
+PENDING_AGE = actions.CODE_TTL
+WINDOW = 600  # seconds
+FAILURES_PER_IP = 10
+FAILURES_PER_PERSON = 5
+CODE_SENDS_PER_IP = 10
+
+SELF_SERVICE: dict[str, str] = {
+    Item.PLEDGE_SIGNED: "member_pledge",
+    Item.APP_INSTALLED: "member_app",
+    Item.APP_REGISTERED: "member_app",
+    Item.APP_WARNINGS_ON: "member_app",
+    Item.QUIZ_PASSED: "member_quiz",
+}
+
+
+def _now_ts() -> float:
+    return timezone.now().timestamp()
+
+
+# Rate limits ---------------------------------------------------------------------------------------
+
+
+def _client_ip(request: HttpRequest) -> str:
+    return request.META.get("REMOTE_ADDR", "") or "unknown"
+
+
+def _ip_key(request: HttpRequest, kind: str = "fail") -> tuple[str, int]:
+    limit = FAILURES_PER_IP if kind == "fail" else CODE_SENDS_PER_IP
+    return f"fanzha:member:{kind}:ip:{_client_ip(request)}", limit
+
+
+def _who_key(link: ClassLink, ident: str) -> tuple[str, int]:
+    """The key of a typed number or phone, hashed: no number ever sits in the cache in clear."""
+    return f"fanzha:member:who:{crypto.keyed_hash(link.unit.root_path + ':' + ident)}", FAILURES_PER_PERSON
+
+
+def _too_many(keys: list[tuple[str, int]]) -> bool:
+    return any((cache.get(key) or 0) >= limit for key, limit in keys)
+
+
+def _count(keys: list[tuple[str, int]]) -> None:
+    for key, _limit in keys:
+        if not cache.add(key, 1, WINDOW):
+            try:
+                cache.incr(key)
+            except ValueError:  # expired between add and incr
+                cache.add(key, 1, WINDOW)
+
+
+def _limited(request: HttpRequest, link: ClassLink) -> HttpResponse:
+    return render(
+        request,
+        "reach/member_limited.html",
+        {"link": link, "unit": link.unit, "minutes": WINDOW // 60},
+        status=429,
+    )
+
+
+# The member session --------------------------------------------------------------------------------
+
+
+@dataclass
+class Member:
+    """The signed-in member of a class link: a student or staff member, or a guardian."""
+
+    link: ClassLink
+    person: Person
+    is_guardian: bool
+
+
+def _link(token: str) -> ClassLink:
+    link = queries.find_class_link(token)
+    if link is None:
+        raise Http404(_("链接无效或已停用，请向老师索取新的链接。"))
+    return link
+
+
+def _sign_in(request: HttpRequest, link: ClassLink, person: Person, guardian: bool) -> None:
+    request.session.cycle_key()  # a new session id at sign-in (no fixation)
+    request.session.pop(PENDING_KEY, None)
+    request.session[SESSION_KEY] = {
+        "person": person.pk,
+        "link": link.pk,
+        "guardian": guardian,
+        "expires": _now_ts() + SESSION_AGE.total_seconds(),
+    }
+
+
+def current_member(request: HttpRequest, link: ClassLink) -> Member | None:
+    data = request.session.get(SESSION_KEY)
+    if not isinstance(data, dict) or data.get("link") != link.pk:
+        return None
+    if float(data.get("expires", 0)) <= _now_ts():
+        request.session.pop(SESSION_KEY, None)
+        return None
+    person = Person.objects.filter(pk=int(data.get("person") or 0), is_active=True).first()
+    if person is None:
+        return None
+    return Member(link, person, bool(data.get("guardian")))
+
+
+def member_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Resolve the link (404 when unknown) and the signed-in member (else off to the sign-in page)."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, token: str, *args: Any, **kwargs: Any) -> HttpResponse:
+        link = _link(token)
+        member = current_member(request, link)
+        if member is None:
+            messages.info(request, _("请先登录。"))
+            return redirect("member_signin", token=link.token)
+        return view(request, member, *args, **kwargs)
+
+    return never_cache(wrapper)
+
+
+def _campaign_for(member: Member, campaign_pk: int, item: str) -> Campaign:
+    """A campaign running over the member's class that tracks ``item``; 404 otherwise."""
+    for campaign in queries.running_campaigns(member.link.unit):
+        if campaign.pk == campaign_pk and item in queries.campaign_items(campaign):
+            return campaign
+    raise Http404
+
+
+def _ctx(member: Member | None, link: ClassLink, **extra: Any) -> dict[str, Any]:
+    return {"link": link, "unit": link.unit, "member": member, **extra}
+
+
+# Landing and sign-in -------------------------------------------------------------------------------
+
+
+@never_cache
+def landing(request: HttpRequest, token: str) -> HttpResponse:
+    """The page the QR code opens: the class, its campaigns, and big buttons."""
+    link = _link(token)
+    member = current_member(request, link)
+    campaigns = queries.running_campaigns(link.unit)
+    return render(request, "reach/member_landing.html", _ctx(member, link, campaigns=campaigns))
+
+
+def _pending(request: HttpRequest, link: ClassLink, kind: str, who: str, person: Person | None) -> None:
+    """Remember whom a code was asked for: the person (if any) and the hashed rate-limit key of what
+    was typed (never the number or phone itself)."""
+    request.session[PENDING_KEY] = {
+        "link": link.pk,
+        "kind": kind,
+        "who": who,
+        "person": person.pk if person else None,
+        "expires": _now_ts() + PENDING_AGE.total_seconds(),
+    }
+
+
+def _send_code(person: Person | None) -> None:
+    """Issue and send a code when the person exists and has a phone; say nothing either way."""
+    if person is None:
+        return
+    try:
+        issued = actions.issue_code(person)
+    except ValidationError:
+        return  # no phone, too soon, locked: the page says the same as for a sent code
+    from fanzha.notify.delivery import deliver_now
+
+    deliver_now(issued.outbox)  # at once, not at the worker's next round; a failure is retried later
+
+
+@never_cache
+def signin(request: HttpRequest, token: str) -> HttpResponse:
+    """Students and staff: number and last four phone digits, or "send me a code"."""
+    link = _link(token)
+    form = MemberSignInForm(request.POST or None)
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        number = form.cleaned_data["number"].strip()
+        keys = [_ip_key(request), _who_key(link, "n:" + number)]
+        if _too_many(keys):
+            return _limited(request, link)
+        person = queries.find_member(link.unit, number)
+        if "send_code" in request.POST:
+            sends = [_ip_key(request, "send")]
+            if _too_many(sends):
+                return _limited(request, link)
+            _count(sends)
+            _send_code(person)
+            _pending(request, link, "number", keys[1][0], person)
+            return redirect("member_code", token=link.token)
+        if queries.last4_matches(person, form.cleaned_data["phone_last4"]):
+            assert person is not None
+            _sign_in(request, link, person, guardian=False)
+            return redirect("member_tasks", token=link.token)
+        _count(keys)
+        form.add_error(
+            None, _("学号/工号与手机号后四位不匹配，或你不在本班名单中。请核对后重试，或改用短信验证码登录。")
+        )
+        status = 400
+    elif request.method == "POST":
+        status = 400
+    return render(request, "reach/member_signin.html", _ctx(None, link, form=form), status=status)
+
+
+@never_cache
+def guardian_signin(request: HttpRequest, token: str) -> HttpResponse:
+    """Parents: the phone number the school registered, then a code sent to it."""
+    link = _link(token)
+    form = GuardianSignInForm(request.POST or None)
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        raw = form.cleaned_data["phone"]
+        try:
+            ident = normalize_phone(raw)
+        except ValidationError:
+            ident = raw.strip()
+        keys = [_ip_key(request), _ip_key(request, "send"), _who_key(link, "p:" + ident)]
+        if _too_many(keys):
+            return _limited(request, link)
+        _count(keys[1:2])
+        guardian = queries.find_guardian(link.unit, ident)
+        _send_code(guardian)
+        _pending(request, link, "phone", keys[2][0], guardian)
+        return redirect("member_code", token=link.token)
+    if request.method == "POST":
+        status = 400
+    return render(request, "reach/member_guardian.html", _ctx(None, link, form=form), status=status)
+
+
+@never_cache
+def code(request: HttpRequest, token: str) -> HttpResponse:
+    """Type the code that the text message brought."""
+    link = _link(token)
+    pending = request.session.get(PENDING_KEY)
+    if (
+        not isinstance(pending, dict)
+        or pending.get("link") != link.pk
+        or float(pending.get("expires", 0)) <= _now_ts()
+    ):
+        messages.info(request, _("验证码已过期，请重新获取。"))
+        return redirect("member_signin", token=link.token)
+    guardian = pending.get("kind") == "phone"
+    form = CodeForm(request.POST or None)
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        keys = [_ip_key(request), (str(pending.get("who", "")), FAILURES_PER_PERSON)]
+        if _too_many(keys):
+            return _limited(request, link)
+        person = Person.objects.filter(pk=int(pending.get("person") or 0), is_active=True).first()
+        if person is not None and actions.verify_code(person, form.cleaned_data["code"]):
+            _sign_in(request, link, person, guardian=guardian)
+            return redirect("member_tasks", token=link.token)
+        _count(keys)
+        form.add_error(None, _("验证码不正确或已失效。请核对短信，或重新获取验证码。"))
+        status = 400
+    elif request.method == "POST":
+        status = 400
+    context = _ctx(None, link, form=form, guardian=guardian, minutes=int(PENDING_AGE.total_seconds() // 60))
+    return render(request, "reach/member_code.html", context, status=status)
+
+
+@require_POST
+def signout(request: HttpRequest, token: str) -> HttpResponse:
+    link = _link(token)
+    request.session.pop(SESSION_KEY, None)
+    request.session.pop(PENDING_KEY, None)
+    return redirect("member_landing", token=link.token)
+
+
+# Tasks ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Task:
+    item: str
+    label: str
+    status: str  # "" missing, declared, verified, rejected
+    url: str  # where the member does it themselves ("" when a teacher confirms it)
+
+
+def _tasks(
+    member: Member, campaign: Campaign, person: Person, done: dict[tuple[int, str], Any]
+) -> list[Task]:
+    tasks = []
+    for item in queries.campaign_items(campaign):
+        if not queries.applies(item, person.kind):
+            continue
+        attestation = done.get((person.pk, item))
+        url = ""
+        if item in SELF_SERVICE:
+            url = reverse(SELF_SERVICE[item], args=[member.link.token, campaign.pk])
+        tasks.append(Task(item, str(Item(item).label), attestation.status if attestation else "", url))
+    return tasks
+
+
+@member_required
+def tasks(request: HttpRequest, member: Member) -> HttpResponse:
+    """What the member (or, for a parent, each child) still has to do, campaign by campaign."""
+    campaigns = queries.running_campaigns(member.link.unit)
+    if member.is_guardian:
+        children = list(queries.wards_in(member.person, member.link.unit))
+        groups = []
+        for campaign in campaigns:
+            if Item.PARENT_NOTICE_SIGNED not in queries.campaign_items(campaign):
+                continue
+            done = queries.attestations_of(campaign, [c.pk for c in children])
+            rows = [
+                {
+                    "child": child,
+                    "attestation": done.get((child.pk, Item.PARENT_NOTICE_SIGNED)),
+                    "url": reverse("member_notice", args=[member.link.token, campaign.pk, child.pk]),
+                }
+                for child in children
+                if queries.applies(Item.PARENT_NOTICE_SIGNED, child.kind)
+            ]
+            groups.append({"campaign": campaign, "children": rows})
+        return render(
+            request,
+            "reach/member_tasks_guardian.html",
+            _ctx(member, member.link, groups=groups, children=children),
+        )
+    groups = []
+    for campaign in campaigns:
+        if member.person.kind not in queries.tracked_kinds(campaign):
+            continue
+        done = queries.attestations_of(campaign, [member.person.pk])
+        items = _tasks(member, campaign, member.person, done)
+        if items:
+            groups.append(
+                {"campaign": campaign, "tasks": items, "left": sum(t.status not in COUNTED for t in items)}
+            )
+    return render(request, "reach/member_tasks.html", _ctx(member, member.link, groups=groups))
+
+
+def _own(member: Member) -> None:
+    """Pages for a member's own items: a guardian signed in with their phone has none."""
+    if member.is_guardian:
+        raise Http404
+
+
+# Pledge, app, parent notice ------------------------------------------------------------------------
+
+
+@member_required
+def pledge(request: HttpRequest, member: Member, campaign_pk: int) -> HttpResponse:
+    """The pledge in our words, under the campaign's title, signed with a finger."""
+    _own(member)
+    campaign = _campaign_for(member, campaign_pk, Item.PLEDGE_SIGNED)
+    current = queries.attestations_of(campaign, [member.person.pk]).get(
+        (member.person.pk, Item.PLEDGE_SIGNED)
+    )
+    signed = current is not None and current.is_counted
+    form = SignatureForm(request.POST or None)
+    status = 200
+    if request.method == "POST" and not signed:
+        if form.is_valid():
+            try:
+                actions.sign_pledge(campaign, member.person, form.cleaned_data["signature"])
+            except ValidationError as exc:
+                apply_errors(form, exc)
+            else:
+                messages.success(request, _("承诺书已签署，谢谢你！"))
+                return redirect("member_tasks", token=member.link.token)
+        status = 400
+    elif request.method == "POST":
+        messages.info(request, _("你已签署过承诺书，无需重复签署。"))
+        return redirect("member_tasks", token=member.link.token)
+    return render(
+        request,
+        "reach/member_pledge.html",
+        _ctx(member, member.link, campaign=campaign, form=form, current=current, signed=signed),
+        status=status,
+    )
+
+
+def _campaign_with_any(member: Member, campaign_pk: int, items: tuple[str, ...]) -> Campaign:
+    """A campaign running over the member's class that tracks any of ``items``; 404 otherwise."""
+    for campaign in queries.running_campaigns(member.link.unit):
+        if campaign.pk == campaign_pk and set(items) & set(queries.campaign_items(campaign)):
+            return campaign
+    raise Http404
+
+
+@member_required
+def app(request: HttpRequest, member: Member, campaign_pk: int) -> HttpResponse:
+    """Declare the anti-fraud app: installed, real-name registered, warnings on; optional screenshot."""
+    _own(member)
+    campaign = _campaign_with_any(member, campaign_pk, queries.APP_ITEMS)
+    app_items = tuple(i for i in queries.APP_ITEMS if i in queries.campaign_items(campaign))
+    found = queries.attestations_of(campaign, [member.person.pk])
+    done = {i for (_p, i), a in found.items() if a.is_counted}
+    kwargs: dict[str, Any] = {"items": app_items, "done": done}
+    if request.method == "POST":
+        form = AppDeclarationForm(request.POST, request.FILES, **kwargs)
+    else:
+        form = AppDeclarationForm(**kwargs)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                actions.declare_app(
+                    campaign, member.person, form.chosen(), screenshot=form.cleaned_data.get("screenshot")
+                )
+            except ValidationError as exc:
+                apply_errors(form, exc)
+            else:
+                messages.success(request, _("已提交，谢谢！老师核实后会更新状态。"))
+                return redirect("member_tasks", token=member.link.token)
+        status = 400
+    return render(
+        request,
+        "reach/member_app.html",
+        _ctx(member, member.link, campaign=campaign, form=form, all_done=set(app_items) <= done),
+        status=status,
+    )
+
+
+@member_required
+def notice(request: HttpRequest, member: Member, campaign_pk: int, child_pk: int) -> HttpResponse:
+    """The notice to parents, signed by a guardian for one child."""
+    if not member.is_guardian:
+        raise Http404
+    campaign = _campaign_for(member, campaign_pk, Item.PARENT_NOTICE_SIGNED)
+    child = get_object_or_404(queries.wards_in(member.person, member.link.unit), pk=child_pk)
+    current = queries.attestations_of(campaign, [child.pk]).get((child.pk, Item.PARENT_NOTICE_SIGNED))
+    signed = current is not None and current.is_counted
+    form = SignatureForm(request.POST or None)
+    status = 200
+    if request.method == "POST" and signed:
+        messages.info(request, _("%(name)s 的家长告知书已签署，无需重复签署。") % {"name": child.name})
+        return redirect("member_tasks", token=member.link.token)
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                actions.sign_parent_notice(member.person, child, campaign, form.cleaned_data["signature"])
+            except ValidationError as exc:
+                apply_errors(form, exc)
+            else:
+                messages.success(
+                    request, _("已为 %(name)s 签署家长告知书，谢谢您的配合！") % {"name": child.name}
+                )
+                return redirect("member_tasks", token=member.link.token)
+        status = 400
+    return render(
+        request,
+        "reach/member_notice.html",
+        _ctx(member, member.link, campaign=campaign, child=child, form=form, current=current, signed=signed),
+        status=status,
+    )
+
+
+# Quiz ----------------------------------------------------------------------------------------------
+
+
+def _learn() -> Any:
+    """``fanzha.learn.actions`` (the quiz engine), or None while it is not installed."""
+    try:
+        from fanzha.learn import actions as learn
+    except ImportError:  # pragma: no cover - learn ships with fanzha
+        return None
+    return learn
+
+
+def _audience(member: Member) -> str:
+    kind = member.person.kind
+    if kind == PersonKind.STUDENT:
+        return "child" if member.link.unit.kind == UnitKind.KINDERGARTEN else "student"
+    if kind in (PersonKind.TEACHER, PersonKind.STAFF, PersonKind.VOLUNTEER):
+        return "staff"
+    return "public"
+
+
+def _paper(campaign: Campaign, audience: str) -> Any:
+    """The campaign's own paper for the audience, else a general one (None when there is none)."""
+    from fanzha.learn.models import QuizPaper
+
+    papers = QuizPaper.objects.filter(Q(campaign=campaign) | Q(campaign__isnull=True), audience=audience)
+    if hasattr(QuizPaper, "is_active"):
+        papers = papers.filter(is_active=True)
+    own_first = Case(When(campaign=campaign, then=Value(0)), default=Value(1), output_field=IntegerField())
+    return papers.order_by(own_first, "pk").first()
+
+
+def _questions(attempt: Any) -> list[Any]:
+    from fanzha.learn.models import Question
+
+    by_pk = Question.objects.in_bulk(list(attempt.questions))
+    return [by_pk[pk] for pk in attempt.questions if pk in by_pk]
+
+
+def _answers(request: HttpRequest, questions: list[Any]) -> dict[str, list[int]]:
+    answers: dict[str, list[int]] = {}
+    for question in questions:
+        values = request.POST.getlist(f"q{question.pk}")
+        picked = sorted({int(v) for v in values if v.isdigit() and int(v) < len(question.choices)})
+        answers[str(question.pk)] = picked
+    return answers
+
+
+def _record_pass(campaign: Campaign, person: Person, attempt: Any) -> None:
+    """A passed, on-time attempt: the item counts, verified by the system (no teacher needed)."""
+    if attempt.passed and not attempt.late:
+        actions.attest(campaign, person, Item.QUIZ_PASSED, "verified", attempt.submitted_at)
+
+
+@member_required
+def quiz(request: HttpRequest, member: Member, campaign_pk: int) -> HttpResponse:
+    """Start, answer and submit the quiz; all questions on one page with a countdown (static JS)."""
+    _own(member)
+    campaign = _campaign_for(member, campaign_pk, Item.QUIZ_PASSED)
+    learn = _learn()
+    paper = _paper(campaign, _audience(member)) if learn is not None else None
+    context = _ctx(member, member.link, campaign=campaign, paper=paper)
+    if paper is None:
+        return render(request, "reach/member_quiz.html", context)
+    from fanzha.learn.models import Attempt
+
+    person = member.person
+    if request.method == "POST" and request.POST.get("action") == "start":
+        try:
+            learn.start_attempt(paper, person, timezone.now())
+        except ValidationError as exc:
+            for text in exc.messages:
+                messages.error(request, text)
+        return redirect("member_quiz", token=member.link.token, campaign_pk=campaign.pk)
+    if request.method == "POST" and request.POST.get("action") == "submit":
+        attempt = get_object_or_404(Attempt, pk=request.POST.get("attempt", "0"), person=person, paper=paper)
+        result = learn.submit_attempt(attempt, _answers(request, _questions(attempt)), timezone.now())
+        scored = getattr(result, "attempt", result)
+        if getattr(result, "duplicate", False):
+            messages.info(request, _("这份答卷已经提交过，以第一次提交的成绩为准。"))
+        elif scored.late:
+            messages.warning(request, _("提交时已超过答题时限，本次作答不计为合格。"))
+        _record_pass(campaign, person, scored)
+        return redirect(
+            reverse("member_quiz", args=[member.link.token, campaign.pk]) + f"?attempt={scored.pk}#result"
+        )
+    attempts = Attempt.objects.filter(paper=paper, person=person).order_by("-started_at", "-pk")
+    now = timezone.now()
+    open_attempt = next((a for a in attempts if a.submitted_at is None), None)
+    if open_attempt is not None and now > open_attempt.deadline + getattr(learn, "GRACE", timedelta(0)):
+        open_attempt = None  # run out: the next start closes it (late, not passed)
+    shown = None
+    if request.GET.get("attempt", "").isdigit():
+        shown = next((a for a in attempts if a.pk == int(request.GET["attempt"]) and a.submitted_at), None)
+    passed = next((a for a in attempts if a.passed), None)
+    used = sum(1 for a in attempts)
+    context.update(
+        {
+            "attempt": open_attempt,
+            "questions": _questions(open_attempt) if open_attempt else [],
+            "result": shown,
+            "passed": passed,
+            "left": max(paper.max_attempts - used, 0) if paper.max_attempts else None,
+            "deadline": open_attempt.deadline.isoformat() if open_attempt else "",
+        }
+    )
+    return render(request, "reach/member_quiz.html", context)
+
+
+# Tips ----------------------------------------------------------------------------------------------
+
+
+def _url(name: str) -> str:
+    """A page of the public knowledge base ("" while the learn app does not provide it)."""
+    try:
+        return reverse(name)
+    except NoReverseMatch:
+        return ""
+
+
+@never_cache
+def tips(request: HttpRequest, token: str) -> HttpResponse:
+    """A few tips in our words and the way to the public knowledge pages; no sign-in needed."""
+    link = _link(token)
+    return render(
+        request,
+        "reach/member_tips.html",
+        _ctx(
+            current_member(request, link),
+            link,
+            learn_url=_url("learn_kb"),
+            fraud_types_url=_url("learn_fraud_types"),
+        ),
+    )
