@@ -9,6 +9,10 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("campaigns/", include("fanzha.campaigns.urls")),
     path("notifications/", include("fanzha.notify.urls")),
+    path("learn/", include("fanzha.learn.urls")),
     path("roster/", include("fanzha.org.import_urls")),
+    path("reach/", include("fanzha.reach.urls")),
+    path("m/", include("fanzha.reach.member_urls")),
+    path("dashboards/", include("fanzha.reports.urls")),
     path("", include("fanzha.org.urls")),
 ]

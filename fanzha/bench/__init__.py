@@ -10,4 +10,5 @@ from __future__ import annotations
 
 BENCHMARKS: dict[str, str] = {
     "import": "fanzha.bench.import_roster",
+    "rollup": "fanzha.bench.rollup",
 }

@@ -72,6 +72,9 @@ INSTALLED_APPS = [
     "fanzha.org",
     "fanzha.notify",
     "fanzha.campaigns",
+    "fanzha.learn",
+    "fanzha.reach",
+    "fanzha.reports",
     "fanzha.api",
     "fanzha.demo",
 ]

@@ -1,0 +1,478 @@
+"""Writes of the pre-aggregated KPI counts: the home-unit rule, the full rebuild and the incremental update.
+
+Home unit
+    Each person counts in exactly one unit, so that a school's figure is not inflated by its
+    students appearing once in their class and again in their dormitory room. Among the person's
+    memberships of active units, the home is the first by: (1) a role of belonging before a role
+    of duty (a teacher who is counsellor of a class belongs to the school, not the class);
+    (2) the unit kind: a class, then any other unit, then a team ("other"), then dormitories;
+    (3) the oldest membership. People without a membership have no home and count nowhere;
+    parents are reached through their children and are not counted themselves (see ``reach``).
+    Homes are kept in ``PersonHome`` by ``refresh_homes``; a person first seen by the incremental
+    update gets their home computed on the spot, by the same rule.
+
+Counts
+    ``rebuild(campaign)`` recomputes every count of a campaign from the raw rows with set-based
+    SQL (``INSERT … SELECT … GROUP BY``, no loop over people): the counted attestations per home
+    unit, item, person kind and week, the people per home unit and kind (the denominators) and
+    each unit's own activity-compliance tally (judged by ``campaigns.compliance``) go to a work
+    table, which is then rolled up by path prefix level by level, from the deepest units to the
+    campaign's unit, so that every unit holds its subtree's totals.
+
+    ``apply_changes(changes)`` is the handler of ``core.hooks.attestations_changed``: it adds the
+    change of each attestation (counted after minus counted before: +1, −1 or nothing) to the
+    current week's row of its person's home unit and of every ancestor up to the campaign's unit,
+    in one upsert.
+
+    Days are campaign weeks (``week_start``): a rebuild books each counted attestation in the week
+    of its ``at``, the incremental update books a change in the week it happens.
+
+What the incremental update does not follow (``rebuild`` does, run by ``fanzha rollup``, e.g.
+nightly): people joining or leaving units (the denominators), units moving in the tree (the
+``units_added`` hook rebuilds the campaigns whose counts the moved units hold), and activities
+recorded since the last refresh (the compliance tally is as of its ``day``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db import DatabaseError, connection, transaction
+from django.utils import timezone
+
+from fanzha.campaigns import compliance
+from fanzha.campaigns.models import Campaign, Obligation
+from fanzha.core.hooks import AttestationChange
+from fanzha.org.models import Membership, MembershipRole, Person, Unit, UnitKind
+from fanzha.reach.models import COUNTED, Attestation
+
+from .models import KpiCount, PersonHome
+
+log = logging.getLogger(__name__)
+STEP = Unit.steplen
+
+PEOPLE = "people"
+ACTIVITY = "activity"
+ACTIVITY_FIELDS = ("done", "due", "overdue")  # "upcoming" is not shown
+OBLIGATIONS = f"{ACTIVITY}:obligations"
+
+# The home-unit rule, as ranks (lower wins); documented in the module docstring.
+DUTY_ROLES = (MembershipRole.COUNSELLOR, MembershipRole.VOLUNTEER)
+KIND_RANKS: dict[str, int] = {
+    UnitKind.CLASS: 0,
+    UnitKind.OTHER: 2,
+    UnitKind.DORM_ROOM: 3,
+    UnitKind.DORM_BUILDING: 3,
+}
+OTHER_KIND_RANK = 1
+
+
+def item_metric(item: str, kind: str) -> str:
+    return f"{item}:{kind}"
+
+
+def people_metric(kind: str) -> str:
+    return f"{PEOPLE}:{kind}"
+
+
+def activity_metric(field: str) -> str:
+    return f"{ACTIVITY}:{field}"
+
+
+def ancestors(path: str, top: str) -> list[str]:
+    """``path`` and its ancestors up to ``top`` (a prefix of it), top first; [] when outside ``top``."""
+    if not path.startswith(top):
+        return []
+    return [path[:end] for end in range(len(top), len(path) + 1, STEP)]
+
+
+# Home units ------------------------------------------------------------------------------------
+
+
+def home_rank(role: str, unit_kind: str, membership_pk: int) -> tuple[int, int, int]:
+    """Sort key of a membership under the home-unit rule (the lowest is the home)."""
+    return (1 if role in DUTY_ROLES else 0, KIND_RANKS.get(unit_kind, OTHER_KIND_RANK), membership_pk)
+
+
+def _rank_sql() -> str:
+    """The same rule as ``home_rank``, as SQL over ``m`` (membership) and ``u`` (unit)."""
+    duty = ", ".join(f"'{role}'" for role in DUTY_ROLES)
+    kinds = " ".join(f"WHEN '{kind}' THEN {rank}" for kind, rank in KIND_RANKS.items())
+    role_rank = f"CASE WHEN m.role IN ({duty}) THEN 1 ELSE 0 END"
+    return f"{role_rank}, CASE u.kind {kinds} ELSE {OTHER_KIND_RANK} END, m.id"
+
+
+def _tables() -> dict[str, str]:
+    qn = connection.ops.quote_name
+    return {
+        "home": qn(PersonHome._meta.db_table),
+        "kpi": qn(KpiCount._meta.db_table),
+        "att": qn(Attestation._meta.db_table),
+        "membership": qn(Membership._meta.db_table),
+        "unit": qn(Unit._meta.db_table),
+        "person": qn(Person._meta.db_table),
+    }
+
+
+@transaction.atomic
+def refresh_homes() -> int:
+    """Recompute every person's home unit (set-based); returns the number of people with a home."""
+    t = _tables()
+    with connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {t['home']}")
+        cursor.execute(
+            f"""
+            INSERT INTO {t["home"]} (person_id, unit_id, kind)
+            SELECT person_id, unit_id, kind FROM (
+                SELECT m.person_id, m.unit_id, p.kind,
+                       ROW_NUMBER() OVER (PARTITION BY m.person_id ORDER BY {_rank_sql()}) AS rn
+                FROM {t["membership"]} m
+                JOIN {t["unit"]} u ON u.id = m.unit_id
+                JOIN {t["person"]} p ON p.id = m.person_id
+                WHERE u.is_active AND p.is_active
+            ) ranked
+            WHERE rn = 1
+            """
+        )
+        return cursor.rowcount
+
+
+@dataclass(frozen=True)
+class Home:
+    unit_id: int
+    path: str
+    kind: str
+
+
+def homes_of(person_ids: Iterable[int]) -> dict[int, Home]:
+    """The home of each person (computed and stored for people not seen by ``refresh_homes`` yet)."""
+    ids = set(person_ids)
+    found = {
+        person_id: Home(unit_id, path, kind)
+        for person_id, unit_id, path, kind in PersonHome.objects.filter(person_id__in=ids).values_list(
+            "person_id", "unit_id", "unit__path", "kind"
+        )
+    }
+    missing = ids - found.keys()
+    if missing:
+        best: dict[int, tuple[tuple[int, int, int], Home]] = {}
+        rows = Membership.objects.filter(
+            person_id__in=missing, unit__is_active=True, person__is_active=True
+        ).values_list("person_id", "unit_id", "unit__path", "unit__kind", "role", "pk", "person__kind")
+        for person_id, unit_id, path, unit_kind, role, pk, kind in rows:
+            rank = home_rank(role, unit_kind, pk)
+            if person_id not in best or rank < best[person_id][0]:
+                best[person_id] = (rank, Home(unit_id, path, kind))
+        new = {person_id: home for person_id, (_rank, home) in best.items()}
+        PersonHome.objects.bulk_create(
+            [PersonHome(person_id=p, unit_id=h.unit_id, kind=h.kind) for p, h in new.items()],
+            ignore_conflicts=True,
+        )
+        found.update(new)
+    return found
+
+
+# Full rebuild ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DaySql:
+    """How to group timestamps by local calendar day (``TIME_ZONE``) in two steps.
+
+    ``inner`` groups the raw rows (with ``params``), ``outer`` turns an inner group's value
+    (``{bucket}``) into the day. On SQLite, which keeps UTC text, the inner step groups by the UTC
+    hour, a mere prefix of the text, and only the few hourly groups are converted to local days:
+    exact for zones whose offsets are whole hours, and much faster than converting every row.
+    Elsewhere the inner step converts each row (``datetime_cast_date_sql``) and ``outer`` is the
+    identity.
+    """
+
+    inner: str
+    params: list[Any]
+    outer: str
+
+
+def day_sql(column: str) -> DaySql:
+    zone = settings.TIME_ZONE
+    if connection.vendor == "sqlite":
+        tz = ZoneInfo(zone)
+        year = timezone.now().year
+        offsets = {datetime(year, month, 1, tzinfo=tz).utcoffset() for month in (1, 4, 7, 10)}
+        if len(offsets) == 1:
+            offset = offsets.pop()
+            if offset is not None and offset.total_seconds() % 3600 == 0:
+                seconds = int(offset.total_seconds())
+                return DaySql(
+                    f"SUBSTR({column}, 1, 13)", [], f"DATE({{bucket}} || ':00:00', '{seconds:+d} seconds')"
+                )
+    sql, params = connection.ops.datetime_cast_date_sql(column, (), zone)
+    return DaySql(sql, list(params), "{bucket}")
+
+
+def week_start(first: date, day: date) -> date:
+    """The first day of the campaign week (7 days from the campaign's first day ``first``) of ``day``.
+
+    Counts are kept per campaign week, not per calendar day: every chart is weekly, and at province
+    scale a row per day and unit would triple the rows that a rebuild writes. Days before the
+    campaign fall in its first week.
+    """
+    return first + timedelta(days=max(0, (day - first).days) // 7 * 7)
+
+
+def week_start_sql(day: str, first: date) -> str:
+    """``week_start`` as SQL over a date expression ``day`` (SQLite: ISO text; PostgreSQL: date)."""
+    start = first.isoformat()  # digits and dashes only: safe to inline
+    if connection.vendor == "sqlite":
+        days = f"MAX(0, CAST(JULIANDAY({day}) - JULIANDAY('{start}') AS INTEGER))"
+        return f"DATE('{start}', '+' || ({days} / 7 * 7) || ' days')"
+    return f"(DATE '{start}' + (GREATEST(({day}) - DATE '{start}', 0) / 7) * 7)"
+
+
+def _roll_up(cursor: Any, t: dict[str, str], campaign: Campaign) -> int:
+    """Write the own-unit rows of ``fz_kpi_base`` (path, metric, day, n) rolled up to every ancestor.
+
+    Level by level from the deepest: a level's rows are its own units' rows plus its children's
+    totals, so the big bottom level is read once, not once per ancestor.
+    """
+    top = len(campaign.unit.path)
+    cursor.execute("SELECT MAX(LENGTH(path)) FROM fz_kpi_base")
+    deepest = cursor.fetchone()[0] or 0
+    written = 0
+    children = ""  # the table of the level below, once there is one
+    for level in range(deepest, top - 1, -STEP):
+        rows = f"fz_kpi_l{level}"
+        own = f"SELECT path, metric, day, n FROM fz_kpi_base WHERE LENGTH(path) = {level}"
+        cursor.execute(f"DROP TABLE IF EXISTS {rows}")
+        if children:
+            parts = f"{own} UNION ALL SELECT SUBSTR(path, 1, {level}), metric, day, n FROM {children}"
+            cursor.execute(
+                f"CREATE TEMPORARY TABLE {rows} AS "
+                f"SELECT path, metric, day, SUM(n) AS n FROM ({parts}) x GROUP BY path, metric, day"
+            )
+            cursor.execute(f"DROP TABLE {children}")
+        else:
+            cursor.execute(f"CREATE TEMPORARY TABLE {rows} AS {own}")  # one row per key already
+        cursor.execute(
+            f"""
+            INSERT INTO {t["kpi"]} (campaign_id, unit_id, metric, day, value)
+            SELECT %s, u.id, l.metric, l.day, l.n FROM {rows} l JOIN {t["unit"]} u ON u.path = l.path
+            """,
+            [campaign.pk],
+        )
+        written += cursor.rowcount
+        children = rows
+    if children:
+        cursor.execute(f"DROP TABLE {children}")
+    return written
+
+
+def _counts_into_base(cursor: Any, t: dict[str, str], campaign: Campaign) -> None:
+    """Attestation counts per home unit, item, person kind and week, and people per home unit and kind."""
+    day = day_sql("a.at")
+    path = campaign.unit.path
+    # Homes first, then each person's attestations through the (campaign, person, item) index: a
+    # person's rows lie together, so the table is read in order. SQLite takes the join order from
+    # CROSS JOIN; PostgreSQL plans it itself.
+    join = "CROSS JOIN" if connection.vendor == "sqlite" else "JOIN"
+    week = week_start_sql(day.outer.format(bucket="bucket"), campaign.starts_on)
+    inside = f"SUBSTR(u.path, 1, {len(path)}) = %s"
+    cursor.execute(
+        f"""
+        INSERT INTO fz_kpi_base (path, metric, day, n)
+        SELECT u.path, w.item || ':' || w.kind, w.day, w.n
+        FROM (
+            SELECT unit_id, item, kind, {week} AS day, SUM(n) AS n
+            FROM (
+                SELECT h.unit_id AS unit_id, a.item AS item, h.kind AS kind, {day.inner} AS bucket,
+                       COUNT(*) AS n
+                FROM {t["home"]} h {join} {t["att"]} a ON a.person_id = h.person_id AND a.campaign_id = %s
+                WHERE a.status IN ({", ".join(["%s"] * len(COUNTED))})
+                GROUP BY 1, 2, 3, 4
+            ) x
+            GROUP BY unit_id, item, kind, 4
+        ) w
+        JOIN {t["unit"]} u ON u.id = w.unit_id
+        WHERE {inside}
+        """,
+        [*day.params, campaign.pk, *sorted(COUNTED), path],
+    )
+    cursor.execute(
+        f"""
+        INSERT INTO fz_kpi_base (path, metric, day, n)
+        SELECT u.path, '{PEOPLE}:' || p.kind, %s, p.n
+        FROM (SELECT h.unit_id AS unit_id, h.kind AS kind, COUNT(*) AS n FROM {t["home"]} h GROUP BY 1, 2) p
+        JOIN {t["unit"]} u ON u.id = p.unit_id
+        WHERE {inside}
+        """,
+        [connection.ops.adapt_datefield_value(campaign.starts_on), path],
+    )
+
+
+def _compliance_into_base(cursor: Any, campaign: Campaign, today: date) -> None:
+    """The activity-compliance tally of each unit's own obligations (``campaigns.compliance`` judges each)."""
+    snap = compliance.snapshot(campaign, Obligation.objects.all(), today)
+    tallies: dict[str, compliance.Tally] = defaultdict(compliance.Tally)
+    sizes: Counter[str] = Counter()
+    for state in snap.states():
+        tallies[state.item.path].merge(state.tally)
+        sizes[state.item.path] += 1
+    day = connection.ops.adapt_datefield_value(today)
+    rows = []
+    for path, tally in tallies.items():
+        values = {activity_metric(f): getattr(tally, f) for f in ACTIVITY_FIELDS}
+        values[OBLIGATIONS] = sizes[path]
+        rows += [(path, metric, day, value) for metric, value in values.items() if value]
+    cursor.executemany("INSERT INTO fz_kpi_base (path, metric, day, n) VALUES (%s, %s, %s, %s)", rows)
+
+
+@dataclass
+class RebuildResult:
+    rows: int = 0
+
+
+def _replace(campaign: Campaign, today: date, *, counts: bool, activity: bool) -> int:
+    """Replace the campaign's attestation and people counts (``counts``), its compliance tallies
+    (``activity``) or both, from the raw rows; returns the rows written. Runs in a transaction."""
+    t = _tables()
+    with connection.cursor() as cursor:
+        delete = f"DELETE FROM {t['kpi']} WHERE campaign_id = %s"
+        if counts and activity:
+            cursor.execute(delete, [campaign.pk])
+        else:
+            which = "LIKE" if activity else "NOT LIKE"
+            cursor.execute(f"{delete} AND metric {which} %s", [campaign.pk, f"{ACTIVITY}:%"])
+        cursor.execute("DROP TABLE IF EXISTS fz_kpi_base")
+        cursor.execute(
+            "CREATE TEMPORARY TABLE fz_kpi_base (path varchar(255), metric varchar(40), day date, n integer)"
+        )
+        if counts:
+            _counts_into_base(cursor, t, campaign)
+        if activity:
+            _compliance_into_base(cursor, campaign, today)
+        written = _roll_up(cursor, t, campaign)
+        cursor.execute("DROP TABLE fz_kpi_base")
+    return written
+
+
+def _work_tables_in_memory() -> None:
+    """On SQLite, keep the rebuild's work tables in memory (allowed outside a transaction only; the
+    setting stays with the connection, which is what a worker process wants)."""
+    if connection.vendor == "sqlite" and not connection.in_atomic_block:
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA temp_store = MEMORY")
+
+
+def rebuild(campaign: Campaign, today: date | None = None) -> RebuildResult:
+    """Recompute every count of ``campaign`` from the raw rows (homes as they are in ``PersonHome``)."""
+    _work_tables_in_memory()
+    with transaction.atomic():
+        campaign = Campaign.objects.select_for_update(of=("self",)).select_related("unit").get(pk=campaign.pk)
+        rows = _replace(campaign, today or timezone.localdate(), counts=True, activity=True)
+    return RebuildResult(rows=rows)
+
+
+def refresh_compliance(campaign: Campaign, today: date | None = None) -> int:
+    """Recompute only the campaign's activity-compliance tallies, as of ``today``; returns rows written."""
+    _work_tables_in_memory()
+    with transaction.atomic():
+        campaign = Campaign.objects.select_for_update(of=("self",)).select_related("unit").get(pk=campaign.pk)
+        return _replace(campaign, today or timezone.localdate(), counts=False, activity=True)
+
+
+def rebuild_all(campaigns: Iterable[Campaign] | None = None, homes: bool = True) -> dict[int, RebuildResult]:
+    """Refresh the homes, then rebuild each campaign (all of them by default)."""
+    if homes:
+        refresh_homes()
+    chosen = list(campaigns) if campaigns is not None else list(Campaign.objects.select_related("unit"))
+    return {campaign.pk: rebuild(campaign) for campaign in chosen}
+
+
+# Incremental update ----------------------------------------------------------------------------
+
+
+UPSERT = (
+    "INSERT INTO {kpi} (campaign_id, unit_id, metric, day, value) VALUES (%s, %s, %s, %s, %s) "
+    "ON CONFLICT (campaign_id, unit_id, metric, day) DO UPDATE SET value = {kpi}.value + excluded.value"
+)
+
+
+def apply_changes(changes: Sequence[AttestationChange], today: date | None = None) -> int:
+    """Add attestation changes to today's counts of each person's home unit and its ancestors.
+
+    A change counts +1 when the attestation starts to count, −1 when it stops, and nothing when
+    its status changes but it counts (or not) as before; a change twice for one person and item
+    within ``changes`` nets out first. Returns the number of rows touched.
+    """
+    deltas: Counter[tuple[int, int, str]] = Counter()
+    for _pk, campaign_id, person_id, item, before, after in changes:
+        step = int(bool(after)) - int(bool(before))
+        if step:
+            deltas[(campaign_id, person_id, item)] += step
+    deltas = Counter({key: step for key, step in deltas.items() if step})
+    if not deltas:
+        return 0
+    today = today or timezone.localdate()
+    with transaction.atomic():
+        tops = {
+            pk: (path, week_start(first, today))
+            for pk, path, first in Campaign.objects.filter(pk__in={c for c, _p, _i in deltas}).values_list(
+                "pk", "unit__path", "starts_on"
+            )
+        }
+        homes = homes_of(p for _c, p, _i in deltas)
+        counts: Counter[tuple[int, str, str]] = Counter()
+        for (campaign_id, person_id, item), step in deltas.items():
+            home, top = homes.get(person_id), tops.get(campaign_id)
+            if home is None or top is None:
+                continue
+            for prefix in ancestors(home.path, top[0]):
+                counts[(campaign_id, prefix, item_metric(item, home.kind))] += step
+        ids = dict(Unit.objects.filter(path__in={p for _c, p, _m in counts}).values_list("path", "pk"))
+        params = [
+            (
+                campaign_id,
+                ids[prefix],
+                metric,
+                connection.ops.adapt_datefield_value(tops[campaign_id][1]),
+                step,
+            )
+            for (campaign_id, prefix, metric), step in sorted(counts.items())
+            if step and prefix in ids
+        ]
+        if params:
+            with connection.cursor() as cursor:
+                cursor.executemany(UPSERT.format(kpi=_tables()["kpi"]), params)
+    return len(params)
+
+
+def on_attestations_changed(changes: Sequence[AttestationChange]) -> None:
+    """The ``core.hooks.attestations_changed`` handler: the write has committed already, so a failure here
+    must not turn it into an error page; it is logged, and the next ``rebuild`` puts the counts right."""
+    try:
+        apply_changes(changes)
+    except DatabaseError:
+        log.exception("KPI counts not updated for %d attestation changes; run `fanzha rollup`", len(changes))
+
+
+def on_units_added(units: Sequence[Unit]) -> None:
+    """The ``core.hooks.units_added`` handler: rebuild the campaigns whose counts the moved units hold.
+
+    New units hold no counts yet and cost one indexed look-up per campaign above them; a unit moved
+    with its people carries counts that now belong under other ancestors.
+    """
+    ids = [unit.pk for unit in units]
+    prefixes = {prefix for unit in units for prefix in ancestors(unit.path, unit.path[:STEP])}
+    for campaign in Campaign.objects.filter(unit__path__in=prefixes).select_related("unit"):
+        if not KpiCount.objects.filter(campaign=campaign, unit_id__in=ids).exists():
+            continue
+        try:
+            rebuild(campaign)
+        except DatabaseError:
+            log.exception("KPI counts of campaign %s not rebuilt after a unit move", campaign.pk)

@@ -1,0 +1,258 @@
+"""Reads of the dashboards: scoped lookups and KPI figures out of the pre-aggregated counts.
+
+Every figure of a unit comes from that unit's own ``KpiCount`` rows, which hold its subtree's
+totals (``kpis`` writes them), so a page reads a handful of units' rows whatever the size of the
+tree below: one grouped query for the current figures of a unit and its children, one for the
+unit's daily rows (the weekly trend).
+
+Who is counted, per item: the person kinds the campaign tracks (``reach.queries.tracked_kinds``)
+that the item concerns (``reach.queries.applies``). The awareness rate is the share of those
+people with a passed quiz (item ``quiz_passed``, which ``reach`` records when a member passes).
+Activity compliance is ``campaigns.compliance``'s tally of the subtree's obligations, summed.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+from django.db.models import QuerySet, Sum
+from django.utils import timezone
+
+from fanzha.campaigns import compliance
+from fanzha.campaigns import queries as campaign_queries
+from fanzha.campaigns.models import Campaign, Goal
+from fanzha.org.models import PersonKind, Unit
+from fanzha.org.scope import Cap, units_for
+from fanzha.reach import queries as reach_queries
+from fanzha.reach.models import Item
+
+from .kpis import ACTIVITY_FIELDS, OBLIGATIONS, activity_metric, item_metric, people_metric
+from .models import KpiCount
+
+QUIZ = Item.QUIZ_PASSED
+STAFF_KINDS = (PersonKind.TEACHER, PersonKind.STAFF)
+
+
+# Scope -----------------------------------------------------------------------------------------
+
+
+def campaigns_for(user: Any) -> QuerySet[Campaign]:
+    """Campaigns whose dashboards the user may open: those of ``campaigns.queries`` (their scope's part)."""
+    return campaign_queries.campaigns_for(user, Cap.VIEW)
+
+
+def units_in(user: Any, campaign: Campaign) -> QuerySet[Unit]:
+    """Units of the campaign's subtree that the user may see."""
+    return units_for(user, Cap.VIEW).filter(path__startswith=campaign.unit.path)
+
+
+# Figures ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Ratio:
+    """``done`` out of ``due`` people; the percentage is capped at 100 (people who left still count
+    until the next rebuild) and None when nobody is due."""
+
+    done: int
+    due: int
+
+    @property
+    def rate(self) -> float | None:
+        return min(1.0, self.done / self.due) if self.due else None
+
+    @property
+    def percent(self) -> int | None:
+        rate = self.rate
+        return None if rate is None else int(100 * rate)  # floor: 99.6 % is not yet 100 %
+
+    @property
+    def missing(self) -> int:
+        return max(0, self.due - self.done)
+
+
+@dataclass
+class Figures:
+    """The KPIs of one unit's subtree for one campaign."""
+
+    people: int
+    items: dict[str, Ratio]
+    tally: compliance.Tally
+    obligations: int
+    staff_app: Ratio = field(default_factory=lambda: Ratio(0, 0))
+    labels: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def cells(self) -> list[tuple[str, Ratio]]:
+        """(item label, ratio) in the campaign's item order."""
+        return [(self.labels.get(item, item), ratio) for item, ratio in self.items.items()]
+
+    @property
+    def coverage(self) -> float | None:
+        """The mean coverage over the campaign's items (None when nobody is due anything)."""
+        rates = [r.rate for r in self.items.values() if r.rate is not None]
+        return sum(rates) / len(rates) if rates else None
+
+    @property
+    def coverage_percent(self) -> int | None:
+        rate = self.coverage
+        return None if rate is None else int(100 * rate)
+
+    @property
+    def awareness(self) -> Ratio | None:
+        return self.items.get(QUIZ)
+
+    def rate_of(self, key: str) -> float | None:
+        """The rate that ``key`` names: an item, "compliance" or "coverage"."""
+        if key == "compliance":
+            return self.tally.rate
+        if key in self.items:
+            return self.items[key].rate
+        return self.coverage
+
+
+class Kpis:
+    """What a campaign counts: its items and the person kinds each concerns (parsed once)."""
+
+    def __init__(self, campaign: Campaign) -> None:
+        self.campaign = campaign
+        self.items: tuple[str, ...] = reach_queries.campaign_items(campaign)
+        self.kinds: tuple[str, ...] = reach_queries.tracked_kinds(campaign)
+        self.item_kinds = {
+            item: [k for k in self.kinds if reach_queries.applies(item, k)] for item in self.items
+        }
+        self.labels = {item: str(Item(item).label) for item in self.items}
+
+    def figures(self, counts: Counter[str]) -> Figures:
+        """The KPIs out of one unit's summed counts (metric → value)."""
+        items = {
+            item: Ratio(
+                sum(counts[item_metric(item, k)] for k in kinds), sum(counts[people_metric(k)] for k in kinds)
+            )
+            for item, kinds in self.item_kinds.items()
+        }
+        staff = [k for k in self.kinds if k in STAFF_KINDS]
+        tally = compliance.Tally(**{f: counts[activity_metric(f)] for f in ACTIVITY_FIELDS})
+        return Figures(
+            people=sum(counts[people_metric(k)] for k in self.kinds),
+            items=items,
+            tally=tally,
+            obligations=counts[OBLIGATIONS],
+            staff_app=Ratio(
+                sum(counts[item_metric(Item.APP_INSTALLED, k)] for k in staff),
+                sum(counts[people_metric(k)] for k in staff),
+            ),
+            labels=self.labels,
+        )
+
+
+def sums(campaign: Campaign, unit_ids: Iterable[int]) -> dict[int, Counter[str]]:
+    """Each unit's current counts (metric → value, summed over days): one query."""
+    result: dict[int, Counter[str]] = defaultdict(Counter)
+    rows = (
+        KpiCount.objects.filter(campaign=campaign, unit_id__in=list(unit_ids))
+        .values_list("unit_id", "metric")
+        .annotate(total=Sum("value"))
+        .order_by()
+    )
+    for unit_id, metric, total in rows:
+        result[unit_id][metric] = total
+    return result
+
+
+def total(counters: Iterable[Counter[str]]) -> Counter[str]:
+    result: Counter[str] = Counter()
+    for counter in counters:
+        result.update(counter)
+    return result
+
+
+# Weekly trend ----------------------------------------------------------------------------------
+
+
+def week_ends(first: date, last: date) -> list[date]:
+    """The last day of each 7-day week from ``first`` while before ``last``, then ``last`` itself."""
+    ends = []
+    day = first + timedelta(days=6)
+    while day < last:
+        ends.append(day)
+        day += timedelta(days=7)
+    ends.append(last)
+    return ends
+
+
+@dataclass
+class Trend:
+    weeks: list[date]
+    series: dict[str, list[int | None]]  # item → percent at the end of each week
+
+
+def trend(kpis: Kpis, unit_ids: Iterable[int], current: Counter[str], today: date | None = None) -> Trend:
+    """Coverage of each item at the end of each week of the campaign so far: one query.
+
+    The denominators are today's (the people of the units now); the numerators add up the
+    weekly changes (rows keyed by the week's first day) to each week's end.
+    """
+    campaign = kpis.campaign
+    today = today or timezone.localdate()
+    last = min(today, campaign.ends_on)
+    if last < campaign.starts_on:
+        return Trend([], {item: [] for item in kpis.items})
+    weeks = week_ends(campaign.starts_on, last)
+    wanted = [item_metric(item, k) for item, kinds in kpis.item_kinds.items() for k in kinds]
+    by_day: dict[str, Counter[date]] = defaultdict(Counter)
+    rows = (
+        KpiCount.objects.filter(campaign=campaign, unit_id__in=list(unit_ids), metric__in=wanted)
+        .values_list("metric", "day")
+        .annotate(total=Sum("value"))
+        .order_by()
+    )
+    for metric, day, value in rows:
+        by_day[metric.split(":", 1)[0]][day] += value
+    series: dict[str, list[int | None]] = {}
+    for item, kinds in kpis.item_kinds.items():
+        due = sum(current[people_metric(k)] for k in kinds)
+        days = sorted(by_day[item].items())
+        points: list[int | None] = []
+        running, i = 0, 0
+        for end in weeks:
+            while i < len(days) and days[i][0] <= end:
+                running += days[i][1]
+                i += 1
+            points.append(Ratio(running, due).percent)
+        series[item] = points
+    return Trend(weeks, series)
+
+
+# Goals -----------------------------------------------------------------------------------------
+
+
+@dataclass
+class GoalRow:
+    goal: Goal
+    actual: int | None  # percent
+
+
+def goal_rows(kpis: Kpis, figures: Figures) -> list[GoalRow]:
+    """The campaign's goals that these counts measure, with the unit's actual figure: one query."""
+    rows = []
+    for goal in Goal.objects.filter(campaign=kpis.campaign).order_by("deadline", "pk"):
+        if goal.unit != "percent":
+            continue
+        actual: Ratio | None = None
+        if goal.metric == "awareness_rate":
+            actual = figures.items.get(QUIZ)
+        elif goal.metric == "staff_app_installed":
+            actual = figures.staff_app if Item.APP_INSTALLED in kpis.items else None
+        elif goal.metric == "activity_compliance":
+            rows.append(GoalRow(goal, figures.tally.percent))
+            continue
+        else:
+            actual = figures.items.get(goal.metric)
+        if actual is not None:
+            rows.append(GoalRow(goal, actual.percent))
+    return rows

@@ -1,0 +1,272 @@
+"""Dashboard pages: choose a campaign, then every KPI of a unit and of each of its children (worst
+first), a bar chart by child unit, the weekly trend, and at the bottom of the tree the people still
+missing each item; the table as XLSX.
+
+Thin: figures come from ``queries`` (pre-aggregated counts, a fixed number of queries whatever the
+number of children), the missing people from ``reach.queries`` through ``org.scope``. A campaign or
+unit outside the user's scope answers 404 like a missing one. Charts are drawn by a static script
+from the page's JSON data island; the page has no inline script.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import content_disposition_header
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET
+
+from fanzha.campaigns.models import Campaign
+from fanzha.org.models import Unit
+from fanzha.org.scope import in_scope, scope_paths
+from fanzha.org.views import AuthedRequest
+from fanzha.reach import queries as reach_queries
+
+from . import queries
+from .models import PersonHome
+from .queries import Figures, Kpis
+
+PAGE_SIZE = 50
+MISSING_SHOWN = 60  # names listed per item at the bottom of the tree; the reach page has them all
+LEAF_PEOPLE = 500  # people loaded for the missing lists of a unit without children
+
+
+@dataclass
+class Row:
+    unit: Unit
+    figures: Figures
+    url: str
+
+    @property
+    def cells(self) -> list[tuple[str, queries.Ratio]]:
+        """(item label, ratio) in the campaign's item order."""
+        return self.figures.cells
+
+
+@dataclass
+class Board:
+    """Everything a dashboard shows for one viewpoint: a unit, or the roots of the user's scope."""
+
+    kpis: Kpis
+    at: Unit | None
+    current: Counter[str]  # the viewpoint's counts (metric → value)
+    figures: Figures
+    rows: list[Row]
+    sort: str
+
+
+def _campaign(request: AuthedRequest, pk: int) -> Campaign:
+    return get_object_or_404(queries.campaigns_for(request.user).select_related("unit", "template"), pk=pk)
+
+
+def _unit(request: AuthedRequest, campaign: Campaign, pk: int) -> Unit:
+    return get_object_or_404(queries.units_in(request.user, campaign).filter(is_active=True), pk=pk)
+
+
+def _roots(request: AuthedRequest, campaign: Campaign) -> list[Unit]:
+    """Where the user's scope begins inside the campaign (when the campaign's unit is above it)."""
+    paths = [p for p in scope_paths(request.user) if p.startswith(campaign.unit.path)]
+    return list(Unit.objects.filter(path__in=paths, is_active=True).order_by("path"))
+
+
+def _sort_key(kpis: Kpis, raw: str | None) -> str:
+    return raw if raw in (*kpis.items, "compliance") else "coverage"
+
+
+def _board(request: AuthedRequest, campaign: Campaign, at: Unit | None) -> Board:
+    """Figures of ``at`` and its children (or of the user's scope roots): three queries."""
+    kpis = Kpis(campaign)
+    children = (
+        list(Unit.objects.filter(parent_path=at.path, is_active=True).order_by("path"))
+        if at is not None
+        else _roots(request, campaign)
+    )
+    ids = [u.pk for u in children] + ([at.pk] if at is not None else [])
+    counts = queries.sums(campaign, ids)
+    current = counts[at.pk] if at is not None else queries.total(counts[u.pk] for u in children)
+    sort = _sort_key(kpis, request.GET.get("sort"))
+    rows = [
+        Row(u, kpis.figures(counts[u.pk]), reverse("dashboard_unit", args=[campaign.pk, u.pk]))
+        for u in children
+    ]
+
+    def worst_first(row: Row) -> tuple[int, float, str]:
+        rate = row.figures.rate_of(sort)
+        return (rate is None, rate if rate is not None else 0.0, row.unit.path)
+
+    rows.sort(key=worst_first)
+    return Board(kpis, at, current, kpis.figures(current), rows, sort)
+
+
+def _crumbs(request: AuthedRequest, campaign: Campaign, unit: Unit) -> list[dict[str, Any]]:
+    """Units from the campaign's unit down to (not including) ``unit``, linked when in scope: one query."""
+    step = Unit.steplen
+    paths = [unit.path[:i] for i in range(len(campaign.unit.path), len(unit.path), step)]
+    if not paths:
+        return []
+    return [
+        {"unit": u, "link": in_scope(request.user, u)}
+        for u in Unit.objects.filter(path__in=paths).order_by("path")
+    ]
+
+
+def _chart_data(board: Board, trend: queries.Trend) -> dict[str, Any]:
+    kpis = board.kpis
+    return {
+        "items": [{"key": item, "label": kpis.labels[item]} for item in kpis.items],
+        "labels": {"coverage": _("平均覆盖率"), "compliance": _("活动完成率"), "percent": "%"},
+        "units": [row.unit.name for row in board.rows],
+        "bars": {
+            "coverage": [row.figures.coverage_percent for row in board.rows],
+            "compliance": [row.figures.tally.percent for row in board.rows],
+            **{item: [row.figures.items[item].percent for row in board.rows] for item in kpis.items},
+        },
+        "weeks": [day.strftime("%m-%d") for day in trend.weeks],
+        "trend": trend.series,
+        "totals": {
+            item: {"done": r.done, "due": r.due, "percent": r.percent}
+            for item, r in board.figures.items.items()
+        },
+    }
+
+
+@dataclass
+class Missing:
+    item: str
+    label: str
+    ratio: queries.Ratio
+    people: list[Any]
+    url: str
+
+
+def _missing(request: AuthedRequest, kpis: Kpis, unit: Unit) -> list[Missing]:
+    """Per item, the people counted in a unit without children who have not done it: two queries.
+
+    The people are reach's roster (through ``org.scope``) of those whose home unit lies here, so
+    that the lists add up to the figures above (a counsellor is on the class's roster but counts
+    in their school); reach's own page, linked, lists everyone with a place in the unit.
+    """
+    homed = PersonHome.objects.filter(unit__path__startswith=unit.path).values("person_id")
+    people = list(reach_queries.roster(kpis.campaign, unit, request.user).filter(pk__in=homed)[:LEAF_PEOPLE])
+    matrix = reach_queries.matrix(kpis.campaign, unit, people)
+    result = []
+    for index, item in enumerate(kpis.items):
+        lacking = [
+            row.person for row in matrix.rows if row.cells[index].applies and not row.cells[index].counted
+        ]
+        result.append(
+            Missing(
+                item,
+                kpis.labels[item],
+                queries.Ratio(matrix.done[item], matrix.due[item]),
+                lacking[:MISSING_SHOWN],
+                reverse("reach_item", args=[unit.pk, kpis.campaign.pk, item]),
+            )
+        )
+    return result
+
+
+def _render(request: AuthedRequest, campaign: Campaign, at: Unit | None) -> HttpResponse:
+    board = _board(request, campaign, at)
+    today = timezone.localdate()
+    ids = [at.pk] if at is not None else [row.unit.pk for row in board.rows]
+    trend = queries.trend(board.kpis, ids, board.current, today)
+    leaf = at is not None and not board.rows
+    context = {
+        "campaign": campaign,
+        "board": board,
+        "at": at,
+        "crumbs": _crumbs(request, campaign, at) if at is not None else [],
+        "goals": queries.goal_rows(board.kpis, board.figures),
+        "items": [(item, board.kpis.labels[item]) for item in board.kpis.items],
+        "summary": board.figures.cells,
+        "chart": _chart_data(board, trend),
+        "missing": _missing(request, board.kpis, at) if leaf and at is not None else [],
+        "leaf": leaf,
+        "today": today,
+        "export_url": (
+            reverse("dashboard_unit_export", args=[campaign.pk, at.pk])
+            if at is not None
+            else reverse("dashboard_campaign_export", args=[campaign.pk])
+        ),
+        "sort_options": [("coverage", _("平均覆盖率")), ("compliance", _("活动完成率"))]
+        + [(item, board.kpis.labels[item]) for item in board.kpis.items],
+    }
+    return render(request, "reports/dashboard.html", context)
+
+
+# Pages -----------------------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def dashboard_index(request: AuthedRequest) -> HttpResponse:
+    """The campaigns whose dashboards the user may open, running ones first."""
+    campaigns = (
+        queries.campaigns_for(request.user).select_related("unit").order_by("status", "-starts_on", "-id")
+    )
+    page = Paginator(campaigns, PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+
+    def link(number: int) -> str:
+        query["page"] = str(number)
+        return "?" + query.urlencode()
+
+    paged = {
+        "page": page,
+        "prev_url": link(page.previous_page_number()) if page.has_previous() else "",
+        "next_url": link(page.next_page_number()) if page.has_next() else "",
+    }
+    return render(request, "reports/index.html", {"paged": paged})
+
+
+@login_required
+@require_GET
+def dashboard_campaign(request: AuthedRequest, pk: int) -> HttpResponse:
+    """The campaign's top: its own unit when in scope, else the unit (or units) where the scope begins."""
+    campaign = _campaign(request, pk)
+    if in_scope(request.user, campaign.unit):
+        return redirect("dashboard_unit", campaign.pk, campaign.unit.pk)
+    roots = _roots(request, campaign)
+    if not roots:
+        raise Http404
+    if len(roots) == 1:
+        return redirect("dashboard_unit", campaign.pk, roots[0].pk)
+    return _render(request, campaign, None)
+
+
+@login_required
+@require_GET
+def dashboard_unit(request: AuthedRequest, pk: int, unit_pk: int) -> HttpResponse:
+    campaign = _campaign(request, pk)
+    return _render(request, campaign, _unit(request, campaign, unit_pk))
+
+
+@login_required
+@require_GET
+def dashboard_export(request: AuthedRequest, pk: int, unit_pk: int | None = None) -> HttpResponse:
+    """The dashboard's table as XLSX: the unit (or scope roots) and each child with every figure."""
+    from .export import board_xlsx
+
+    campaign = _campaign(request, pk)
+    at = _unit(request, campaign, unit_pk) if unit_pk is not None else None
+    if at is None and in_scope(request.user, campaign.unit):
+        at = campaign.unit
+    if at is None and not _roots(request, campaign):
+        raise Http404
+    board = _board(request, campaign, at)
+    data = board_xlsx(board, timezone.localdate())
+    name = f"{campaign.title}-{at.name if at else _('我负责的单位')}-{timezone.localdate():%Y%m%d}.xlsx"
+    response = HttpResponse(
+        data, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
+    response["Content-Disposition"] = content_disposition_header(True, name) or "attachment"
+    return response
