@@ -17,10 +17,12 @@ MENU: tuple[tuple[str, str, Promise, str | None], ...] = (
     ("units", "unit_list", _("单位"), "view"),
     ("people", "person_list", _("人员"), None),
     ("campaigns", "campaign_list", _("专项行动"), "view"),
+    ("reach", "reach_index", _("覆盖情况"), "view"),
     ("activities", "activity_list", _("活动"), "view"),
     ("letters", "letter_index", _("责任书"), "view"),
     ("templates", "template_list", _("方案模板"), "view"),
     ("import", "roster_import", _("名册导入"), "import"),
+    ("learn", "learn_kb", _("知识库"), None),
     ("notifications", "notification_list", _("通知"), None),
 )
 
@@ -37,6 +39,8 @@ SECTIONS: tuple[tuple[str, str], ...] = (
     ("template_", "templates"),
     ("roster_", "import"),
     ("notification_", "notifications"),
+    ("reach_", "reach"),
+    ("learn_", "learn"),
     ("channel_", "notifications"),
 )
 

@@ -14,11 +14,23 @@ from tests.e2e.conftest import no_sideways_scroll, shoot, sign_in
 
 pytestmark = [pytest.mark.e2e]
 
-ADMIN_MENU = ["首页", "单位", "人员", "专项行动", "活动", "责任书", "方案模板", "名册导入", "通知"]
-STUDENT_MENU = ["首页", "我的信息", "通知"]
+ADMIN_MENU = [
+    "首页",
+    "单位",
+    "人员",
+    "专项行动",
+    "覆盖情况",
+    "活动",
+    "责任书",
+    "方案模板",
+    "名册导入",
+    "知识库",
+    "通知",
+]
+STUDENT_MENU = ["首页", "我的信息", "知识库", "通知"]
 
 
-@pytest.mark.parametrize("width", [1280, 1024])
+@pytest.mark.parametrize("width", [1440, 1200])
 def test_menu_bar_on_a_desktop(
     browser: Browser, live_server: Any, live_cast: Cast, shots: Path | None, width: int
 ) -> None:

@@ -19,17 +19,19 @@ from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db
 
-EVERYONE = ["home", "person_list", "notification_list"]
-VIEWERS = ["unit_list", "campaign_list", "activity_list", "letter_index", "template_list"]
+EVERYONE = ["home", "person_list", "learn_kb", "notification_list"]
+VIEWERS = ["unit_list", "campaign_list", "reach_index", "activity_list", "letter_index", "template_list"]
 ORDER = [
     "home",
     "unit_list",
     "person_list",
     "campaign_list",
+    "reach_index",
     "activity_list",
     "letter_index",
     "template_list",
     "roster_import",
+    "learn_kb",
     "notification_list",
 ]
 
@@ -142,24 +144,36 @@ def test_no_menu_when_signed_out(client):
 
 def test_quick_links_of_each_role(client, cast, campaign):
     dashboard = reverse("campaign_dashboard", args=[campaign.pk])
+    reach, kb, quiz = reverse("reach_index"), reverse("learn_kb"), reverse("learn_quiz_papers")
+    teaching = [reverse("learn_tip_schedules"), reverse("learn_article_publish"), quiz]
     admin = [
         reverse("campaign_start_choose"),
         reverse("roster_import"),
+        reach,
         dashboard,
         reverse("activity_record"),
         reverse("letter_index"),
         reverse("channel_list"),
+        *teaching,
         reverse("roster_export"),
+        kb,
     ]
-    watcher = [dashboard, reverse("letter_index"), reverse("roster_export")]
+    watcher = [reach, dashboard, reverse("letter_index"), quiz, reverse("roster_export"), kb]
     expected = {
         "school_admin": admin,
         "college_admin": admin,
-        "counsellor": [reverse("activity_record"), reverse("letter_index"), reverse("roster_export")],
+        "counsellor": [
+            reach,
+            reverse("activity_record"),
+            reverse("letter_index"),
+            *teaching,
+            reverse("roster_export"),
+            kb,
+        ],
         "police_liaison": watcher,
         "auditor": watcher,
-        "student": [],
-        "parent": [],
+        "student": [kb],
+        "parent": [kb],
         "outsider": [x for x in admin if x != dashboard],  # the university's campaign is not theirs
     }
     for who, user in cast.users().items():
@@ -211,7 +225,10 @@ def test_a_dorm_head_without_grants_gets_the_letters_link(client, cast):
     actions.add_membership(cast.monitor, cast.d1_101, MembershipRole.DORM_HEAD)
     head = actions.create_account(cast.monitor, PASSWORD)
     client.force_login(head)
-    assert quick_links(client.get(reverse("home")).content.decode()) == [reverse("letter_index")]
+    assert quick_links(client.get(reverse("home")).content.decode()) == [
+        reverse("letter_index"),
+        reverse("learn_kb"),
+    ]
 
 
 # Queries -------------------------------------------------------------------------------------------
