@@ -17,6 +17,7 @@ MENU: tuple[tuple[str, str, Promise, str | None], ...] = (
     ("units", "unit_list", _("单位"), "view"),
     ("people", "person_list", _("人员"), None),
     ("campaigns", "campaign_list", _("专项行动"), "view"),
+    ("dashboards", "dashboard_index", _("统计看板"), "view"),
     ("reach", "reach_index", _("覆盖情况"), "view"),
     ("activities", "activity_list", _("活动"), "view"),
     ("letters", "letter_index", _("责任书"), "view"),
@@ -40,6 +41,7 @@ SECTIONS: tuple[tuple[str, str], ...] = (
     ("roster_", "import"),
     ("notification_", "notifications"),
     ("reach_", "reach"),
+    ("dashboard_", "dashboards"),
     ("learn_", "learn"),
     ("channel_", "notifications"),
 )

@@ -35,6 +35,7 @@ recorded since the last refresh (the compliance tally is as of its ``day``).
 
 from __future__ import annotations
 
+import calendar
 import logging
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
@@ -182,40 +183,6 @@ def homes_of(person_ids: Iterable[int]) -> dict[int, Home]:
 # Full rebuild ----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class DaySql:
-    """How to group timestamps by local calendar day (``TIME_ZONE``) in two steps.
-
-    ``inner`` groups the raw rows (with ``params``), ``outer`` turns an inner group's value
-    (``{bucket}``) into the day. On SQLite, which keeps UTC text, the inner step groups by the UTC
-    hour, a mere prefix of the text, and only the few hourly groups are converted to local days:
-    exact for zones whose offsets are whole hours, and much faster than converting every row.
-    Elsewhere the inner step converts each row (``datetime_cast_date_sql``) and ``outer`` is the
-    identity.
-    """
-
-    inner: str
-    params: list[Any]
-    outer: str
-
-
-def day_sql(column: str) -> DaySql:
-    zone = settings.TIME_ZONE
-    if connection.vendor == "sqlite":
-        tz = ZoneInfo(zone)
-        year = timezone.now().year
-        offsets = {datetime(year, month, 1, tzinfo=tz).utcoffset() for month in (1, 4, 7, 10)}
-        if len(offsets) == 1:
-            offset = offsets.pop()
-            if offset is not None and offset.total_seconds() % 3600 == 0:
-                seconds = int(offset.total_seconds())
-                return DaySql(
-                    f"SUBSTR({column}, 1, 13)", [], f"DATE({{bucket}} || ':00:00', '{seconds:+d} seconds')"
-                )
-    sql, params = connection.ops.datetime_cast_date_sql(column, (), zone)
-    return DaySql(sql, list(params), "{bucket}")
-
-
 def week_start(first: date, day: date) -> date:
     """The first day of the campaign week (7 days from the campaign's first day ``first``) of ``day``.
 
@@ -235,11 +202,49 @@ def week_start_sql(day: str, first: date) -> str:
     return f"(DATE '{start}' + (GREATEST(({day}) - DATE '{start}', 0) / 7) * 7)"
 
 
-def _roll_up(cursor: Any, t: dict[str, str], campaign: Campaign) -> int:
-    """Write the own-unit rows of ``fz_kpi_base`` (path, metric, day, n) rolled up to every ancestor.
+def _fixed_offset(zone: str) -> int | None:
+    """The zone's offset from UTC in seconds if it never changes (no daylight saving time), else None."""
+    tz = ZoneInfo(zone)
+    year = timezone.now().year
+    offsets = {datetime(year, month, 1, tzinfo=tz).utcoffset() for month in (1, 4, 7, 10)}
+    offset = offsets.pop() if len(offsets) == 1 else None
+    return None if offset is None else int(offset.total_seconds())
+
+
+@dataclass(frozen=True)
+class WeekSql:
+    """How SQL puts timestamps into campaign weeks (``week_start``, local days of ``TIME_ZONE``).
+
+    Rows are grouped on ``group`` (with ``params``); ``day`` turns a group's value (``{week}``)
+    into the week's first day. SQLite keeps UTC text: for a zone without daylight saving time
+    (China's) the week's number comes from the epoch seconds by integer arithmetic, and only the
+    groups are turned into dates. Elsewhere Django converts each row to its local date
+    (``datetime_cast_date_sql``), which then goes to its week.
+    """
+
+    group: str
+    params: list[Any]
+    day: str
+
+
+def week_sql(column: str, first: date) -> WeekSql:
+    zone = settings.TIME_ZONE
+    offset = _fixed_offset(zone) if connection.vendor == "sqlite" else None
+    if offset is not None:
+        start = calendar.timegm(first.timetuple())  # the first day's midnight, in local seconds
+        seconds = f"CAST(STRFTIME('%%s', {column}) AS INTEGER)"  # %% : the query has parameters
+        group = f"MAX(0, ({seconds} + {offset} - {start}) / {7 * 86400})"
+        return WeekSql(group, [], f"DATE('{first.isoformat()}', '+' || ({{week}} * 7) || ' days')")
+    sql, params = connection.ops.datetime_cast_date_sql(column, (), zone)
+    return WeekSql(week_start_sql(sql, first), list(params), "{week}")
+
+
+def _roll_up(cursor: Any, campaign: Campaign, keys: str, write: str, params: Sequence[Any]) -> int:
+    """Roll the own-unit rows of ``fz_kpi_base`` (path, ``keys``, n) up to every ancestor, and
+    write each level with ``write``, an ``INSERT … SELECT`` from ``{rows}`` joined to its units ``u``.
 
     Level by level from the deepest: a level's rows are its own units' rows plus its children's
-    totals, so the big bottom level is read once, not once per ancestor.
+    totals, so the big bottom level is read once, not once per ancestor. Returns the rows written.
     """
     top = len(campaign.unit.path)
     cursor.execute("SELECT MAX(LENGTH(path)) FROM fz_kpi_base")
@@ -248,24 +253,18 @@ def _roll_up(cursor: Any, t: dict[str, str], campaign: Campaign) -> int:
     children = ""  # the table of the level below, once there is one
     for level in range(deepest, top - 1, -STEP):
         rows = f"fz_kpi_l{level}"
-        own = f"SELECT path, metric, day, n FROM fz_kpi_base WHERE LENGTH(path) = {level}"
+        own = f"SELECT path, {keys}, n FROM fz_kpi_base WHERE LENGTH(path) = {level}"
         cursor.execute(f"DROP TABLE IF EXISTS {rows}")
         if children:
-            parts = f"{own} UNION ALL SELECT SUBSTR(path, 1, {level}), metric, day, n FROM {children}"
+            parts = f"{own} UNION ALL SELECT SUBSTR(path, 1, {level}), {keys}, n FROM {children}"
             cursor.execute(
                 f"CREATE TEMPORARY TABLE {rows} AS "
-                f"SELECT path, metric, day, SUM(n) AS n FROM ({parts}) x GROUP BY path, metric, day"
+                f"SELECT path, {keys}, SUM(n) AS n FROM ({parts}) x GROUP BY path, {keys}"
             )
             cursor.execute(f"DROP TABLE {children}")
         else:
             cursor.execute(f"CREATE TEMPORARY TABLE {rows} AS {own}")  # one row per key already
-        cursor.execute(
-            f"""
-            INSERT INTO {t["kpi"]} (campaign_id, unit_id, metric, day, value)
-            SELECT %s, u.id, l.metric, l.day, l.n FROM {rows} l JOIN {t["unit"]} u ON u.path = l.path
-            """,
-            [campaign.pk],
-        )
+        cursor.execute(write.format(rows=rows), params)
         written += cursor.rowcount
         children = rows
     if children:
@@ -273,92 +272,152 @@ def _roll_up(cursor: Any, t: dict[str, str], campaign: Campaign) -> int:
     return written
 
 
-def _counts_into_base(cursor: Any, t: dict[str, str], campaign: Campaign) -> None:
-    """Attestation counts per home unit, item, person kind and week, and people per home unit and kind."""
-    day = day_sql("a.at")
+def _base(cursor: Any, keys: str) -> None:
+    cursor.execute("DROP TABLE IF EXISTS fz_kpi_base")
+    day = ", day date" if "day" in keys else ""
+    cursor.execute(
+        f"CREATE TEMPORARY TABLE fz_kpi_base (path varchar(255), metric varchar(40){day}, n integer)"
+    )
+
+
+def _counts_into_base(cursor: Any, t: dict[str, str], campaign: Campaign, by_week: bool) -> None:
+    """Counted attestations per home unit, item and person kind (and week, with ``by_week``), and people
+    per home unit and kind (on the campaign's first day), into ``fz_kpi_base``."""
     path = campaign.unit.path
+    week = week_sql("a.at", campaign.starts_on)
     # Homes first, then each person's attestations through the (campaign, person, item) index: a
     # person's rows lie together, so the table is read in order. SQLite takes the join order from
     # CROSS JOIN; PostgreSQL plans it itself.
     join = "CROSS JOIN" if connection.vendor == "sqlite" else "JOIN"
-    week = week_start_sql(day.outer.format(bucket="bucket"), campaign.starts_on)
     inside = f"SUBSTR(u.path, 1, {len(path)}) = %s"
+    weeks = (
+        (f", {week.group} AS week", ", 4", f", {week.day.format(week='w.week')}") if by_week else ("", "", "")
+    )
     cursor.execute(
         f"""
-        INSERT INTO fz_kpi_base (path, metric, day, n)
-        SELECT u.path, w.item || ':' || w.kind, w.day, w.n
+        INSERT INTO fz_kpi_base
+        SELECT u.path, w.item || ':' || w.kind{weeks[2]}, w.n
         FROM (
-            SELECT unit_id, item, kind, {week} AS day, SUM(n) AS n
-            FROM (
-                SELECT h.unit_id AS unit_id, a.item AS item, h.kind AS kind, {day.inner} AS bucket,
-                       COUNT(*) AS n
-                FROM {t["home"]} h {join} {t["att"]} a ON a.person_id = h.person_id AND a.campaign_id = %s
-                WHERE a.status IN ({", ".join(["%s"] * len(COUNTED))})
-                GROUP BY 1, 2, 3, 4
-            ) x
-            GROUP BY unit_id, item, kind, 4
+            SELECT h.unit_id AS unit_id, a.item AS item, h.kind AS kind{weeks[0]}, COUNT(*) AS n
+            FROM {t["home"]} h {join} {t["att"]} a ON a.person_id = h.person_id AND a.campaign_id = %s
+            WHERE a.status IN ({", ".join(["%s"] * len(COUNTED))})
+            GROUP BY 1, 2, 3{weeks[1]}
         ) w
         JOIN {t["unit"]} u ON u.id = w.unit_id
         WHERE {inside}
         """,
-        [*day.params, campaign.pk, *sorted(COUNTED), path],
+        [*(week.params if by_week else []), campaign.pk, *sorted(COUNTED), path],
     )
+    first = ", %s" if by_week else ""
     cursor.execute(
         f"""
-        INSERT INTO fz_kpi_base (path, metric, day, n)
-        SELECT u.path, '{PEOPLE}:' || p.kind, %s, p.n
+        INSERT INTO fz_kpi_base
+        SELECT u.path, '{PEOPLE}:' || p.kind{first}, p.n
         FROM (SELECT h.unit_id AS unit_id, h.kind AS kind, COUNT(*) AS n FROM {t["home"]} h GROUP BY 1, 2) p
         JOIN {t["unit"]} u ON u.id = p.unit_id
         WHERE {inside}
         """,
-        [connection.ops.adapt_datefield_value(campaign.starts_on), path],
+        [*([connection.ops.adapt_datefield_value(campaign.starts_on)] if by_week else []), path],
     )
 
 
-def _compliance_into_base(cursor: Any, campaign: Campaign, today: date) -> None:
-    """The activity-compliance tally of each unit's own obligations (``campaigns.compliance`` judges each)."""
+def _rewrite_counts(cursor: Any, t: dict[str, str], campaign: Campaign) -> int:
+    """Replace the campaign's attestation and people counts, every week from the attestations' ``at``."""
+    cursor.execute(
+        f"DELETE FROM {t['kpi']} WHERE campaign_id = %s AND metric NOT LIKE %s",
+        [campaign.pk, f"{ACTIVITY}:%"],
+    )
+    _base(cursor, "metric, day")
+    _counts_into_base(cursor, t, campaign, by_week=True)
+    written = _roll_up(
+        cursor,
+        campaign,
+        "metric, day",
+        f"INSERT INTO {t['kpi']} (campaign_id, unit_id, metric, day, value) "
+        f"SELECT %s, u.id, l.metric, l.day, l.n FROM {{rows}} l JOIN {t['unit']} u ON u.path = l.path",
+        [campaign.pk],
+    )
+    cursor.execute("DROP TABLE fz_kpi_base")
+    return written
+
+
+def _reconcile_counts(cursor: Any, t: dict[str, str], campaign: Campaign, today: date) -> int:
+    """Recompute the campaign's current attestation and people counts of every unit and book each
+    difference from what the rows add up to in this week's row; returns the rows changed."""
+    _base(cursor, "metric")
+    _counts_into_base(cursor, t, campaign, by_week=False)
+    cursor.execute("DROP TABLE IF EXISTS fz_kpi_now")
+    cursor.execute("CREATE TEMPORARY TABLE fz_kpi_now (unit_id bigint, metric varchar(40), n integer)")
+    join = f"JOIN {t['unit']} u ON u.path = l.path"
+    write = f"INSERT INTO fz_kpi_now SELECT u.id, l.metric, l.n FROM {{rows}} l {join}"
+    _roll_up(cursor, campaign, "metric", write, [])
+    cursor.execute("DROP TABLE fz_kpi_base")
+    # New totals minus what the rows hold (summed in the order of the unique index: no sort), booked
+    # in this week's rows. The outer SELECT with its WHERE keeps SQLite's upsert parser unambiguous.
+    cursor.execute(
+        f"""
+        INSERT INTO {t["kpi"]} (campaign_id, unit_id, metric, day, value)
+        SELECT %s, unit_id, metric, %s, d FROM (
+            SELECT unit_id, metric, SUM(n) AS d FROM (
+                SELECT unit_id, metric, n FROM fz_kpi_now
+                UNION ALL
+                SELECT unit_id, metric, -SUM(value) FROM {t["kpi"]}
+                WHERE campaign_id = %s AND metric NOT LIKE %s GROUP BY unit_id, metric
+            ) x
+            GROUP BY unit_id, metric
+        ) diff
+        WHERE d <> 0
+        ON CONFLICT (campaign_id, unit_id, metric, day)
+        DO UPDATE SET value = {t["kpi"]}.value + excluded.value
+        """,
+        [
+            campaign.pk,
+            connection.ops.adapt_datefield_value(week_start(campaign.starts_on, today)),
+            campaign.pk,
+            f"{ACTIVITY}:%",
+        ],
+    )
+    changed = cursor.rowcount
+    cursor.execute("DROP TABLE fz_kpi_now")
+    return changed
+
+
+def _replace_compliance(cursor: Any, t: dict[str, str], campaign: Campaign, today: date) -> int:
+    """Replace the campaign's activity-compliance tallies with those as of ``today``: each unit's own
+    obligations judged by ``campaigns.compliance``, then rolled up. Returns the rows written."""
     snap = compliance.snapshot(campaign, Obligation.objects.all(), today)
     tallies: dict[str, compliance.Tally] = defaultdict(compliance.Tally)
     sizes: Counter[str] = Counter()
     for state in snap.states():
         tallies[state.item.path].merge(state.tally)
         sizes[state.item.path] += 1
-    day = connection.ops.adapt_datefield_value(today)
     rows = []
     for path, tally in tallies.items():
         values = {activity_metric(f): getattr(tally, f) for f in ACTIVITY_FIELDS}
         values[OBLIGATIONS] = sizes[path]
-        rows += [(path, metric, day, value) for metric, value in values.items() if value]
-    cursor.executemany("INSERT INTO fz_kpi_base (path, metric, day, n) VALUES (%s, %s, %s, %s)", rows)
+        rows += [(path, metric, value) for metric, value in values.items() if value]
+    cursor.execute(
+        f"DELETE FROM {t['kpi']} WHERE campaign_id = %s AND metric LIKE %s", [campaign.pk, f"{ACTIVITY}:%"]
+    )
+    _base(cursor, "metric")
+    cursor.executemany("INSERT INTO fz_kpi_base (path, metric, n) VALUES (%s, %s, %s)", rows)
+    written = _roll_up(
+        cursor,
+        campaign,
+        "metric",
+        f"INSERT INTO {t['kpi']} (campaign_id, unit_id, metric, day, value) "
+        f"SELECT %s, u.id, l.metric, %s, l.n FROM {{rows}} l JOIN {t['unit']} u ON u.path = l.path",
+        [campaign.pk, connection.ops.adapt_datefield_value(today)],
+    )
+    cursor.execute("DROP TABLE fz_kpi_base")
+    return written
 
 
 @dataclass
 class RebuildResult:
-    rows: int = 0
-
-
-def _replace(campaign: Campaign, today: date, *, counts: bool, activity: bool) -> int:
-    """Replace the campaign's attestation and people counts (``counts``), its compliance tallies
-    (``activity``) or both, from the raw rows; returns the rows written. Runs in a transaction."""
-    t = _tables()
-    with connection.cursor() as cursor:
-        delete = f"DELETE FROM {t['kpi']} WHERE campaign_id = %s"
-        if counts and activity:
-            cursor.execute(delete, [campaign.pk])
-        else:
-            which = "LIKE" if activity else "NOT LIKE"
-            cursor.execute(f"{delete} AND metric {which} %s", [campaign.pk, f"{ACTIVITY}:%"])
-        cursor.execute("DROP TABLE IF EXISTS fz_kpi_base")
-        cursor.execute(
-            "CREATE TEMPORARY TABLE fz_kpi_base (path varchar(255), metric varchar(40), day date, n integer)"
-        )
-        if counts:
-            _counts_into_base(cursor, t, campaign)
-        if activity:
-            _compliance_into_base(cursor, campaign, today)
-        written = _roll_up(cursor, t, campaign)
-        cursor.execute("DROP TABLE fz_kpi_base")
-    return written
+    counts: int = 0  # count rows written (history) or changed (reconcile)
+    compliance: int = 0  # compliance rows written
+    history: bool = False
 
 
 def _work_tables_in_memory() -> None:
@@ -369,13 +428,31 @@ def _work_tables_in_memory() -> None:
             cursor.execute("PRAGMA temp_store = MEMORY")
 
 
-def rebuild(campaign: Campaign, today: date | None = None) -> RebuildResult:
-    """Recompute every count of ``campaign`` from the raw rows (homes as they are in ``PersonHome``)."""
+def rebuild(campaign: Campaign, today: date | None = None, history: bool | None = None) -> RebuildResult:
+    """Recompute every KPI of every unit of ``campaign`` from the raw rows (homes as in ``PersonHome``).
+
+    The current figures always come out exact. ``history`` decides what happens to the weekly rows
+    behind them: True rewrites every week from the attestations' ``at`` (a campaign's first build,
+    or after attestations were imported with past dates); False keeps the weeks as they were booked
+    and puts each difference into this week (the nightly run: the trend keeps what was known when).
+    None: history when the campaign has no counts yet.
+    """
+    today = today or timezone.localdate()
     _work_tables_in_memory()
+    t = _tables()
     with transaction.atomic():
         campaign = Campaign.objects.select_for_update(of=("self",)).select_related("unit").get(pk=campaign.pk)
-        rows = _replace(campaign, today or timezone.localdate(), counts=True, activity=True)
-    return RebuildResult(rows=rows)
+        if history is None:
+            history = (
+                not KpiCount.objects.filter(campaign=campaign).exclude(metric__startswith=ACTIVITY).exists()
+            )
+        with connection.cursor() as cursor:
+            if history:
+                counts = _rewrite_counts(cursor, t, campaign)
+            else:
+                counts = _reconcile_counts(cursor, t, campaign, today)
+            written = _replace_compliance(cursor, t, campaign, today)
+    return RebuildResult(counts=counts, compliance=written, history=history)
 
 
 def refresh_compliance(campaign: Campaign, today: date | None = None) -> int:
@@ -383,15 +460,18 @@ def refresh_compliance(campaign: Campaign, today: date | None = None) -> int:
     _work_tables_in_memory()
     with transaction.atomic():
         campaign = Campaign.objects.select_for_update(of=("self",)).select_related("unit").get(pk=campaign.pk)
-        return _replace(campaign, today or timezone.localdate(), counts=False, activity=True)
+        with connection.cursor() as cursor:
+            return _replace_compliance(cursor, _tables(), campaign, today or timezone.localdate())
 
 
-def rebuild_all(campaigns: Iterable[Campaign] | None = None, homes: bool = True) -> dict[int, RebuildResult]:
+def rebuild_all(
+    campaigns: Iterable[Campaign] | None = None, homes: bool = True, history: bool | None = None
+) -> dict[int, RebuildResult]:
     """Refresh the homes, then rebuild each campaign (all of them by default)."""
     if homes:
         refresh_homes()
     chosen = list(campaigns) if campaigns is not None else list(Campaign.objects.select_related("unit"))
-    return {campaign.pk: rebuild(campaign) for campaign in chosen}
+    return {campaign.pk: rebuild(campaign, history=history) for campaign in chosen}
 
 
 # Incremental update ----------------------------------------------------------------------------
@@ -404,7 +484,7 @@ UPSERT = (
 
 
 def apply_changes(changes: Sequence[AttestationChange], today: date | None = None) -> int:
-    """Add attestation changes to today's counts of each person's home unit and its ancestors.
+    """Add attestation changes to this week's counts of each person's home unit and its ancestors.
 
     A change counts +1 when the attestation starts to count, −1 when it stops, and nothing when
     its status changes but it counts (or not) as before; a change twice for one person and item

@@ -6,13 +6,13 @@ Two tables, both derived from other apps' rows and rebuilt from them at any time
 ``PersonHome``
     the one unit each person counts in. A student is a member of a class *and* a dormitory room
     (and maybe a volunteer team); counting them in every unit would count them twice in the
-    school above. The rule is in ``kpis.HOME_RULE``.
+    school above. The rule is in ``kpis`` (a class first, dormitories last).
 
 ``KpiCount``
     counts per (campaign, unit, metric, week) for the unit's whole subtree, people attributed by
     their home unit. Rolled up by path prefix when written (every ancestor of a home unit, up to
     the campaign's unit, gets its row), so a dashboard reads its children's rows directly: at the
-    province root that is 9 cities × metrics × days, not 40,000 units.
+    province root that is 9 cities × metrics × weeks, not 40,000 units.
 """
 
 from __future__ import annotations
@@ -49,8 +49,8 @@ class KpiCount(models.Model):
     * ``<item>:<person kind>`` — change during the week of the number of people of that kind whose
       attestation of ``item`` counts (declared or verified). The figure at a week's end is the sum
       of the rows up to that week; the current figure is the sum of all rows.
-    * ``people:<person kind>`` — people of that kind (the denominators), one row on the
-      campaign's first day.
+    * ``people:<person kind>`` — people of that kind (the denominators): a rebuild with history
+      books them on the campaign's first day, later corrections go to the week they are found.
     * ``activity:done``, ``activity:due``, ``activity:overdue`` and ``activity:obligations`` — the
       activity-compliance tally (periods done, due, overdue; obligations) as of ``day``, the day
       of the last refresh; only that day's rows exist.
@@ -58,7 +58,7 @@ class KpiCount(models.Model):
 
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="+", db_index=False)
     # No index of its own: every read names the campaign first (the unique index); a rebuild writes
-    # a million rows and each index costs it seconds.
+    # hundreds of thousands of rows and each index costs it time.
     unit = models.ForeignKey(Unit, on_delete=models.CASCADE, related_name="+", db_index=False)
     metric = models.CharField(max_length=40)
     day = models.DateField()

@@ -19,6 +19,7 @@ ADMIN_MENU = [
     "单位",
     "人员",
     "专项行动",
+    "统计看板",
     "覆盖情况",
     "活动",
     "责任书",
@@ -30,7 +31,7 @@ ADMIN_MENU = [
 STUDENT_MENU = ["首页", "我的信息", "知识库", "通知"]
 
 
-@pytest.mark.parametrize("width", [1440, 1200])
+@pytest.mark.parametrize("width", [1440, 1366])
 def test_menu_bar_on_a_desktop(
     browser: Browser, live_server: Any, live_cast: Cast, shots: Path | None, width: int
 ) -> None:

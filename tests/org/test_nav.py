@@ -20,12 +20,21 @@ from tests.conftest import PASSWORD
 pytestmark = pytest.mark.django_db
 
 EVERYONE = ["home", "person_list", "learn_kb", "notification_list"]
-VIEWERS = ["unit_list", "campaign_list", "reach_index", "activity_list", "letter_index", "template_list"]
+VIEWERS = [
+    "unit_list",
+    "campaign_list",
+    "dashboard_index",
+    "reach_index",
+    "activity_list",
+    "letter_index",
+    "template_list",
+]
 ORDER = [
     "home",
     "unit_list",
     "person_list",
     "campaign_list",
+    "dashboard_index",
     "reach_index",
     "activity_list",
     "letter_index",
