@@ -18,6 +18,7 @@ from django.db.models import ProtectedError
 
 from fanzha.campaigns import demo as campaign_demo
 from fanzha.core.management.commands.serve import DEFAULT_BIND, run_server
+from fanzha.learn import actions as learn_actions
 from fanzha.org import demo
 
 
@@ -67,6 +68,8 @@ class Command(BaseCommand):
                 ) from exc
         demo.build_world(options["size"], options["scale"], log)
         campaign_demo.build_campaigns(log)
+        learned = learn_actions.sync_content()
+        log(f"knowledge base, tips and quiz bank loaded ({learned})")
         table = demo.format_logins(demo.demo_logins())
         table += "\n" + campaign_demo.format_campaigns(campaign_demo.demo_campaigns())
         log(table)
