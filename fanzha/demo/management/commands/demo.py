@@ -20,6 +20,7 @@ from fanzha.campaigns import demo as campaign_demo
 from fanzha.core.management.commands.serve import DEFAULT_BIND, run_server
 from fanzha.learn import actions as learn_actions
 from fanzha.org import demo
+from fanzha.reach import demo as reach_demo
 
 
 def migrate_if_needed(log: Any) -> None:
@@ -70,6 +71,7 @@ class Command(BaseCommand):
         campaign_demo.build_campaigns(log)
         learned = learn_actions.sync_content()
         log(f"knowledge base, tips and quiz bank loaded ({learned})")
+        reach_demo.build_attestations(log)
         table = demo.format_logins(demo.demo_logins())
         table += "\n" + campaign_demo.format_campaigns(campaign_demo.demo_campaigns())
         log(table)
