@@ -7,6 +7,7 @@ import re
 import phonenumbers
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
+from stdnum import luhn
 from stdnum.cn import ric
 
 _SPACES = re.compile(r"[\s\-()（）]")
@@ -63,3 +64,27 @@ def mask_id_number(value: str) -> str:
     if not value:
         return ""
     return value[:3] + "*" * (len(value) - 7) + value[-4:]
+
+
+def normalize_bank_card(raw: str) -> str:
+    """Return a bank card number as digits (12–19 of them), Luhn check digit verified."""
+    value = _SPACES.sub("", str(raw or ""))
+    if not re.fullmatch(r"\d{12,19}", value):
+        raise ValidationError(_("银行卡号应为12至19位数字"), code="length")
+    if not luhn_ok(value):
+        raise ValidationError(_("银行卡号校验位错误，请核对"), code="checksum")
+    return value
+
+
+def luhn_ok(digits: str) -> bool:
+    """Whether a digit string passes the Luhn (mod 10) check used by bank cards."""
+    return bool(luhn.is_valid(digits))
+
+
+def mask_account(value: str) -> str:
+    """An account, card or handle shown with its last four characters only: ``****1234``."""
+    if not value:
+        return ""
+    if len(value) <= 4:
+        return "*" * len(value)
+    return "****" + value[-4:]

@@ -264,6 +264,8 @@ class Role(models.TextChoices):
     POLICE_LIAISON = "police_liaison", _("警务联络员")
     BANK_ADMIN = "bank_admin", _("银行管理员")
     AUDITOR = "auditor", _("只读审计员")
+    SECURITY_OFFICER = "security_officer", _("保卫处（安全办）")
+    PSYCHOLOGIST = "psychologist", _("心理咨询师")
 
 
 class RoleGrant(models.Model):

@@ -25,17 +25,43 @@ class Cap(StrEnum):
     IMPORT = "import"
     REVEAL = "reveal"
     GRANT = "grant"
+    # The case ledger (``fanzha.cases``): see the cases, record and edit them, act as the police side
+    # (acknowledge alerts, file, investigate, close), reveal a victim's sensitive details, read and
+    # write counselling notes, issue accountability actions.
+    CASE_VIEW = "case_view"
+    CASE_EDIT = "case_edit"
+    CASE_POLICE = "case_police"
+    CASE_REVEAL = "case_reveal"
+    COUNSEL = "counsel"
+    ACCOUNTABILITY = "accountability"
 
 
-_ADMIN = frozenset(Cap)
+_ADMIN = frozenset(
+    {
+        Cap.VIEW,
+        Cap.EDIT_PEOPLE,
+        Cap.EDIT_UNITS,
+        Cap.IMPORT,
+        Cap.REVEAL,
+        Cap.GRANT,
+        Cap.CASE_VIEW,
+        Cap.CASE_EDIT,
+    }
+)
 ROLE_CAPS: dict[str, frozenset[Cap]] = {
-    Role.BUREAU_ADMIN: _ADMIN,
-    Role.SCHOOL_ADMIN: _ADMIN,
+    Role.BUREAU_ADMIN: _ADMIN | {Cap.ACCOUNTABILITY},
+    Role.SCHOOL_ADMIN: _ADMIN | {Cap.ACCOUNTABILITY},
     Role.COLLEGE_ADMIN: _ADMIN,
     Role.BANK_ADMIN: _ADMIN,
-    Role.COUNSELLOR: frozenset({Cap.VIEW, Cap.EDIT_PEOPLE, Cap.REVEAL}),
-    Role.POLICE_LIAISON: frozenset({Cap.VIEW}),
-    Role.AUDITOR: frozenset({Cap.VIEW}),
+    Role.COUNSELLOR: frozenset(
+        {Cap.VIEW, Cap.EDIT_PEOPLE, Cap.REVEAL, Cap.CASE_VIEW, Cap.CASE_EDIT, Cap.CASE_REVEAL, Cap.COUNSEL}
+    ),
+    Role.POLICE_LIAISON: frozenset(
+        {Cap.VIEW, Cap.CASE_VIEW, Cap.CASE_EDIT, Cap.CASE_POLICE, Cap.CASE_REVEAL}
+    ),
+    Role.AUDITOR: frozenset({Cap.VIEW, Cap.CASE_VIEW}),
+    Role.SECURITY_OFFICER: frozenset({Cap.VIEW, Cap.CASE_VIEW, Cap.CASE_EDIT, Cap.CASE_REVEAL}),
+    Role.PSYCHOLOGIST: frozenset({Cap.VIEW, Cap.CASE_VIEW, Cap.CASE_REVEAL, Cap.COUNSEL}),
 }
 
 

@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "fanzha.campaigns",
     "fanzha.learn",
     "fanzha.reach",
+    "fanzha.cases",
     "fanzha.reports",
     "fanzha.api",
     "fanzha.demo",
@@ -222,4 +223,8 @@ FANZHA_DEMO_PASSWORD = os.environ.get("FANZHA_DEMO_PASSWORD", "fanzha-demo-2026"
 
 # SMS (one-time sign-in codes, reminders to members without an account): the backend class that
 # sends them. The default only logs (masked) and marks the message sent; see fanzha/notify/sms.py.
+# The emergency stop-payment flow: a case with money moved within this many hours raises an alert;
+# an alert nobody on the police side acknowledges within this many minutes goes to the next contact.
+FANZHA_STOP_PAYMENT_WINDOW_HOURS = int(os.environ.get("FANZHA_STOP_PAYMENT_WINDOW_HOURS", "24"))
+FANZHA_ALERT_ESCALATE_MINUTES = int(os.environ.get("FANZHA_ALERT_ESCALATE_MINUTES", "10"))
 FANZHA_SMS_BACKEND = os.environ.get("FANZHA_SMS_BACKEND", "fanzha.notify.sms.LogBackend")

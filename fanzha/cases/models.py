@@ -1,0 +1,533 @@
+"""The case ledger: every fraud case, its money trail, the emergency stop-payment alert, the
+victim's follow-up, the trace-back (倒查) and the accountability actions it leads to.
+
+Privacy: the victim's phone and ID numbers, family situation, source of funds and own paying
+accounts are stored encrypted (``core.crypto``), with a keyed hash where equality search is
+needed and a masked copy for lists. Suspects' numbers, accounts and URLs are the evidence the
+police work with and the keys of case linking, so they are stored plain. Every write goes
+through ``actions.py`` (and ``*_actions.py``); every read through ``queries.py``.
+"""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from fanzha.campaigns.models import Campaign
+from fanzha.core import crypto
+from fanzha.org.models import Person, Unit
+
+
+class FraudKind(models.TextChoices):
+    """The twelve official types and "other" (the same codes as ``learn``'s fraud types)."""
+
+    BRUSHING = "brushing", _("刷单返利类")
+    FAKE_CS = "fake_cs", _("冒充电商物流客服类")
+    INVESTMENT = "investment", _("虚假网络投资理财类")
+    LOAN = "loan", _("贷款、代办信用卡类")
+    CREDIT = "credit", _("虚假征信类")
+    SHOPPING = "shopping", _("虚假购物、服务类")
+    POLICE = "police", _("冒充公检法及政府机关类")
+    ACQUAINTANCE = "acquaintance", _("冒充领导、熟人类")
+    GAME = "game", _("网络游戏产品虚假交易类")
+    ROMANCE = "romance", _("网络婚恋、交友类")
+    MILITARY = "military", _("冒充军警购物类")
+    BLACKHAT = "blackhat", _("网黑案件")
+    OTHER = "other", _("其他类型诈骗")
+
+
+class ContactChannel(models.TextChoices):
+    """How the fraudster reached the victim."""
+
+    CALL = "call", _("电话")
+    SMS = "sms", _("短信")
+    WECHAT = "wechat", _("微信")
+    QQ = "qq", _("QQ")
+    APP = "app", _("App")
+    WEBSITE = "website", _("网站")
+    IN_PERSON = "in_person", _("当面")
+    OTHER = "other", _("其他")
+
+
+class FundSource(models.TextChoices):
+    LIVING_ALLOWANCE = "living_allowance", _("生活费")
+    LOAN = "loan", _("贷款/网贷")
+    FAMILY = "family", _("家人资助")
+    SAVINGS = "savings", _("个人积蓄")
+    SALARY = "salary", _("工资/兼职收入")
+    SCHOLARSHIP = "scholarship", _("奖助学金")
+    BORROWED = "borrowed", _("向他人借款")
+    OTHER = "other", _("其他")
+
+
+class CaseState(models.TextChoices):
+    REPORTED = "reported", _("已报告")
+    ALERTED = "alerted", _("已预警止付")
+    FILED = "filed", _("已立案")
+    INVESTIGATING = "investigating", _("侦办中")
+    CLOSED = "closed", _("已结案")
+
+
+class Outcome(models.TextChoices):
+    RECOVERED = "recovered", _("全部追回")
+    PARTLY = "partly", _("部分追回")
+    UNRECOVERED = "unrecovered", _("未追回")
+
+
+class ReportedVia(models.TextChoices):
+    STAFF = "staff", _("工作人员录入")
+    SELF = "self", _("本人手机报告")
+    POLICE = "police", _("派出所接报")
+
+
+class Case(models.Model):
+    """One fraud case of one victim."""
+
+    number = models.CharField(_("案件编号"), max_length=24, unique=True)
+    unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="cases", verbose_name=_("所属单位"))
+    state = models.CharField(_("状态"), max_length=16, choices=CaseState.choices, default=CaseState.REPORTED)
+    outcome = models.CharField(_("结果"), max_length=12, choices=Outcome.choices, blank=True)
+
+    # The victim: a person of the roster, or a resident known only by what the intake records.
+    victim = models.ForeignKey(
+        Person,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="cases",
+        verbose_name=_("受害人"),
+    )
+    victim_name = models.CharField(_("受害人姓名"), max_length=60)
+    victim_phone_enc = models.TextField(blank=True, editable=False)
+    victim_phone_hash = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
+    victim_phone_masked = models.CharField(_("受害人电话"), max_length=20, blank=True, editable=False)
+    victim_id_enc = models.TextField(blank=True, editable=False)
+    victim_id_hash = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
+    victim_id_masked = models.CharField(_("受害人身份证号"), max_length=20, blank=True, editable=False)
+
+    occurred_at = models.DateTimeField(_("发案时间"))
+    reported_at = models.DateTimeField(_("报案时间"))
+    place = models.CharField(_("发案地点"), max_length=200, blank=True)
+    channel = models.CharField(_("接触方式"), max_length=12, choices=ContactChannel.choices)
+    fraud_type = models.CharField(_("诈骗类型"), max_length=16, choices=FraudKind.choices, db_index=True)
+    impersonated = models.CharField(_("冒充身份"), max_length=100, blank=True)
+    narrative = models.TextField(_("简要案情"), blank=True)
+    total_loss = models.DecimalField(
+        _("损失金额（元）"), max_digits=14, decimal_places=2, default=Decimal("0")
+    )
+    # Encrypted: JSON {"sources": [FundSource…], "note": "…"} and free text.
+    funds_enc = models.TextField(blank=True, editable=False)
+    family_enc = models.TextField(blank=True, editable=False)
+
+    last_transfer_at = models.DateTimeField(_("最后转账时间"), null=True, blank=True)
+    police_case_number = models.CharField(_("公安立案编号"), max_length=40, blank=True)
+    frozen_amount = models.DecimalField(
+        _("止付冻结金额"), max_digits=14, decimal_places=2, default=Decimal("0")
+    )
+    recovered_amount = models.DecimalField(
+        _("追回金额"), max_digits=14, decimal_places=2, default=Decimal("0")
+    )
+
+    reported_via = models.CharField(_("报告方式"), max_length=8, choices=ReportedVia.choices)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # A double submit of the same form carries the same token: the second returns the first case.
+    submit_token = models.CharField(max_length=64, blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-reported_at", "-id"]
+        verbose_name = _("案件")
+        verbose_name_plural = _("案件")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["submit_token"], condition=~Q(submit_token=""), name="case_submit_token_unique"
+            ),
+            models.CheckConstraint(condition=Q(total_loss__gte=0), name="case_loss_not_negative"),
+        ]
+        indexes = [models.Index(fields=["unit", "reported_at"]), models.Index(fields=["state"])]
+
+    def __str__(self) -> str:
+        return self.number
+
+    # Sensitive values: set and read through these so encryption, hash and mask stay in step.
+    def set_victim_phone(self, normalized: str) -> None:
+        from fanzha.core.identifiers import mask_phone
+
+        self.victim_phone_enc = crypto.encrypt(normalized)
+        self.victim_phone_hash = crypto.keyed_hash(normalized)
+        self.victim_phone_masked = mask_phone(normalized)
+
+    def set_victim_id(self, normalized: str) -> None:
+        from fanzha.core.identifiers import mask_id_number
+
+        self.victim_id_enc = crypto.encrypt(normalized)
+        self.victim_id_hash = crypto.keyed_hash(normalized)
+        self.victim_id_masked = mask_id_number(normalized)
+
+    def set_funds(self, sources: list[str], note: str = "") -> None:
+        self.funds_enc = crypto.encrypt(json.dumps({"sources": sources, "note": note}, ensure_ascii=False))
+
+    def set_family(self, text: str) -> None:
+        self.family_enc = crypto.encrypt(text)
+
+    @property
+    def funds(self) -> dict[str, Any]:
+        """Decrypted source of funds. Only ``actions.reveal_case`` and exports with --reveal read it."""
+        raw = crypto.decrypt(self.funds_enc)
+        return json.loads(raw) if raw else {"sources": [], "note": ""}
+
+    @property
+    def family(self) -> str:
+        return crypto.decrypt(self.family_enc)
+
+    @property
+    def victim_masked_name(self) -> str:
+        """``张三`` → ``张*``: what lists and exports show by default."""
+        name = self.victim_name
+        if len(name) <= 1:
+            return name
+        return name[0] + "*" * (len(name) - 1)
+
+    @property
+    def is_open(self) -> bool:
+        return self.state != CaseState.CLOSED
+
+
+class IndicatorKind(models.TextChoices):
+    PHONE = "phone", _("电话号码")
+    BANK_CARD = "bank_card", _("银行卡")
+    ALIPAY = "alipay", _("支付宝")
+    WECHAT_PAY = "wechat_pay", _("微信支付")
+    OTHER_ACCOUNT = "other_account", _("其他账户")
+    URL = "url", _("网址")
+    APP = "app", _("App")
+    QQ = "qq", _("QQ号")
+    WECHAT = "wechat", _("微信号")
+
+
+class Side(models.TextChoices):
+    SUSPECT = "suspect", _("嫌疑人")
+    VICTIM = "victim", _("受害人")
+
+
+class Indicator(models.Model):
+    """A phone number, account, URL or app of the case: the suspect's (kept plain, linkable) or the
+    victim's own paying account (kept encrypted, masked)."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="indicators")
+    side = models.CharField(_("归属"), max_length=8, choices=Side.choices, default=Side.SUSPECT)
+    kind = models.CharField(_("类型"), max_length=16, choices=IndicatorKind.choices)
+    value = models.CharField(_("号码/账号/网址"), max_length=500, blank=True)  # "" for the victim's side
+    value_enc = models.TextField(blank=True, editable=False)
+    value_hash = models.CharField(max_length=64, db_index=True, editable=False)
+    value_masked = models.CharField(max_length=64, blank=True, editable=False)
+    note = models.CharField(_("备注"), max_length=200, blank=True)  # bank name, account holder …
+
+    class Meta:
+        verbose_name = _("涉案线索")
+        verbose_name_plural = _("涉案线索")
+        constraints = [
+            models.UniqueConstraint(fields=["case", "side", "kind", "value_hash"], name="indicator_unique"),
+        ]
+        indexes = [models.Index(fields=["kind", "value_hash"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.shown}"
+
+    @property
+    def shown(self) -> str:
+        """What a list shows: the suspect's value, or the victim's value masked."""
+        return self.value if self.side == Side.SUSPECT else self.value_masked
+
+
+class TransferMethod(models.TextChoices):
+    BANK_TRANSFER = "bank_transfer", _("银行转账")
+    ALIPAY = "alipay", _("支付宝")
+    WECHAT_PAY = "wechat_pay", _("微信支付")
+    CASH = "cash", _("现金")
+    GIFT_CARD = "gift_card", _("充值卡/游戏点卡")
+    CRYPTO = "crypto", _("虚拟货币")
+    OTHER = "other", _("其他")
+
+
+class Transfer(models.Model):
+    """One payment the victim made: when, how much, how, from which of their accounts, to whom."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="transfers")
+    at = models.DateTimeField(_("转账时间"))
+    amount = models.DecimalField(_("金额（元）"), max_digits=14, decimal_places=2)
+    method = models.CharField(_("方式"), max_length=16, choices=TransferMethod.choices)
+    from_enc = models.TextField(blank=True, editable=False)  # the victim's account, encrypted
+    from_masked = models.CharField(_("付款账户"), max_length=64, blank=True, editable=False)
+    to_account = models.CharField(_("收款账户"), max_length=100, blank=True)
+    to_name = models.CharField(_("收款户名/银行"), max_length=100, blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+        verbose_name = _("转账记录")
+        verbose_name_plural = _("转账记录")
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gte=0), name="transfer_amount_not_negative")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.amount}"
+
+
+class Attachment(models.Model):
+    """A file of the case (screenshots, chat records, receipts); checked by content, not by name."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="attachments")
+    file = models.FileField(upload_to="cases/%Y/%m/")
+    content_type = models.CharField(max_length=80)
+    size = models.PositiveBigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    original_name = models.CharField(max_length=200)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return self.original_name
+
+
+class CaseDraft(models.Model):
+    """An intake form saved as it is typed (autosave), whole and unvalidated, encrypted.
+
+    Why a row of its own: a half-typed case must survive a closed tab or a dead battery, but must
+    not appear in the ledger, the statistics or the alerts until it is submitted and valid.
+    """
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    unit = models.ForeignKey(Unit, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    data_enc = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-updated_at"]
+
+    def __str__(self) -> str:
+        return f"draft {self.pk}"
+
+    @property
+    def data(self) -> dict[str, Any]:
+        raw = crypto.decrypt(self.data_enc)
+        return json.loads(raw) if raw else {}
+
+
+class CaseEvent(models.Model):
+    """Append-only history of a case: every state change and every other change, who and when.
+
+    Written in the transaction of the change itself, by ``actions`` only; nothing updates or deletes
+    a row. ``detail`` never holds sensitive values (it names fields, not their contents).
+    """
+
+    class Kind(models.TextChoices):
+        REPORTED = "reported", _("报告案件")
+        STATE = "state", _("状态变更")
+        EDITED = "edited", _("修改案情")
+        ATTACHED = "attached", _("上传附件")
+        ALERT_SENT = "alert_sent", _("发出止付预警")
+        ESCALATED = "escalated", _("预警升级")
+        ACKNOWLEDGED = "acknowledged", _("警方确认")
+        OUTCOME = "outcome", _("止付结果")
+        FOLLOWUP = "followup", _("心理疏导")
+        TRACEBACK = "traceback", _("倒查")
+        ACCOUNTABILITY = "accountability", _("问责")
+        REVEALED = "revealed", _("查看敏感信息")
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    state_before = models.CharField(max_length=16, blank=True)
+    state_after = models.CharField(max_length=16, blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    at = models.DateTimeField(db_index=True)
+    detail = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+        verbose_name = _("案件记录")
+        verbose_name_plural = _("案件记录")
+
+    def __str__(self) -> str:
+        return f"{self.case_id}:{self.kind}"
+
+
+class Alert(models.Model):
+    """The emergency stop-payment alert (紧急止付预警) of a case."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("待警方确认")
+        ACKNOWLEDGED = "acknowledged", _("警方已确认")
+        RESOLVED = "resolved", _("已处置")
+
+    case = models.OneToOneField(Case, on_delete=models.CASCADE, related_name="alert")
+    status = models.CharField(_("状态"), max_length=16, choices=Status.choices, default=Status.OPEN)
+    raised_at = models.DateTimeField(_("预警时间"))
+    tier = models.PositiveSmallIntegerField(_("当前通知层级"), default=0)
+    next_escalation_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    acknowledged_at = models.DateTimeField(_("确认时间"), null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    outcome_note = models.CharField(_("处置说明"), max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = _("止付预警")
+        verbose_name_plural = _("止付预警")
+
+    def __str__(self) -> str:
+        return f"alert {self.case_id}"
+
+    @property
+    def seconds_to_alert(self) -> float:
+        """From the report to the alert going out."""
+        return (self.raised_at - self.case.reported_at).total_seconds()
+
+    @property
+    def seconds_to_ack(self) -> float | None:
+        if self.acknowledged_at is None:
+            return None
+        return (self.acknowledged_at - self.raised_at).total_seconds()
+
+
+class AlertRecipient(models.Model):
+    """Who an alert went to, at which tier and over which channel (one row per outbox message)."""
+
+    alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="recipients")
+    tier = models.PositiveSmallIntegerField()
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    channel_kind = models.CharField(max_length=10)
+    outbox = models.ForeignKey(
+        "notify.Outbox", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["tier", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.alert_id}:{self.tier}:{self.channel_kind}"
+
+
+class FollowUp(models.Model):
+    """The victim's counselling plan (心理疏导): who looks after them, when next, and its closure."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("进行中")
+        CLOSED = "closed", _("已结束")
+
+    case = models.OneToOneField(Case, on_delete=models.CASCADE, related_name="followup")
+    counsellor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    psychologist = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    status = models.CharField(_("状态"), max_length=8, choices=Status.choices, default=Status.OPEN)
+    planned_sessions = models.PositiveSmallIntegerField(_("计划次数"), default=3)
+    next_date = models.DateField(_("下次日期"), null=True, blank=True, db_index=True)
+    plan_enc = models.TextField(blank=True, editable=False)  # the plan's text, counsellor roles only
+    closed_at = models.DateTimeField(null=True, blank=True)
+    closing_enc = models.TextField(blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"followup {self.case_id}"
+
+
+class FollowUpSession(models.Model):
+    """One counselling session; its notes are readable by the counsellor and psychologist roles only."""
+
+    followup = models.ForeignKey(FollowUp, on_delete=models.CASCADE, related_name="sessions")
+    held_on = models.DateField(_("日期"))
+    notes_enc = models.TextField(blank=True, editable=False)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["held_on", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.followup_id}@{self.held_on}"
+
+
+class TraceBack(models.Model):
+    """The trace-back (倒查) of a case: the victim's reach record and the unit's compliance as they
+    were when the case happened, frozen at generation, and the lessons drawn."""
+
+    case = models.OneToOneField(Case, on_delete=models.CASCADE, related_name="traceback")
+    generated_at = models.DateTimeField()
+    as_of = models.DateTimeField()  # the moment the snapshot describes (the case's occurred_at)
+    snapshot = models.JSONField(default=dict)
+    lessons = models.TextField(_("教训与整改"), blank=True)
+    lessons_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    lessons_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"traceback {self.case_id}"
+
+
+class AccountabilityAction(models.Model):
+    """An accountability action a campaign's rules call for: listing (挂牌督办), interview (约谈),
+    notice (通报), with issued and acknowledged status."""
+
+    class Action(models.TextChoices):
+        LISTING = "listing", _("挂牌督办")
+        INTERVIEW = "interview", _("约谈")
+        NOTICE = "notice", _("通报")
+
+    class Status(models.TextChoices):
+        PROPOSED = "proposed", _("待下发")
+        ISSUED = "issued", _("已下发")
+        ACKNOWLEDGED = "acknowledged", _("已签收")
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="accountability")
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="+")
+    target = models.ForeignKey(Unit, on_delete=models.CASCADE, related_name="+", verbose_name=_("问责单位"))
+    action = models.CharField(_("问责方式"), max_length=10, choices=Action.choices)
+    rule = models.CharField(_("依据"), max_length=300)
+    status = models.CharField(_("状态"), max_length=14, choices=Status.choices, default=Status.PROPOSED)
+    issued_at = models.DateTimeField(null=True, blank=True)
+    issued_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    note = models.CharField(_("说明"), max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = _("问责")
+        verbose_name_plural = _("问责")
+        constraints = [
+            models.UniqueConstraint(fields=["case", "campaign", "action"], name="accountability_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case_id}:{self.action}:{self.status}"

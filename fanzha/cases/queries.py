@@ -1,0 +1,60 @@
+"""Reads of the case ledger, restricted to the caller's scope here and nowhere else.
+
+A case belongs to a unit; a role granted at a unit covers the cases of its whole subtree
+(``org.scope``). A member who reported their own case sees it through ``own_cases``.
+Out of scope is absent: lookups answer 404 exactly as for a case that does not exist.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+
+from fanzha.org.models import Person, Unit
+from fanzha.org.scope import Cap, in_scope, path_q, scope_paths
+
+from .models import AccountabilityAction, Alert, Case, CaseDraft, FollowUp
+
+
+def cases_for(user: Any, cap: Cap = Cap.CASE_VIEW) -> QuerySet[Case]:
+    """Cases in units the user holds ``cap`` on."""
+    return Case.objects.filter(path_q(scope_paths(user, cap), "unit__path"))
+
+
+def can(user: Any, case: Case, cap: Cap) -> bool:
+    """Whether the user holds ``cap`` at the case's unit."""
+    return in_scope(user, case.unit, cap)
+
+
+def alerts_for(user: Any, cap: Cap = Cap.CASE_VIEW) -> QuerySet[Alert]:
+    return Alert.objects.filter(path_q(scope_paths(user, cap), "case__unit__path"))
+
+
+def followups_for(user: Any, cap: Cap = Cap.COUNSEL) -> QuerySet[FollowUp]:
+    return FollowUp.objects.filter(path_q(scope_paths(user, cap), "case__unit__path"))
+
+
+def accountability_for(user: Any, cap: Cap = Cap.CASE_VIEW) -> QuerySet[AccountabilityAction]:
+    """Accountability actions on units in scope, or issued from campaigns the user may issue for."""
+    paths = scope_paths(user, cap)
+    return AccountabilityAction.objects.filter(
+        path_q(paths, "target__path") | path_q(paths, "case__unit__path")
+    )
+
+
+def drafts_for(user: Any) -> QuerySet[CaseDraft]:
+    """A user's own unsubmitted intake forms."""
+    if user is None or not user.is_authenticated:
+        return CaseDraft.objects.none()
+    return CaseDraft.objects.filter(owner=user)
+
+
+def own_cases(person: Person) -> QuerySet[Case]:
+    """The cases a member reported about themselves (their phone pages list these)."""
+    return Case.objects.filter(victim=person)
+
+
+def units_for_intake(user: Any) -> QuerySet[Unit]:
+    """Units the user may record a case in."""
+    return Unit.objects.filter(path_q(scope_paths(user, Cap.CASE_EDIT)), is_active=True)
