@@ -12,6 +12,8 @@ urlpatterns = [
     path("learn/", include("fanzha.learn.urls")),
     path("roster/", include("fanzha.org.import_urls")),
     path("reach/", include("fanzha.reach.urls")),
+    path("cases/", include("fanzha.cases.urls")),
+    path("m/", include("fanzha.cases.member_urls")),
     path("m/", include("fanzha.reach.member_urls")),
     path("dashboards/", include("fanzha.reports.urls")),
     path("", include("fanzha.org.urls")),
