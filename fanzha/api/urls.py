@@ -4,6 +4,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
+from fanzha.cases.api import AlertViewSet, CaseViewSet
 from fanzha.org.api import MembershipViewSet, PersonViewSet, UnitViewSet
 
 from .auth import ObtainTokenView
@@ -12,6 +13,8 @@ router = DefaultRouter()
 router.register("units", UnitViewSet, basename="unit")
 router.register("people", PersonViewSet, basename="person")
 router.register("memberships", MembershipViewSet, basename="membership")
+router.register("cases", CaseViewSet, basename="case")
+router.register("alerts", AlertViewSet, basename="alert")
 
 urlpatterns = [
     path("v1/auth/token/", ObtainTokenView.as_view(), name="api-token"),

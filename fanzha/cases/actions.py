@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -169,15 +169,28 @@ def parse_amount(raw: Any, label: str) -> Decimal:
     return value.quantize(Decimal("0.01"))
 
 
-def normalize_indicator(kind: str, raw: str) -> str:
+def normalize_indicator(kind: str, raw: str, *, secret: bool = False) -> str:
     """Normalise a suspect's (or victim's) number, account, URL or app name; ValidationError if malformed.
 
     Phone numbers accept the Chinese formats (+86, landlines, 400/800, 95xxx) and, since fraud
-    calls often come from abroad, any valid international number (kept as +CC…).
+    calls often come from abroad, any valid international number (kept as +CC…). With ``secret``
+    (the victim's own accounts) a message names the value masked, never in clear.
     """
     value = re.sub(r"\s+", " ", str(raw or "")).strip()
     if not value:
         raise ValidationError(_("内容为空"))
+    try:
+        return _normalize_indicator(kind, value)
+    except ValidationError as exc:
+        if not secret:
+            raise
+        shown = mask_account(value.replace(" ", ""))
+        raise ValidationError(
+            [m.replace(value, shown).replace(value[:20], shown) for m in exc.messages]
+        ) from None
+
+
+def _normalize_indicator(kind: str, value: str) -> str:
     if kind == IndicatorKind.PHONE:
         compact = re.sub(r"[\s\-()（）]", "", value)
         if compact.startswith("00") and not compact.startswith("0086"):
@@ -292,7 +305,7 @@ def clean_input(data: CaseInput, now: datetime | None = None) -> Cleaned:
             err("indicators", _("第%(i)d条线索：类型不正确") % {"i": i})
             continue
         try:
-            value = normalize_indicator(ind.kind, ind.value)
+            value = normalize_indicator(ind.kind, ind.value, secret=ind.side == Side.VICTIM)
         except ValidationError as exc:
             err("indicators", _("第%(i)d条线索：%(why)s") % {"i": i, "why": " ".join(exc.messages)})
             continue
@@ -557,6 +570,9 @@ def report_case(
         transfers=len(cleaned.transfers),
         indicators=len(cleaned.indicators),
     )
+    from .traceback_actions import on_case_reported
+
+    on_case_reported(case, now)
     if via == ReportedVia.SELF or needs_alert(case, now):
         from .alert_actions import raise_alert
 
@@ -588,8 +604,9 @@ _SECRET_FIELDS = {"victim_phone_hash": "victim_phone", "victim_id_hash": "victim
 def edit_case(case: Case, data: CaseInput, actor: Any, now: datetime | None = None) -> Case:
     """Correct a case's intake (``CASE_EDIT`` at its unit, and at the new unit if it moves).
 
-    The event lists the names of the fields that changed, never their values. A closed case is
-    not edited: reopen questions go through the police side.
+    Sensitive fields left empty (and the victim's accounts left masked) keep their stored values
+    (``_keep_stored``). The event lists the names of the fields that changed, never their values.
+    A closed case is not edited: reopen questions go through the police side.
     """
     case = Case.objects.select_for_update().get(pk=case.pk)
     _require(actor, case.unit, Cap.CASE_EDIT)
@@ -597,11 +614,16 @@ def edit_case(case: Case, data: CaseInput, actor: Any, now: datetime | None = No
         _require(actor, data.unit, Cap.CASE_EDIT)
     if case.state == CaseState.CLOSED:
         raise ValidationError(_("案件已结案，不能再修改"))
+    if data.victim is not None and data.victim.pk != case.victim_id:
+        from fanzha.org.scope import people_for
+
+        if not people_for(actor).filter(pk=data.victim.pk).exists():
+            raise ValidationError({"victim": [_("所选受害人不在您的管理范围内")]})
     # Funds and family are compared decrypted: re-encrypting the same text gives a new token.
     before_plain = {"funds": case.funds, "family": case.family}
     before = {f: getattr(case, f) for f in _EDITABLE}
     before_lines = _lines_signature(case)
-    cleaned = clean_input(data, now)
+    cleaned = clean_input(_keep_stored(case, data), now)
     _write_details(case, cleaned)
     case.save()
     _write_lines(case, cleaned)
@@ -620,7 +642,75 @@ def edit_case(case: Case, data: CaseInput, actor: Any, now: datetime | None = No
         changed.append("transfers_or_indicators")
     if changed:
         record_event(case, CaseEvent.Kind.EDITED, actor, at=now, fields=changed)
+        from .traceback_actions import on_case_edited
+
+        on_case_edited(case, now)
+        if case.state == CaseState.REPORTED and needs_alert(case, now):
+            # A transfer inside the stop-payment window learnt only now: the alert goes out now.
+            from .alert_actions import raise_alert
+
+            raise_alert(case, actor=None, now=now)
     return case
+
+
+def _keep_stored(case: Case, data: CaseInput) -> CaseInput:
+    """Read what an edit form left unshown as "unchanged": the stored values stand in for it.
+
+    Why: the edit form shows sensitive values only after an audited reveal. Without one, the
+    victim's phone, ID number, family situation and source of funds come back empty, and the
+    victim's own accounts come back masked (``****1234``, never a valid account); neither may
+    erase what the intake recorded. A new victim from the roster brings their own numbers.
+    Times come back to the minute: one in the minute of a stored time is that time, unchanged.
+    """
+    data = replace(data)
+    data.occurred_at = _same_minute(data.occurred_at, [case.occurred_at])
+    data.reported_at = _same_minute(data.reported_at, [case.reported_at])
+    stored_times = list(Transfer.objects.filter(case=case).values_list("at", flat=True))
+    if (data.victim.pk if data.victim is not None else None) == case.victim_id:
+        if not data.victim_phone.strip():
+            data.victim_phone = crypto.decrypt(case.victim_phone_enc)
+        if not data.victim_id_number.strip():
+            data.victim_id_number = crypto.decrypt(case.victim_id_enc)
+    if not data.family.strip():
+        data.family = case.family
+    if not data.fund_sources and not data.funds_note.strip():
+        funds = case.funds
+        data.fund_sources = list(funds.get("sources") or [])
+        data.funds_note = str(funds.get("note") or "")
+    accounts = {
+        (i.kind, i.value_masked): crypto.decrypt(i.value_enc)
+        for i in Indicator.objects.filter(case=case, side=Side.VICTIM)
+        if i.value_masked
+    }
+    data.indicators = [
+        replace(i, value=accounts.get((i.kind, str(i.value or "").strip()), i.value))
+        if i.side == Side.VICTIM
+        else i
+        for i in data.indicators
+    ]
+    payers = {
+        t.from_masked: crypto.decrypt(t.from_enc) for t in Transfer.objects.filter(case=case) if t.from_masked
+    }
+    data.transfers = [
+        replace(
+            t,
+            at=_same_minute(t.at, stored_times),
+            from_account=payers.get(str(t.from_account or "").strip(), t.from_account),
+        )
+        for t in data.transfers
+    ]
+    return data
+
+
+def _same_minute(value: datetime | None, stored: list[datetime]) -> datetime | None:
+    """A time typed to the minute (as forms do) that matches a stored time keeps the stored one."""
+    if value is None:
+        return None
+    typed = _aware(value).replace(second=0, microsecond=0)
+    for at in stored:
+        if at.replace(second=0, microsecond=0) == typed and typed == _aware(value):
+            return at
+    return value
 
 
 def _lines_signature(case: Case) -> str:

@@ -1,30 +1,570 @@
 """The emergency stop-payment alert (紧急止付): raise, escalate, acknowledge, record the outcome.
 
-PLACEHOLDER: the full version (recipients by tier, every channel, escalation) is being written.
+Why this shape: money moved by a fraud can still be stopped in the first hours, so the alert goes
+out the moment a case is reported, to the police liaison and the security office nearest the
+case's unit, over every channel they have; nobody answering within
+``settings.FANZHA_ALERT_ESCALATE_MINUTES`` sends it one level up, until the school (or bureau)
+administrators hear it. Messages are outbox rows queued in the verb's transaction (idempotency keys
+make a second run a no-op) and, after commit, delivered at once (``FANZHA_ALERT_DELIVERY``) instead
+of waiting for the ``deliver-outbox`` worker, which still retries whatever failed.
+
+What a message carries: the case number, unit, fraud type, loss, every transfer with the payee's
+account, the suspect's numbers and accounts, the last transfer and the stop-payment deadline. Never
+the victim's full name, phone, ID, family, funds or own accounts.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+import logging
+import math
+import statistics
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
-from django.db import transaction
-from django.utils import timezone
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection, transaction
+from django.db.models import QuerySet
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
-from .models import Alert, Case, CaseEvent, CaseState
+from fanzha.notify import actions as notify
+from fanzha.notify.delivery import deliver_now
+from fanzha.notify.models import Channel, ChannelKind, Outbox
+from fanzha.org.models import Role, RoleGrant, Unit, User
+from fanzha.org.scope import Cap, in_scope
+
+from .models import Alert, AlertRecipient, Case, CaseEvent, CaseState, Indicator, Side, Transfer
+
+log = logging.getLogger(__name__)
+
+# Who answers an alert first (every level that has them, nearest first), and who hears it last.
+RESPONDERS = (Role.POLICE_LIAISON, Role.SECURITY_OFFICER)
+LAST_RESORT = (Role.SCHOOL_ADMIN, Role.BUREAU_ADMIN)
+DELIVERY_MODES = ("thread", "sync", "off")
+TIME_FORMAT = "%Y-%m-%d %H:%M"
+
+
+# Contacts --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Tier:
+    """One level of contacts: the unit whose grants make it, and its users (active, nearest first)."""
+
+    path: str
+    users: list[User]
+
+
+def _ancestor_paths(unit: Unit) -> list[str]:
+    """The unit's path and every ancestor's, nearest first (materialized path: no query)."""
+    step = unit.steplen
+    return [unit.path[:end] for end in range(len(unit.path), 0, -step)]
+
+
+def tiers_for(unit: Unit) -> list[Tier]:
+    """The contact tiers of a unit, one query (the grants with their users and persons).
+
+    Tier 0 is the police liaisons and security officers at the nearest unit (the case unit or an
+    ancestor) that has any, tier 1 the next such ancestor up, and so on; the last tier is the school or
+    bureau administrators nearest the unit, so that somebody always hears. A user appears only in the
+    first tier they belong to; inactive users and grants on switched-off units are skipped.
+    """
+    paths = _ancestor_paths(unit)
+    grants = (
+        RoleGrant.objects.filter(
+            unit__path__in=paths,
+            unit__is_active=True,
+            user__is_active=True,
+            role__in=[*RESPONDERS, *LAST_RESORT],
+        )
+        .select_related("user__person", "unit")
+        .order_by("pk")
+    )
+    responders: dict[str, list[User]] = {}
+    admins: dict[str, list[User]] = {}
+    for grant in grants:
+        bucket = responders if grant.role in RESPONDERS else admins
+        bucket.setdefault(grant.unit.path, []).append(grant.user)
+    levels = [(p, responders[p]) for p in paths if p in responders]
+    nearest_admin = next((p for p in paths if p in admins), None)
+    if nearest_admin is not None:
+        levels.append((nearest_admin, admins[nearest_admin]))
+    tiers: list[Tier] = []
+    seen: set[int] = set()
+    for path, users in levels:
+        fresh = []
+        for user in users:
+            if user.pk not in seen:
+                seen.add(user.pk)
+                fresh.append(user)
+        if fresh:
+            tiers.append(Tier(path, fresh))
+    return tiers
+
+
+def contact_tiers(unit: Unit) -> list[list[User]]:
+    """The users of each contact tier of ``unit`` (see ``tiers_for``), nearest first."""
+    return [tier.users for tier in tiers_for(unit)]
+
+
+# The message -----------------------------------------------------------------------------------------
+
+
+def stop_payment_deadline(case: Case) -> datetime | None:
+    """When the stop-payment window of the case's last transfer closes (None without transfers)."""
+    if case.last_transfer_at is None:
+        return None
+    return case.last_transfer_at + timedelta(hours=settings.FANZHA_STOP_PAYMENT_WINDOW_HOURS)
+
+
+def _when(moment: datetime | None) -> str:
+    return timezone.localtime(moment).strftime(TIME_FORMAT) if moment else "—"
+
+
+def _money(amount: Decimal) -> str:
+    return f"{amount:,.2f}"
+
+
+def unit_label(unit: Unit) -> str:
+    """``示范大学 › 计算机学院 › 计科2301班``: where the case is, for a reader outside the school."""
+    names = dict(Unit.objects.filter(path__in=_ancestor_paths(unit)).values_list("path", "name"))
+    return " › ".join(names.get(p, "") for p in reversed(_ancestor_paths(unit)) if names.get(p))
+
+
+@dataclass(frozen=True)
+class Message:
+    subject: str
+    body: str  # in-app, e-mail and chat groups
+    short: str  # SMS
+    link: str
+
+
+def alert_message(case: Case, alert: Alert, *, tier: int = 0, again: bool = False) -> Message:
+    """The alert's text, in the site's language (not the reporter's: the police read it)."""
+    transfers = list(Transfer.objects.filter(case=case).order_by("at", "pk"))
+    suspects = list(Indicator.objects.filter(case=case, side=Side.SUSPECT).order_by("kind", "pk"))
+    deadline = stop_payment_deadline(case)
+    link = reverse("alert_detail", args=[alert.pk])
+    with translation.override(settings.LANGUAGE_CODE):
+        where = unit_label(case.unit)
+        subject = _("【紧急止付预警】%(number)s %(unit)s 损失%(loss)s元") % {
+            "number": case.number,
+            "unit": case.unit.name,
+            "loss": _money(case.total_loss),
+        }
+        lines: list[str] = []
+        if again:
+            lines.append(_("【再次提醒】该预警仍无人确认，请立即处置。"))
+        elif tier > 0:
+            lines.append(
+                _("【预警升级】上一级联系人%(minutes)d分钟内未确认，现通知您（第%(tier)d级）。")
+                % {"minutes": settings.FANZHA_ALERT_ESCALATE_MINUTES, "tier": tier + 1}
+            )
+        lines += [
+            _("案件编号：%(v)s") % {"v": case.number},
+            _("所属单位：%(v)s") % {"v": where},
+            _("受害人：%(v)s") % {"v": case.victim_masked_name},
+            _("诈骗类型：%(v)s") % {"v": case.get_fraud_type_display()},
+            _("损失金额：%(v)s元") % {"v": _money(case.total_loss)},
+        ]
+        if transfers:
+            lines.append(_("转账记录（%(n)d笔）：") % {"n": len(transfers)})
+            for i, t in enumerate(transfers, start=1):
+                lines.append(
+                    _("%(i)d. %(at)s %(amount)s元 %(method)s 收款账户：%(account)s 收款户名/银行：%(name)s")
+                    % {
+                        "i": i,
+                        "at": _when(t.at),
+                        "amount": _money(t.amount),
+                        "method": t.get_method_display(),
+                        "account": t.to_account or "—",
+                        "name": t.to_name or "—",
+                    }
+                )
+        else:
+            lines.append(_("转账记录：未填写"))
+        if suspects:
+            lines.append(_("嫌疑人线索："))
+            for ind in suspects:
+                note = _("（%(note)s）") % {"note": ind.note} if ind.note else ""
+                lines.append(f"{ind.get_kind_display()}：{ind.value}{note}")
+        lines.append(_("最后转账时间：%(v)s") % {"v": _when(case.last_transfer_at)})
+        if deadline is not None:
+            lines.append(
+                _("止付黄金时间截止：%(v)s（最后转账后%(h)d小时）")
+                % {"v": _when(deadline), "h": settings.FANZHA_STOP_PAYMENT_WINDOW_HOURS}
+            )
+        lines.append(_("请立即联系银行或支付机构紧急止付，并在平台上确认接警。"))
+        accounts = "、".join(t.to_account for t in transfers if t.to_account) or "—"
+        short = _(
+            "案件%(number)s（%(unit)s）损失%(loss)s元，最后转账%(last)s，止付截止%(deadline)s。"
+            "收款账户：%(accounts)s。请立即处置并在平台确认接警。"
+        ) % {
+            "number": case.number,
+            "unit": case.unit.name,
+            "loss": _money(case.total_loss),
+            "last": _when(case.last_transfer_at),
+            "deadline": _when(deadline),
+            "accounts": accounts,
+        }
+    return Message(subject=subject, body="\n".join(lines), short=short, link=link)
+
+
+# Queueing --------------------------------------------------------------------------------------------
+
+
+def _channels(paths: Sequence[str]) -> list[Channel]:
+    return list(
+        Channel.objects.filter(unit__path__in=list(paths), unit__is_active=True, is_active=True)
+        .filter(kind__in=list(notify.CHANNEL_KINDS))
+        .order_by("pk")
+    )
+
+
+def _phone(user: User) -> str:
+    person = getattr(user, "person", None)  # reverse one-to-one: AttributeError when there is none
+    return person.phone if person is not None and person.phone_enc else ""
+
+
+def _notify_tier(
+    alert: Alert,
+    case: Case,
+    users: Iterable[User],
+    channel_paths: Sequence[str],
+    *,
+    tier: int,
+    now: datetime,
+    again: bool = False,
+) -> list[Outbox]:
+    """Queue the alert to ``users`` (in-app, e-mail, SMS) and to the channels on ``channel_paths``;
+    one ``AlertRecipient`` per message. Returns the outbox rows (existing ones when keys repeat)."""
+    message = alert_message(case, alert, tier=tier, again=again)
+    label = f"{tier}-again" if again else str(tier)
+    known = set(AlertRecipient.objects.filter(alert=alert).values_list("outbox_id", flat=True))
+    rows: list[Outbox] = []
+    recipients: list[AlertRecipient] = []
+
+    def send(kind: str, to: Any, who: str, user: User | None, body: str) -> None:
+        key = f"case-alert:{case.pk}:{label}:{kind}:{who}"
+        try:
+            row = notify.queue(kind, to, subject=message.subject, body=body, key=key, link=message.link)
+        except ValidationError:
+            log.warning("case alert %s: %s message to %s not queued (bad address)", case.pk, kind, who)
+            return
+        rows.append(row)
+        if row.pk not in known:
+            known.add(row.pk)
+            recipients.append(
+                AlertRecipient(alert=alert, tier=tier, user=user, channel_kind=kind, outbox=row, at=now)
+            )
+
+    for user in users:
+        send(ChannelKind.IN_APP, user, str(user.pk), user, message.body)
+        if user.email:
+            send(ChannelKind.EMAIL, user, str(user.pk), user, message.body)
+        phone = _phone(user)
+        if phone:
+            send(ChannelKind.SMS, phone, str(user.pk), user, message.short)
+    for channel in _channels(channel_paths):
+        send(channel.kind, channel, f"c{channel.pk}", None, message.body)
+    AlertRecipient.objects.bulk_create(recipients)
+    return rows
+
+
+def _channel_paths(case: Case, tier: Tier | None) -> list[str]:
+    """Units from the case's up to the tier's (all the way to the root when there is no tier)."""
+    paths = _ancestor_paths(case.unit)
+    if tier is None or tier.path not in paths:
+        return paths
+    return paths[: paths.index(tier.path) + 1]
+
+
+# Delivery --------------------------------------------------------------------------------------------
+
+
+def _deliver(pks: list[int]) -> None:
+    """Send the rows now; whatever fails stays in the outbox for the worker (never raises)."""
+    order: dict[str, int] = {ChannelKind.IN_APP: 0, ChannelKind.SMS: 1, ChannelKind.EMAIL: 2}
+    try:
+        rows = sorted(
+            Outbox.objects.filter(pk__in=pks, status=Outbox.Status.PENDING),
+            key=lambda r: (order.get(r.channel_kind, 3), r.pk),
+        )
+    except Exception:
+        log.exception("case alert: could not read outbox rows for immediate delivery")
+        return
+    for row in rows:
+        try:
+            deliver_now(row)
+        except Exception:  # a broken adapter must not stop the other rows; the worker retries it
+            log.exception("case alert: immediate delivery of outbox %s failed", row.pk)
+
+
+def _deliver_in_thread(pks: list[int]) -> None:
+    try:
+        _deliver(pks)
+    finally:
+        connection.close()
+
+
+def dispatch(rows: Iterable[Outbox], mode: str | None = None) -> None:
+    """After commit, deliver the pending rows at once: in a daemon thread (default), inline ("sync"),
+    or not at all ("off": ``fanzha deliver-outbox`` sends them)."""
+    pks = [r.pk for r in rows if r.status == Outbox.Status.PENDING]
+    mode = mode or getattr(settings, "FANZHA_ALERT_DELIVERY", "thread")
+    if not pks or mode == "off":
+        return
+
+    def start() -> None:
+        if mode == "sync":
+            _deliver(pks)
+        else:
+            threading.Thread(target=_deliver_in_thread, args=(pks,), name="case-alert", daemon=True).start()
+
+    transaction.on_commit(start, robust=True)
+
+
+# Verbs -----------------------------------------------------------------------------------------------
+
+
+def _require_police(actor: Any, case: Case) -> None:
+    if actor is None or not in_scope(actor, case.unit, Cap.CASE_POLICE):
+        raise PermissionDenied(_("只有警方（警务联络员）可以进行此操作"))
+
+
+def _escalate_minutes() -> timedelta:
+    return timedelta(minutes=settings.FANZHA_ALERT_ESCALATE_MINUTES)
 
 
 @transaction.atomic
 def raise_alert(case: Case, actor: Any = None, now: datetime | None = None) -> Alert:
-    """Raise the case's alert (once): state → alerted, messages queued to the first tier."""
+    """Raise the case's alert once: state reported → alerted, messages queued to the first tier and
+    delivered right after commit; a second call returns the alert and sends nothing."""
     from .actions import record_event
 
     now = now or timezone.now()
+    existing = Alert.objects.filter(case=case).first()
+    if existing is not None:
+        return existing
+    given = case
+    case = Case.objects.select_for_update().select_related("unit").get(pk=case.pk)
     alert, created = Alert.objects.get_or_create(case=case, defaults={"raised_at": now})
-    if created and case.state == CaseState.REPORTED:
-        Case.objects.filter(pk=case.pk).update(state=CaseState.ALERTED)
-        case.state = CaseState.ALERTED
-        record_event(
-            case, CaseEvent.Kind.ALERT_SENT, actor, before=CaseState.REPORTED, after=CaseState.ALERTED, at=now
-        )
+    if not created:
+        return alert
+    tiers = tiers_for(case.unit)
+    first = tiers[0] if tiers else None
+    rows = _notify_tier(
+        alert, case, first.users if first else [], _channel_paths(case, first), tier=0, now=now
+    )
+    if first is not None:
+        alert.next_escalation_at = now + _escalate_minutes()
+        alert.save(update_fields=["next_escalation_at"])
+    before = case.state
+    if case.state == CaseState.REPORTED:
+        case.state = given.state = CaseState.ALERTED
+        case.save(update_fields=["state", "updated_at"])
+    detail: dict[str, Any] = {
+        "tier": 0,
+        "recipients": len(rows),
+        "seconds_to_alert": int(alert.seconds_to_alert),
+    }
+    if first is None:
+        detail["no_contacts"] = True
+    record_event(case, CaseEvent.Kind.ALERT_SENT, actor, before=before, after=case.state, at=now, **detail)
+    dispatch(rows)
     return alert
+
+
+def _escalate_one(pk: int, now: datetime, delivery: str | None) -> bool:
+    """Move one due alert to its next tier (or re-notify the last tier once); False if another run
+    got there first or it is no longer due."""
+    from .actions import record_event
+
+    with transaction.atomic():
+        alert = (
+            Alert.objects.select_for_update()
+            .filter(pk=pk, status=Alert.Status.OPEN, next_escalation_at__lte=now)
+            .select_related("case__unit")
+            .first()
+        )
+        if alert is None:
+            return False
+        case = alert.case
+        tiers = tiers_for(case.unit)
+        again = alert.tier + 1 >= len(tiers)
+        tier = min(alert.tier + 1, len(tiers) - 1) if tiers else alert.tier
+        following = None if again else now + _escalate_minutes()
+        # The claim: only the run that moves the alert from the state it read may send (a second run
+        # in parallel on a database without row locks finds nothing to update).
+        claimed = Alert.objects.filter(
+            pk=alert.pk,
+            tier=alert.tier,
+            next_escalation_at=alert.next_escalation_at,
+            status=Alert.Status.OPEN,
+        ).update(tier=tier, next_escalation_at=following)
+        if not claimed:
+            return False
+        alert.tier, alert.next_escalation_at = tier, following
+        rows: list[Outbox] = []
+        if tiers:
+            rows = _notify_tier(
+                alert,
+                case,
+                tiers[tier].users,
+                _channel_paths(case, tiers[tier]),
+                tier=tier,
+                now=now,
+                again=again,
+            )
+        detail: dict[str, Any] = {"tier": tier, "recipients": len(rows)}
+        if again:
+            detail["final"] = True
+        if not tiers:
+            detail["no_contacts"] = True
+        record_event(case, CaseEvent.Kind.ESCALATED, None, at=now, **detail)
+        dispatch(rows, delivery)
+    return True
+
+
+def escalate_due(now: datetime | None = None, delivery: str | None = None) -> int:
+    """Escalate every open alert whose time is up; return how many moved. Safe to run twice or in
+    parallel (row locks, a conditional update as the claim, and the outbox keys).
+
+    ``delivery`` overrides ``FANZHA_ALERT_DELIVERY`` (the command delivers inline: its process ends
+    before a daemon thread would finish).
+    """
+    now = now or timezone.now()
+    due = list(
+        Alert.objects.filter(status=Alert.Status.OPEN, next_escalation_at__lte=now)
+        .order_by("next_escalation_at", "pk")
+        .values_list("pk", flat=True)
+    )
+    return sum(1 for pk in due if _escalate_one(pk, now, delivery))
+
+
+def is_late(alert: Alert) -> bool:
+    """Acknowledged later than ``FANZHA_ALERT_ESCALATE_MINUTES`` after the alert went out."""
+    seconds = alert.seconds_to_ack
+    return seconds is not None and seconds > _escalate_minutes().total_seconds()
+
+
+@transaction.atomic
+def acknowledge_alert(alert: Alert, actor: Any, note: str = "", now: datetime | None = None) -> Alert:
+    """The police side takes the alert (``CASE_POLICE`` at the case's unit): escalation stops and the
+    time to acknowledge is recorded. A second acknowledgement is refused."""
+    from .actions import record_event
+
+    now = now or timezone.now()
+    alert = Alert.objects.select_for_update().select_related("case__unit").get(pk=alert.pk)
+    _require_police(actor, alert.case)
+    if alert.status != Alert.Status.OPEN:
+        raise ValidationError(_("该预警已经确认过了"))
+    alert.status = Alert.Status.ACKNOWLEDGED
+    alert.acknowledged_at = now
+    alert.acknowledged_by = actor
+    alert.next_escalation_at = None
+    alert.save(update_fields=["status", "acknowledged_at", "acknowledged_by", "next_escalation_at"])
+    detail: dict[str, Any] = {"seconds": int(alert.seconds_to_ack or 0), "tier": alert.tier}
+    if is_late(alert):
+        detail["late"] = True
+    if note.strip():
+        detail["note"] = note.strip()[:300]
+    record_event(alert.case, CaseEvent.Kind.ACKNOWLEDGED, actor, at=now, **detail)
+    return alert
+
+
+@transaction.atomic
+def record_alert_outcome(
+    alert: Alert,
+    actor: Any,
+    frozen_amount: Any,
+    recovered_amount: Any,
+    note: str = "",
+    now: datetime | None = None,
+) -> Alert:
+    """What the stop-payment achieved: amounts frozen and recovered (each at most the loss), after the
+    police acknowledged the alert; recording again corrects the figures (a new event each time)."""
+    from .actions import parse_amount, record_event
+
+    now = now or timezone.now()
+    alert = Alert.objects.select_for_update().select_related("case__unit").get(pk=alert.pk)
+    case = Case.objects.select_for_update().get(pk=alert.case_id)
+    _require_police(actor, case)
+    if alert.status == Alert.Status.OPEN:
+        raise ValidationError(_("请先确认接警，再登记止付结果"))
+    if case.state == CaseState.CLOSED:
+        raise ValidationError(_("案件已结案，止付结果请在结案信息中修改"))
+    errors: dict[str, list[str]] = {}
+    amounts: dict[str, Decimal] = {}
+    for field, raw, label in (
+        ("frozen_amount", frozen_amount, _("止付冻结金额")),
+        ("recovered_amount", recovered_amount, _("追回金额")),
+    ):
+        try:
+            amounts[field] = parse_amount(raw if raw not in (None, "") else 0, label)
+        except ValidationError as exc:
+            errors[field] = exc.messages
+            continue
+        if amounts[field] > case.total_loss:
+            errors[field] = [
+                _("%(label)s不能超过损失金额%(loss)s元") % {"label": label, "loss": _money(case.total_loss)}
+            ]
+    if errors:
+        raise ValidationError(errors)
+    case.frozen_amount = amounts["frozen_amount"]
+    case.recovered_amount = amounts["recovered_amount"]
+    case.save(update_fields=["frozen_amount", "recovered_amount", "updated_at"])
+    alert.status = Alert.Status.RESOLVED
+    alert.resolved_at = now
+    alert.outcome_note = note.strip()[:300]
+    alert.save(update_fields=["status", "resolved_at", "outcome_note"])
+    detail: dict[str, Any] = {"frozen": str(case.frozen_amount), "recovered": str(case.recovered_amount)}
+    if alert.outcome_note:
+        detail["note"] = alert.outcome_note
+    record_event(case, CaseEvent.Kind.OUTCOME, actor, at=now, **detail)
+    return alert
+
+
+# Figures ---------------------------------------------------------------------------------------------
+
+
+def _p90(values: list[float]) -> float | None:
+    """The 90th percentile by nearest rank (a value that occurred, not an interpolation)."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[max(math.ceil(0.9 * len(ordered)) - 1, 0)]
+
+
+def alert_stats(qs: QuerySet[Alert]) -> dict[str, Any]:
+    """Time to alert and to acknowledge over ``qs`` (one query): count, median and p90 in seconds,
+    acknowledged, open, and late acknowledgements (after ``FANZHA_ALERT_ESCALATE_MINUTES``)."""
+    limit = _escalate_minutes().total_seconds()
+    to_alert: list[float] = []
+    to_ack: list[float] = []
+    open_count = 0
+    for raised, reported, acked, status in qs.values_list(
+        "raised_at", "case__reported_at", "acknowledged_at", "status"
+    ):
+        to_alert.append(max((raised - reported).total_seconds(), 0.0))
+        if acked is not None:
+            to_ack.append((acked - raised).total_seconds())
+        if status == Alert.Status.OPEN:
+            open_count += 1
+    return {
+        "count": len(to_alert),
+        "acknowledged": len(to_ack),
+        "open": open_count,
+        "late": sum(1 for s in to_ack if s > limit),
+        "limit_seconds": limit,
+        "alert_median": statistics.median(to_alert) if to_alert else None,
+        "alert_p90": _p90(to_alert),
+        "ack_median": statistics.median(to_ack) if to_ack else None,
+        "ack_p90": _p90(to_ack),
+    }

@@ -1,3 +1,20 @@
-from django.urls import URLPattern
+"""The case ledger's own pages: list, intake and drafts, the case page, edit, timeline, files."""
 
-urlpatterns: list[URLPattern] = []
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("", views.case_list, name="case_list"),
+    path("new/", views.case_new, name="case_new"),
+    path("people/", views.case_person, name="case_person"),
+    path("drafts/save/", views.case_draft_save, name="case_draft_save"),
+    path("drafts/<int:pk>/delete/", views.case_draft_delete, name="case_draft_delete"),
+    path("<int:pk>/", views.case_detail, name="case_detail"),
+    path("<int:pk>/reveal/", views.case_reveal, name="case_reveal"),
+    path("<int:pk>/edit/", views.case_edit, name="case_edit"),
+    path("<int:pk>/state/", views.case_state, name="case_state"),
+    path("<int:pk>/attach/", views.case_attach, name="case_attach"),
+    path("<int:pk>/files/<int:file_pk>/", views.case_attachment, name="case_attachment"),
+    path("<int:pk>/timeline/", views.case_timeline, name="case_timeline"),
+]

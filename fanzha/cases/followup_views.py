@@ -1,12 +1,295 @@
-"""Placeholder: being written."""
+"""Follow-up pages (心理疏导): a case's follow-up with its plan, sessions and closure, and "my
+follow-ups" for counsellors and psychologists; ``panel`` for the case page.
+
+Thin: reads come from ``queries`` (scope) and ``followup_actions.read_texts`` (the texts, for
+``Cap.COUNSEL`` holders only), writes from ``followup_actions``. A case outside the user's scope
+answers 404; a visible case whose counselling texts the user may not touch answers 403 on every
+write and shows no text.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from .models import Case
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Count, F
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
+
+from fanzha.org.forms import Form, apply_errors
+from fanzha.org.models import User
+from fanzha.org.scope import Cap, scope_paths
+from fanzha.org.views import AuthedRequest
+
+from . import followup_actions as actions
+from . import queries
+from .models import Case, FollowUp
+
+LIST_LIMIT = 200
+
+
+class DateInput(forms.DateInput):
+    """A phone's date picker; its value must be ISO whatever the language's date format."""
+
+    input_type = "date"
+
+    def __init__(self, attrs: dict[str, Any] | None = None) -> None:
+        super().__init__(attrs, format="%Y-%m-%d")
+
+
+class UserChoice(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Any) -> str:
+        return obj.first_name or obj.username
+
+
+class PlanForm(Form):
+    plan = forms.CharField(
+        label=gettext_lazy("疏导计划"),
+        required=False,
+        max_length=actions.MAX_TEXT,
+        widget=forms.Textarea(attrs={"rows": 5}),
+        help_text=gettext_lazy("仅辅导员和心理咨询师可见。"),
+    )
+    planned_sessions = forms.IntegerField(
+        label=gettext_lazy("计划次数"), min_value=1, max_value=actions.MAX_SESSIONS
+    )
+    next_date = forms.DateField(label=gettext_lazy("下次日期"), required=False, widget=DateInput)
+    counsellor = UserChoice(queryset=User.objects.none(), label=gettext_lazy("辅导员"), required=False)
+    psychologist = UserChoice(queryset=User.objects.none(), label=gettext_lazy("心理咨询师"), required=False)
+
+    def __init__(self, *args: Any, case: Case, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        people = actions.counsel_users(case)
+        for name in ("counsellor", "psychologist"):
+            field = self.fields[name]
+            assert isinstance(field, forms.ModelChoiceField)
+            field.queryset = people
+
+
+class SessionForm(Form):
+    held_on = forms.DateField(label=gettext_lazy("疏导日期"), widget=DateInput)
+    notes = forms.CharField(
+        label=gettext_lazy("疏导记录"),
+        max_length=actions.MAX_TEXT,
+        widget=forms.Textarea(attrs={"rows": 5}),
+        help_text=gettext_lazy("仅辅导员和心理咨询师可见。"),
+    )
+    next_date = forms.DateField(
+        label=gettext_lazy("下次日期"),
+        required=False,
+        widget=DateInput,
+        help_text=gettext_lazy("到期当天会提醒辅导员和心理咨询师。"),
+    )
+
+
+class CloseForm(Form):
+    closing_note = forms.CharField(
+        label=gettext_lazy("结束说明"), max_length=actions.MAX_TEXT, widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+
+def case_link(case: Case) -> str:
+    """The case page's address, when the case pages are mounted."""
+    try:
+        return reverse("case_detail", args=[case.pk])
+    except NoReverseMatch:
+        return ""
+
+
+def _case(request: AuthedRequest, case_pk: int) -> Case:
+    """A case in the user's scope (404 otherwise)."""
+    return get_object_or_404(
+        queries.cases_for(request.user, Cap.CASE_VIEW).select_related("unit"), pk=case_pk
+    )
+
+
+def _followup(case: Case) -> FollowUp | None:
+    return FollowUp.objects.filter(case=case).select_related("counsellor", "psychologist").first()
+
+
+def _counsel_case(request: AuthedRequest, case_pk: int) -> tuple[Case, FollowUp]:
+    """For a write: the case (404) whose texts the user may write (403) and its follow-up (404)."""
+    case = _case(request, case_pk)
+    if not actions.can_counsel(request.user, case):
+        raise PermissionDenied
+    followup = _followup(case)
+    if followup is None:
+        raise PermissionDenied
+    return case, followup
+
+
+def _summary(followup: FollowUp | None) -> dict[str, Any]:
+    """What anyone who sees the case may know of its follow-up: no text."""
+    if followup is None:
+        return {"followup": None, "sessions": 0}
+    return {"followup": followup, "sessions": followup.sessions.count()}
+
+
+def _render_detail(
+    request: AuthedRequest, case: Case, followup: FollowUp | None, status: int = 200, **forms_: Any
+) -> HttpResponse:
+    counsel = actions.can_counsel(request.user, case)
+    context: dict[str, Any] = {
+        "case": case,
+        "case_url": case_link(case),
+        "can_counsel": counsel,
+        "today": timezone.localdate(),
+        **_summary(followup),
+    }
+    if counsel and followup is not None:
+        texts = actions.read_texts(followup, request.user)
+        context["texts"] = texts
+        if followup.status == FollowUp.Status.OPEN:
+            context["plan_form"] = forms_.get("plan_form") or PlanForm(
+                case=case,
+                initial={
+                    "plan": texts.plan,
+                    "planned_sessions": followup.planned_sessions,
+                    "next_date": followup.next_date,
+                    "counsellor": followup.counsellor_id,
+                    "psychologist": followup.psychologist_id,
+                },
+            )
+            context["session_form"] = forms_.get("session_form") or SessionForm(
+                initial={"held_on": timezone.localdate()}
+            )
+            context["close_form"] = forms_.get("close_form") or CloseForm()
+    return render(request, "cases/followup_detail.html", context, status=status)
+
+
+@login_required
+def followup_detail(request: AuthedRequest, case_pk: int) -> HttpResponse:
+    """A case's follow-up: status and dates for everyone who sees the case; plan, notes and forms for
+    the counsellor and psychologist roles."""
+    case = _case(request, case_pk)
+    return _render_detail(request, case, _followup(case))
+
+
+@login_required
+@require_POST
+def followup_open(request: AuthedRequest, case_pk: int) -> HttpResponse:
+    """Open a follow-up by hand (a victim not on the roster gets none automatically)."""
+    case = _case(request, case_pk)
+    if not actions.can_counsel(request.user, case):
+        raise PermissionDenied
+    actions.open_followup(case, request.user, counsellor=request.user)
+    messages.success(request, _("已建立心理疏导计划。"))
+    return redirect("followup_detail", case_pk=case.pk)
+
+
+@login_required
+@require_POST
+def followup_plan(request: AuthedRequest, case_pk: int) -> HttpResponse:
+    case, followup = _counsel_case(request, case_pk)
+    form = PlanForm(request.POST, case=case)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            actions.update_plan(
+                followup,
+                request.user,
+                plan=data["plan"],
+                planned_sessions=data["planned_sessions"],
+                next_date=data["next_date"],
+                counsellor=data["counsellor"],
+                psychologist=data["psychologist"],
+            )
+        except ValidationError as exc:
+            apply_errors(form, exc)
+        else:
+            messages.success(request, _("疏导计划已保存。"))
+            return redirect("followup_detail", case_pk=case.pk)
+    return _render_detail(request, case, followup, status=400, plan_form=form)
+
+
+@login_required
+@require_POST
+def followup_session(request: AuthedRequest, case_pk: int) -> HttpResponse:
+    case, followup = _counsel_case(request, case_pk)
+    form = SessionForm(request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            actions.add_session(followup, request.user, data["held_on"], data["notes"], data["next_date"])
+        except ValidationError as exc:
+            apply_errors(form, exc)
+        else:
+            messages.success(request, _("疏导记录已添加。"))
+            return redirect("followup_detail", case_pk=case.pk)
+    return _render_detail(request, case, followup, status=400, session_form=form)
+
+
+@login_required
+@require_POST
+def followup_close(request: AuthedRequest, case_pk: int) -> HttpResponse:
+    case, followup = _counsel_case(request, case_pk)
+    form = CloseForm(request.POST)
+    if form.is_valid():
+        try:
+            actions.close_followup(followup, request.user, form.cleaned_data["closing_note"])
+        except ValidationError as exc:
+            apply_errors(form, exc)
+        else:
+            messages.success(request, _("心理疏导已结束。"))
+            return redirect("followup_detail", case_pk=case.pk)
+    return _render_detail(request, case, followup, status=400, close_form=form)
+
+
+@login_required
+def followup_list(request: AuthedRequest) -> HttpResponse:
+    """My follow-ups: the open ones in the counselling scope, due first, those assigned to me marked."""
+    if not scope_paths(request.user, Cap.COUNSEL):
+        raise PermissionDenied
+    scoped = queries.followups_for(request.user, Cap.COUNSEL)
+    mine_only = request.GET.get("mine") == "1"
+    rows = scoped.filter(status=FollowUp.Status.OPEN)
+    if mine_only:
+        rows = rows.filter(counsellor=request.user) | rows.filter(psychologist=request.user)
+    followups = list(
+        rows.select_related("case__unit", "counsellor", "psychologist")
+        .annotate(session_count=Count("sessions"))
+        # Dates first (the most overdue on top), then those with no date planned.
+        .order_by(F("next_date").asc(nulls_last=True), "case__reported_at", "pk")[:LIST_LIMIT]
+    )
+    today = timezone.localdate()
+    items = [
+        {
+            "followup": f,
+            "case": f.case,
+            "due": f.next_date is not None and f.next_date <= today,
+            "mine": request.user.pk in (f.counsellor_id, f.psychologist_id),
+        }
+        for f in followups
+    ]
+    return render(
+        request,
+        "cases/followup_list.html",
+        {"items": items, "mine_only": mine_only, "limit": LIST_LIMIT, "today": today},
+    )
 
 
 def panel(case: Case, user: Any) -> dict[str, Any]:
-    """Context of the followup panel on the case page (template ``cases/_followup_panel.html``)."""
-    return {}
+    """Context of the followup panel on the case page (template ``cases/_followup_panel.html``):
+    status, next date and session count for everyone who sees the case; no text."""
+    followup = _followup(case)
+    counsel = actions.can_counsel(user, case)
+    today = timezone.localdate()
+    return {
+        **_summary(followup),
+        "case": case,
+        "url": reverse("followup_detail", args=[case.pk]),
+        "can_counsel": counsel,
+        "can_open": followup is None and counsel,
+        "due": followup is not None
+        and followup.status == FollowUp.Status.OPEN
+        and followup.next_date is not None
+        and followup.next_date <= today,
+    }

@@ -1,3 +1,11 @@
-from django.urls import URLPattern
+"""The case pages of the member self-service (phone) site, mounted at /m/ before reach's own."""
 
-urlpatterns: list[URLPattern] = []
+from django.urls import path
+
+from . import member_views as views
+
+urlpatterns = [
+    path("<str:token>/report/", views.report, name="member_report"),
+    path("<str:token>/reports/", views.reports, name="member_reports"),
+    path("<str:token>/reports/<int:pk>/", views.report_done, name="member_report_done"),
+]

@@ -1,3 +1,11 @@
-from django.urls import URLPattern
+"""Statistics and exports of the case ledger, mounted at /cases/stats/."""
 
-urlpatterns: list[URLPattern] = []
+from django.urls import path
+
+from . import stats_views
+
+urlpatterns = [
+    path("", stats_views.case_stats, name="case_stats"),
+    path("export.xlsx", stats_views.case_stats_export, name="case_stats_export"),
+    path("ledger.xlsx", stats_views.case_export, name="case_export"),
+]

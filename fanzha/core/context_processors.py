@@ -19,6 +19,7 @@ MENU: tuple[tuple[str, str, Promise, str | None], ...] = (
     ("campaigns", "campaign_list", _("专项行动"), "view"),
     ("dashboards", "dashboard_index", _("统计看板"), "view"),
     ("reach", "reach_index", _("覆盖情况"), "view"),
+    ("cases", "case_list", _("案件"), "case_view"),
     ("activities", "activity_list", _("活动"), "view"),
     ("letters", "letter_index", _("责任书"), "view"),
     ("templates", "template_list", _("方案模板"), "view"),
@@ -44,6 +45,12 @@ SECTIONS: tuple[tuple[str, str], ...] = (
     ("dashboard_", "dashboards"),
     ("learn_", "learn"),
     ("channel_", "notifications"),
+    ("case_", "cases"),
+    ("alert_", "cases"),
+    ("followup_", "cases"),
+    ("traceback_", "cases"),
+    ("accountability_", "cases"),
+    ("case_stats", "cases"),
 )
 
 

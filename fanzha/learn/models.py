@@ -145,7 +145,7 @@ class QuizPaper(models.Model):
 
     code = models.SlugField(max_length=40, unique=True)
     title = models.CharField(_("试卷名称"), max_length=120)
-    audience = models.CharField(_("对象"), max_length=16, choices=Audience.choices)
+    audience = models.CharField(_("适用对象"), max_length=16, choices=Audience.choices)
     rules = models.JSONField(_("抽题规则"), default=dict)  # {"single": 10, "multiple": 5, "true_false": 5}
     time_limit_minutes = models.PositiveSmallIntegerField(_("时限（分钟）"), default=20)
     pass_mark = models.PositiveSmallIntegerField(_("及格分（百分制）"), default=80)
@@ -202,7 +202,9 @@ class TipSchedule(models.Model):
     channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="tip_schedules")
     post_time = models.TimeField(_("发送时间"), default=time(8, 0))
     no_repeat_days = models.PositiveSmallIntegerField(_("不重复天数"), default=60)
-    audience = models.CharField(_("对象"), max_length=16, choices=Audience.choices, default=Audience.STUDENT)
+    audience = models.CharField(
+        _("适用对象"), max_length=16, choices=Audience.choices, default=Audience.STUDENT
+    )
     starts_on = models.DateField(_("开始日期"), default=timezone.localdate)
     is_active = models.BooleanField(_("启用"), default=True)
     created_by = models.ForeignKey(

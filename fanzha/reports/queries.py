@@ -25,8 +25,20 @@ from django.utils import timezone
 from fanzha.campaigns import compliance
 from fanzha.campaigns import queries as campaign_queries
 from fanzha.campaigns.models import Campaign, Goal
+from fanzha.cases.models import Case
+from fanzha.cases.queries import cases_for
+from fanzha.cases.stats import (
+    Period,
+    Tally,
+    case_goals,
+    goal_met,
+    goal_periods,
+    percent_change,
+    tallies,
+    year_earlier,
+)
 from fanzha.org.models import PersonKind, Unit
-from fanzha.org.scope import Cap, units_for
+from fanzha.org.scope import Cap, path_q, scope_paths, units_for
 from fanzha.reach import queries as reach_queries
 from fanzha.reach.models import Item
 
@@ -237,10 +249,16 @@ class GoalRow:
     actual: int | None  # percent
 
 
-def goal_rows(kpis: Kpis, figures: Figures) -> list[GoalRow]:
-    """The campaign's goals that these counts measure, with the unit's actual figure: one query."""
+def campaign_goals(campaign: Campaign) -> list[Goal]:
+    """The campaign's goals, earliest deadline first (loaded once per page: rates and cases both use them)."""
+    return list(Goal.objects.filter(campaign=campaign).order_by("deadline", "pk"))
+
+
+def goal_rows(kpis: Kpis, figures: Figures, goals: Iterable[Goal] | None = None) -> list[GoalRow]:
+    """The campaign's goals that these counts measure, with the unit's actual figure: one query (none
+    when ``goals`` are given)."""
     rows = []
-    for goal in Goal.objects.filter(campaign=kpis.campaign).order_by("deadline", "pk"):
+    for goal in campaign_goals(kpis.campaign) if goals is None else goals:
         if goal.unit != "percent":
             continue
         actual: Ratio | None = None
@@ -256,3 +274,73 @@ def goal_rows(kpis: Kpis, figures: Figures) -> list[GoalRow]:
         if actual is not None:
             rows.append(GoalRow(goal, actual.percent))
     return rows
+
+
+# Cases -----------------------------------------------------------------------------------------
+
+
+@dataclass
+class CaseKpis:
+    """Cases and loss of the viewed units in a period against the same period a year earlier, and the
+    campaign's case goal (``case_change_yoy``, else ``case_change_mom``) measured over its own period."""
+
+    period: Period
+    current: Tally
+    year_before: Tally
+    goal: Goal | None = None
+    goal_actual: float | None = None
+    goal_met: bool | None = None
+
+    @property
+    def cases_change(self) -> float | None:
+        return percent_change(self.current.cases, self.year_before.cases)
+
+    @property
+    def loss_change(self) -> float | None:
+        return percent_change(self.current.loss, self.year_before.loss)
+
+
+def _case_scope(user: Any, units: Iterable[Unit]) -> QuerySet[Case] | None:
+    """The cases of ``units``' subtrees the user may see, or None when the user sees no case there."""
+    paths = scope_paths(user, Cap.CASE_VIEW)
+    wanted = [u.path for u in units]
+    if not any(p.startswith(w) or w.startswith(p) for p in paths for w in wanted):
+        return None
+    return cases_for(user, Cap.CASE_VIEW).filter(path_q(wanted, "unit__path"))
+
+
+def case_kpis(
+    user: Any, campaign: Campaign, units: Iterable[Unit], goals: Iterable[Goal], today: date | None = None
+) -> CaseKpis | None:
+    """The case KPIs of a dashboard over the campaign's period so far: one aggregate query over
+    ``cases_case`` (unit path prefix and ``reported_at``), none for a user without ``Cap.CASE_VIEW``
+    there or before the campaign starts."""
+    today = today or timezone.localdate()
+    last = min(today, campaign.ends_on)
+    qs = _case_scope(user, units)
+    if qs is None or last < campaign.starts_on:
+        return None
+    period = Period(campaign.starts_on, last)
+    periods = {"now": period, "yoy": year_earlier(period)}
+    wanted = sorted(case_goals(goals), key=lambda g: (g.metric != "case_change_yoy", g.deadline, g.pk))
+    goal = wanted[0] if wanted else None
+    span = goal_periods(campaign, goal, today) if goal is not None else None
+    if span is not None:
+        periods["goal"], periods["base"] = span
+    t = tallies(qs, periods)
+    result = CaseKpis(period, t["now"], t["yoy"], goal)
+    if span is not None and goal is not None:
+        result.goal_actual = percent_change(t["goal"].cases, t["base"].cases)
+        result.goal_met = goal_met(goal.target, result.goal_actual)
+    return result
+
+
+def scope_case_kpis(user: Any, today: date | None = None) -> CaseKpis | None:
+    """This year so far against the same days of last year, over the user's whole case scope: one query."""
+    today = today or timezone.localdate()
+    roots = scope_paths(user, Cap.CASE_VIEW)
+    if not roots:
+        return None
+    period = Period(date(today.year, 1, 1), today)
+    t = tallies(cases_for(user, Cap.CASE_VIEW), {"now": period, "yoy": year_earlier(period)})
+    return CaseKpis(period, t["now"], t["yoy"])

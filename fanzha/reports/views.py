@@ -180,12 +180,17 @@ def _render(request: AuthedRequest, campaign: Campaign, at: Unit | None) -> Http
     ids = [at.pk] if at is not None else [row.unit.pk for row in board.rows]
     trend = queries.trend(board.kpis, ids, board.current, today)
     leaf = at is not None and not board.rows
+    goals = queries.campaign_goals(campaign)
     context = {
         "campaign": campaign,
         "board": board,
         "at": at,
         "crumbs": _crumbs(request, campaign, at) if at is not None else [],
-        "goals": queries.goal_rows(board.kpis, board.figures),
+        "goals": queries.goal_rows(board.kpis, board.figures, goals),
+        "cases": queries.case_kpis(
+            request.user, campaign, [at] if at is not None else [row.unit for row in board.rows], goals, today
+        ),
+        "case_stats_url": reverse("case_stats") + (f"?unit={at.pk}" if at is not None else ""),
         "items": [(item, board.kpis.labels[item]) for item in board.kpis.items],
         "summary": board.figures.cells,
         "chart": _chart_data(board, trend),
@@ -225,7 +230,12 @@ def dashboard_index(request: AuthedRequest) -> HttpResponse:
         "prev_url": link(page.previous_page_number()) if page.has_previous() else "",
         "next_url": link(page.next_page_number()) if page.has_next() else "",
     }
-    return render(request, "reports/index.html", {"paged": paged})
+    context = {
+        "paged": paged,
+        "cases": queries.scope_case_kpis(request.user),
+        "case_stats_url": reverse("case_stats"),
+    }
+    return render(request, "reports/index.html", context)
 
 
 @login_required

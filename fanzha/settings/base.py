@@ -227,4 +227,10 @@ FANZHA_DEMO_PASSWORD = os.environ.get("FANZHA_DEMO_PASSWORD", "fanzha-demo-2026"
 # an alert nobody on the police side acknowledges within this many minutes goes to the next contact.
 FANZHA_STOP_PAYMENT_WINDOW_HOURS = int(os.environ.get("FANZHA_STOP_PAYMENT_WINDOW_HOURS", "24"))
 FANZHA_ALERT_ESCALATE_MINUTES = int(os.environ.get("FANZHA_ALERT_ESCALATE_MINUTES", "10"))
+# How an alert's messages leave right after the report commits: "thread" (a background thread of the
+# server process), "sync" (before the response), "off" (left to ``fanzha deliver-outbox``).
+FANZHA_ALERT_DELIVERY = os.environ.get("FANZHA_ALERT_DELIVERY", "thread")
+# The address people reach this site at (e.g. https://fanzha.example.edu.cn): links in e-mails, chat-group
+# messages and SMS are absolute only when it is set.
+FANZHA_SITE_URL = os.environ.get("FANZHA_SITE_URL", "").rstrip("/")
 FANZHA_SMS_BACKEND = os.environ.get("FANZHA_SMS_BACKEND", "fanzha.notify.sms.LogBackend")

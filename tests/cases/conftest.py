@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 from django.utils import timezone
 
+from fanzha.campaigns import actions as campaigns
+from fanzha.campaigns.models import Campaign, CampaignTemplate
+from fanzha.campaigns.template_actions import sync_builtin_templates
 from fanzha.cases.actions import CaseInput, IndicatorIn, TransferIn
 from fanzha.cases.models import ContactChannel, FraudKind, FundSource, IndicatorKind, Side, TransferMethod
+from fanzha.org import actions as org
+from fanzha.org.models import Role, Unit, User
+from tests.conftest import make_staff
 
 # A card number that passes the Luhn check, and one that does not.
 GOOD_CARD = "6222021234567890128"
@@ -61,3 +68,36 @@ def intake(unit: Any, victim: Any = None, now: datetime | None = None, **changes
 @pytest.fixture
 def make_intake() -> Callable[..., CaseInput]:
     return intake
+
+
+@dataclass
+class District:
+    bureau: Unit
+    school: Unit
+    klass: Unit
+    bureau_admin: User
+    school_admin: User
+    counsellor: User
+    campaign: Campaign
+
+
+def start(code: str, unit: Unit) -> Campaign:
+    sync_builtin_templates()
+    template = CampaignTemplate.objects.get(code=code)
+    return campaigns.start_campaign(template, unit, timezone.localdate() - timedelta(days=30), None, {})
+
+
+@pytest.fixture
+def district(cast) -> District:
+    bureau = org.create_unit(parent=None, name="示范区教育局", code="DIST", kind="bureau_district")
+    school = org.create_unit(parent=bureau, name="第一中学", code="S1", kind="school")
+    klass = org.create_unit(parent=school, name="初一1班", code="S1C1", kind="class")
+    return District(
+        bureau=bureau,
+        school=school,
+        klass=klass,
+        bureau_admin=make_staff(bureau, "B0001", "区教育局管理员", Role.BUREAU_ADMIN, bureau),
+        school_admin=make_staff(bureau, "B0002", "一中管理员", Role.SCHOOL_ADMIN, school),
+        counsellor=make_staff(bureau, "B0003", "一中班主任", Role.COUNSELLOR, klass, kind="teacher"),
+        campaign=start("district-education-system", bureau),
+    )

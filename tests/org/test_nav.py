@@ -25,6 +25,7 @@ VIEWERS = [
     "campaign_list",
     "dashboard_index",
     "reach_index",
+    "case_list",
     "activity_list",
     "letter_index",
     "template_list",
@@ -36,6 +37,7 @@ ORDER = [
     "campaign_list",
     "dashboard_index",
     "reach_index",
+    "case_list",
     "activity_list",
     "letter_index",
     "template_list",
@@ -155,11 +157,13 @@ def test_quick_links_of_each_role(client, cast, campaign):
     dashboard = reverse("campaign_dashboard", args=[campaign.pk])
     reach, kb, quiz = reverse("reach_index"), reverse("learn_kb"), reverse("learn_quiz_papers")
     teaching = [reverse("learn_tip_schedules"), reverse("learn_article_publish"), quiz]
+    cases = [reverse("case_list"), reverse("case_new")]
     admin = [
         reverse("campaign_start_choose"),
         reverse("roster_import"),
         reach,
         dashboard,
+        *cases,
         reverse("activity_record"),
         reverse("letter_index"),
         reverse("channel_list"),
@@ -168,19 +172,22 @@ def test_quick_links_of_each_role(client, cast, campaign):
         kb,
     ]
     watcher = [reach, dashboard, reverse("letter_index"), quiz, reverse("roster_export"), kb]
+    police = [reach, dashboard, *cases, *watcher[2:]]
+    auditor = [reach, dashboard, cases[0], *watcher[2:]]
     expected = {
         "school_admin": admin,
         "college_admin": admin,
         "counsellor": [
             reach,
+            *cases,
             reverse("activity_record"),
             reverse("letter_index"),
             *teaching,
             reverse("roster_export"),
             kb,
         ],
-        "police_liaison": watcher,
-        "auditor": watcher,
+        "police_liaison": police,
+        "auditor": auditor,
         "student": [kb],
         "parent": [kb],
         "outsider": [x for x in admin if x != dashboard],  # the university's campaign is not theirs

@@ -1,7 +1,7 @@
 """``fanzha demo``: migrate, build the demo world once, print one login per role, serve it.
 
 The world is built app by app: the organisations and people (``org.demo``), then the six
-built-in campaigns running on them (``campaigns.demo``).
+built-in campaigns running on them (``campaigns.demo``), then a year of cases (``cases.demo``).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from django.db.migrations.executor import MigrationExecutor
 from django.db.models import ProtectedError
 
 from fanzha.campaigns import demo as campaign_demo
+from fanzha.cases import demo as cases_demo
 from fanzha.core.management.commands.serve import DEFAULT_BIND, run_server
 from fanzha.learn import actions as learn_actions
 from fanzha.org import demo
@@ -60,6 +61,7 @@ class Command(BaseCommand):
         if options["reset"]:
             try:
                 with transaction.atomic():
+                    cases_demo.reset_cases(log)  # cases hold on to the units
                     campaign_demo.reset_campaigns(log)  # campaign rows hold on to the units
                     demo.reset_world(log)
             except ProtectedError as exc:
@@ -72,6 +74,7 @@ class Command(BaseCommand):
         learned = learn_actions.sync_content()
         log(f"knowledge base, tips and quiz bank loaded ({learned})")
         reach_demo.build_attestations(log)
+        cases_demo.build_cases(log, scale=options["scale"])
         table = demo.format_logins(demo.demo_logins())
         table += "\n" + campaign_demo.format_campaigns(campaign_demo.demo_campaigns())
         log(table)

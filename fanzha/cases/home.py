@@ -1,0 +1,25 @@
+"""What the case ledger adds to the home page: the ledger, and reporting a case.
+
+Registered with ``core.hooks.on_home`` in ``CasesConfig.ready``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.urls import reverse
+from django.utils.translation import gettext as _
+
+from fanzha.core.hooks import HomeLink, HomePanel
+
+
+def home_items(user: Any, caps: frozenset[str]) -> Iterable[HomeLink | HomePanel]:
+    items: list[HomeLink | HomePanel] = []
+    if "case_view" in caps:
+        items.append(HomeLink(30, _("案件台账"), reverse("case_list"), _("案件、止付预警、心理疏导和倒查")))
+    if "case_edit" in caps:
+        items.append(
+            HomeLink(31, _("报告案件"), reverse("case_new"), _("学生被骗时立即录入，自动发出止付预警"))
+        )
+    return items
