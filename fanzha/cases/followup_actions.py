@@ -116,6 +116,18 @@ def class_counsellor(case: Case) -> User | None:
     return None
 
 
+def nearest_psychologist(case: Case) -> User | None:
+    """The psychologist granted nearest above the case's unit (the school's counselling centre), if any."""
+    from fanzha.campaigns.compliance import ancestor_paths
+
+    paths = ancestor_paths(case.unit.path)
+    grants = RoleGrant.objects.filter(
+        role=Role.PSYCHOLOGIST, unit__path__in=paths, unit__is_active=True, user__is_active=True
+    ).select_related("user", "unit")
+    best = max(grants, key=lambda g: (len(g.unit.path), -g.pk), default=None)
+    return best.user if best is not None else None
+
+
 @transaction.atomic
 def open_followup(
     case: Case,
@@ -130,7 +142,8 @@ def open_followup(
     """Open the case's follow-up (once: a second call returns the first).
 
     ``actor`` None is the system at report time (``traceback_actions.on_case_reported``): the
-    counsellor is then the victim's class counsellor and the first date the next day, and no event
+    counsellor is then the victim's class counsellor, the psychologist the one granted nearest above
+    the case's unit, and the first date the next day, and no event
     is written (the report's own event covers it). A person opening one needs ``Cap.COUNSEL``.
     """
     now = now or timezone.now()
@@ -141,6 +154,7 @@ def open_followup(
         return existing
     if actor is None and counsellor is None:
         counsellor = class_counsellor(case)
+        psychologist = psychologist or nearest_psychologist(case)
     else:
         _check_assignee(counsellor, case, "counsellor")
     _check_assignee(psychologist, case, "psychologist")

@@ -69,6 +69,8 @@ DEMO_NUMBERS: dict[str, str] = {
     Role.AUDITOR: "20120004",
     Role.POLICE_LIAISON: "031001",
     Role.BANK_ADMIN: "0100001",
+    Role.SECURITY_OFFICER: "20150005",
+    Role.PSYCHOLOGIST: "20160006",
     "student": "2023010105",
 }
 
@@ -552,6 +554,14 @@ def plan_university(p: Planner) -> Section:
     )
     demo_student.grants = []
     demo_student.guardians[0][0].grants = []
+    # The case ledger's contacts, planned last so that everyone above keeps their name: the security
+    # office's duty officer hears every stop-payment alert with the police liaison; the counselling
+    # centre's psychologist follows victims up.
+    officer = staff(security, MembershipRole.MEMBER, DEMO_NUMBERS[Role.SECURITY_OFFICER], 2015)
+    officer.grants = [(root, Role.SECURITY_OFFICER)]
+    centre = root.add("心理健康教育中心", "XLZX", UnitKind.OTHER)
+    psychologist = staff(centre, MembershipRole.MEMBER, DEMO_NUMBERS[Role.PSYCHOLOGIST], 2016)
+    psychologist.grants = [(root, Role.PSYCHOLOGIST)]
     return Section("university", root, iter([Chunk(root, list(root.children), people)]))
 
 
@@ -1168,6 +1178,8 @@ def demo_logins() -> list[DemoLogin]:
         Role.POLICE_LIAISON: POLICE_CODE,
         Role.BANK_ADMIN: BANK_CODE,
         Role.AUDITOR: UNIVERSITY_CODE,
+        Role.SECURITY_OFFICER: UNIVERSITY_CODE,
+        Role.PSYCHOLOGIST: UNIVERSITY_CODE,
         "student": UNIVERSITY_CODE,
     }
     for role, root_code in roots.items():

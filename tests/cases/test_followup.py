@@ -228,3 +228,12 @@ def test_case_page_panel_hides_text(client, cast, case):
     html = client.get(reverse("case_detail", args=[case.pk])).content.decode()
     assert reverse("followup_detail", args=[case.pk]) in html and "1 / 3" in html
     assert SECRET not in html and PLAN_TEXT not in html
+
+
+def test_report_assigns_the_psychologist_granted_above_the_unit(cast, psychologist, make_intake):
+    case = actions.report_case(make_intake(cast.cs2301, cast.student), cast.counsellor)
+    assert FollowUp.objects.get(case=case).psychologist == psychologist
+
+
+def test_no_psychologist_granted_leaves_it_empty(cast, case):
+    assert FollowUp.objects.get(case=case).psychologist is None

@@ -229,6 +229,8 @@ EXPECTED_GRANTS = {
     },
     Role.BANK_ADMIN: {(Role.BANK_ADMIN, UnitKind.BANK_HEAD)},
     Role.AUDITOR: {(Role.AUDITOR, UnitKind.SCHOOL)},
+    Role.SECURITY_OFFICER: {(Role.SECURITY_OFFICER, UnitKind.SCHOOL)},
+    Role.PSYCHOLOGIST: {(Role.PSYCHOLOGIST, UnitKind.SCHOOL)},
     "student": set(),
     "parent": set(),
 }
