@@ -221,8 +221,6 @@ LOGGING = {
 # Tree and org settings
 FANZHA_DEMO_PASSWORD = os.environ.get("FANZHA_DEMO_PASSWORD", "fanzha-demo-2026")
 
-# SMS (one-time sign-in codes, reminders to members without an account): the backend class that
-# sends them. The default only logs (masked) and marks the message sent; see fanzha/notify/sms.py.
 # The emergency stop-payment flow: a case with money moved within this many hours raises an alert;
 # an alert nobody on the police side acknowledges within this many minutes goes to the next contact.
 FANZHA_STOP_PAYMENT_WINDOW_HOURS = int(os.environ.get("FANZHA_STOP_PAYMENT_WINDOW_HOURS", "24"))
@@ -233,4 +231,6 @@ FANZHA_ALERT_DELIVERY = os.environ.get("FANZHA_ALERT_DELIVERY", "thread")
 # The address people reach this site at (e.g. https://fanzha.example.edu.cn): links in e-mails, chat-group
 # messages and SMS are absolute only when it is set.
 FANZHA_SITE_URL = os.environ.get("FANZHA_SITE_URL", "").rstrip("/")
+# SMS (one-time sign-in codes, reminders to members without an account): the backend class that
+# sends them. The default only logs (masked) and marks the message sent; see fanzha/notify/sms.py.
 FANZHA_SMS_BACKEND = os.environ.get("FANZHA_SMS_BACKEND", "fanzha.notify.sms.LogBackend")
