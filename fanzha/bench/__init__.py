@@ -11,4 +11,5 @@ from __future__ import annotations
 BENCHMARKS: dict[str, str] = {
     "import": "fanzha.bench.import_roster",
     "rollup": "fanzha.bench.rollup",
+    "alert": "fanzha.bench.alert",
 }
