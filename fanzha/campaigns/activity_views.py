@@ -15,7 +15,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
@@ -26,6 +25,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from fanzha.core.paging import paginate
 from fanzha.org.forms import apply_errors
 from fanzha.org.models import Unit
 from fanzha.org.scope import in_scope, people_for, units_for
@@ -78,20 +78,7 @@ def activity_list(request: HttpRequest) -> HttpResponse:
         bounds = reads.month_bounds(data["month"] or "")
         if bounds:
             activities = activities.filter(occurred_on__gte=bounds[0], occurred_on__lt=bounds[1])
-    page = Paginator(reads.with_counts(activities).order_by("-occurred_on", "-id"), PAGE_SIZE).get_page(
-        request.GET.get("page")
-    )
-    query = request.GET.copy()
-
-    def link(number: int) -> str:
-        query["page"] = str(number)
-        return "?" + query.urlencode()
-
-    paged = {
-        "page": page,
-        "prev_url": link(page.previous_page_number()) if page.has_previous() else "",
-        "next_url": link(page.next_page_number()) if page.has_next() else "",
-    }
+    paged = paginate(request, reads.with_counts(activities).order_by("-occurred_on", "-id"), PAGE_SIZE)
     return render(
         request,
         "campaigns/activity_list.html",

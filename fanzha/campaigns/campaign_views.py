@@ -18,7 +18,6 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -30,6 +29,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
+from fanzha.core.paging import paginate
 from fanzha.org.forms import apply_errors
 from fanzha.org.models import MembershipRole, Unit, UnitKind
 from fanzha.org.scope import Cap, in_scope, scope_paths, units_for
@@ -149,21 +149,6 @@ def _tally_cells(tally: compliance.Tally) -> dict[str, Any]:
     }
 
 
-def _page(request: AuthedRequest, items: Any) -> dict[str, Any]:
-    page = Paginator(items, PAGE_SIZE).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-
-    def link(number: int) -> str:
-        query["page"] = str(number)
-        return "?" + query.urlencode()
-
-    return {
-        "page": page,
-        "prev_url": link(page.previous_page_number()) if page.has_previous() else "",
-        "next_url": link(page.next_page_number()) if page.has_next() else "",
-    }
-
-
 # List, start, detail -------------------------------------------------------------------------------
 
 
@@ -174,7 +159,10 @@ def campaign_list(request: AuthedRequest) -> HttpResponse:
     return render(
         request,
         "campaigns/campaign_list.html",
-        {"paged": _page(request, campaigns), "can_start": bool(scope_paths(request.user, Cap.EDIT_UNITS))},
+        {
+            "paged": paginate(request, campaigns, PAGE_SIZE),
+            "can_start": bool(scope_paths(request.user, Cap.EDIT_UNITS)),
+        },
     )
 
 
@@ -400,7 +388,7 @@ def campaign_dashboard(request: AuthedRequest, pk: int) -> HttpResponse:
             "crumbs": _crumbs(request, campaign, view.at),
             "today": snap.today,
             "totals": _tally_cells(board.totals),
-            "paged": _page(request, rows),
+            "paged": paginate(request, rows, PAGE_SIZE),
             "own": own,
             "unit_query": f"?unit={view.at.pk}" if view.at else "",
         },
@@ -458,7 +446,7 @@ def campaign_obligation(request: AuthedRequest, pk: int, obligation_pk: int) -> 
             "frequency": FREQUENCY_LABELS.get(obligation.rule.frequency, obligation.rule.frequency),
             "state": state,
             "tally": _tally_cells(state.tally) if state else None,
-            "paged": _page(request, periods),
+            "paged": paginate(request, periods, PAGE_SIZE),
             "person": people[(obligation.unit.path, obligation.rule.responsible)],
             "activities": activities,
             "crumbs": _crumbs(request, campaign, obligation.unit),

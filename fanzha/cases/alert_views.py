@@ -17,9 +17,8 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.db.models import Case as CaseWhen
-from django.db.models import IntegerField, QuerySet, Value, When
+from django.db.models import IntegerField, Value, When
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
@@ -28,6 +27,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from fanzha.core.paging import paginate
 from fanzha.notify.models import ChannelKind, Outbox
 from fanzha.org.forms import Form, apply_errors
 from fanzha.org.scope import Cap, scope_paths
@@ -132,21 +132,6 @@ def _case_url(case: Case) -> str:
         return ""
 
 
-def _paged(request: HttpRequest, qs: QuerySet[Alert]) -> dict[str, Any]:
-    page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-
-    def link(number: int) -> str:
-        query["page"] = str(number)
-        return "?" + query.urlencode()
-
-    return {
-        "page": page,
-        "prev_url": link(page.previous_page_number()) if page.has_previous() else "",
-        "next_url": link(page.next_page_number()) if page.has_next() else "",
-    }
-
-
 # Pages -----------------------------------------------------------------------------------------------
 
 
@@ -168,7 +153,7 @@ def alert_list(request: HttpRequest) -> HttpResponse:
         )
         .order_by("rank", "-raised_at", "-pk")
     )
-    paged = _paged(request, ordered)
+    paged = paginate(request, ordered, PAGE_SIZE)
     rows = [
         {
             "alert": a,
@@ -178,7 +163,7 @@ def alert_list(request: HttpRequest) -> HttpResponse:
             "to_ack": human_duration(a.seconds_to_ack),
             "late": _late(a, now),
         }
-        for a in paged["page"]
+        for a in paged.page
     ]
     stats = alert_stats(scoped)
     figures = {

@@ -89,6 +89,11 @@ class SessionForm(Form):
         help_text=gettext_lazy("到期当天会提醒辅导员和心理咨询师。"),
     )
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # The plan form on the same page has a next_date too: its own ids keep each label on its field.
+        kwargs.setdefault("auto_id", "session_%s")
+        super().__init__(*args, **kwargs)
+
 
 class CloseForm(Form):
     closing_note = forms.CharField(

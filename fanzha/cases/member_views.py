@@ -90,7 +90,10 @@ def report(request: HttpRequest, member: Member) -> HttpResponse:
 
 
 def _earliest(rows: list[TransferIn]) -> datetime | None:
-    times = [r.at for r in rows if r.at is not None]
+    """The first transfer's time, for a start the member left empty. A transfer typed in the future is
+    left out: its own row says what is wrong, and the empty start field must not."""
+    now = timezone.now()
+    times = [r.at for r in rows if r.at is not None and r.at <= now]
     return min(times) if times else None
 
 

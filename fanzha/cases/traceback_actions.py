@@ -267,7 +267,12 @@ def _findings(snap: dict[str, Any]) -> list[dict[str, Any]]:
     if not snap["campaigns"]:
         found.append({"code": "no_campaign"})
     quiz = snap.get("quiz")
-    if quiz is not None and snap["campaigns"]:
+    # A pass verified by staff (a paper quiz, a quiz taken elsewhere) answers for the quiz: no finding
+    # about online attempts then.
+    quiz_attested = any(
+        row["item"] == "quiz_passed" and row["done"] for c in snap["campaigns"] for row in c["items"]
+    )
+    if quiz is not None and snap["campaigns"] and not quiz_attested:
         if quiz["attempts"] == 0:
             found.append({"code": "quiz_never"})
         elif not quiz["passed"]:

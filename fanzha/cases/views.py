@@ -16,16 +16,17 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.db.models import Exists, OuterRef, QuerySet
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from fanzha.campaigns.activity_reads import month_bounds
 from fanzha.core import crypto
+from fanzha.core.paging import paginate
 from fanzha.org.models import Unit
 from fanzha.org.scope import Cap, people_for, scope_paths, units_for
 
@@ -42,6 +43,7 @@ from .forms import (
     rows_from_draft,
 )
 from .models import (
+    AccountabilityAction,
     Alert,
     Case,
     CaseDraft,
@@ -117,18 +119,7 @@ def case_list(request: HttpRequest) -> HttpResponse:
     cases = (
         cases.select_related("unit").annotate(open_alert=Exists(open_alert)).order_by("-reported_at", "-id")
     )
-    page = Paginator(cases, PAGE_SIZE).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-
-    def link(number: int) -> str:
-        query["page"] = str(number)
-        return "?" + query.urlencode()
-
-    paged = {
-        "page": page,
-        "prev_url": link(page.previous_page_number()) if page.has_previous() else "",
-        "next_url": link(page.next_page_number()) if page.has_next() else "",
-    }
+    paged = paginate(request, cases, PAGE_SIZE)
     return render(
         request,
         "cases/case_list.html",
@@ -345,9 +336,9 @@ def case_person(request: HttpRequest) -> JsonResponse:
 # The case page -----------------------------------------------------------------------------------
 
 TRANSITION_LABELS = {
-    CaseState.FILED: _("立案"),
-    CaseState.INVESTIGATING: _("开始侦办"),
-    CaseState.CLOSED: _("结案"),
+    CaseState.FILED: gettext_lazy("立案"),
+    CaseState.INVESTIGATING: gettext_lazy("开始侦办"),
+    CaseState.CLOSED: gettext_lazy("结案"),
 }
 
 
@@ -589,28 +580,86 @@ def case_edit(request: HttpRequest, pk: int) -> HttpResponse:
 # Timeline ----------------------------------------------------------------------------------------
 
 FIELD_LABELS = {
-    "unit": _("所属单位"),
-    "victim": _("受害人"),
-    "victim_name": _("受害人姓名"),
-    "victim_phone": _("受害人电话"),
-    "victim_id_number": _("受害人身份证号"),
-    "occurred_at": _("发案时间"),
-    "reported_at": _("报案时间"),
-    "place": _("发案地点"),
-    "channel": _("接触方式"),
-    "fraud_type": _("诈骗类型"),
-    "impersonated": _("冒充身份"),
-    "narrative": _("简要案情"),
-    "total_loss": _("损失金额"),
-    "funds": _("资金来源"),
-    "family": _("家庭情况"),
-    "transfers_or_indicators": _("转账记录或涉案线索"),
-    "victim_accounts": _("受害人账户"),
+    "unit": gettext_lazy("所属单位"),
+    "victim": gettext_lazy("受害人"),
+    "victim_name": gettext_lazy("受害人姓名"),
+    "victim_phone": gettext_lazy("受害人电话"),
+    "victim_id_number": gettext_lazy("受害人身份证号"),
+    "occurred_at": gettext_lazy("发案时间"),
+    "reported_at": gettext_lazy("报案时间"),
+    "place": gettext_lazy("发案地点"),
+    "channel": gettext_lazy("接触方式"),
+    "fraud_type": gettext_lazy("诈骗类型"),
+    "impersonated": gettext_lazy("冒充身份"),
+    "narrative": gettext_lazy("简要案情"),
+    "total_loss": gettext_lazy("损失金额"),
+    "funds": gettext_lazy("资金来源"),
+    "family": gettext_lazy("家庭情况"),
+    "transfers_or_indicators": gettext_lazy("转账记录或涉案线索"),
+    "victim_accounts": gettext_lazy("受害人账户"),
 }
 
 
 def _state_label(value: str) -> str:
     return str(CaseState(value).label) if value in CaseState.values else value
+
+
+def _alert_line(kind: str, d: dict[str, Any]) -> str:
+    """The stop-payment alert's events: to whom, how fast, what was frozen."""
+    from .alert_views import human_duration
+
+    if kind == CaseEvent.Kind.ALERT_SENT:
+        if d.get("no_contacts"):
+            return _("发出止付预警：未找到警务联络员或保卫处人员，仅发往群机器人")
+        return _("发出止付预警，通知 %(n)s 条（报告后 %(t)s）") % {
+            "n": d.get("recipients", 0),
+            "t": human_duration(d.get("seconds_to_alert")),
+        }
+    if kind == CaseEvent.Kind.ESCALATED:
+        return _("预警无人确认，升级至第 %(tier)s 级联系人，通知 %(n)s 条") % {
+            "tier": int(d.get("tier", 0)) + 1,
+            "n": d.get("recipients", 0),
+        }
+    if kind == CaseEvent.Kind.ACKNOWLEDGED:
+        line = _("警方确认预警（预警后 %(t)s）") % {"t": human_duration(d.get("seconds"))}
+        return line + (_("，超时确认") if d.get("late") else "")
+    if kind == CaseEvent.Kind.OUTCOME:
+        return _("记录止付结果：冻结 %(f)s 元，追回 %(r)s 元") % {
+            "f": d.get("frozen", "0"),
+            "r": d.get("recovered", "0"),
+        }
+    return ""
+
+
+FOLLOWUP_STEPS = {
+    "opened": gettext_lazy("开始心理疏导"),
+    "plan": gettext_lazy("修改疏导计划"),
+    "closed": gettext_lazy("结束心理疏导"),
+}
+WORK_STEPS = {
+    "regenerated": gettext_lazy("重新生成倒查"),
+    "lessons": gettext_lazy("填写倒查教训与整改"),
+    "issued": gettext_lazy("下发问责"),
+    "acknowledged": gettext_lazy("签收问责"),
+}
+
+
+def _work_line(kind: str, d: dict[str, Any]) -> str:
+    """Follow-up, trace-back and accountability steps (the texts themselves are never in an event)."""
+    step = d.get("step", "")
+    if kind == CaseEvent.Kind.FOLLOWUP:
+        if step == "session":
+            return _("记录第 %(n)s 次心理疏导（%(day)s）") % {
+                "n": d.get("number", ""),
+                "day": d.get("held_on", ""),
+            }
+        return str(FOLLOWUP_STEPS.get(step, CaseEvent.Kind.FOLLOWUP.label))
+    if kind in (CaseEvent.Kind.TRACEBACK, CaseEvent.Kind.ACCOUNTABILITY) and step in WORK_STEPS:
+        action = d.get("action", "")
+        labels = dict(AccountabilityAction.Action.choices)
+        suffix = f"：{labels[action]}" if action in labels else ""
+        return str(WORK_STEPS[step]) + suffix
+    return ""
 
 
 def describe(event: CaseEvent) -> str:
@@ -644,6 +693,9 @@ def describe(event: CaseEvent) -> str:
     if kind == CaseEvent.Kind.REVEALED:
         fields = "、".join(str(FIELD_LABELS.get(f, f)) for f in d.get("fields", []))
         return _("查看了敏感信息：%(f)s") % {"f": fields}
+    line = _alert_line(kind, d) or _work_line(kind, d)
+    if line:
+        return line
     label = str(CaseEvent.Kind(kind).label) if kind in CaseEvent.Kind.values else kind
     if event.state_before and event.state_after and event.state_before != event.state_after:
         label += _("（状态由“%(a)s”改为“%(b)s”）") % {

@@ -11,14 +11,12 @@ from __future__ import annotations
 
 import random
 import secrets
-from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Page, Paginator
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -26,6 +24,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from fanzha.core.paging import paginate
 from fanzha.org.forms import apply_errors
 from fanzha.org.scope import Cap, in_scope, scope_paths, units_for
 
@@ -36,28 +35,6 @@ from .models import Audience, FraudType, Question, QuizPaper, Slogan, Tip, TipPo
 PAGE_SIZE = 20
 HISTORY_DAYS = 30
 AUDIENCES = dict(Audience.choices)
-
-
-@dataclass
-class Paged:
-    page: Page
-    prev_url: str
-    next_url: str
-
-
-def _paged(request: HttpRequest, qs: Any, size: int = PAGE_SIZE) -> Paged:
-    page = Paginator(qs, size).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-
-    def link(number: int) -> str:
-        query["page"] = str(number)
-        return "?" + query.urlencode()
-
-    return Paged(
-        page=page,
-        prev_url=link(page.previous_page_number()) if page.has_previous() else "",
-        next_url=link(page.next_page_number()) if page.has_next() else "",
-    )
 
 
 def _audience_labels(codes: list[str]) -> list[str]:
@@ -89,7 +66,7 @@ def knowledge_list(request: HttpRequest) -> HttpResponse:
         if data["kind"]:
             articles = articles.filter(kind=data["kind"])
         filtered = any(data.values())
-    paged = _paged(request, articles.order_by("-published_on", "title", "pk"))
+    paged = paginate(request, articles.order_by("-published_on", "title", "pk"), PAGE_SIZE)
     for article in paged.page:
         article.audience_labels = _audience_labels(article.audiences)  # type: ignore[attr-defined]
     can_publish = bool(scope_paths(request.user, queries.MANAGE))
@@ -217,7 +194,7 @@ def tip_schedule_list(request: HttpRequest) -> HttpResponse:
     if raw.isdigit():
         unit = get_object_or_404(units_for(request.user, queries.MANAGE), pk=int(raw))
         schedules = schedules.filter(unit__path__startswith=unit.path)
-    paged = _paged(request, schedules.select_related("unit", "channel").order_by("unit__path", "pk"), 50)
+    paged = paginate(request, schedules.select_related("unit", "channel").order_by("unit__path", "pk"), 50)
     today = timezone.localdate()
     end = today - timedelta(days=1)
     start = today - timedelta(days=HISTORY_DAYS)

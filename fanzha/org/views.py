@@ -7,14 +7,12 @@ change answers 403 on a write.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Page, Paginator
-from django.db.models import Exists, F, Func, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import Exists, F, Func, OuterRef, Prefetch, Q, Subquery
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -23,6 +21,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from fanzha.core import hooks
+from fanzha.core.paging import paginate
 
 from . import actions, scope
 from .forms import (
@@ -48,30 +47,6 @@ class AuthedRequest(HttpRequest):
 
 PAGE_SIZE = 50
 HISTORY_LENGTH = 20
-
-
-@dataclass
-class Paged:
-    """A page of results with its neighbours' links, which keep the other query parameters."""
-
-    page: Page
-    prev_url: str
-    next_url: str
-
-
-def _page(request: AuthedRequest, qs: QuerySet[Any], param: str = "page") -> Paged:
-    page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get(param))
-    query = request.GET.copy()
-
-    def link(number: int) -> str:
-        query[param] = str(number)
-        return "?" + query.urlencode()
-
-    return Paged(
-        page=page,
-        prev_url=link(page.previous_page_number()) if page.has_previous() else "",
-        next_url=link(page.next_page_number()) if page.has_next() else "",
-    )
 
 
 def _subtree_people(outer: str = "path") -> Subquery:
@@ -168,7 +143,7 @@ def unit_list(request: AuthedRequest) -> HttpResponse:
         )
     else:
         units = Unit.objects.filter(path__in=scope.scope_paths(request.user))
-    paged = _page(request, units.annotate(people=_subtree_people()).order_by("path"))
+    paged = paginate(request, units.annotate(people=_subtree_people()).order_by("path"), PAGE_SIZE)
     return render(
         request,
         "org/unit_list.html",
@@ -186,8 +161,8 @@ def _unit_page(request: AuthedRequest, unit: Unit, status: int = 200, **forms: A
     context: dict[str, Any] = {
         "unit": unit,
         "crumbs": crumbs,
-        "children": _page(request, children),
-        "members": _page(request, members, "mpage"),
+        "children": paginate(request, children, PAGE_SIZE),
+        "members": paginate(request, members, PAGE_SIZE, "mpage"),
         "events": unit.events.select_related("actor")[:HISTORY_LENGTH],
         "unit_count": Unit.objects.filter(path__startswith=unit.path).count() - 1,
         "people_count": Membership.objects.filter(unit__path__startswith=unit.path)
@@ -304,7 +279,9 @@ def person_list(request: AuthedRequest) -> HttpResponse:
         Prefetch("memberships", queryset=memberships, to_attr="visible_memberships")
     )
     return render(
-        request, "org/person_list.html", {"form": form, "unit": unit, "paged": _page(request, people)}
+        request,
+        "org/person_list.html",
+        {"form": form, "unit": unit, "paged": paginate(request, people, PAGE_SIZE)},
     )
 
 

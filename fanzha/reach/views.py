@@ -30,6 +30,7 @@ from django.views.decorators.http import require_POST
 from fanzha.campaigns.activity_actions import sniff
 from fanzha.campaigns.models import Campaign
 from fanzha.campaigns.queries import campaigns_for
+from fanzha.core.paging import paginate
 from fanzha.org.models import PersonKind, Unit, UnitKind
 from fanzha.org.scope import Cap, in_scope, people_for, units_for
 
@@ -88,22 +89,16 @@ def index(request: HttpRequest) -> HttpResponse:
     q = request.GET.get("q", "").strip()[:60]
     if q:
         units = units.filter(Q(name__icontains=q) | Q(code__icontains=q) | Q(initials__istartswith=q))
-    page = Paginator(units.order_by("path"), UNIT_PAGE_SIZE).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-
-    def link(number: int) -> str:
-        query["page"] = str(number)
-        return "?" + query.urlencode()
-
+    paged = paginate(request, units.order_by("path"), UNIT_PAGE_SIZE)
     return render(
         request,
         "reach/index.html",
         {
-            "page": page,
+            "page": paged.page,
             "q": q,
             "show_all": show_all,
-            "prev_url": link(page.previous_page_number()) if page.has_previous() else "",
-            "next_url": link(page.next_page_number()) if page.has_next() else "",
+            "prev_url": paged.prev_url,
+            "next_url": paged.next_url,
         },
     )
 

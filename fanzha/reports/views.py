@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -25,6 +24,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from fanzha.campaigns.models import Campaign
+from fanzha.core.paging import paginate
 from fanzha.org.models import Unit
 from fanzha.org.scope import in_scope, scope_paths
 from fanzha.org.views import AuthedRequest
@@ -218,18 +218,7 @@ def dashboard_index(request: AuthedRequest) -> HttpResponse:
     campaigns = (
         queries.campaigns_for(request.user).select_related("unit").order_by("status", "-starts_on", "-id")
     )
-    page = Paginator(campaigns, PAGE_SIZE).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-
-    def link(number: int) -> str:
-        query["page"] = str(number)
-        return "?" + query.urlencode()
-
-    paged = {
-        "page": page,
-        "prev_url": link(page.previous_page_number()) if page.has_previous() else "",
-        "next_url": link(page.next_page_number()) if page.has_next() else "",
-    }
+    paged = paginate(request, campaigns, PAGE_SIZE)
     context = {
         "paged": paged,
         "cases": queries.scope_case_kpis(request.user),

@@ -87,7 +87,7 @@ def test_list(client, cast, activity, who):
     client.force_login(cast.users()[who])
     response = client.get(reverse("activity_list"))
     assert response.status_code == 200
-    shown = [a.pk for a in response.context["paged"]["page"]]
+    shown = [a.pk for a in response.context["paged"].page]
     assert shown == ([activity.pk] if ACCESS[who][0] else [])
 
 
@@ -248,7 +248,7 @@ def test_list_filters(client, cast, activity):
     client.force_login(cast.school_admin)
 
     def shown(**query):
-        return {a.pk for a in client.get(reverse("activity_list"), query).context["paged"]["page"]}
+        return {a.pk for a in client.get(reverse("activity_list"), query).context["paged"].page}
 
     assert shown() == {activity.pk, other.pk}
     assert shown(unit=cast.cs.pk) == {activity.pk}  # a college includes its classes

@@ -84,11 +84,11 @@ def test_dashboard_drills_down_to_the_responsible_person(client, cast, campaign)
     ob = obligation(campaign, "weekly-article", cast.cs2302)
     record(ob, date(2026, 3, 3))
     response = get(client, cast.school_admin, f"{url}?on=2026-03-20")
-    rows = response.context["paged"]["page"].object_list
+    rows = response.context["paged"].page.object_list
     assert [row["unit"] for row in rows][:2] == [cast.ma, cast.cs]  # lagging first
     assert f"?unit={cast.cs.pk}&on=2026-03-20" in rows[1]["url"]
     response = client.get(f"{url}?unit={cast.cs.pk}&on=2026-03-20")
-    assert [row["unit"] for row in response.context["paged"]["page"].object_list] == [
+    assert [row["unit"] for row in response.context["paged"].page.object_list] == [
         cast.cs2301,
         cast.cs2302,
     ]
@@ -104,7 +104,7 @@ def test_dashboard_drills_down_to_the_responsible_person(client, cast, campaign)
     response = client.get(daily["url"])
     assert response.status_code == 200
     assert response.context["person"] == cast.monitor
-    periods = response.context["paged"]["page"].object_list
+    periods = response.context["paged"].page.object_list
     assert periods[0]["period"].start == date(2026, 3, 21)  # the next period first, then the ones begun
     assert periods[1]["period"].start == date(2026, 3, 20)
 
@@ -113,7 +113,7 @@ def test_counsellor_sees_only_their_class(client, cast, campaign):
     url = reverse("campaign_dashboard", args=[campaign.pk])
     response = get(client, cast.counsellor, url)
     assert response.context["at"] is None
-    assert [row["unit"] for row in response.context["paged"]["page"].object_list] == [cast.cs2301]
+    assert [row["unit"] for row in response.context["paged"].page.object_list] == [cast.cs2301]
     assert client.get(f"{url}?unit={cast.cs2302.pk}").status_code == 404
     assert client.get(f"{url}?unit={cast.uni.pk}").status_code == 404
     assert client.get(f"{url}?unit={cast.cs2301.pk}").status_code == 200

@@ -12,7 +12,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from fanzha.cases import actions
+from fanzha.cases import actions, alert_actions
+from fanzha.cases import followup_actions as fu
 from fanzha.cases.models import Attachment, Case, CaseDraft, CaseEvent, CaseState, Side
 from fanzha.core.models import AuditRecord
 from tests.campaigns.files import jpeg, upload
@@ -468,3 +469,14 @@ def test_closed_case_is_not_edited(client, cast, case):
     assert "修改案情" not in client.get(reverse("case_detail", args=[case.pk])).content.decode()
     assert Case.objects.get().state == CaseState.CLOSED
     assert Decimal(Case.objects.get().recovered_amount) == 0
+
+
+def test_timeline_tells_the_alert_and_the_follow_up_in_words(client, cast, case):
+    alert_actions.acknowledge_alert(case.alert, cast.police_liaison)
+    alert_actions.record_alert_outcome(case.alert, cast.police_liaison, "300", "0", "")
+    fu.add_session(case.followup, cast.counsellor, timezone.localdate(), "谈话一次", None)
+    client.force_login(cast.auditor)
+    html = client.get(reverse("case_timeline", args=[case.pk])).content.decode()
+    assert "警方确认预警（预警后" in html
+    assert "记录止付结果：冻结 300.00 元，追回 0.00 元" in html
+    assert "记录第 1 次心理疏导" in html and "谈话一次" not in html

@@ -233,3 +233,18 @@ def test_command_bad_arguments(cast, ledger, tmp_path: Path):
     assert audits() == []
     call_command("export-cases", "--unit", "UNI/CS", "-o", str(out), "--user", cast.college_admin.username)
     assert out.exists() and audits() == [(cast.college_admin.pk, "unit=CS;count=1")]
+
+
+def test_export_from_the_statistics_page_keeps_its_period(client, cast):
+    now = timezone.now()
+    this_year = actions.report_case(intake(cast.cs2301, now=now), cast.counsellor, now=now)
+    last = now - timedelta(days=400)
+    actions.report_case(intake(cast.cs2301, now=last, victim_name="居民丙"), cast.counsellor, now=last)
+    client.force_login(cast.school_admin)
+    year = timezone.localdate(now).year
+    response = client.get(reverse("case_export"), {"unit": cast.uni.pk, "year": year})
+    numbers = [c for c in cells(response.content) if c.startswith("AJ")]
+    assert set(numbers) == {this_year.number}
+    assert audits()[-1][1].startswith(f"unit=UNI;count=1;from={year}-01-01;to={year + 1}-01-01")
+    whole = client.get(reverse("case_export"), {"unit": cast.uni.pk})
+    assert len({c for c in cells(whole.content) if c.startswith("AJ")}) == 2

@@ -165,3 +165,14 @@ def test_a_guardian_is_sent_to_110(client, cast, link):
     assert 'name="fraud_type"' not in html
     client.post(reverse("member_report", args=[link.token]), report_data())
     assert Case.objects.count() == 0
+
+
+def test_a_future_transfer_is_blamed_on_its_row_not_on_the_empty_start(client, cast, link):
+    sign_in(client, link)
+    later = (timezone.localtime() + timedelta(hours=3)).strftime(FMT)
+    data = report_data(occurred_at="", **{"tr-0-at": later})
+    response = client.post(reverse("member_report", args=[link.token]), data)
+    html = response.content.decode()
+    assert response.status_code == 400 and Case.objects.count() == 0
+    assert "转账时间不能晚于现在" in html
+    assert "发案时间不能晚于现在" not in html and "发案时间不能晚于报案时间" not in html

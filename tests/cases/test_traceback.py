@@ -215,3 +215,15 @@ def test_case_without_traceback_is_computed_on_read_and_stored_on_write(client, 
     assert not TraceBack.objects.filter(case=case).exists()  # a read writes nothing
     client.post(reverse("traceback_lessons", args=[case.pk]), {"lessons": "补做"})
     assert TraceBack.objects.get(case=case).lessons == "补做"
+
+
+def test_a_verified_quiz_pass_answers_for_the_quiz(cast, make_intake, campaign):
+    """A pass verified by staff (a paper quiz) before the case: no finding about online attempts."""
+    reach.attest(campaign, cast.student, "quiz_passed", "declared", at=aware(OCCURRED - timedelta(days=5)))
+    texts = tb.findings(TraceBack.objects.get(case=report(cast, make_intake, cast.student)))
+    assert not any("答题" in t for t in texts)
+
+
+def test_no_quiz_at_all_is_a_finding(cast, make_intake, campaign):
+    texts = tb.findings(TraceBack.objects.get(case=report(cast, make_intake, cast.student)))
+    assert any("答题" in t for t in texts)

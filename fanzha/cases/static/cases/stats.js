@@ -22,7 +22,7 @@
       color: palette,
       tooltip: { trigger: "axis" },
       legend: { type: "scroll", top: 0 },
-      grid: { left: 8, right: 8, bottom: 8, top: 40, containLabel: true },
+      grid: { left: 8, right: 8, bottom: 8, top: 64, containLabel: true },
       xAxis: { type: "category", data: data.months },
       yAxis: [
         { type: "value", name: L.cases, minInterval: 1 },
@@ -50,20 +50,23 @@
         radius: ["35%", "65%"],
         center: ["50%", "45%"],
         data: data.types.map(function (t) { return { name: t.name, value: t.cases }; }),
-        label: { formatter: "{b}\n{c}" }
+        label: { formatter: "{c}", position: "inside", color: "#fff" },
+        labelLine: { show: false }
       }]
     });
     return chart;
   }
 
   function units(node) {
-    var names = data.units.map(function (u) { return u.name; });
+    // Units without a case (a dormitory building, an office) say nothing in a chart; the table lists them.
+    var rows = data.units.filter(function (u) { return u.cases > 0; });
+    var names = rows.map(function (u) { return u.name; });
     var chart = echarts.init(node);
     chart.setOption({
       color: [palette[0], palette[2]],
       tooltip: { trigger: "axis" },
       legend: { top: 0 },
-      grid: { left: 8, right: 8, bottom: names.length > 12 ? 48 : 8, top: 40, containLabel: true },
+      grid: { left: 8, right: 8, bottom: names.length > 12 ? 48 : 8, top: 64, containLabel: true },
       xAxis: { type: "category", data: names, axisLabel: { interval: 0, rotate: names.length > 6 ? 30 : 0 } },
       yAxis: [
         { type: "value", name: L.cases, minInterval: 1 },
@@ -71,8 +74,8 @@
       ],
       dataZoom: names.length > 20 ? [{ type: "slider", start: 0, end: Math.max(10, 2000 / names.length) }] : [],
       series: [
-        { name: L.cases, type: "bar", data: data.units.map(function (u) { return u.cases; }), barMaxWidth: 28 },
-        { name: L.loss, type: "bar", yAxisIndex: 1, data: data.units.map(function (u) { return u.loss; }), barMaxWidth: 28, tooltip: { valueFormatter: money } }
+        { name: L.cases, type: "bar", data: rows.map(function (u) { return u.cases; }), barMaxWidth: 28 },
+        { name: L.loss, type: "bar", yAxisIndex: 1, data: rows.map(function (u) { return u.loss; }), barMaxWidth: 28, tooltip: { valueFormatter: money } }
       ]
     });
     return chart;
@@ -87,7 +90,7 @@
     charts.push(types(node));
   }
   node = document.getElementById("chart-units");
-  if (node && data.units.length) {
+  if (node && data.units.some(function (u) { return u.cases > 0; })) {
     charts.push(units(node));
   }
   window.addEventListener("resize", function () {
