@@ -25,6 +25,7 @@ from django.core.validators import URLValidator
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.views.decorators.debug import sensitive_variables
 
 from fanzha.campaigns.activity_actions import inspect_upload
 from fanzha.core import crypto
@@ -248,6 +249,7 @@ def _aware(value: datetime) -> datetime:
     return timezone.make_aware(value) if timezone.is_naive(value) else value
 
 
+@sensitive_variables()
 def clean_input(data: CaseInput, now: datetime | None = None) -> Cleaned:
     """Check every field of an intake; raise one ``ValidationError`` naming every problem by field."""
     now = now or timezone.now()
@@ -501,6 +503,7 @@ def needs_alert(case: Case, now: datetime | None = None) -> bool:
 
 
 @transaction.atomic
+@sensitive_variables()
 def report_case(
     data: CaseInput,
     actor: Any,
@@ -601,6 +604,7 @@ _SECRET_FIELDS = {"victim_phone_hash": "victim_phone", "victim_id_hash": "victim
 
 
 @transaction.atomic
+@sensitive_variables()
 def edit_case(case: Case, data: CaseInput, actor: Any, now: datetime | None = None) -> Case:
     """Correct a case's intake (``CASE_EDIT`` at its unit, and at the new unit if it moves).
 
@@ -848,6 +852,7 @@ def change_state(
 
 
 @transaction.atomic
+@sensitive_variables()
 def save_draft(
     owner: Any, data: dict[str, Any], draft: CaseDraft | None = None, unit: Unit | None = None
 ) -> CaseDraft:
@@ -882,6 +887,7 @@ REVEALABLE = ("victim_phone", "victim_id_number", "family", "funds", "victim_acc
 
 
 @transaction.atomic
+@sensitive_variables()
 def reveal_case(case: Case, actor: Any, fields: Iterable[str] = REVEALABLE) -> dict[str, Any]:
     """Return the case's sensitive values to a role that needs them (``CASE_REVEAL``), audited.
 

@@ -16,6 +16,7 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_post_parameters
 
 from fanzha.reach.member_views import Member, member_required
 
@@ -31,6 +32,7 @@ def _ctx(member: Member, **extra: object) -> dict[str, object]:
     return {"link": member.link, "unit": member.link.unit, "member": member, **extra}
 
 
+@sensitive_post_parameters()
 @member_required
 def report(request: HttpRequest, member: Member) -> HttpResponse:
     """The self-report form; a submit raises the alert and leads to what to do now."""

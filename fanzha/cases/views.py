@@ -22,6 +22,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_POST
 
 from fanzha.campaigns.activity_reads import month_bounds
@@ -218,6 +219,7 @@ def _draft_initial(draft: CaseDraft) -> tuple[dict[str, Any], list[dict[str, Any
     )
 
 
+@sensitive_post_parameters()
 @login_required
 def case_new(request: HttpRequest) -> HttpResponse:
     """Record a case on one form; a double submit leads to the first case, a draft is restored by id."""
@@ -277,6 +279,7 @@ def case_new(request: HttpRequest) -> HttpResponse:
     return _intake_page(request, form, transfers, indicators, rows=rows, status=400)
 
 
+@sensitive_post_parameters()
 @login_required
 @require_POST
 def case_draft_save(request: HttpRequest) -> JsonResponse:
@@ -405,6 +408,7 @@ def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return _detail(request, _case(request, pk))
 
 
+@sensitive_post_parameters()
 @login_required
 @require_POST
 def case_reveal(request: HttpRequest, pk: int) -> HttpResponse:
@@ -535,6 +539,7 @@ def _decrypt(token: str) -> str:
     return crypto.decrypt(token)
 
 
+@sensitive_post_parameters()
 @login_required
 def case_edit(request: HttpRequest, pk: int) -> HttpResponse:
     """Correct the intake. Sensitive fields stay empty ("unchanged") unless revealed, audited, first."""

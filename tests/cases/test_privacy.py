@@ -12,6 +12,8 @@ from django.urls import reverse
 from fanzha.cases import actions
 from fanzha.cases.models import CaseEvent
 from fanzha.core.models import AuditRecord
+from fanzha.reach import actions as reach_actions
+from tests.api.conftest import API, client_for
 from tests.cases.conftest import BAD_CARD, intake
 from tests.cases.test_case_views import form_data
 
@@ -146,3 +148,17 @@ def test_values_are_encrypted_at_rest(case):
         == []
     )
     assert leaked(" ".join(str(v) for v in case.transfers.values_list("from_enc", "from_masked"))) == []
+
+
+def test_error_reports_hide_what_the_intake_posts(client, cast, make_intake):
+    """Django's error reports (mails to ADMINS, debug pages) must not show the posted values."""
+    client.force_login(cast.counsellor)
+    for name in ("case_new",):
+        response = client.post(reverse(name), {"victim_phone": "13800138000"})
+        assert response.wsgi_request.sensitive_post_parameters == "__ALL__"
+    link = reach_actions.ensure_class_link(cast.cs2301)
+    response = client.post(reverse("member_report", args=[link.token]), {})
+    # not signed in as a member: redirected, but the decorator ran first
+    assert response.wsgi_request.sensitive_post_parameters == "__ALL__"
+    api = client_for(cast.counsellor).post(f"{API}/cases/", {"victim_phone": "13800138000"}, format="json")
+    assert api.wsgi_request.sensitive_post_parameters == "__ALL__"
