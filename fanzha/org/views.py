@@ -18,6 +18,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
 from fanzha.core import hooks
@@ -334,6 +335,7 @@ def person_reveal(request: AuthedRequest, pk: int) -> HttpResponse:
     return _person_page(request, person, revealed={field: value or _("（空）")})
 
 
+@sensitive_post_parameters()
 @login_required
 @never_cache
 def person_edit(request: AuthedRequest, pk: int) -> HttpResponse:

@@ -28,6 +28,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
 from fanzha.campaigns.models import Campaign
@@ -208,6 +209,7 @@ def _send_code(person: Person | None) -> None:
     deliver_now(issued.outbox)  # at once, not at the worker's next round; a failure is retried later
 
 
+@sensitive_post_parameters()
 @never_cache
 def signin(request: HttpRequest, token: str) -> HttpResponse:
     """Students and staff: number and last four phone digits, or "send me a code"."""
@@ -242,6 +244,7 @@ def signin(request: HttpRequest, token: str) -> HttpResponse:
     return render(request, "reach/member_signin.html", _ctx(None, link, form=form), status=status)
 
 
+@sensitive_post_parameters()
 @never_cache
 def guardian_signin(request: HttpRequest, token: str) -> HttpResponse:
     """Parents: the phone number the school registered, then a code sent to it."""
@@ -267,6 +270,7 @@ def guardian_signin(request: HttpRequest, token: str) -> HttpResponse:
     return render(request, "reach/member_guardian.html", _ctx(None, link, form=form), status=status)
 
 
+@sensitive_post_parameters()
 @never_cache
 def code(request: HttpRequest, token: str) -> HttpResponse:
     """Type the code that the text message brought."""
