@@ -11,5 +11,6 @@ from __future__ import annotations
 BENCHMARKS: dict[str, str] = {
     "import": "fanzha.bench.import_roster",
     "rollup": "fanzha.bench.rollup",
+    "load": "fanzha.bench.load",
     "alert": "fanzha.bench.alert",
 }

@@ -25,6 +25,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from fanzha.core.clientip import client_ip
 from fanzha.core.paging import paginate
 from fanzha.org.forms import apply_errors
 from fanzha.org.models import Unit
@@ -312,8 +313,8 @@ def evidence_file(request: HttpRequest, pk: int) -> HttpResponseBase:
 
 
 def _client_ip(request: HttpRequest) -> str:
-    """The caller's address as the server saw it (a proxy in front sets REMOTE_ADDR via its own config)."""
-    return request.META.get("REMOTE_ADDR", "") or "unknown"
+    """The caller's address, behind the trusted proxies (``core.clientip``)."""
+    return client_ip(request)
 
 
 def _too_many(keys: list[tuple[str, int]]) -> bool:

@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from fanzha.org.models import Person, Unit
 
-from .spec import TemplateSpec, parse_template
+from .spec import TemplateSpec, parse_cached, parse_template
 
 
 class Frequency(models.TextChoices):
@@ -112,7 +112,7 @@ class Campaign(models.Model):
         return self.title
 
     def spec(self) -> TemplateSpec:
-        return parse_template(self.template_text, source=self.template.code)
+        return parse_cached(self.template_text, lambda: self.template.code)
 
 
 class Goal(models.Model):

@@ -11,8 +11,10 @@ from __future__ import annotations
 import builtins
 import re
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -262,6 +264,20 @@ def _extra(reader: _Reader) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise reader.fail("extra", _("应为表格（[extra]）"))
     return dict(value)
+
+
+def parse_cached(text: str, source: Callable[[], str]) -> TemplateSpec:
+    """``parse_template`` remembered by text: a running campaign's template never changes, and the
+    member pages read it on every request. ``source`` names the template only when the text is wrong."""
+    try:
+        return _parse_memo(text)
+    except TemplateError:
+        return parse_template(text, source=source())
+
+
+@lru_cache(maxsize=256)
+def _parse_memo(text: str) -> TemplateSpec:
+    return parse_template(text)
 
 
 def parse_template(text: str, source: str = "<template>") -> TemplateSpec:

@@ -32,3 +32,23 @@ class AuditRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.actor_id} {self.action} {self.object_type}:{self.object_id}"
+
+
+class ScheduledRun(models.Model):
+    """One periodic job enqueued for one time slot (``core.scheduler``).
+
+    Why a row: its unique (job, slot) pair is what lets two schedulers run at once, or one restart,
+    without ever enqueueing the same slot twice — the second insert fails and enqueues nothing.
+    """
+
+    job = models.CharField(max_length=40)
+    slot = models.DateTimeField()
+    enqueued_at = models.DateTimeField(auto_now_add=True)
+    task_id = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["job", "slot"], name="core_scheduledrun_job_slot")]
+        indexes = [models.Index(fields=["slot"])]
+
+    def __str__(self) -> str:
+        return f"{self.job}@{self.slot:%Y-%m-%d %H:%M}"

@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 
 from fanzha.core import crypto
 from fanzha.core.identifiers import normalize_phone
+from fanzha.core.tasks import request_delivery_on_commit
 from fanzha.org.models import Unit, User
 
 from .models import MAILTO, Channel, ChannelKind, Notification, Outbox
@@ -73,7 +74,10 @@ def queue(
         elif kind != ChannelKind.IN_APP:
             raise ValidationError({"channel": _("群机器人消息需要指定渠道")})
         fields["user"] = to
-    row, _created = Outbox.objects.get_or_create(idempotency_key=key[:200], defaults=fields)
+    row, created = Outbox.objects.get_or_create(idempotency_key=key[:200], defaults=fields)
+    if created:
+        # Wake a worker once this commits (one task per transaction, however many rows it queues).
+        request_delivery_on_commit(row.not_before)
     return row
 
 

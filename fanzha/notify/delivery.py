@@ -5,7 +5,15 @@ How a row travels: a worker *claims* it in a short transaction (attempts + 1 and
 so two workers never take the same row), sends it outside any transaction, then marks it
 sent — an in-app row is created in the same transaction as that mark, so it exists once. A
 failure leaves the row ``failed`` with a back-off; a worker that dies mid-send leaves a lease
-that runs out, and the row is tried again. Nothing is lost; a sent row is never picked again.
+(``FANZHA_OUTBOX_LEASE_SECONDS``) that runs out, and the row is tried again. Nothing is lost; a
+sent row is never picked again.
+
+The one window for a duplicate: a worker killed after the robot, mail server or SMS gateway
+accepted a message but before ``_mark_sent`` committed. Nothing on our side can close it (the
+robots take no idempotency key), so it is kept as small as it can be: the mark is the very next
+statement after the answer is read, one short transaction on one row. A worker killed before
+the answer arrived (the common case: the send is the slow part) leaves the row unsent, and it is
+sent once after the lease; ``tests/core/test_worker_kill.py`` kills real workers there.
 
 Webhook formats (text messages): WeCom ``{"msgtype": "text", "text": {"content": …}}``;
 DingTalk the same, signed with ``timestamp`` and ``sign`` query parameters (HMAC-SHA256 of
@@ -49,7 +57,15 @@ from .models import ChannelKind, Notification, Outbox
 log = logging.getLogger(__name__)
 
 TIMEOUT_SECONDS = 5
-LEASE = timedelta(minutes=5)  # a claimed row is left alone this long, then retried
+LEASE = timedelta(minutes=5)  # the default of FANZHA_OUTBOX_LEASE_SECONDS
+
+
+def lease() -> timedelta:
+    """How long a claimed row is left alone before another worker may retry it."""
+    seconds = getattr(settings, "FANZHA_OUTBOX_LEASE_SECONDS", None)
+    return LEASE if seconds is None else timedelta(seconds=int(seconds))
+
+
 BACKOFF = (
     timedelta(minutes=1),
     timedelta(minutes=5),
@@ -199,7 +215,7 @@ def _claim(now: datetime, pk: int | None = None) -> Outbox | None:
         if row is None:
             return None
         row.attempts += 1
-        row.not_before = now + LEASE
+        row.not_before = now + lease()
         row.save(update_fields=["attempts", "not_before"])
         return row
 
@@ -267,9 +283,11 @@ def deliver_one(row: Outbox, now: datetime) -> bool:
 
 def deliver_pending(now: datetime | None = None, limit: int = 200) -> Result:
     """Deliver up to ``limit`` due rows (pending, or failed and past their back-off)."""
-    now = now or timezone.now()
+    fixed = now
     result = Result()
     for _ in range(limit):
+        # Each claim on the real clock (unless told the time): a lease from a stale "now" runs out early.
+        now = fixed or timezone.now()
         row = _claim(now)
         if row is None:
             break

@@ -33,6 +33,7 @@ from django.views.decorators.http import require_POST
 
 from fanzha.campaigns.models import Campaign
 from fanzha.core import crypto
+from fanzha.core.clientip import client_ip
 from fanzha.core.identifiers import normalize_phone
 from fanzha.org.forms import apply_errors
 from fanzha.org.models import Person, PersonKind, UnitKind
@@ -67,7 +68,7 @@ def _now_ts() -> float:
 
 
 def _client_ip(request: HttpRequest) -> str:
-    return request.META.get("REMOTE_ADDR", "") or "unknown"
+    return client_ip(request)
 
 
 def _ip_key(request: HttpRequest, kind: str = "fail") -> tuple[str, int]:

@@ -13,6 +13,8 @@ from pathlib import Path
 import dj_database_url
 from django.utils.translation import gettext_lazy as _
 
+from fanzha.core.storage import storages_from_env
+
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(os.environ.get("FANZHA_DATA_DIR", Path.cwd() / "var")).resolve()
 
@@ -81,8 +83,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "fanzha.core.middleware.RequestIdMiddleware",  # first: every later line of the request carries its id
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "fanzha.core.middleware.ContentSecurityPolicyMiddleware",  # FANZHA_CSP below
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -154,6 +158,10 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked.html"
 AXES_USERNAME_FORM_FIELD = "username"
 AXES_VERBOSE = False
+# Behind a reverse proxy: how many proxies append to X-Forwarded-For (nginx in front: 1). Rate limits
+# and the login lockout then key on the client's address, not the proxy's (fanzha/core/clientip.py).
+FANZHA_TRUSTED_PROXIES = int(os.environ.get("FANZHA_TRUSTED_PROXIES", "0"))
+AXES_CLIENT_IP_CALLABLE = "fanzha.core.clientip.client_ip"
 
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", _("简体中文")), ("en", _("English"))]
@@ -166,10 +174,10 @@ STATIC_URL = "/static/"
 STATIC_ROOT = Path(os.environ.get("FANZHA_STATIC_ROOT", DATA_DIR / "static"))
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(os.environ.get("FANZHA_MEDIA_ROOT", DATA_DIR / "media"))
-STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
-}
+# Uploaded files in MEDIA_ROOT, or in an S3-compatible store with FANZHA_MEDIA_STORAGE=s3 and
+# FANZHA_S3_BUCKET, FANZHA_S3_ENDPOINT_URL, FANZHA_S3_ACCESS_KEY, FANZHA_S3_SECRET_KEY, FANZHA_S3_REGION
+# (see fanzha/core/storage.py); static files always in STATIC_ROOT, served by whitenoise.
+STORAGES = storages_from_env(os.environ)
 # Roster uploads larger than this are refused before parsing.
 FANZHA_MAX_UPLOAD_BYTES = int(os.environ.get("FANZHA_MAX_UPLOAD_BYTES", str(50 * 1024 * 1024)))
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
@@ -206,13 +214,26 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
+# Logs: FANZHA_LOG_FORMAT=json for one JSON object per line (time, level, logger, message, request_id),
+# "plain" (default) for people. Sensitive numbers and URL query strings are blanked in every record.
+FANZHA_LOG_FORMAT = "json" if os.environ.get("FANZHA_LOG_FORMAT", "").strip().lower() == "json" else "plain"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"redact": {"()": "fanzha.core.logging.RedactFilter"}},
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "filters": {
+        "redact": {"()": "fanzha.core.logging.RedactFilter"},
+        "request_id": {"()": "fanzha.core.logging.RequestIdFilter"},
+    },
+    "formatters": {
+        "plain": {"()": "fanzha.core.logging.PlainFormatter"},
+        "json": {"()": "fanzha.core.logging.JsonFormatter"},
+    },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact"]},
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": FANZHA_LOG_FORMAT,
+            "filters": ["redact", "request_id"],
+        },
     },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
@@ -234,3 +255,55 @@ FANZHA_SITE_URL = os.environ.get("FANZHA_SITE_URL", "").rstrip("/")
 # SMS (one-time sign-in codes, reminders to members without an account): the backend class that
 # sends them. The default only logs (masked) and marks the message sent; see fanzha/notify/sms.py.
 FANZHA_SMS_BACKEND = os.environ.get("FANZHA_SMS_BACKEND", "fanzha.notify.sms.LogBackend")
+
+# Background work (the Django Tasks API through the django-tasks backport). FANZHA_TASKS_BACKEND picks
+# the queue: "db" (default: django-tasks-db, jobs are rows of this database, `fanzha worker` runs them),
+# "rq" (Redis at REDIS_URL, RQ workers on any number of machines) or "immediate" (run in the calling
+# process: no worker, for a test or a tiny install). The "slow" queue holds the long nightly jobs, so a
+# worker started with `--queue default` is never stuck behind a roll-up.
+FANZHA_TASKS_BACKEND = os.environ.get("FANZHA_TASKS_BACKEND", "db").strip().lower()
+REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+_TASK_BACKENDS = {
+    "db": "django_tasks_db.DatabaseBackend",
+    "rq": "django_tasks_rq.RQBackend",
+    "immediate": "django_tasks.backends.immediate.ImmediateBackend",
+}
+if FANZHA_TASKS_BACKEND not in _TASK_BACKENDS:
+    raise ValueError(f"FANZHA_TASKS_BACKEND must be one of {', '.join(_TASK_BACKENDS)}")
+INSTALLED_APPS += ["django_tasks", "django_tasks_db"]
+TASKS = {"default": {"BACKEND": _TASK_BACKENDS[FANZHA_TASKS_BACKEND], "QUEUES": ["default", "slow"]}}
+if FANZHA_TASKS_BACKEND == "rq":
+    INSTALLED_APPS += ["django_rq"]
+    RQ_QUEUES = {
+        "default": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 900},
+        "slow": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 4 * 3600},
+    }
+# The cache holds the sign-in and check-in rate limits. "local" (default) is each server process's own
+# memory, fine for one process; with several gunicorn workers or app servers set "redis" (REDIS_URL) so
+# that every process counts the same failures.
+FANZHA_CACHE = os.environ.get("FANZHA_CACHE", "local").strip().lower()
+if FANZHA_CACHE == "redis":
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+elif FANZHA_CACHE != "local":
+    raise ValueError("FANZHA_CACHE must be local or redis")
+# A claimed outbox row is left alone this long, then retried (a worker that died mid-send): keep it well
+# above the webhook timeout (5 s), or a slow send could be claimed twice.
+FANZHA_OUTBOX_LEASE_SECONDS = int(os.environ.get("FANZHA_OUTBOX_LEASE_SECONDS", "300"))
+# When the periodic jobs run (local time, HH:MM; the weekly report on Mondays). See fanzha/core/tasks.py.
+FANZHA_SCHEDULE_TIPS = os.environ.get("FANZHA_SCHEDULE_TIPS", "08:00")
+FANZHA_SCHEDULE_REMINDERS = os.environ.get("FANZHA_SCHEDULE_REMINDERS", "09:00")
+FANZHA_SCHEDULE_ROLLUP = os.environ.get("FANZHA_SCHEDULE_ROLLUP", "02:00")
+FANZHA_SCHEDULE_HOUSEKEEPING = os.environ.get("FANZHA_SCHEDULE_HOUSEKEEPING", "03:30")
+FANZHA_SCHEDULE_WEEKLY_REPORT = os.environ.get("FANZHA_SCHEDULE_WEEKLY_REPORT", "07:00")
+
+# Content-Security-Policy (fanzha/core/middleware.py; sent whenever DEBUG is off): scripts only from our
+# own static files, never inline; no plugins, no framing, forms and <base> to this site only. Styles keep
+# 'unsafe-inline' because style attributes are needed: the percentage bars of the dashboards set their
+# width, and the vendored Swagger UI and DRF browsable API pages use inline styles. FANZHA_CSP replaces
+# the whole policy (empty: no header).
+FANZHA_CSP = os.environ.get(
+    "FANZHA_CSP",
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
+    "font-src 'self' data:; connect-src 'self'; media-src 'self' blob:; object-src 'none'; "
+    "frame-ancestors 'none'; base-uri 'self'; form-action 'self'",
+)

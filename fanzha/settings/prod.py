@@ -17,3 +17,5 @@ SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
+# Load balancers probe /healthz over plain HTTP: answer it instead of redirecting to HTTPS.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]

@@ -10,6 +10,12 @@ import zlib
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 
+def _entry(name: str) -> zipfile.ZipInfo:
+    """A zip entry with a fixed date: the bytes (and the test ids made from them) are the same in every
+    process, so xdist workers collecting a second apart agree on the tests."""
+    return zipfile.ZipInfo(name, date_time=(2026, 1, 1, 0, 0, 0))
+
+
 def _chunk(kind: bytes, data: bytes) -> bytes:
     return (
         struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
@@ -52,15 +58,15 @@ def office(folder: str = "word/") -> bytes:
     """A minimal OOXML package: Word for ``word/``, Excel for ``xl/``, PowerPoint for ``ppt/``."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("[Content_Types].xml", '<?xml version="1.0"?><Types/>')
-        archive.writestr(f"{folder}document.xml", "<document/>")
+        archive.writestr(_entry("[Content_Types].xml"), '<?xml version="1.0"?><Types/>')
+        archive.writestr(_entry(f"{folder}document.xml"), "<document/>")
     return buffer.getvalue()
 
 
 def plain_zip() -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("notes.txt", "hello")
+        archive.writestr(_entry("notes.txt"), "hello")
     return buffer.getvalue()
 
 

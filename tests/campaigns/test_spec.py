@@ -152,3 +152,13 @@ def test_load_file_uses_the_file_name(tmp_path):
         load_file(path)
     assert caught.value.source == "custom-01.toml"
     assert caught.value.where == "goals[0].metric"
+
+
+def test_a_campaigns_template_is_parsed_once_and_errors_still_name_it():
+    from fanzha.campaigns import spec as spec_module
+
+    text = (spec_module.BUILTIN_DIR / "01-kindergarten-lesson.toml").read_text(encoding="utf-8")
+    first = spec_module.parse_cached(text, lambda: "kg")
+    assert spec_module.parse_cached(text, lambda: "kg") is first
+    with pytest.raises(spec_module.TemplateError, match="broken.toml"):
+        spec_module.parse_cached(text.replace("[[goals]]", "[[goals]\n", 1), lambda: "broken.toml")

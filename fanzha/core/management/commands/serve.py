@@ -25,6 +25,16 @@ from django.db import connections
 
 DEFAULT_BIND = "127.0.0.1:8000"
 IGNORE_PATTERNS = ["CVS", ".*", "*~"]
+MAX_DEFAULT_WORKERS = 8
+
+
+def default_workers() -> int:
+    """Gunicorn's rule of thumb, 2 × cores + 1, capped so a big machine does not run out of memory."""
+    try:
+        cores = len(os.sched_getaffinity(0))  # the cores this process may use (containers, taskset)
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    return min(2 * cores + 1, MAX_DEFAULT_WORKERS)
 
 
 def static_is_stale() -> bool:
@@ -73,7 +83,7 @@ def _wait_until_up(bind: str, proc: subprocess.Popen[bytes], timeout: float = 60
 
 def run_server(
     bind: str = DEFAULT_BIND,
-    workers: int = 2,
+    workers: int | None = None,
     threads: int = 4,
     on_ready: Callable[[], None] | None = None,
     log: Callable[[str], None] = print,
@@ -86,6 +96,7 @@ def run_server(
     """
     if ":" not in bind and not bind.startswith("unix:"):
         raise CommandError("--bind must look like HOST:PORT")
+    workers = workers or default_workers()
     collect_static_if_needed(log)
     connections.close_all()
     env = dict(os.environ, DJANGO_SETTINGS_MODULE=settings.SETTINGS_MODULE)
@@ -106,6 +117,9 @@ def run_server(
         "120",
         "--access-logfile",
         "-",
+        # access and error lines in fanzha's format (FANZHA_LOG_FORMAT), with the request id, no query string
+        "--logger-class",
+        "fanzha.core.logging.GunicornLogger",
     ]
     proc = subprocess.Popen(command, env=env)
     previous = signal.signal(signal.SIGTERM, lambda *_: proc.terminate())
@@ -133,7 +147,12 @@ class Command(BaseCommand):
         parser.add_argument(
             "--bind", default=DEFAULT_BIND, help=f"HOST:PORT to listen on (default {DEFAULT_BIND})"
         )
-        parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes (default 2)")
+        parser.add_argument(
+            "--workers",
+            type=int,
+            default=None,
+            help=f"gunicorn worker processes (default 2 × cores + 1, at most {MAX_DEFAULT_WORKERS})",
+        )
         parser.add_argument("--threads", type=int, default=4, help="threads per worker (default 4)")
 
     def handle(self, *args: Any, **options: Any) -> None:

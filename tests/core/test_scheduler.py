@@ -1,0 +1,115 @@
+"""The scheduler: the right jobs at the right local times (a fake clock), each slot enqueued once even
+with two schedulers at once or a restart."""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+from django_tasks_db.models import DBTaskResult
+
+from fanzha.core import scheduler, tasks
+from fanzha.core.models import ScheduledRun
+
+TZ = ZoneInfo("Asia/Shanghai")
+MINUTELY = {"deliver_outbox", "escalate_alerts"}
+
+
+def at(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=TZ)
+
+
+def jobs(runs) -> set[str]:
+    return {run.job for run in runs}
+
+
+def enqueued(name: str) -> list[list[str]]:
+    path = getattr(tasks, name).module_path
+    return [
+        r.args_kwargs["args"] for r in DBTaskResult.objects.filter(task_path=path).order_by("enqueued_at")
+    ]
+
+
+def test_jobs_run_at_their_local_times(db, settings):
+    settings.TIME_ZONE = "Asia/Shanghai"
+    # Monday 2 March 2026 just before 02:00: yesterday's daily slots are past their grace.
+    assert jobs(scheduler.tick(at("2026-03-02T01:59:30"))) == MINUTELY
+    assert jobs(scheduler.tick(at("2026-03-02T01:59:50"))) == set()  # the same minute: nothing again
+    assert jobs(scheduler.tick(at("2026-03-02T02:00:05"))) == MINUTELY | {"rollup_refresh"}
+    assert jobs(scheduler.tick(at("2026-03-02T03:30:00"))) == MINUTELY | {"housekeeping"}
+    assert jobs(scheduler.tick(at("2026-03-02T07:00:01"))) == MINUTELY | {"weekly_report"}
+    assert jobs(scheduler.tick(at("2026-03-02T08:00:00"))) == MINUTELY | {"post_tips"}
+    assert jobs(scheduler.tick(at("2026-03-02T09:00:59"))) == MINUTELY | {
+        "send_reminders",
+        "followup_reminders",
+    }
+    assert jobs(scheduler.tick(at("2026-03-02T12:30:00"))) == MINUTELY
+    # Tuesday: the daily jobs again, the weekly report not.
+    for moment in ("02:00", "07:00", "08:00", "09:00"):
+        scheduler.tick(at(f"2026-03-03T{moment}:10"))
+    assert enqueued("post_tips") == [["2026-03-02"], ["2026-03-03"]]
+    assert enqueued("send_reminders") == [["2026-03-02"], ["2026-03-03"]]
+    assert enqueued("followup_reminders") == [["2026-03-02"], ["2026-03-03"]]
+    assert len(enqueued("rollup_refresh")) == 2
+    assert enqueued("weekly_report") == [["2026-03-02"]]
+
+
+def test_a_restart_catches_up_the_latest_missed_slot_once(db, settings):
+    settings.TIME_ZONE = "Asia/Shanghai"
+    settings.FANZHA_SCHEDULE_TIPS = "07:30"
+    # The scheduler was down at 07:30; started at 10:00 it posts the tips late, once.
+    assert "post_tips" in jobs(scheduler.tick(at("2026-03-04T10:00:00")))
+    assert "post_tips" not in jobs(scheduler.tick(at("2026-03-04T10:01:00")))
+    assert enqueued("post_tips") == [["2026-03-04"]]
+
+
+def test_a_taken_slot_is_never_enqueued_again(db):
+    job = next(j for j in tasks.SCHEDULE if j.name == "rollup_refresh")
+    slot = at("2026-03-02T02:00:00")
+    assert scheduler.enqueue_slot(job, slot, check_first=False) is not None
+    # Another scheduler that checked before this one inserted: the unique row stops it.
+    assert scheduler.enqueue_slot(job, slot, check_first=False) is None
+    assert len(enqueued("rollup_refresh")) == 1
+    assert ScheduledRun.objects.get().task_id == str(DBTaskResult.objects.get().id)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_schedulers_at_once_enqueue_each_slot_once():
+    if connection.vendor != "postgresql":
+        pytest.skip(
+            "threads sharing SQLite's in-memory test database would lock each other; see the test above"
+        )
+    moment = at("2026-03-02T09:00:30")
+    barrier = threading.Barrier(4)
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            barrier.wait(10)
+            scheduler.tick(moment)
+        except BaseException as exc:  # noqa: BLE001 (reported below)
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert not errors
+    assert ScheduledRun.objects.count() == 7
+    assert DBTaskResult.objects.count() == 7  # one task per job, though four schedulers ticked
+    assert DBTaskResult.objects.filter(task_path=tasks.deliver_outbox.module_path).count() == 1
+
+
+def test_the_command_ticks_once(db, capsys):
+    call_command("scheduler", "--once", "--now", "2026-03-02T09:00:30")
+    out = capsys.readouterr().out
+    assert "post_tips" in out and out.strip().endswith("8 job(s) enqueued")
+    call_command("scheduler", "--once", "--now", "2026-03-02T09:00:45")
+    assert capsys.readouterr().out.strip() == "0 job(s) enqueued"
