@@ -15,6 +15,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 FILESYSTEM = "django.core.files.storage.FileSystemStorage"
 S3 = "fanzha.core.storage_s3.S3MediaStorage"  # its own module: boto3 is imported only when used
+S3_STATIC = "fanzha.core.storage_s3.S3StaticStorage"
 STATICFILES = "whitenoise.storage.CompressedManifestStaticFilesStorage"
 
 
@@ -43,9 +44,29 @@ def s3_options(env: Mapping[str, str]) -> dict[str, Any]:
     }
 
 
+def s3_static_options(env: Mapping[str, str]) -> dict[str, Any]:
+    """Options of static files on S3: the same store, under ``FANZHA_S3_STATIC_PREFIX`` (``static``),
+    readable by every browser (public objects, plain URLs, cached for a year: their names carry a
+    hash of their content)."""
+    options = s3_options(env)
+    options.update(
+        location=env.get("FANZHA_S3_STATIC_PREFIX", "static").strip("/") or "static",
+        default_acl=env.get("FANZHA_S3_STATIC_ACL", "public-read").strip() or None,
+        querystring_auth=False,
+        file_overwrite=True,
+        object_parameters={"CacheControl": "public, max-age=31536000, immutable"},
+    )
+    options.pop("querystring_expire", None)
+    custom = env.get("FANZHA_S3_STATIC_DOMAIN", "").strip().strip("/")
+    if custom:  # a CDN or a bucket domain in front of the store
+        options["custom_domain"] = custom
+    return options
+
+
 def storages_from_env(env: Mapping[str, str]) -> dict[str, dict[str, Any]]:
-    """``STORAGES``: uploaded files per ``FANZHA_MEDIA_STORAGE`` (``filesystem`` or ``s3``); static
-    files always collected locally and served by whitenoise (no CDN, no internet at run time)."""
+    """``STORAGES``: uploaded files per ``FANZHA_MEDIA_STORAGE`` and static files per
+    ``FANZHA_STATIC_STORAGE`` (each ``filesystem`` or ``s3``). Static files default to the local
+    directory served by whitenoise: nothing is fetched from elsewhere at run time."""
     kind = env.get("FANZHA_MEDIA_STORAGE", "filesystem").strip().lower() or "filesystem"
     if kind == "filesystem":
         default: dict[str, Any] = {"BACKEND": FILESYSTEM}
@@ -53,4 +74,29 @@ def storages_from_env(env: Mapping[str, str]) -> dict[str, dict[str, Any]]:
         default = {"BACKEND": S3, "OPTIONS": s3_options(env)}
     else:
         raise ImproperlyConfigured(f"FANZHA_MEDIA_STORAGE must be filesystem or s3, not {kind!r}")
-    return {"default": default, "staticfiles": {"BACKEND": STATICFILES}}
+    static_kind = env.get("FANZHA_STATIC_STORAGE", "filesystem").strip().lower() or "filesystem"
+    if static_kind == "filesystem":
+        static: dict[str, Any] = {"BACKEND": STATICFILES}
+    elif static_kind == "s3":
+        static = {"BACKEND": S3_STATIC, "OPTIONS": s3_static_options(env)}
+    else:
+        raise ImproperlyConfigured(f"FANZHA_STATIC_STORAGE must be filesystem or s3, not {static_kind!r}")
+    return {"default": default, "staticfiles": static}
+
+
+def static_origin(env: Mapping[str, str]) -> str:
+    """The origin static files come from when they are on S3 (for the Content-Security-Policy), else ""."""
+    if (env.get("FANZHA_STATIC_STORAGE", "").strip().lower() or "filesystem") != "s3":
+        return ""
+    custom = env.get("FANZHA_S3_STATIC_DOMAIN", "").strip().strip("/")
+    if custom:
+        return "https://" + custom.split("/")[0]
+    endpoint = (env.get("FANZHA_S3_ENDPOINT_URL") or "").rstrip("/")
+    if endpoint:
+        scheme, _sep, rest = endpoint.partition("://")
+        host = rest.split("/")[0]
+        bucket = env.get("FANZHA_S3_BUCKET", "").strip()
+        if (env.get("FANZHA_S3_ADDRESSING_STYLE") or "").strip() == "virtual" and bucket:
+            return f"{scheme}://{bucket}.{host}"
+        return f"{scheme}://{host}"
+    return "https://*.amazonaws.com"

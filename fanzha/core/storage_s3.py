@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from botocore.config import Config
+from django.contrib.staticfiles.storage import ManifestFilesMixin
 from storages.backends.s3 import S3Storage
 
 
@@ -26,3 +27,8 @@ class S3MediaStorage(S3Storage):
                 retries={"max_attempts": 3, "mode": "standard"},
             )
         )
+
+
+class S3StaticStorage(ManifestFilesMixin, S3MediaStorage):
+    """Collected static files on S3 (``FANZHA_STATIC_STORAGE=s3``), names hashed by content like
+    whitenoise's, so several app servers share one copy and browsers cache each file for good."""

@@ -13,7 +13,7 @@ from pathlib import Path
 import dj_database_url
 from django.utils.translation import gettext_lazy as _
 
-from fanzha.core.storage import storages_from_env
+from fanzha.core.storage import static_origin, storages_from_env
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(os.environ.get("FANZHA_DATA_DIR", Path.cwd() / "var")).resolve()
@@ -301,9 +301,12 @@ FANZHA_SCHEDULE_WEEKLY_REPORT = os.environ.get("FANZHA_SCHEDULE_WEEKLY_REPORT", 
 # 'unsafe-inline' because style attributes are needed: the percentage bars of the dashboards set their
 # width, and the vendored Swagger UI and DRF browsable API pages use inline styles. FANZHA_CSP replaces
 # the whole policy (empty: no header).
+_STATIC_ORIGIN = static_origin(os.environ)  # static files on S3: their origin joins 'self'
+_SELF = "'self'" + (f" {_STATIC_ORIGIN}" if _STATIC_ORIGIN else "")
 FANZHA_CSP = os.environ.get(
     "FANZHA_CSP",
-    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
-    "font-src 'self' data:; connect-src 'self'; media-src 'self' blob:; object-src 'none'; "
+    f"default-src 'self'; script-src {_SELF}; style-src {_SELF} 'unsafe-inline'; "
+    f"img-src {_SELF} data: blob:; font-src {_SELF} data:; connect-src 'self'; media-src 'self' blob:; "
+    "object-src 'none'; "
     "frame-ancestors 'none'; base-uri 'self'; form-action 'self'",
 )

@@ -12,10 +12,11 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.functional import empty
 
 from fanzha.campaigns import activity_actions
 from fanzha.cases import actions as case_actions
-from fanzha.core.storage import FILESYSTEM, S3, STATICFILES, storages_from_env
+from fanzha.core.storage import FILESYSTEM, S3, S3_STATIC, STATICFILES, static_origin, storages_from_env
 from tests.campaigns import files
 from tests.cases.conftest import intake
 
@@ -162,3 +163,60 @@ def test_case_attachments_work_on_s3(client, cast, s3_storage):
     response = client.get(reverse("case_attachment", args=[case.pk, attachment.pk]))
     assert response.status_code == 200
     assert b"".join(response.streaming_content) == pdf
+
+
+def test_static_files_can_live_on_s3_too():
+    env = {
+        "FANZHA_STATIC_STORAGE": "s3",
+        "FANZHA_S3_BUCKET": BUCKET,
+        "FANZHA_S3_ENDPOINT_URL": "https://minio.example.edu.cn:9000",
+        "FANZHA_S3_ADDRESSING_STYLE": "path",
+        **KEYS,
+    }
+    storages = storages_from_env(env)
+    assert storages["default"] == {"BACKEND": FILESYSTEM}  # uploads stay where they were
+    static = storages["staticfiles"]["OPTIONS"]
+    assert storages["staticfiles"]["BACKEND"] == S3_STATIC
+    assert static["location"] == "static" and static["querystring_auth"] is False
+    assert static["default_acl"] == "public-read"
+    assert static_origin(env) == "https://minio.example.edu.cn:9000"
+    assert static_origin({**env, "FANZHA_S3_STATIC_DOMAIN": "cdn.example.edu.cn/fanzha"}) == (
+        "https://cdn.example.edu.cn"
+    )
+    assert static_origin({}) == ""
+    with pytest.raises(ImproperlyConfigured):
+        storages_from_env({"FANZHA_STATIC_STORAGE": "ftp"})
+
+
+def test_collected_static_files_are_served_from_s3(settings, s3_server, monkeypatch):
+    """collectstatic into the local S3 server; {% static %} then names a public, hashed object there."""
+    import urllib.request
+
+    from django.contrib.staticfiles.storage import staticfiles_storage
+    from django.core.management import call_command
+    from django.templatetags.static import static
+
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
+    settings.STORAGES = storages_from_env(
+        {
+            "FANZHA_STATIC_STORAGE": "s3",
+            "FANZHA_S3_BUCKET": BUCKET,
+            "FANZHA_S3_ENDPOINT_URL": s3_server,
+            "FANZHA_S3_REGION": "us-east-1",
+            "FANZHA_S3_ADDRESSING_STYLE": "path",
+            **KEYS,
+        }
+    )
+    staticfiles_storage._wrapped = empty  # settings changed: build the storage again
+    settings.STATICFILES_DIRS = []
+    call_command(
+        "collectstatic", interactive=False, verbosity=0, ignore_patterns=["vendor", "swagger*", "drf*"]
+    )
+    url = static("fanzha/app.css")
+    assert url.startswith(f"{s3_server}/{BUCKET}/static/fanzha/app.") and url.endswith(".css")
+    assert "X-Amz-Signature" not in url
+    body = urllib.request.urlopen(url, timeout=10).read()  # noqa: S310 (a loopback test server)
+    assert b".subnav" in body
+    staticfiles_storage._wrapped = empty
