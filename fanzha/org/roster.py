@@ -1764,11 +1764,15 @@ def run_job(job_id: Any, commit: bool) -> None:
 
     job = ImportJob.objects.select_related("root", "user").get(pk=job_id)
     running = ImportJob.Status.COMMITTING if commit else ImportJob.Status.CHECKING
-    ImportJob.objects.filter(pk=job.pk).update(status=running, stage="read", done=0, total=None)
+    _retry_locked(
+        lambda: ImportJob.objects.filter(pk=job.pk).update(status=running, stage="read", done=0, total=None)
+    )
 
     def progress(stage: str, done: int, total: int | None) -> None:
         if not connection.in_atomic_block:
-            ImportJob.objects.filter(pk=job.pk).update(stage=stage, done=done, total=total)
+            _retry_locked(
+                lambda: ImportJob.objects.filter(pk=job.pk).update(stage=stage, done=done, total=total)
+            )
 
     try:
         with job.file.open("rb") as handle:
@@ -1799,7 +1803,32 @@ def run_job(job_id: Any, commit: bool) -> None:
     job.summary = result.summary
     if status != ImportJob.Status.CHECKED and job.file:
         job.file.delete(save=False)  # the file holds ID and phone numbers: keep it no longer than needed
-    job.save(update_fields=["status", "stage", "problems", "problem_count", "summary", "file", "updated_at"])
+    _retry_locked(
+        lambda: job.save(
+            update_fields=["status", "stage", "problems", "problem_count", "summary", "file", "updated_at"]
+        )
+    )
+
+
+def _retry_locked(write: Any, attempts: int = 100) -> Any:
+    """Run a short write of the job's row, retrying while SQLite says the table is locked.
+
+    Why: the page polls the job's row while this thread writes it. A file database waits for the
+    lock by itself (busy timeout), but SQLite's shared-cache mode (the test database, some embedded
+    set-ups) answers "table is locked" at once; the progress row must not be lost to that.
+    """
+    import time
+
+    from django.db import OperationalError
+
+    for attempt in range(attempts):
+        try:
+            return write()
+        except OperationalError as exc:
+            if "locked" not in str(exc) or attempt == attempts - 1:
+                raise
+            time.sleep(0.02)
+    return None
 
 
 def start_job(job: Any, commit: bool) -> None:

@@ -81,3 +81,19 @@ def sign_in(page: Page, base: str, login: str) -> None:
 def no_sideways_scroll(page: Page) -> None:
     widths = page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
     assert widths[0] <= widths[1], widths
+
+
+def wait_image_loaded(page: Any, selector: str, timeout_ms: int = 10_000) -> None:
+    """Wait until the image has really loaded (its natural width is known).
+
+    Why not ``page.wait_for_function``: its polling evaluates a string in the page, which the
+    Content-Security-Policy (no 'unsafe-eval') forbids; ``page.evaluate`` goes through the
+    DevTools protocol and is not subject to it.
+    """
+    waited = 0
+    while waited <= timeout_ms:
+        if page.evaluate("(s) => (document.querySelector(s) || {}).naturalWidth || 0", selector) > 0:
+            return
+        page.wait_for_timeout(50)
+        waited += 50
+    raise AssertionError(f"{selector} did not load within {timeout_ms} ms")

@@ -19,7 +19,7 @@ from fanzha.campaigns.models import Activity, LetterSignature, ResponsibilityLet
 from tests.campaigns import files
 from tests.campaigns.conftest import make_campaign
 from tests.conftest import PASSWORD, Cast
-from tests.e2e.conftest import no_sideways_scroll, shoot, sign_in
+from tests.e2e.conftest import no_sideways_scroll, shoot, sign_in, wait_image_loaded
 
 pytestmark = [pytest.mark.e2e]
 
@@ -79,7 +79,7 @@ def test_record_class_meeting_on_a_phone(
     expect(photo).to_have_count(1)
     expect(page.locator("[data-testid=checkin-qr] svg")).to_be_visible()
     # the photo really loads, through the scoped view
-    page.wait_for_function("document.querySelector('.evidence img').naturalWidth > 0")
+    wait_image_loaded(page, ".evidence img")
     no_sideways_scroll(page)
     shoot(page, shots, "phone-activity-detail")
 
@@ -135,7 +135,7 @@ def test_sign_a_letter_on_a_phone(
 
     expect(page.locator(".msg.success")).to_contain_text("已签署")
     expect(page.locator(".signature-img")).to_have_count(1)
-    page.wait_for_function("document.querySelector('.signature-img').naturalWidth > 0")
+    wait_image_loaded(page, ".signature-img")
     signature = LetterSignature.objects.get(letter=letter)
     assert (signature.side, signature.signer_name) == ("lower", "辅导员甲")
     shoot(page, shots, "phone-letter-signed")
