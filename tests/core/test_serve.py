@@ -57,4 +57,5 @@ def test_demo_builds_and_serves(tmp_path):
         os.killpg(proc.pid, signal.SIGTERM)
         output = proc.communicate(timeout=30)[0].decode()
     assert "admin" in output and "fanzha-demo-2026" in output, output[-2000:]
+    assert "background worker and scheduler started" in output, output[-2000:]
     assert (tmp_path / "fanzha.sqlite3").exists()

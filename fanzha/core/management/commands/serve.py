@@ -87,8 +87,12 @@ def run_server(
     threads: int = 4,
     on_ready: Callable[[], None] | None = None,
     log: Callable[[str], None] = print,
+    with_worker: bool = False,
 ) -> int:
     """Start gunicorn in a child process, call ``on_ready`` once it answers, wait for it to stop.
+
+    ``with_worker`` also starts ``fanzha worker --with-scheduler`` beside it (one machine, one
+    command: messages go out, reminders and escalations run) and stops it with the server.
 
     Why a child process: the caller can tell when the server really answers (to print the
     demo logins after gunicorn's start-up lines), and Ctrl-C or SIGTERM reach gunicorn's
@@ -122,6 +126,10 @@ def run_server(
         "fanzha.core.logging.GunicornLogger",
     ]
     proc = subprocess.Popen(command, env=env)
+    worker = None
+    if with_worker:
+        worker = subprocess.Popen([sys.executable, "-m", "fanzha", "worker", "--with-scheduler"], env=env)
+        log("background worker and scheduler started")
     previous = signal.signal(signal.SIGTERM, lambda *_: proc.terminate())
     try:
         if not bind.startswith("unix:") and _wait_until_up(bind, proc) and on_ready is not None:
@@ -138,6 +146,12 @@ def run_server(
             return proc.wait()
     finally:
         signal.signal(signal.SIGTERM, previous)
+        if worker is not None and worker.poll() is None:
+            worker.terminate()
+            try:
+                worker.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                worker.kill()
 
 
 class Command(BaseCommand):
@@ -154,6 +168,11 @@ class Command(BaseCommand):
             help=f"gunicorn worker processes (default 2 × cores + 1, at most {MAX_DEFAULT_WORKERS})",
         )
         parser.add_argument("--threads", type=int, default=4, help="threads per worker (default 4)")
+        parser.add_argument(
+            "--with-worker",
+            action="store_true",
+            help="also run `fanzha worker --with-scheduler` (a one-machine install in one command)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         code = run_server(
@@ -162,6 +181,7 @@ class Command(BaseCommand):
             options["threads"],
             on_ready=lambda: self.stdout.write(f"fanzha is serving on http://{options['bind']}/"),
             log=self.stdout.write,
+            with_worker=options["with_worker"],
         )
         if code not in (0, -signal.SIGINT, -signal.SIGTERM):
             raise CommandError(f"gunicorn stopped with exit code {code}")
