@@ -30,3 +30,10 @@ def client_ip(request: Any) -> str:
             except ValueError:
                 pass
     return remote or "unknown"
+
+
+def axes_client_ip(request: Any) -> str | None:
+    """``client_ip`` for django-axes, which stores the address in an IP column: None when unknown
+    (a request made in code, such as a test client's forced login, has no address)."""
+    address = client_ip(request) if request is not None else "unknown"
+    return None if address == "unknown" else address

@@ -161,7 +161,7 @@ AXES_VERBOSE = False
 # Behind a reverse proxy: how many proxies append to X-Forwarded-For (nginx in front: 1). Rate limits
 # and the login lockout then key on the client's address, not the proxy's (fanzha/core/clientip.py).
 FANZHA_TRUSTED_PROXIES = int(os.environ.get("FANZHA_TRUSTED_PROXIES", "0"))
-AXES_CLIENT_IP_CALLABLE = "fanzha.core.clientip.client_ip"
+AXES_CLIENT_IP_CALLABLE = "fanzha.core.clientip.axes_client_ip"
 
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", _("简体中文")), ("en", _("English"))]

@@ -102,8 +102,8 @@ def test_two_schedulers_at_once_enqueue_each_slot_once():
     for thread in threads:
         thread.join(30)
     assert not errors
-    assert ScheduledRun.objects.count() == 7
-    assert DBTaskResult.objects.count() == 7  # one task per job, though four schedulers ticked
+    assert ScheduledRun.objects.count() == 8
+    assert DBTaskResult.objects.count() == 8  # one task per job, though four schedulers ticked
     assert DBTaskResult.objects.filter(task_path=tasks.deliver_outbox.module_path).count() == 1
 
 
