@@ -11,7 +11,6 @@ from the page's JSON data island, with the vendored ECharts of ``reports``.
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
@@ -61,20 +60,6 @@ def _period(request: AuthedRequest) -> tuple[int, int | None]:
     if raw_month.isdigit() and 1 <= int(raw_month) <= 12:
         month = int(raw_month)
     return year, month
-
-
-def _bounds(year: int, month: int | None) -> tuple[datetime, datetime]:
-    """The period as local-time instants: [first day, first day of the next month or year)."""
-    first = date(year, month or 1, 1)
-    if month is None:
-        after = date(year + 1, 1, 1)
-    else:
-        after = date(year + (month == 12), month % 12 + 1, 1)
-    zone = timezone.get_current_timezone()
-    return (
-        datetime.combine(first, time.min, tzinfo=zone),
-        datetime.combine(after, time.min, tzinfo=zone),
-    )
 
 
 def _query(unit: Unit, year: int, month: int | None) -> str:
@@ -205,7 +190,8 @@ def case_export(request: AuthedRequest) -> HttpResponse:
     start = end = None
     if request.GET.get("year"):  # from the statistics page: the period it shows
         year, month = _period(request)
-        start, end = _bounds(year, month)
+        period = stats.month_period(year, month) if month else stats.year_period(year)
+        start, end = period.start, period.end
     data = export_actions.export_ledger(request.user, unit, reveal=reveal, start=start, end=end)
     name = _("案件台账-%(unit)s-%(day)s.xlsx") % {"unit": unit.name, "day": f"{timezone.localdate():%Y%m%d}"}
     return _xlsx(data, name)
