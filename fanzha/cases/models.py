@@ -21,6 +21,7 @@ from django.utils.translation import gettext_lazy as _
 
 from fanzha.campaigns.models import Campaign
 from fanzha.core import crypto
+from fanzha.core.identifiers import mask_id_number, mask_phone
 from fanzha.org.models import Person, Unit
 
 
@@ -161,18 +162,14 @@ class Case(models.Model):
 
     # Sensitive values: set and read through these so encryption, hash and mask stay in step.
     def set_victim_phone(self, normalized: str) -> None:
-        from fanzha.core.identifiers import mask_phone
-
-        self.victim_phone_enc = crypto.encrypt(normalized)
-        self.victim_phone_hash = crypto.keyed_hash(normalized)
-        self.victim_phone_masked = mask_phone(normalized)
+        self.victim_phone_enc, self.victim_phone_hash, self.victim_phone_masked = crypto.seal(
+            normalized, mask_phone
+        )
 
     def set_victim_id(self, normalized: str) -> None:
-        from fanzha.core.identifiers import mask_id_number
-
-        self.victim_id_enc = crypto.encrypt(normalized)
-        self.victim_id_hash = crypto.keyed_hash(normalized)
-        self.victim_id_masked = mask_id_number(normalized)
+        self.victim_id_enc, self.victim_id_hash, self.victim_id_masked = crypto.seal(
+            normalized, mask_id_number
+        )
 
     def set_funds(self, sources: list[str], note: str = "") -> None:
         self.funds_enc = crypto.encrypt(json.dumps({"sources": sources, "note": note}, ensure_ascii=False))

@@ -11,7 +11,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+from collections.abc import Callable
 from functools import lru_cache
+from typing import NamedTuple
 
 from cryptography.fernet import Fernet, InvalidToken
 from django.conf import settings
@@ -50,3 +52,16 @@ def keyed_hash(value: str) -> str:
         return ""
     _, mac_key = _keys(settings.FANZHA_FIELD_KEY)
     return hmac.new(mac_key, value.encode(), hashlib.sha256).hexdigest()
+
+
+class Sealed(NamedTuple):
+    """A sensitive identifier as it is stored: encrypted, keyed hash for lookups, masked for lists."""
+
+    enc: str
+    hash: str
+    masked: str
+
+
+def seal(value: str, mask: Callable[[str], str]) -> Sealed:
+    """Encrypt, hash and mask one normalised value together, so the three columns never disagree."""
+    return Sealed(encrypt(value), keyed_hash(value), mask(value))

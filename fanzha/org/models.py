@@ -192,14 +192,12 @@ class Person(models.Model):
 
     # Sensitive values: set through these so encryption, hash and mask stay in step.
     def set_phone(self, normalized: str) -> None:
-        self.phone_enc = crypto.encrypt(normalized)
-        self.phone_hash = crypto.keyed_hash(normalized)
-        self.phone_masked = mask_phone(normalized)
+        self.phone_enc, self.phone_hash, self.phone_masked = crypto.seal(normalized, mask_phone)
 
     def set_id_number(self, normalized: str) -> None:
-        self.id_number_enc = crypto.encrypt(normalized)
-        self.id_number_hash = crypto.keyed_hash(normalized)
-        self.id_number_masked = mask_id_number(normalized)
+        self.id_number_enc, self.id_number_hash, self.id_number_masked = crypto.seal(
+            normalized, mask_id_number
+        )
 
     @property
     def phone(self) -> str:
