@@ -312,11 +312,6 @@ def evidence_file(request: HttpRequest, pk: int) -> HttpResponseBase:
 # Check-in (members, no login) --------------------------------------------------------------------
 
 
-def _client_ip(request: HttpRequest) -> str:
-    """The caller's address, behind the trusted proxies (``core.clientip``)."""
-    return client_ip(request)
-
-
 def _too_many(keys: list[tuple[str, int]]) -> bool:
     return any((cache.get(key) or 0) >= limit for key, limit in keys)
 
@@ -334,7 +329,7 @@ def _count_failure(keys: list[tuple[str, int]]) -> None:
 def activity_checkin(request: HttpRequest, token: str) -> HttpResponse:
     """The page a member's phone opens from the QR code: student number and last four phone digits."""
     keys = [
-        (f"fanzha:checkin:ip:{_client_ip(request)}", CHECKIN_FAILURES_PER_IP),
+        (f"fanzha:checkin:ip:{client_ip(request)}", CHECKIN_FAILURES_PER_IP),
         (f"fanzha:checkin:token:{token[:64]}", CHECKIN_FAILURES_PER_TOKEN),
     ]
     if _too_many(keys):

@@ -67,13 +67,9 @@ def _now_ts() -> float:
 # Rate limits ---------------------------------------------------------------------------------------
 
 
-def _client_ip(request: HttpRequest) -> str:
-    return client_ip(request)
-
-
 def _ip_key(request: HttpRequest, kind: str = "fail") -> tuple[str, int]:
     limit = FAILURES_PER_IP if kind == "fail" else CODE_SENDS_PER_IP
-    return f"fanzha:member:{kind}:ip:{_client_ip(request)}", limit
+    return f"fanzha:member:{kind}:ip:{client_ip(request)}", limit
 
 
 def _who_key(link: ClassLink, ident: str) -> tuple[str, int]:
