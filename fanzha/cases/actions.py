@@ -422,6 +422,14 @@ def record_event(
     )
 
 
+def _require_victim_in_scope(actor: Any, victim: Person) -> None:
+    """A victim picked from the roster must be a person the recording user may see."""
+    from fanzha.org.scope import people_for
+
+    if not people_for(actor).filter(pk=victim.pk).exists():
+        raise ValidationError({"victim": [_("所选受害人不在您的管理范围内")]})
+
+
 def _require(actor: Any, unit: Unit, cap: Cap) -> None:
     if actor is None or not in_scope(actor, unit, cap):
         raise PermissionDenied(_("您没有权限进行此操作"))
@@ -535,10 +543,7 @@ def report_case(
             raise ValidationError({"unit": [_("请选择案件所属单位")]})
         _require(actor, data.unit, Cap.CASE_EDIT)
         if data.victim is not None:
-            from fanzha.org.scope import people_for
-
-            if not people_for(actor).filter(pk=data.victim.pk).exists():
-                raise ValidationError({"victim": [_("所选受害人不在您的管理范围内")]})
+            _require_victim_in_scope(actor, data.victim)
     cleaned = clean_input(data, now)
     checked = [inspect_upload(f) for f in attachments[:MAX_ATTACHMENTS]]
     case = Case(
@@ -583,24 +588,25 @@ def report_case(
     return case
 
 
-_EDITABLE = (
-    "victim_id",
-    "victim_name",
-    "victim_phone_hash",
-    "victim_id_hash",
-    "occurred_at",
-    "reported_at",
-    "place",
-    "channel",
-    "fraud_type",
-    "impersonated",
-    "narrative",
-    "total_loss",
-    "funds_enc",
-    "family_enc",
-    "unit_id",
-)
-_SECRET_FIELDS = {"victim_phone_hash": "victim_phone", "victim_id_hash": "victim_id_number"}
+# What an edit compares, stored attribute → the name its event lists (hashes stand for the encrypted
+# numbers; funds and family are compared decrypted, since encrypting the same text twice differs).
+_TRACKED = {
+    "victim_id": "victim",
+    "victim_name": "victim_name",
+    "victim_phone_hash": "victim_phone",
+    "victim_id_hash": "victim_id_number",
+    "occurred_at": "occurred_at",
+    "reported_at": "reported_at",
+    "place": "place",
+    "channel": "channel",
+    "fraud_type": "fraud_type",
+    "impersonated": "impersonated",
+    "narrative": "narrative",
+    "total_loss": "total_loss",
+    "unit_id": "unit",
+    "funds": "funds",
+    "family": "family",
+}
 
 
 @transaction.atomic
@@ -619,29 +625,14 @@ def edit_case(case: Case, data: CaseInput, actor: Any, now: datetime | None = No
     if case.state == CaseState.CLOSED:
         raise ValidationError(_("案件已结案，不能再修改"))
     if data.victim is not None and data.victim.pk != case.victim_id:
-        from fanzha.org.scope import people_for
-
-        if not people_for(actor).filter(pk=data.victim.pk).exists():
-            raise ValidationError({"victim": [_("所选受害人不在您的管理范围内")]})
-    # Funds and family are compared decrypted: re-encrypting the same text gives a new token.
-    before_plain = {"funds": case.funds, "family": case.family}
-    before = {f: getattr(case, f) for f in _EDITABLE}
+        _require_victim_in_scope(actor, data.victim)
+    before = {attr: getattr(case, attr) for attr in _TRACKED}
     before_lines = _lines_signature(case)
     cleaned = clean_input(_keep_stored(case, data), now)
     _write_details(case, cleaned)
     case.save()
     _write_lines(case, cleaned)
-    changed = [
-        _SECRET_FIELDS.get(f, f).removesuffix("_id")
-        if f in ("unit_id", "victim_id")
-        else _SECRET_FIELDS.get(f, f)
-        for f in _EDITABLE
-        if f not in ("funds_enc", "family_enc") and before[f] != getattr(case, f)
-    ]
-    if before_plain["funds"] != case.funds:
-        changed.append("funds")
-    if before_plain["family"] != case.family:
-        changed.append("family")
+    changed = [name for attr, name in _TRACKED.items() if before[attr] != getattr(case, attr)]
     if before_lines != _lines_signature(case):
         changed.append("transfers_or_indicators")
     if changed:
