@@ -102,7 +102,7 @@ def ensure_world(scale: float, log: Any) -> Any:
 def bench_template() -> Any:
     """A custom template: the district plan, issued by a province, tracking every attestation item."""
     from fanzha.campaigns.models import CampaignTemplate
-    from fanzha.campaigns.template_actions import sync_builtin_templates
+    from fanzha.campaigns.plan_templates.actions import sync_builtin_templates
     from fanzha.reach.models import Item
 
     found = CampaignTemplate.objects.filter(code=TEMPLATE_CODE).first()

@@ -26,8 +26,9 @@ from django.utils.translation import gettext as _
 
 from fanzha.org.models import Unit, User
 
-from . import activity_actions, compliance
+from . import compliance
 from . import periods as P
+from .activities import actions as activity_actions
 from .models import (
     Campaign,
     CampaignEvent,
@@ -37,7 +38,7 @@ from .models import (
     ObligationRule,
     SchoolCalendar,
 )
-from .spec import AUTO_SECTIONS, Section, TemplateError, TemplateSpec, fill
+from .plan_templates.spec import AUTO_SECTIONS, Section, TemplateError, TemplateSpec, fill
 
 EVENT_STARTED = "started"
 EVENT_SECTIONS_EDITED = "sections_edited"

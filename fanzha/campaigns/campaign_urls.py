@@ -3,7 +3,7 @@ school calendar."""
 
 from django.urls import path
 
-from . import campaign_views as views
+from . import views
 
 urlpatterns = [
     path("", views.campaign_list, name="campaign_list"),

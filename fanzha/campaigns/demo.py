@@ -40,9 +40,10 @@ from fanzha.org import demo as org_demo
 from fanzha.org.models import Membership, MembershipRole, Person, Role, RoleGrant, Unit, UnitKind, User
 from fanzha.org.scope import ROLE_CAPS, path_q
 
-from . import activity_actions, compliance
+from . import compliance
 from . import periods as P
 from .actions import close_campaign, set_school_calendar, start_campaign
+from .activities import actions as activity_actions
 from .models import (
     Activity,
     ActivityKind,
@@ -54,7 +55,7 @@ from .models import (
     ResponsibilityLetter,
     SchoolCalendar,
 )
-from .template_actions import sync_builtin_templates
+from .plan_templates.actions import sync_builtin_templates
 
 SEED = f"{org_demo.SEED}:campaigns"
 Log = Callable[[str], None]

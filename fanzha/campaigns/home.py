@@ -19,7 +19,7 @@ from fanzha.core.hooks import HomeLink, HomePanel
 from fanzha.org.models import Unit
 
 from . import compliance, queries
-from .activity_actions import RECORD, headed_units
+from .activities.actions import RECORD, headed_units
 from .models import Campaign
 
 DASHBOARDS = 3  # running campaigns whose dashboards the home page links to

@@ -3,8 +3,8 @@
 from django.urls import include, path
 
 urlpatterns = [
-    path("templates/", include("fanzha.campaigns.template_urls")),
-    path("activities/", include("fanzha.campaigns.activity_urls")),
-    path("letters/", include("fanzha.campaigns.letter_urls")),
+    path("templates/", include("fanzha.campaigns.plan_templates.urls")),
+    path("activities/", include("fanzha.campaigns.activities.urls")),
+    path("letters/", include("fanzha.campaigns.letters.urls")),
     path("", include("fanzha.campaigns.campaign_urls")),
 ]

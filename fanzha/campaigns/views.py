@@ -35,19 +35,14 @@ from fanzha.org.models import MembershipRole, Unit, UnitKind
 from fanzha.org.scope import Cap, in_scope, scope_paths, units_for
 from fanzha.org.views import AuthedRequest
 
-from . import actions, compliance, documents, queries
-from .activity_actions import EVENT_LETTERS_GENERATED, RECORD
-from .campaign_forms import (
-    SchoolCalendarForm,
-    SectionsForm,
-    StartCampaignForm,
-    flatten_sections,
-    semester_lines,
-)
+from . import actions, compliance, queries
+from .activities.actions import EVENT_LETTERS_GENERATED, RECORD
+from .documents import plan as documents
+from .forms import SchoolCalendarForm, SectionsForm, StartCampaignForm, flatten_sections, semester_lines
 from .models import Campaign, Frequency, Obligation
 from .periods import Period, Semester, default_semesters
-from .spec import TemplateError
-from .template_views import error_text
+from .plan_templates.spec import TemplateError
+from .plan_templates.views import error_text
 
 PAGE_SIZE = 50
 

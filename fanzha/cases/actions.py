@@ -27,7 +27,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_variables
 
-from fanzha.campaigns.activity_actions import inspect_upload
+from fanzha.campaigns.activities.actions import inspect_upload
 from fanzha.core import crypto
 from fanzha.core.identifiers import mask_account, normalize_bank_card, normalize_id_number, normalize_phone
 from fanzha.core.models import AuditRecord
@@ -578,11 +578,11 @@ def report_case(
         transfers=len(cleaned.transfers),
         indicators=len(cleaned.indicators),
     )
-    from .traceback_actions import on_case_reported
+    from .traceback.actions import on_case_reported
 
     on_case_reported(case, now)
     if via == ReportedVia.SELF or needs_alert(case, now):
-        from .alert_actions import raise_alert
+        from .alerts.actions import raise_alert
 
         raise_alert(case, actor=None, now=now)
     return case
@@ -637,12 +637,12 @@ def edit_case(case: Case, data: CaseInput, actor: Any, now: datetime | None = No
         changed.append("transfers_or_indicators")
     if changed:
         record_event(case, CaseEvent.Kind.EDITED, actor, at=now, fields=changed)
-        from .traceback_actions import on_case_edited
+        from .traceback.actions import on_case_edited
 
         on_case_edited(case, now)
         if case.state == CaseState.REPORTED and needs_alert(case, now):
             # A transfer inside the stop-payment window learnt only now: the alert goes out now.
-            from .alert_actions import raise_alert
+            from .alerts.actions import raise_alert
 
             raise_alert(case, actor=None, now=now)
     return case

@@ -507,7 +507,7 @@ class AlertViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewS
 
     @action(detail=True, methods=["post"])
     def acknowledge(self, request: Request, pk: str | None = None) -> Response:
-        from .alert_actions import acknowledge_alert
+        from .alerts.actions import acknowledge_alert
 
         alert = self.get_object()
         serializer = AcknowledgeSerializer(data=request.data)

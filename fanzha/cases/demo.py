@@ -40,8 +40,9 @@ from fanzha.org import demo as org_demo
 from fanzha.org.models import Gender, Membership, Person, PersonKind, Role, RoleGrant, Unit, UnitKind, User
 from fanzha.org.scope import path_q
 
-from . import actions, alert_actions
+from . import actions
 from .actions import CaseInput, IndicatorIn, TransferIn
+from .alerts import actions as alert_actions
 from .models import (
     Alert,
     AlertRecipient,

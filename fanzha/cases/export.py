@@ -28,7 +28,7 @@ from fanzha.org.models import Unit
 from .models import Case, CaseState, ContactChannel, FraudKind, FundSource, IndicatorKind, Outcome, Side
 
 if TYPE_CHECKING:
-    from .stats import Report
+    from .stats.queries import Report
 
 DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
 MONEY_FORMAT = "#,##0.00"
@@ -246,7 +246,7 @@ def _percent(value: float | None) -> str:
 
 def stats_xlsx(report: Report) -> bytes:
     """The statistics page as a workbook: summary, by month, by type, by unit, goals, response times."""
-    from .stats import duration_text
+    from .stats.queries import duration_text
 
     book = Workbook()
     summary = book.active

@@ -16,7 +16,7 @@ from django.db.models import QuerySet
 from django.forms import formset_factory
 from django.utils.translation import gettext_lazy as _
 
-from fanzha.campaigns.activity_forms import MultipleFileField, UnitChoiceField
+from fanzha.campaigns.activities.forms import MultipleFileField, UnitChoiceField
 from fanzha.org.forms import Form
 from fanzha.org.models import Person, Unit
 

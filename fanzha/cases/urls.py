@@ -3,8 +3,8 @@
 from django.urls import include, path
 
 urlpatterns = [
-    path("alerts/", include("fanzha.cases.alert_urls")),
-    path("followups/", include("fanzha.cases.followup_urls")),
-    path("stats/", include("fanzha.cases.stats_urls")),
+    path("alerts/", include("fanzha.cases.alerts.urls")),
+    path("followups/", include("fanzha.cases.followup.urls")),
+    path("stats/", include("fanzha.cases.stats.urls")),
     path("", include("fanzha.cases.case_urls")),
 ]

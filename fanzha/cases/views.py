@@ -25,13 +25,15 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_POST
 
-from fanzha.campaigns.activity_reads import month_bounds
+from fanzha.campaigns.activities.queries import month_bounds
 from fanzha.core import crypto
 from fanzha.core.paging import paginate
 from fanzha.org.models import Unit
 from fanzha.org.scope import Cap, people_for, scope_paths, units_for
 
-from . import actions, alert_views, followup_views, queries, traceback_views
+from . import actions, queries
+from .alerts import views as alert_views
+from .followup import views as followup_views
 from .forms import (
     INDICATOR_PREFIX,
     TRANSFER_PREFIX,
@@ -56,6 +58,7 @@ from .models import (
     ReportedVia,
     Side,
 )
+from .traceback import views as traceback_views
 
 PAGE_SIZE = 30
 MAX_FILTER_UNITS = 300
@@ -611,7 +614,7 @@ def _state_label(value: str) -> str:
 
 def _alert_line(kind: str, d: dict[str, Any]) -> str:
     """The stop-payment alert's events: to whom, how fast, what was frozen."""
-    from .alert_views import human_duration
+    from .alerts.views import human_duration
 
     if kind == CaseEvent.Kind.ALERT_SENT:
         if d.get("no_contacts"):

@@ -179,7 +179,7 @@ def request_delivery_on_commit(at: datetime | None = None, using: str = DEFAULT_
 def escalate_alerts(now: str | None = None) -> int:
     """Escalate unacknowledged stop-payment alerts (``cases.alert_actions.escalate_due``); their
     messages leave through ``deliver_outbox``, requested when they are queued."""
-    from fanzha.cases.alert_actions import escalate_due
+    from fanzha.cases.alerts.actions import escalate_due
 
     count = escalate_due(_moment(now), delivery="off")
     if count:
@@ -213,7 +213,7 @@ def post_tips(day: str | None = None) -> int:
 @task()
 def followup_reminders(today: str | None = None) -> int:
     """Remind counsellors of follow-ups due (``cases.followup_actions.queue_followup_reminders``)."""
-    from fanzha.cases.followup_actions import queue_followup_reminders
+    from fanzha.cases.followup.actions import queue_followup_reminders
 
     queued = queue_followup_reminders(_day(today))
     log.info("followup_reminders: %s message(s) queued", queued)

@@ -37,7 +37,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from fanzha.campaigns.activity_actions import MAX_DAYS_AHEAD, record_activity
+from fanzha.campaigns.activities.actions import MAX_DAYS_AHEAD, record_activity
 from fanzha.campaigns.models import Activity, ActivityKind, Campaign, Obligation
 from fanzha.notify import actions as notify
 from fanzha.notify.models import Channel, Outbox

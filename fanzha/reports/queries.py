@@ -27,7 +27,7 @@ from fanzha.campaigns import queries as campaign_queries
 from fanzha.campaigns.models import Campaign, Goal
 from fanzha.cases.models import Case
 from fanzha.cases.queries import cases_for
-from fanzha.cases.stats import (
+from fanzha.cases.stats.queries import (
     Period,
     Tally,
     case_goals,

@@ -80,6 +80,7 @@ INSTALLED_APPS = [
     "fanzha.reports",
     "fanzha.api",
     "fanzha.demo",
+    "fanzha.bench",
 ]
 
 MIDDLEWARE = [

@@ -11,8 +11,9 @@ from django.core.management import call_command
 from django.db.models import Count, F
 from django.utils import timezone
 
-from fanzha.campaigns import activity_actions, compliance
+from fanzha.campaigns import compliance
 from fanzha.campaigns import demo as campaign_demo
+from fanzha.campaigns.activities import actions as activity_actions
 from fanzha.campaigns.models import (
     Activity,
     Attendance,
@@ -25,7 +26,7 @@ from fanzha.campaigns.models import (
     ResponsibilityLetter,
     SchoolCalendar,
 )
-from fanzha.campaigns.spec import builtin_templates
+from fanzha.campaigns.plan_templates.spec import builtin_templates
 from fanzha.org import demo
 from fanzha.org.models import Unit, UnitKind
 

@@ -13,7 +13,8 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from fanzha.cases import actions, alert_actions
+from fanzha.cases import actions
+from fanzha.cases.alerts import actions as alert_actions
 from fanzha.cases.models import Alert, Case, CaseEvent, CaseState, Indicator, Transfer
 from fanzha.org.models import Role
 from tests.api.conftest import API, client_for

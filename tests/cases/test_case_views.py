@@ -12,8 +12,9 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from fanzha.cases import actions, alert_actions
-from fanzha.cases import followup_actions as fu
+from fanzha.cases import actions
+from fanzha.cases.alerts import actions as alert_actions
+from fanzha.cases.followup import actions as fu
 from fanzha.cases.models import Attachment, Case, CaseDraft, CaseEvent, CaseState, Side
 from fanzha.core.models import AuditRecord
 from tests.campaigns.files import jpeg, upload

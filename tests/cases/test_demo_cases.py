@@ -14,8 +14,8 @@ from django.conf import settings
 from django.db.models import Count
 from django.utils import timezone
 
-from fanzha.cases import alert_actions
 from fanzha.cases import demo as cases_demo
+from fanzha.cases.alerts import actions as alert_actions
 from fanzha.cases.models import Alert, Case, CaseEvent, CaseState, Indicator, IndicatorKind, Side
 from fanzha.core.identifiers import luhn_ok, normalize_phone
 from fanzha.org import demo as org_demo

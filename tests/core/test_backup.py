@@ -49,7 +49,7 @@ print(json.dumps(test_backup.digest()))
 
 def seed() -> None:
     """Migrate and build a small world with real actions, uploaded files included."""
-    from fanzha.campaigns.activity_actions import record_activity
+    from fanzha.campaigns.activities.actions import record_activity
     from fanzha.cases.actions import report_case
     from tests.campaigns.files import jpeg, png, upload
     from tests.cases.conftest import intake

@@ -24,7 +24,7 @@ from django.urls.exceptions import Resolver404
 from django.utils import timezone
 
 import fanzha
-from fanzha.campaigns import activity_actions
+from fanzha.campaigns.activities import actions as activity_actions
 from fanzha.cases import actions as case_actions
 from fanzha.reach.actions import ensure_class_link
 from tests.campaigns import files

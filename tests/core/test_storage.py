@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import empty
 
-from fanzha.campaigns import activity_actions
+from fanzha.campaigns.activities import actions as activity_actions
 from fanzha.cases import actions as case_actions
 from fanzha.core.storage import FILESYSTEM, S3, S3_STATIC, STATICFILES, static_origin, storages_from_env
 from tests.campaigns import files

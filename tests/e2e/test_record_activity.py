@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, BrowserContext, expect
 
-from fanzha.campaigns import activity_actions
+from fanzha.campaigns.activities import actions as activity_actions
 from fanzha.campaigns.models import Activity, LetterSignature, ResponsibilityLetter
 from tests.campaigns import files
 from tests.campaigns.conftest import make_campaign

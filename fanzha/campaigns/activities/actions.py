@@ -34,7 +34,7 @@ from django.utils.translation import gettext as _
 from fanzha.org.models import Membership, Person, Unit
 from fanzha.org.scope import Cap, in_scope
 
-from .models import (
+from ..models import (
     Activity,
     ActivityKind,
     ActivityRevision,
@@ -46,8 +46,8 @@ from .models import (
     Obligation,
     ResponsibilityLetter,
 )
-from .queries import LETTER_SIGNING_MEMBERSHIPS
-from .spec import fill
+from ..plan_templates.spec import fill
+from ..queries import LETTER_SIGNING_MEMBERSHIPS
 
 EVENT_LETTERS_GENERATED = "letters_generated"
 

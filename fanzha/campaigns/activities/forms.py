@@ -17,9 +17,9 @@ from django.utils.translation import gettext_lazy as _
 from fanzha.org.forms import Form
 from fanzha.org.models import Unit, UnitKind
 
-from .activity_actions import ACCEPT, SIGNATURE_MAX_BYTES, evidence_limits, inspect_upload
-from .activity_reads import matching_obligations
-from .models import ActivityKind, Obligation
+from ..models import ActivityKind, Obligation
+from .actions import ACCEPT, SIGNATURE_MAX_BYTES, evidence_limits, inspect_upload
+from .queries import matching_obligations
 
 # Up to this many units are offered as big buttons (a counsellor's few classes); more get a list.
 BUTTON_UNITS = 6

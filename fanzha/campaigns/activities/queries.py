@@ -19,9 +19,8 @@ from django.utils.translation import gettext as _
 from fanzha.org.models import Membership, MembershipRole, Role, RoleGrant, Unit, UnitKind
 from fanzha.org.scope import ROLE_CAPS, path_q, scope_paths, units_for
 
-from . import queries
-from .activity_actions import RECORD, can_sign, headed_units, letter_values, snapshot
-from .models import (
+from .. import queries
+from ..models import (
     Activity,
     ActivityKind,
     Attendance,
@@ -31,7 +30,8 @@ from .models import (
     Obligation,
     ResponsibilityLetter,
 )
-from .spec import fill
+from ..plan_templates.spec import fill
+from .actions import RECORD, can_sign, headed_units, letter_values, snapshot
 
 
 def _count(model: type[Any]) -> Coalesce:

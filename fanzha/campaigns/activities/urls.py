@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import activity_views as views
+from . import views
 
 urlpatterns = [
     path("", views.activity_list, name="activity_list"),

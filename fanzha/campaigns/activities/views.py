@@ -31,11 +31,11 @@ from fanzha.org.forms import apply_errors
 from fanzha.org.models import Unit
 from fanzha.org.scope import in_scope, people_for, units_for
 
-from . import activity_actions as actions
-from . import activity_reads as reads
-from . import queries
-from .activity_forms import ActivityFilterForm, ActivityForm, AttendeeForm, CheckinForm, EvidenceForm
-from .models import Activity, ActivityKind, Evidence
+from .. import queries
+from ..models import Activity, ActivityKind, Evidence
+from . import actions
+from . import queries as reads
+from .forms import ActivityFilterForm, ActivityForm, AttendeeForm, CheckinForm, EvidenceForm
 
 PAGE_SIZE = 50
 # Failed check-ins allowed per address and per link in the window. An address can be a whole

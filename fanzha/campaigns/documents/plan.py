@@ -29,12 +29,12 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from .spec import PLACEHOLDER, AccountabilityRule, Goal, ObligationRule, Section, TemplateSpec
+from ..plan_templates.spec import PLACEHOLDER, AccountabilityRule, Goal, ObligationRule, Section, TemplateSpec
 
 if TYPE_CHECKING:
     from fanzha.org.models import Unit
 
-    from .models import Campaign
+    from ..models import Campaign
 
 TITLE_FONT = "方正小标宋简体"
 BODY_FONT = "仿宋_GB2312"

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import letter_views as views
+from . import views
 
 urlpatterns = [
     path("", views.letter_index, name="letter_index"),

@@ -18,11 +18,11 @@ from django.views.decorators.http import require_POST
 
 from fanzha.org.forms import apply_errors
 
-from . import activity_actions as actions
-from . import activity_reads as reads
-from . import queries
-from .activity_forms import SignForm
-from .models import Campaign, LetterSignature, ResponsibilityLetter
+from .. import queries
+from ..activities import actions
+from ..activities import queries as reads
+from ..activities.forms import SignForm
+from ..models import Campaign, LetterSignature, ResponsibilityLetter
 
 
 def _campaign(request: HttpRequest, pk: int) -> Campaign:

@@ -20,7 +20,7 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
-BUILTIN_DIR = Path(__file__).parent / "templates_builtin"
+BUILTIN_DIR = Path(__file__).resolve().parent.parent / "templates_builtin"
 
 FREQUENCIES = ("daily", "weekly", "monthly", "semester", "yearly", "once")
 EVIDENCE_KINDS = ("photos", "attendees", "link", "document", "video")

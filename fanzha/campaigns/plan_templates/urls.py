@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import template_views as views
+from . import views
 
 urlpatterns = [
     path("", views.template_list, name="template_list"),

@@ -27,11 +27,11 @@ from django.views.decorators.http import require_GET, require_http_methods
 from fanzha.org.models import MembershipRole, PersonKind, Unit, UnitKind
 from fanzha.org.scope import Cap, in_scope, scope_paths, units_for
 
-from . import documents
-from .models import CampaignTemplate
-from .queries import templates_for
+from ..documents import plan as documents
+from ..models import CampaignTemplate
+from ..queries import templates_for
+from .actions import save_custom_template
 from .spec import TemplateError, TemplateSpec, builtin_templates
-from .template_actions import save_custom_template
 
 MAX_TEMPLATE_BYTES = 256 * 1024
 _LEAF_KINDS = (UnitKind.CLASS, UnitKind.DORM_ROOM, UnitKind.DORM_BUILDING)

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import alert_views
+from . import views as alert_views
 
 urlpatterns = [
     path("", alert_views.alert_list, name="alert_list"),

@@ -32,10 +32,10 @@ from fanzha.notify.models import ChannelKind, Outbox
 from fanzha.org.forms import Form, apply_errors
 from fanzha.org.scope import Cap, scope_paths
 
-from . import alert_actions as actions
-from .alert_actions import alert_stats  # re-exported: the statistics pages import it from here too
-from .models import Alert, AlertRecipient, Case, CaseEvent, Side
-from .queries import alerts_for, can
+from ..models import Alert, AlertRecipient, Case, CaseEvent, Side
+from ..queries import alerts_for, can
+from . import actions
+from .actions import alert_stats  # re-exported: the statistics pages import it from here too
 
 __all__ = ["alert_stats", "panel"]
 

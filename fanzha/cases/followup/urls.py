@@ -2,7 +2,8 @@
 
 from django.urls import path
 
-from . import followup_views, traceback_views
+from ..traceback import views as traceback_views
+from . import views as followup_views
 
 urlpatterns = [
     path("", followup_views.followup_list, name="followup_list"),

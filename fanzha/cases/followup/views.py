@@ -29,9 +29,9 @@ from fanzha.org.models import User
 from fanzha.org.scope import Cap, scope_paths
 from fanzha.org.views import AuthedRequest
 
-from . import followup_actions as actions
-from . import queries
-from .models import Case, FollowUp
+from .. import queries
+from ..models import Case, FollowUp
+from . import actions
 
 LIST_LIMIT = 200
 

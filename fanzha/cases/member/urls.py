@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import member_views as views
+from . import views
 
 urlpatterns = [
     path("<str:token>/report/", views.report, name="member_report"),

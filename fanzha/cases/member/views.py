@@ -18,12 +18,12 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_post_parameters
 
-from fanzha.reach.member_views import Member, member_required
+from fanzha.reach.member.views import Member, member_required
 
-from . import actions, queries
-from .actions import CaseInput, TransferIn
-from .forms import MemberReportForm, MemberTransferFormSet
-from .models import CaseState, ContactChannel, FraudKind, ReportedVia
+from .. import actions, queries
+from ..actions import CaseInput, TransferIn
+from ..forms import MemberReportForm, MemberTransferFormSet
+from ..models import CaseState, ContactChannel, FraudKind, ReportedVia
 
 TRANSFER_PREFIX = "tr"
 

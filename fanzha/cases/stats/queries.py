@@ -29,8 +29,8 @@ from django.utils.translation import gettext as _
 from fanzha.campaigns.models import Campaign, Goal
 from fanzha.org.models import Unit
 
-from . import queries
-from .models import Alert, Case, CaseState, FraudKind, Outcome
+from .. import queries
+from ..models import Alert, Case, CaseState, FraudKind, Outcome
 
 CASE_METRICS = ("case_change_yoy", "case_change_mom")
 ZERO = Decimal("0")

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import stats_views
+from . import views as stats_views
 
 urlpatterns = [
     path("", stats_views.case_stats, name="case_stats"),

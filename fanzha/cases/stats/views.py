@@ -27,7 +27,8 @@ from fanzha.org.models import Unit
 from fanzha.org.scope import Cap, in_scope, scope_paths, units_for
 from fanzha.org.views import AuthedRequest
 
-from . import export, export_actions, stats
+from .. import export, export_actions
+from . import queries as stats
 
 FIRST_YEAR = 2000
 YEARS_SHOWN = 6

@@ -31,11 +31,11 @@ from django.utils.translation import gettext_lazy
 from fanzha.campaigns import compliance
 from fanzha.campaigns.actions import EVENT_CLOSED
 from fanzha.campaigns.models import Activity, ActivityKind, Attendance, Campaign, CampaignEvent, Obligation
-from fanzha.campaigns.spec import AccountabilityRule, TemplateError
+from fanzha.campaigns.plan_templates.spec import AccountabilityRule, TemplateError
 from fanzha.org.models import Membership, Role, RoleGrant, Unit
 from fanzha.org.scope import Cap, in_scope
 
-from .models import AccountabilityAction, Case, CaseEvent, TraceBack
+from ..models import AccountabilityAction, Case, CaseEvent, TraceBack
 
 STEP = Unit.steplen
 MAX_LESSONS = 10_000
@@ -57,7 +57,7 @@ DONE_STATUSES = frozenset({"declared", "verified"})
 
 
 def _record(case: Case, kind: str, actor: Any, **detail: Any) -> None:
-    from .actions import record_event
+    from ..actions import record_event
 
     record_event(case, kind, actor, **detail)
 
@@ -646,7 +646,7 @@ def actions_of(case: Case) -> QuerySet[AccountabilityAction]:
 def on_case_reported(case: Case, now: datetime | None = None) -> None:
     """Called by ``actions.report_case`` inside its transaction: the trace-back, the proposed
     accountability actions and, for a victim on the roster, the follow-up."""
-    from .followup_actions import open_followup
+    from ..followup.actions import open_followup
 
     generate_traceback(case, now)
     propose_accountability(case)

@@ -31,10 +31,10 @@ from fanzha.org.models import RoleGrant, UnitKind
 from fanzha.org.scope import Cap, in_scope
 from fanzha.org.views import AuthedRequest
 
-from . import queries
-from . import traceback_actions as actions
-from .followup_views import case_link
-from .models import AccountabilityAction, Case, TraceBack
+from .. import queries
+from ..followup.views import case_link
+from ..models import AccountabilityAction, Case, TraceBack
+from . import actions
 
 LIST_LIMIT = 200
 ITEM_STATUS = {

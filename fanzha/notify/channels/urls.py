@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import channel_views as views
+from . import views
 
 urlpatterns = [
     path("", views.channel_list, name="channel_list"),

@@ -21,9 +21,9 @@ from fanzha.org.models import UnitKind
 from fanzha.org.scope import Cap, in_scope, scope_paths, units_for
 from fanzha.org.views import AuthedRequest
 
-from . import actions, delivery, queries
-from .forms import ChannelForm
-from .models import Channel, Outbox
+from .. import actions, delivery, queries
+from ..forms import ChannelForm
+from ..models import Channel, Outbox
 
 PAGE_SIZE = 50
 

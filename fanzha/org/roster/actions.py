@@ -41,8 +41,8 @@ from django.utils.translation import gettext_lazy
 from fanzha.core import crypto
 from fanzha.core.identifiers import normalize_id_number, normalize_phone
 
-from . import actions
-from .models import (
+from .. import actions
+from ..models import (
     Gender,
     Guardianship,
     Membership,
@@ -53,7 +53,7 @@ from .models import (
     UnitKind,
     User,
 )
-from .text import initials
+from ..text import initials
 
 MAX_DATA_ROWS = 200_000  # a bigger file is refused before any checking
 EMPTY_RUN_LIMIT = 1_000  # this many blank rows in a row end the table
@@ -1760,7 +1760,7 @@ def run_job(job_id: Any, commit: bool) -> None:
 
     from django.db import connection
 
-    from .models import ImportJob
+    from ..models import ImportJob
 
     job = ImportJob.objects.select_related("root", "user").get(pk=job_id)
     running = ImportJob.Status.COMMITTING if commit else ImportJob.Status.CHECKING

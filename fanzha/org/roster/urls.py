@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import import_views
+from . import views as import_views
 
 urlpatterns = [
     path("import/", import_views.import_start, name="roster_import"),

@@ -28,9 +28,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from fanzha.core.models import AuditRecord
 
-from . import roster
-from .models import ImportJob, Unit, UnitKind, User
-from .scope import Cap, in_scope, units_for
+from ..models import ImportJob, Unit, UnitKind, User
+from ..scope import Cap, in_scope, units_for
+from . import actions as roster
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 STALE_AFTER = timedelta(minutes=15)  # a running job not heard from for this long was cut short

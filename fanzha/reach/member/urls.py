@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import member_views as views
+from . import views
 
 urlpatterns = [
     path("<str:token>/", views.landing, name="member_landing"),

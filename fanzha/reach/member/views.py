@@ -38,9 +38,9 @@ from fanzha.core.identifiers import normalize_phone
 from fanzha.org.forms import apply_errors
 from fanzha.org.models import Person, PersonKind, UnitKind
 
-from . import actions, queries
-from .forms import AppDeclarationForm, CodeForm, GuardianSignInForm, MemberSignInForm, SignatureForm
-from .models import COUNTED, ClassLink, Item
+from .. import actions, queries
+from ..forms import AppDeclarationForm, CodeForm, GuardianSignInForm, MemberSignInForm, SignatureForm
+from ..models import COUNTED, ClassLink, Item
 
 SESSION_KEY = "fanzha_member"
 PENDING_KEY = "fanzha_member_pending"

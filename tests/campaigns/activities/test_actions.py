@@ -10,8 +10,8 @@ from django.test import override_settings
 from django.urls import reverse
 from django.utils import timezone
 
-from fanzha.campaigns import activity_actions as actions
 from fanzha.campaigns import queries
+from fanzha.campaigns.activities import actions
 from fanzha.campaigns.models import Activity, ActivityRevision, Attendance, Evidence
 from fanzha.org import actions as org_actions
 from tests.campaigns import files
@@ -136,7 +136,7 @@ def test_old_records_stay_editable(cast, campaign):
 
 
 def test_history_lists_changes(cast):
-    from fanzha.campaigns.activity_reads import history
+    from fanzha.campaigns.activities.queries import history
 
     activity = record(cast, title="一")
     actions.edit_activity(activity, {"title": "二"}, cast.counsellor)
@@ -378,7 +378,7 @@ def test_checkin_rate_limit_per_ip(client, cast):
 
 
 def test_checkin_rate_limit_per_token(client, cast, monkeypatch):
-    from fanzha.campaigns import activity_views
+    from fanzha.campaigns.activities import views as activity_views
 
     monkeypatch.setattr(activity_views, "CHECKIN_FAILURES_PER_TOKEN", 3)
     activity = record(cast)

@@ -8,7 +8,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from fanzha.campaigns import activity_actions as actions
+from fanzha.campaigns.activities import actions
 from fanzha.campaigns.models import Activity, Attendance, Obligation
 from tests.campaigns.conftest import obligation_of
 

@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from fanzha.campaigns import activity_actions as actions
+from fanzha.campaigns.activities import actions
 from fanzha.campaigns.models import Activity, ActivityRevision, Attendance, Evidence
 from tests.campaigns import files
 from tests.campaigns.conftest import obligation_of
@@ -303,7 +303,7 @@ def test_evidence_never_public(client, cast, activity):
 
 def test_large_scope_lists_upper_levels(client, cast, monkeypatch):
     """A school with thousands of units lists its upper levels; a link can still name any unit."""
-    from fanzha.campaigns import activity_reads
+    from fanzha.campaigns.activities import queries as activity_reads
 
     monkeypatch.setattr(activity_reads, "MAX_SHOWN_UNITS", 4)
     client.force_login(cast.school_admin)

@@ -14,8 +14,8 @@ from docx.oxml.ns import qn
 from docx.shared import Pt
 from pypdf import PdfReader
 
-from fanzha.campaigns import documents
-from fanzha.campaigns.spec import Section, builtin_templates
+from fanzha.campaigns.documents import plan as documents
+from fanzha.campaigns.plan_templates.spec import Section, builtin_templates
 from tests.conftest import skip_or_fail
 
 pytestmark = pytest.mark.django_db

@@ -10,7 +10,8 @@ import pytest
 from django.urls import reverse
 from docx import Document
 
-from fanzha.campaigns import actions, documents
+from fanzha.campaigns import actions
+from fanzha.campaigns.documents import plan as documents
 from fanzha.campaigns.models import Campaign
 from tests.campaigns.engine import make_template, start
 from tests.conftest import skip_or_fail

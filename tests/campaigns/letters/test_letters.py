@@ -8,8 +8,8 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
-from fanzha.campaigns import activity_actions as actions
-from fanzha.campaigns.activity_reads import letter_status, letters_to_sign
+from fanzha.campaigns.activities import actions
+from fanzha.campaigns.activities.queries import letter_status, letters_to_sign
 from fanzha.campaigns.models import CampaignEvent, LetterSignature, ResponsibilityLetter
 from fanzha.org import actions as org_actions
 from fanzha.org.models import MembershipRole
@@ -74,7 +74,7 @@ def test_generation_stays_in_the_campaign_subtree(cast, campaign):
 
 
 def test_unknown_placeholders_refused_only_outside_letters():
-    from fanzha.campaigns.spec import TemplateError, parse_template
+    from fanzha.campaigns.plan_templates.spec import TemplateError, parse_template
     from tests.campaigns.conftest import TEMPLATE
 
     parse_template(TEMPLATE)  # letters may name {upper_unit}, {lower_unit}, {campaign_title}

@@ -8,7 +8,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from fanzha.campaigns import actions, activity_actions
+from fanzha.campaigns import actions
+from fanzha.campaigns.activities import actions as activity_actions
 from fanzha.campaigns.models import Campaign, CampaignEvent, CampaignTemplate, ResponsibilityLetter
 from fanzha.org import actions as org
 from tests.campaigns.conftest import TEMPLATE

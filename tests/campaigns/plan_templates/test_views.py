@@ -9,9 +9,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from docx import Document
 
-from fanzha.campaigns import documents
+from fanzha.campaigns.documents import plan as documents
 from fanzha.campaigns.models import CampaignTemplate
-from fanzha.campaigns.template_actions import sync_builtin_templates
+from fanzha.campaigns.plan_templates.actions import sync_builtin_templates
 from tests.conftest import skip_or_fail
 
 pytestmark = pytest.mark.django_db

@@ -18,7 +18,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management import call_command
 from django.utils import timezone
 
-from fanzha.cases import actions, alert_actions
+from fanzha.cases import actions
+from fanzha.cases.alerts import actions as alert_actions
 from fanzha.cases.models import Alert, AlertRecipient, Case, CaseEvent, CaseState, ReportedVia
 from fanzha.notify import actions as notify
 from fanzha.notify.models import Notification, Outbox

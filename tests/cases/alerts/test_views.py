@@ -15,7 +15,9 @@ from django.test import RequestFactory
 from django.urls import reverse
 from django.utils import timezone
 
-from fanzha.cases import actions, alert_actions, alert_views
+from fanzha.cases import actions
+from fanzha.cases.alerts import actions as alert_actions
+from fanzha.cases.alerts import views as alert_views
 from fanzha.cases.models import Alert, Case, CaseEvent
 from tests.cases.conftest import GOOD_CARD
 

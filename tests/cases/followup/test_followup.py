@@ -12,8 +12,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from fanzha.cases import actions
-from fanzha.cases import followup_actions as fu
-from fanzha.cases.followup_views import panel
+from fanzha.cases.followup import actions as fu
+from fanzha.cases.followup.views import panel
 from fanzha.cases.models import CaseEvent, FollowUp, FollowUpSession
 from fanzha.notify.models import Outbox
 from fanzha.org import actions as org

@@ -18,8 +18,9 @@ from openpyxl import load_workbook
 
 from fanzha.campaigns import actions as campaign_actions
 from fanzha.campaigns.models import CampaignTemplate
-from fanzha.cases import actions, stats
+from fanzha.cases import actions
 from fanzha.cases.models import Alert, Case, CaseState, FraudKind, Outcome
+from fanzha.cases.stats import queries as stats
 from tests.cases.conftest import intake
 
 pytestmark = pytest.mark.django_db

@@ -11,8 +11,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
 
 from fanzha.cases import actions
-from fanzha.cases import traceback_actions as tb
 from fanzha.cases.models import AccountabilityAction, Case, CaseEvent
+from fanzha.cases.traceback import actions as tb
 from fanzha.notify.models import Outbox
 from tests.cases.conftest import District, start
 

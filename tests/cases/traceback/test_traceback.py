@@ -13,11 +13,11 @@ from django.utils import timezone
 
 from fanzha.campaigns import actions as campaigns
 from fanzha.campaigns.models import Activity, Attendance, Campaign, CampaignTemplate, Obligation
-from fanzha.campaigns.template_actions import sync_builtin_templates
+from fanzha.campaigns.plan_templates.actions import sync_builtin_templates
 from fanzha.cases import actions
-from fanzha.cases import traceback_actions as tb
 from fanzha.cases.models import CaseEvent, TraceBack
-from fanzha.cases.traceback_views import panel
+from fanzha.cases.traceback import actions as tb
+from fanzha.cases.traceback.views import panel
 from fanzha.learn.models import Attempt, QuizPaper
 from fanzha.reach import actions as reach
 

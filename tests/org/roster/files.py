@@ -10,7 +10,7 @@ from typing import Any
 
 from openpyxl import Workbook
 
-from fanzha.org import roster
+from fanzha.org.roster import actions as roster
 
 HEADERS = [c.header for c in roster.COLUMNS]
 WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]

@@ -16,7 +16,7 @@ from openpyxl import load_workbook
 
 from fanzha.org.models import Membership, Person
 
-from .roster_files import bad_checksum, id_number, student, xlsx
+from .files import bad_checksum, id_number, student, xlsx
 
 pytestmark = pytest.mark.django_db
 

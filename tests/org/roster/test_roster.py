@@ -10,10 +10,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from openpyxl import Workbook, load_workbook
 
-from fanzha.org import roster
 from fanzha.org.models import Guardianship, Membership, Person, Unit, UnitKind
+from fanzha.org.roster import actions as roster
 
-from .roster_files import bad_checksum, csv_bytes, id_number, student, with_empty_rows, xlsx
+from .files import bad_checksum, csv_bytes, id_number, student, with_empty_rows, xlsx
 
 pytestmark = pytest.mark.django_db
 

@@ -13,7 +13,7 @@ from openpyxl import load_workbook
 from fanzha.core.models import AuditRecord
 from fanzha.org.models import ImportJob, Membership, Person
 
-from .roster_files import student, xlsx
+from .files import student, xlsx
 
 pytestmark = pytest.mark.django_db
 

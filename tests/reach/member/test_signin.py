@@ -16,7 +16,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from fanzha.notify.models import ChannelKind, Outbox
-from fanzha.reach import actions, member_views
+from fanzha.reach import actions
+from fanzha.reach.member import views as member_views
 from fanzha.reach.models import CodeGuard, OneTimeCode
 from tests.reach.conftest import CaptureBackend, last_code
 

@@ -14,9 +14,9 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.translation import gettext as _
 
-from fanzha.campaigns import documents
+from fanzha.campaigns.documents import plan as documents
 from fanzha.campaigns.models import CampaignTemplate
-from fanzha.campaigns.spec import TemplateError, TemplateSpec, builtin_templates
+from fanzha.campaigns.plan_templates.spec import TemplateError, TemplateSpec, builtin_templates
 from fanzha.org import actions
 from fanzha.org.models import Unit
 

@@ -15,7 +15,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
-from fanzha.cases.alert_actions import escalate_due
+from fanzha.cases.alerts.actions import escalate_due
 
 
 def parse_moment(value: str | None) -> datetime:

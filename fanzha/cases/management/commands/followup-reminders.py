@@ -13,7 +13,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
-from fanzha.cases.followup_actions import queue_followup_reminders
+from fanzha.cases.followup.actions import queue_followup_reminders
 
 
 class Command(BaseCommand):

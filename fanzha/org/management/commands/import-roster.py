@@ -16,8 +16,9 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.translation import gettext as _
 
-from fanzha.org import actions, roster
+from fanzha.org import actions
 from fanzha.org.models import Unit
+from fanzha.org.roster import actions as roster
 
 
 def resolve_root(code: str) -> Unit:
