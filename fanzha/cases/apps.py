@@ -8,10 +8,22 @@ class CasesConfig(AppConfig):
     verbose_name = _("案件台账")
 
     def ready(self) -> None:
-        # The home page lives in org, which must not import cases: it asks for our quick links
-        # through the core.hooks registry (see fanzha/core/hooks.py).
-        from fanzha.core import hooks
+        # The home page lives in org, the menu and the scheduler in core; none may import cases, so
+        # they ask for our part through registries (see fanzha/core/hooks.py, menu.py, jobs.py).
+        from fanzha.core import hooks, jobs, menu
 
         from .home import home_items
+        from .tasks import JOBS
 
         hooks.on_home(home_items)
+        jobs.register(*JOBS)
+        menu.register(
+            menu.Entry(
+                70,
+                "cases",
+                "case_list",
+                _("案件"),
+                cap="case_view",
+                prefixes=("case_", "alert_", "followup_", "traceback_", "accountability_"),
+            ),
+        )

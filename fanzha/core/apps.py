@@ -6,3 +6,10 @@ class CoreConfig(AppConfig):
     name = "fanzha.core"
     label = "core"
     verbose_name = _("核心")
+
+    def ready(self) -> None:
+        # Core's own periodic job; every app registers its own the same way (see core/jobs.py).
+        from . import jobs
+        from .tasks import JOBS
+
+        jobs.register(*JOBS)

@@ -1,4 +1,4 @@
-"""The periodic-job scheduler: a small loop that enqueues each job of ``core.tasks.SCHEDULE`` at its times.
+"""The periodic-job scheduler: a small loop that enqueues each registered job (``core.jobs``) at its times.
 
 Each (job, slot) is a ``ScheduledRun`` row, inserted in the same transaction that enqueues the task
 (on the database queue the task is a row of that very transaction). Its unique constraint is the
@@ -22,8 +22,9 @@ from datetime import datetime, timedelta
 from django.db import IntegrityError, close_old_connections, transaction
 from django.utils import timezone
 
+from . import jobs as registry
+from .jobs import Job
 from .models import ScheduledRun
-from .tasks import SCHEDULE, Job
 
 log = logging.getLogger(__name__)
 
@@ -66,11 +67,12 @@ def enqueue_slot(job: Job, slot: datetime, check_first: bool = True) -> Schedule
     return run
 
 
-def tick(now: datetime | None = None, jobs: Iterable[Job] = SCHEDULE) -> list[ScheduledRun]:
-    """Enqueue every job whose latest slot is due and not yet taken; returns the new runs."""
+def tick(now: datetime | None = None, jobs: Iterable[Job] | None = None) -> list[ScheduledRun]:
+    """Enqueue every job (default: every registered one) whose latest slot is due and not yet taken;
+    returns the new runs."""
     now = now or timezone.now()
     runs = []
-    for job in jobs:
+    for job in registry.registered() if jobs is None else jobs:
         slot = latest_slot(job, now)
         if slot is None:
             continue
@@ -92,7 +94,7 @@ def run(
     clock: Callable[[], datetime] = timezone.now,
 ) -> None:
     """Tick every ``interval`` seconds until ``stop`` is set (a database error is logged, not fatal)."""
-    log.info("scheduler: started (%d jobs, every %.0f s)", len(SCHEDULE), interval)
+    log.info("scheduler: started (%d jobs, every %.0f s)", len(registry.registered()), interval)
     while not stop.is_set():
         close_old_connections()
         try:

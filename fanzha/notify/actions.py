@@ -18,10 +18,10 @@ from django.utils.translation import gettext as _
 
 from fanzha.core import crypto
 from fanzha.core.identifiers import normalize_phone
-from fanzha.core.tasks import request_delivery_on_commit
 from fanzha.org.models import Unit, User
 
 from .models import MAILTO, Channel, ChannelKind, Notification, Outbox
+from .tasks import request_delivery_on_commit
 
 WEBHOOK_KINDS = frozenset({ChannelKind.WECOM, ChannelKind.DINGTALK, ChannelKind.FEISHU})
 CHANNEL_KINDS = WEBHOOK_KINDS | {ChannelKind.EMAIL}  # what a unit may configure

@@ -8,9 +8,21 @@ class NotifyConfig(AppConfig):
     verbose_name = _("通知")
 
     def ready(self) -> None:
-        # The home page (in org) asks every app for its quick links; see fanzha/core/hooks.py.
-        from fanzha.core import hooks
+        # The home page (in org), the menu and the scheduler (in core) ask every app for its part
+        # through registries; see fanzha/core/hooks.py, menu.py and jobs.py.
+        from fanzha.core import hooks, jobs, menu
 
         from .home import home_items
+        from .tasks import JOBS
 
         hooks.on_home(home_items)
+        jobs.register(*JOBS)
+        menu.register(
+            menu.Entry(
+                130,
+                "notifications",
+                "notification_list",
+                _("通知"),
+                prefixes=("notification_", "channel_"),
+            ),
+        )

@@ -6,3 +6,20 @@ class OrgConfig(AppConfig):
     name = "fanzha.org"
     label = "org"
     verbose_name = _("组织与人员")
+
+    def ready(self) -> None:
+        # core draws the menu but must not import org: we register our entries and the function
+        # that tells a user's capabilities (see fanzha/core/menu.py).
+        from fanzha.core import menu
+
+        from .scope import capabilities
+
+        menu.on_capabilities(capabilities)
+        menu.register(
+            menu.Entry(10, "home", "home", _("首页"), prefixes=("home",)),
+            menu.Entry(20, "units", "unit_list", _("单位"), cap="view", prefixes=("unit_",)),
+            menu.Entry(
+                30, "people", "person_list", _("人员"), prefixes=("person_",), member_label=_("我的信息")
+            ),
+            menu.Entry(110, "import", "roster_import", _("名册导入"), cap="import", prefixes=("roster_",)),
+        )

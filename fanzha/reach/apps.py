@@ -8,10 +8,11 @@ class ReachConfig(AppConfig):
     verbose_name = _("覆盖与知晓")
 
     def ready(self) -> None:
-        # The home page lives in org, which must not import reach: it asks for our quick link
-        # through the core.hooks registry (see fanzha/core/hooks.py).
-        from fanzha.core import hooks
+        # The home page lives in org and the menu in core, which must not import reach: they ask
+        # for our part through registries (see fanzha/core/hooks.py and menu.py).
+        from fanzha.core import hooks, menu
 
         from .home import home_items
 
         hooks.on_home(home_items)
+        menu.register(menu.Entry(60, "reach", "reach_index", _("覆盖情况"), cap="view", prefixes=("reach_",)))

@@ -2,14 +2,16 @@
 a realistic coverage, so their dashboards do not open at zero.
 
 Deterministic (a seeded ``random.Random``) and idempotent (nothing is added when the demo campaigns
-already have attestations). Rows are written in bulk; the dashboard counts are rebuilt once after.
+already have attestations). Rows are written in bulk. reach does not know the dashboards (reports sits
+above it), so the ``demo`` command, which knows both, gives each person's home unit and rebuilds the
+dashboard counts after.
 """
 
 from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from datetime import time as dtime
 
@@ -18,12 +20,13 @@ from django.utils import timezone
 
 from fanzha.campaigns import demo as campaign_demo
 from fanzha.campaigns.models import Campaign
-from fanzha.reports import kpis
 
 from .models import Attestation, AttestationEvent
 from .queries import applies, campaign_items, roster
 
 Log = Callable[[str], None]
+# Person ids -> each one's home unit id (``reports.kpis.homes_of``): a class's members share a rate.
+HomesOf = Callable[[Iterable[int]], dict[int, int]]
 
 SEED = 20240902
 TEMPLATES = ("university-fraud-free-campus", "district-education-system")
@@ -41,12 +44,14 @@ def demo_attestation_campaigns() -> list[Campaign]:
     return [b.campaign for b in campaign_demo.demo_campaigns() if b.plan.template in TEMPLATES]
 
 
-def _rows(campaign: Campaign, rng: random.Random, now: datetime) -> list[Attestation]:
+def _rows(
+    campaign: Campaign, rng: random.Random, now: datetime, homes_of: HomesOf | None
+) -> list[Attestation]:
     items = campaign_items(campaign)
     people = list(roster(campaign, campaign.unit).values_list("pk", "kind"))
     if not items or not people:
         return []
-    homes = kpis.homes_of(pk for pk, _kind in people)
+    homes = homes_of(pk for pk, _kind in people) if homes_of else {}
     start = timezone.make_aware(datetime.combine(campaign.starts_on, dtime(8, 0)))
     span = max((now - start).total_seconds(), 3600.0)
     start = min(start, now - timedelta(seconds=span))
@@ -54,8 +59,7 @@ def _rows(campaign: Campaign, rng: random.Random, now: datetime) -> list[Attesta
     class_rate: dict[int, float] = {}
     rows: list[Attestation] = []
     for pk, kind in people:
-        home = homes.get(pk)
-        key = home.unit_id if home else 0
+        key = homes.get(pk, 0)
         if key not in class_rate:
             class_rate[key] = rng.uniform(LOW, HIGH)
         rate = class_rate[key]
@@ -91,10 +95,9 @@ def _events(campaigns: list[Campaign]) -> None:
         )
 
 
-def build_attestations(log: Log = print, now: datetime | None = None) -> int:
-    """Give the demo campaigns' members their attestations, then rebuild the dashboard counts.
-
-    Returns the number of attestations added (0 when the demo campaigns already have some).
+def build_attestations(log: Log = print, now: datetime | None = None, homes_of: HomesOf | None = None) -> int:
+    """Give the demo campaigns' members their attestations (a class's members at a shared rate, by
+    ``homes_of``). Returns the number added (0 when the demo campaigns already have some).
     """
     campaigns = demo_attestation_campaigns()
     if not campaigns:
@@ -105,16 +108,13 @@ def build_attestations(log: Log = print, now: datetime | None = None) -> int:
     started = time.monotonic()
     now = now or timezone.now()
     rng = random.Random(SEED)
-    kpis.refresh_homes()
     added = 0
     with transaction.atomic():
         for campaign in campaigns:
-            rows = _rows(campaign, rng, now)
+            rows = _rows(campaign, rng, now, homes_of)
             Attestation.objects.bulk_create(rows, batch_size=BATCH)
             added += len(rows)
             log(f"{campaign.title}: {len(rows)} attestations")
         _events(campaigns)
-    for campaign in campaigns:
-        kpis.rebuild(campaign, history=True)
     log(f"demo attestations ready in {time.monotonic() - started:.1f} s")
     return added

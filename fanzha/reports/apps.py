@@ -9,10 +9,18 @@ class ReportsConfig(AppConfig):
 
     def ready(self) -> None:
         # reach and org must not import reports (imports run one way), so they tell us about changed
-        # attestations and moved units through the core.hooks registry; see fanzha/core/hooks.py.
-        from fanzha.core import hooks
+        # attestations and moved units through the core.hooks registry; the menu and the scheduler
+        # ask for our part the same way (see fanzha/core/hooks.py, menu.py, jobs.py).
+        from fanzha.core import hooks, jobs, menu
 
         from .kpis import on_attestations_changed, on_units_added
+        from .tasks import JOBS
 
         hooks.on_attestations_changed(on_attestations_changed)
         hooks.on_units_added(on_units_added)
+        jobs.register(*JOBS)
+        menu.register(
+            menu.Entry(
+                50, "dashboards", "dashboard_index", _("统计看板"), cap="view", prefixes=("dashboard_",)
+            ),
+        )

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import io
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.utils.translation import gettext as _
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
-if TYPE_CHECKING:
-    from .queries import Figures
-    from .views import Board
+from .queries import Board, Figures
 
 
 def _cells(board: Board, name: str, code: str, figures: Figures) -> list[Any]:

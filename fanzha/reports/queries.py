@@ -344,3 +344,30 @@ def scope_case_kpis(user: Any, today: date | None = None) -> CaseKpis | None:
     period = Period(date(today.year, 1, 1), today)
     t = tallies(cases_for(user, Cap.CASE_VIEW), {"now": period, "yoy": year_earlier(period)})
     return CaseKpis(period, t["now"], t["yoy"])
+
+
+# What a dashboard page shows (built by ``views``, written out by ``export``) ----------------------
+
+
+@dataclass
+class Row:
+    unit: Unit
+    figures: Figures
+    url: str
+
+    @property
+    def cells(self) -> list[tuple[str, Ratio]]:
+        """(item label, ratio) in the campaign's item order."""
+        return self.figures.cells
+
+
+@dataclass
+class Board:
+    """Everything a dashboard shows for one viewpoint: a unit, or the roots of the user's scope."""
+
+    kpis: Kpis
+    at: Unit | None
+    current: Counter[str]  # the viewpoint's counts (metric → value)
+    figures: Figures
+    rows: list[Row]
+    sort: str

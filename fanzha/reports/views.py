@@ -10,7 +10,6 @@ from the page's JSON data island; the page has no inline script.
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,36 +30,13 @@ from fanzha.org.views import AuthedRequest
 from fanzha.reach import queries as reach_queries
 
 from . import queries
+from .export import board_xlsx
 from .models import PersonHome
-from .queries import Figures, Kpis
+from .queries import Board, Kpis, Row
 
 PAGE_SIZE = 50
 MISSING_SHOWN = 60  # names listed per item at the bottom of the tree; the reach page has them all
 LEAF_PEOPLE = 500  # people loaded for the missing lists of a unit without children
-
-
-@dataclass
-class Row:
-    unit: Unit
-    figures: Figures
-    url: str
-
-    @property
-    def cells(self) -> list[tuple[str, queries.Ratio]]:
-        """(item label, ratio) in the campaign's item order."""
-        return self.figures.cells
-
-
-@dataclass
-class Board:
-    """Everything a dashboard shows for one viewpoint: a unit, or the roots of the user's scope."""
-
-    kpis: Kpis
-    at: Unit | None
-    current: Counter[str]  # the viewpoint's counts (metric → value)
-    figures: Figures
-    rows: list[Row]
-    sort: str
 
 
 def _campaign(request: AuthedRequest, pk: int) -> Campaign:
@@ -253,8 +229,6 @@ def dashboard_unit(request: AuthedRequest, pk: int, unit_pk: int) -> HttpRespons
 @require_GET
 def dashboard_export(request: AuthedRequest, pk: int, unit_pk: int | None = None) -> HttpResponse:
     """The dashboard's table as XLSX: the unit (or scope roots) and each child with every figure."""
-    from .export import board_xlsx
-
     campaign = _campaign(request, pk)
     at = _unit(request, campaign, unit_pk) if unit_pk is not None else None
     if at is None and in_scope(request.user, campaign.unit):

@@ -290,7 +290,8 @@ elif FANZHA_CACHE != "local":
 # A claimed outbox row is left alone this long, then retried (a worker that died mid-send): keep it well
 # above the webhook timeout (5 s), or a slow send could be claimed twice.
 FANZHA_OUTBOX_LEASE_SECONDS = int(os.environ.get("FANZHA_OUTBOX_LEASE_SECONDS", "300"))
-# When the periodic jobs run (local time, HH:MM; the weekly report on Mondays). See fanzha/core/tasks.py.
+# When the periodic jobs run (local time, HH:MM; the weekly report on Mondays). Each app registers
+# its own jobs through fanzha/core/jobs.py.
 FANZHA_SCHEDULE_TIPS = os.environ.get("FANZHA_SCHEDULE_TIPS", "08:00")
 FANZHA_SCHEDULE_REMINDERS = os.environ.get("FANZHA_SCHEDULE_REMINDERS", "09:00")
 FANZHA_SCHEDULE_ROLLUP = os.environ.get("FANZHA_SCHEDULE_ROLLUP", "02:00")

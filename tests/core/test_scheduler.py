@@ -12,8 +12,14 @@ from django.core.management import call_command
 from django.db import connection
 from django_tasks_db.models import DBTaskResult
 
-from fanzha.core import scheduler, tasks
+from fanzha.campaigns.tasks import send_reminders
+from fanzha.cases.tasks import followup_reminders
+from fanzha.core import jobs as registry
+from fanzha.core import scheduler
 from fanzha.core.models import ScheduledRun
+from fanzha.learn.tasks import post_tips
+from fanzha.notify.tasks import deliver_outbox
+from fanzha.reports.tasks import rollup_refresh, weekly_report
 
 TZ = ZoneInfo("Asia/Shanghai")
 MINUTELY = {"deliver_outbox", "escalate_alerts"}
@@ -28,7 +34,8 @@ def jobs(runs) -> set[str]:
 
 
 def enqueued(name: str) -> list[list[str]]:
-    path = getattr(tasks, name).module_path
+    tasks = (post_tips, rollup_refresh, send_reminders, followup_reminders, weekly_report)
+    path = {t.name: t for t in tasks}[name].module_path
     return [
         r.args_kwargs["args"] for r in DBTaskResult.objects.filter(task_path=path).order_by("enqueued_at")
     ]
@@ -68,7 +75,7 @@ def test_a_restart_catches_up_the_latest_missed_slot_once(db, settings):
 
 
 def test_a_taken_slot_is_never_enqueued_again(db):
-    job = next(j for j in tasks.SCHEDULE if j.name == "rollup_refresh")
+    job = registry.get("rollup_refresh")
     slot = at("2026-03-02T02:00:00")
     assert scheduler.enqueue_slot(job, slot, check_first=False) is not None
     # Another scheduler that checked before this one inserted: the unique row stops it.
@@ -104,7 +111,7 @@ def test_two_schedulers_at_once_enqueue_each_slot_once():
     assert not errors
     assert ScheduledRun.objects.count() == 8
     assert DBTaskResult.objects.count() == 8  # one task per job, though four schedulers ticked
-    assert DBTaskResult.objects.filter(task_path=tasks.deliver_outbox.module_path).count() == 1
+    assert DBTaskResult.objects.filter(task_path=deliver_outbox.module_path).count() == 1
 
 
 def test_the_command_ticks_once(db, capsys):

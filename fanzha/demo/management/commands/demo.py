@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from collections.abc import Iterable
 from typing import Any
 
 from django.core.management import call_command
@@ -22,6 +23,7 @@ from fanzha.core.management.commands.serve import DEFAULT_BIND, run_server
 from fanzha.learn import actions as learn_actions
 from fanzha.org import demo
 from fanzha.reach import demo as reach_demo
+from fanzha.reports import kpis
 
 
 def migrate_if_needed(log: Any) -> None:
@@ -31,6 +33,11 @@ def migrate_if_needed(log: Any) -> None:
     if executor.migration_plan(executor.loader.graph.leaf_nodes()):
         log("applying migrations …")
         call_command("migrate", interactive=False, verbosity=0)
+
+
+def _home_units(person_ids: Iterable[int]) -> dict[int, int]:
+    """Each person's home unit id, as the dashboards count it (reach's demo groups classes by it)."""
+    return {pk: home.unit_id for pk, home in kpis.homes_of(person_ids).items()}
 
 
 class Command(BaseCommand):
@@ -73,7 +80,11 @@ class Command(BaseCommand):
         campaign_demo.build_campaigns(log)
         learned = learn_actions.sync_content()
         log(f"knowledge base, tips and quiz bank loaded ({learned})")
-        reach_demo.build_attestations(log)
+        kpis.refresh_homes()
+        if reach_demo.build_attestations(log, homes_of=_home_units):
+            for campaign in reach_demo.demo_attestation_campaigns():
+                kpis.rebuild(campaign, history=True)
+            log("dashboards rebuilt")
         cases_demo.build_cases(log, scale=options["scale"])
         table = demo.format_logins(demo.demo_logins())
         table += "\n" + campaign_demo.format_campaigns(campaign_demo.demo_campaigns())

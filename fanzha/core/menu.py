@@ -1,0 +1,78 @@
+"""The main menu's registry: each app registers its own entries, core draws them.
+
+Why a registry: the menu is drawn on every page by ``core.context_processors.nav``, but core must
+not import the apps whose pages it lists, nor ``org``, which decides who may see what. Each app
+registers its entries in its ``AppConfig.ready()``; ``org`` also registers the function that tells
+a user's capabilities. As in ``core.hooks``: named in one place, called from one place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from django.utils.functional import Promise
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One menu entry: the page ``url_name`` opens, shown to holders of ``cap`` (None: every signed-in
+    user). ``prefixes`` are the URL-name prefixes of the pages that belong to the entry's section
+    (a prefix without a trailing ``_`` must match the whole name). ``member_label`` replaces the
+    label for a user with no capability at all (a student or parent)."""
+
+    order: int
+    section: str
+    url_name: str
+    label: str | Promise
+    cap: str | None = None
+    prefixes: tuple[str, ...] = ()
+    member_label: str | Promise | None = None
+
+
+_entries: dict[str, Entry] = {}
+_capabilities: list[Callable[[Any], set[Any]]] = []
+
+
+def register(*entries: Entry) -> None:
+    """Add ``entries`` to the menu; registering the same entry again is a no-op."""
+    for entry in entries:
+        known = _entries.get(entry.section)
+        if known is not None and known != entry:
+            raise ValueError(f"two menu entries for the section {entry.section!r}")
+        _entries[entry.section] = entry
+
+
+def entries() -> list[Entry]:
+    """Every registered entry, in menu order."""
+    return sorted(_entries.values(), key=lambda e: e.order)
+
+
+def on_capabilities(provider: Callable[[Any], set[Any]]) -> None:
+    """Register ``provider(user)``, which returns the user's capabilities (``org.scope.capabilities``)."""
+    if provider not in _capabilities:
+        _capabilities.append(provider)
+
+
+def capabilities(user: Any) -> set[Any]:
+    """The user's capabilities as every registered provider tells them (none registered: none)."""
+    held: set[Any] = set()
+    for provider in _capabilities:
+        held |= provider(user)
+    return held
+
+
+def _prefixes() -> Iterable[tuple[str, str]]:
+    pairs = [(prefix, e.section) for e in _entries.values() for prefix in e.prefixes]
+    return sorted(pairs, key=lambda pair: len(pair[0]), reverse=True)  # the longest prefix wins
+
+
+def section_of(url_name: str | None) -> str:
+    """The menu section of a page, from its URL name ("" when it belongs to none)."""
+    if not url_name:
+        return ""
+    for prefix, section in _prefixes():
+        if url_name == prefix or (prefix.endswith("_") and url_name.startswith(prefix)):
+            return section
+    return ""
