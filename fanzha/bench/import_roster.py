@@ -59,7 +59,7 @@ def write_file(path: Path, rows: int, seed: int = 2026) -> dict[str, int]:
     """Write the benchmark roster (streaming, so memory stays flat) and return its shape."""
     from openpyxl import Workbook
 
-    from fanzha.org.roster.actions import COLUMNS, SHEET_NAME
+    from fanzha.org.roster.columns import COLUMNS, SHEET_NAME
 
     rng = random.Random(seed)
     book = Workbook(write_only=True)

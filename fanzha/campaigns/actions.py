@@ -28,7 +28,7 @@ from fanzha.org.models import Unit, User
 
 from . import compliance
 from . import periods as P
-from .activities import actions as activity_actions
+from .letters import actions as letters_actions
 from .models import (
     Campaign,
     CampaignEvent,
@@ -223,7 +223,7 @@ def start_campaign(
         actor=actor,
     )
     if spec.letters:
-        activity_actions.generate_letters(campaign, actor)
+        letters_actions.generate_letters(campaign, actor)
     return campaign
 
 
@@ -317,7 +317,7 @@ def sync_obligations(campaign: Campaign, actor: User | None = None) -> SyncResul
         return SyncResult()
     result = _sync(campaign)
     if campaign.spec().letters:
-        result.letters = activity_actions.generate_letters(campaign, actor).created
+        result.letters = letters_actions.generate_letters(campaign, actor).created
     if result.changed:
         CampaignEvent.objects.create(
             campaign=campaign,

@@ -44,6 +44,7 @@ from . import compliance
 from . import periods as P
 from .actions import close_campaign, set_school_calendar, start_campaign
 from .activities import actions as activity_actions
+from .letters import actions as letters_actions
 from .models import (
     Activity,
     ActivityKind,
@@ -697,7 +698,7 @@ def sign_letters(campaign: Campaign, shares: tuple[float, ...]) -> tuple[int, in
             )
             png = signature_png(zlib.crc32(signer_name.encode()) % SIGNATURE_VARIANTS)
             signer = users.get(signer_id) if signer_id else None
-            activity_actions.sign_letter(letter, side, signer_name, png, signer)
+            letters_actions.sign_letter(letter, side, signer_name, png, signer)
         both += len(sides) == 2
         one += len(sides) == 1
     return both, one
@@ -747,7 +748,7 @@ def start(plan: DemoCampaign, unit: Unit, template: CampaignTemplate, today: dat
     dorm_class: dict[int, str] = {}
     if campaign.spec().letters:
         if not ResponsibilityLetter.objects.filter(campaign=campaign).exists():
-            activity_actions.generate_letters(campaign, actor)  # unless starting the campaign did
+            letters_actions.generate_letters(campaign, actor)  # unless starting the campaign did
         both, one = sign_letters(campaign, plan.letter_shares)
         total = ResponsibilityLetter.objects.filter(campaign=campaign).count()
         letters = f", {total} letters ({both} signed, {one} half-signed)"

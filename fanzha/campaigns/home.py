@@ -19,7 +19,8 @@ from fanzha.core.hooks import HomeLink, HomePanel
 from fanzha.org.models import Unit
 
 from . import compliance, queries
-from .activities.actions import RECORD, headed_units
+from .activities.actions import RECORD
+from .letters.actions import headed_units
 from .models import Campaign
 
 DASHBOARDS = 3  # running campaigns whose dashboards the home page links to

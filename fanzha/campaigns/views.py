@@ -36,9 +36,11 @@ from fanzha.org.scope import Cap, in_scope, scope_paths, units_for
 from fanzha.org.views import AuthedRequest
 
 from . import actions, compliance, queries
-from .activities.actions import EVENT_LETTERS_GENERATED, RECORD
+from .activities.actions import RECORD
+from .documents import formats
 from .documents import plan as documents
 from .forms import SchoolCalendarForm, SectionsForm, StartCampaignForm, flatten_sections, semester_lines
+from .letters.actions import EVENT_LETTERS_GENERATED
 from .models import Campaign, Frequency, Obligation
 from .periods import Period, Semester, default_semesters
 from .plan_templates.spec import TemplateError
@@ -267,10 +269,10 @@ def campaign_plan(request: AuthedRequest, pk: int, fmt: str) -> HttpResponse:
     if fmt not in PLAN_FORMATS:
         raise Http404
     try:
-        content, content_type = documents.render(documents.campaign_plan(campaign), fmt)
+        content, content_type = formats.render(documents.campaign_plan(campaign), fmt)
     except TemplateError as exc:
         return HttpResponse(error_text(exc), status=409, content_type="text/plain; charset=utf-8")
-    except documents.CJKFontMissing as exc:
+    except formats.CJKFontMissing as exc:
         return HttpResponse(str(exc), status=503, content_type="text/plain; charset=utf-8")
     name = "".join(ch for ch in campaign.title if ch not in '\\/:*?"<>|').strip() or _("专项行动方案")
     response = HttpResponse(content, content_type=content_type)

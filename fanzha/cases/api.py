@@ -31,6 +31,7 @@ from fanzha.org.models import Person, Unit
 from fanzha.org.scope import Cap, people_for, units_for
 
 from . import actions
+from . import intake as cases_intake
 from .models import (
     Alert,
     Case,
@@ -238,7 +239,7 @@ def _write_only(**kwargs: Any) -> serializers.CharField:
 
 
 class CaseCreateSerializer(serializers.Serializer):
-    """A new case: the intake as ``actions.CaseInput``; the verb validates it as a whole.
+    """A new case: the intake as ``cases_intake.CaseInput``; the verb validates it as a whole.
 
     ``victim_phone``, ``victim_id_number``, ``family``, ``fund_sources``, ``funds_note`` and the
     victim-side indicators and ``from_account`` are write-only: no response ever carries them.
@@ -289,10 +290,10 @@ class CaseCreateSerializer(serializers.Serializer):
         help_text=gettext_lazy("幂等键（也可用请求头 Idempotency-Key）：重复提交只登记一次"),
     )
 
-    def to_input(self) -> actions.CaseInput:
+    def to_input(self) -> cases_intake.CaseInput:
         """The validated body as the verb's input."""
         d = self.validated_data
-        return actions.CaseInput(
+        return cases_intake.CaseInput(
             unit=d["unit"],
             victim=d.get("victim"),
             victim_name=d["victim_name"],
@@ -310,10 +311,10 @@ class CaseCreateSerializer(serializers.Serializer):
             funds_note=d["funds_note"],
             family=d["family"],
             indicators=[
-                actions.IndicatorIn(i["kind"], i["value"], i["side"], i["note"]) for i in d["indicators"]
+                cases_intake.IndicatorIn(i["kind"], i["value"], i["side"], i["note"]) for i in d["indicators"]
             ],
             transfers=[
-                actions.TransferIn(
+                cases_intake.TransferIn(
                     t["at"], t["amount"], t["method"], t["from_account"], t["to_account"], t["to_name"]
                 )
                 for t in d["transfers"]

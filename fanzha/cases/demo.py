@@ -41,8 +41,8 @@ from fanzha.org.models import Gender, Membership, Person, PersonKind, Role, Role
 from fanzha.org.scope import path_q
 
 from . import actions
-from .actions import CaseInput, IndicatorIn, TransferIn
 from .alerts import actions as alert_actions
+from .intake import CaseInput, IndicatorIn, TransferIn
 from .models import (
     Alert,
     AlertRecipient,

@@ -1,8 +1,8 @@
-"""The case ledger and its statistics as XLSX workbooks (openpyxl), with Chinese headers.
+"""The case ledger as an XLSX workbook (openpyxl), with Chinese headers (the statistics: ``stats.export``).
 
 The ledger is masked unless ``reveal``: the victim's name shows its first character, phone and ID
 numbers and the victim's own accounts their masked forms, family situation and source of funds
-nothing at all. Who may reveal, and the audit record of every export, are ``export_actions``'s
+nothing at all. Who may reveal, and the audit record of every export, are ``actions.export_ledger``'s
 business; this module only lays out rows. The narrative is never exported (it is free text and
 may hold anything).
 """
@@ -13,7 +13,7 @@ import io
 from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -26,9 +26,6 @@ from fanzha.core import crypto
 from fanzha.org.models import Unit
 
 from .models import Case, CaseState, ContactChannel, FraudKind, FundSource, IndicatorKind, Outcome, Side
-
-if TYPE_CHECKING:
-    from .stats.queries import Report
 
 DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
 MONEY_FORMAT = "#,##0.00"
@@ -69,7 +66,7 @@ def unit_names(units: Iterable[Unit]) -> dict[str, str]:
     }
 
 
-def _header(sheet: Worksheet, header: list[str]) -> None:
+def write_header(sheet: Worksheet, header: list[str]) -> None:
     sheet.append(header)
     for cell in sheet[sheet.max_row]:
         cell.font = Font(bold=True)
@@ -164,7 +161,7 @@ def export_cases(cases: QuerySet[Case] | list[Case], reveal: bool = False) -> by
     sheet = book.active
     assert sheet is not None
     sheet.title = _("案件台账")
-    _header(
+    write_header(
         sheet,
         [
             _("案件编号"),
@@ -207,7 +204,7 @@ def export_cases(cases: QuerySet[Case] | list[Case], reveal: bool = False) -> by
     sheet.column_dimensions["B"].width = 36
 
     transfers = book.create_sheet(_("转账记录"))
-    _header(
+    write_header(
         transfers,
         [
             _("案件编号"),
@@ -235,117 +232,6 @@ def export_cases(cases: QuerySet[Case] | list[Case], reveal: bool = False) -> by
             )
     _format(transfers, {1: DATETIME_FORMAT, 2: MONEY_FORMAT})
     transfers.freeze_panes = "B2"
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
-
-
-def _percent(value: float | None) -> str:
-    return "—" if value is None else f"{value:+.1f}%"
-
-
-def stats_xlsx(report: Report) -> bytes:
-    """The statistics page as a workbook: summary, by month, by type, by unit, goals, response times."""
-    from .stats.queries import duration_text
-
-    book = Workbook()
-    summary = book.active
-    assert summary is not None
-    summary.title = _("概况")
-    c = report.change
-    summary.append([report.unit.name, str(report.period)])
-    summary["A1"].font = Font(bold=True)
-    _header(summary, [_("项目"), _("本期"), _("上年同期"), _("同比"), _("上一期"), _("环比")])
-    summary.append(
-        [
-            _("案件数"),
-            c.current.cases,
-            c.year_before.cases,
-            _percent(c.cases_yoy),
-            c.previous.cases,
-            _percent(c.cases_mom),
-        ]
-    )
-    summary.append(
-        [_("损失金额（元）"), c.current.loss, c.year_before.loss, _percent(c.loss_yoy), c.previous.loss]
-        + [_percent(c.loss_mom)]
-    )
-    summary.append([])
-    r = report.response
-    _header(summary, [_("止付预警"), _("数值")])
-    for label, value in (
-        (_("预警数"), r.alerts),
-        (_("已确认"), r.acknowledged),
-        (_("超时确认"), r.late),
-        (_("报告至预警（中位数）"), duration_text(r.alert_median)),
-        (_("报告至预警（90%）"), duration_text(r.alert_p90)),
-        (_("预警至确认（中位数）"), duration_text(r.ack_median)),
-        (_("预警至确认（90%）"), duration_text(r.ack_p90)),
-        (_("止付冻结金额（元）"), r.frozen),
-        (_("追回金额（元）"), r.recovered),
-    ):
-        summary.append([label, value])
-    summary.column_dimensions["A"].width = 24
-
-    months = book.create_sheet(_("按月"))
-    _header(
-        months,
-        [
-            _("月份"),
-            _("%(y)d年案件数") % {"y": report.year},
-            _("%(y)d年损失（元）") % {"y": report.year},
-            _("%(y)d年案件数") % {"y": report.year - 1},
-            _("%(y)d年损失（元）") % {"y": report.year - 1},
-            _("同比"),
-        ],
-    )
-    for m in report.months:
-        months.append(
-            [_("%(m)d月") % {"m": m.month}, m.this.cases, m.this.loss, m.last.cases, m.last.loss]
-            + [_percent(m.cases_yoy)]
-        )
-
-    types = book.create_sheet(_("按类型"))
-    _header(types, [_("诈骗类型"), _("案件数"), _("损失金额（元）")])
-    for t in report.types:
-        types.append([t.label, t.tally.cases, t.tally.loss])
-
-    units = book.create_sheet(_("按单位"))
-    _header(units, [_("单位"), _("代码"), _("案件数"), _("损失金额（元）")])
-    for row in report.units:
-        name = _("%(unit)s（本级）") % {"unit": row.unit.name} if row.own else row.unit.name
-        units.append([name, row.unit.code, row.tally.cases, row.tally.loss])
-
-    if report.campaigns:
-        goals = book.create_sheet(_("目标进度"))
-        _header(
-            goals,
-            [
-                _("专项行动"),
-                _("目标"),
-                _("目标值（%）"),
-                _("统计期"),
-                _("本期案件数"),
-                _("对比期案件数"),
-                _("实际变化"),
-                _("是否达成"),
-            ],
-        )
-        for cg in report.campaigns:
-            for g in cg.goals:
-                met = {True: _("已达成"), False: _("未达成"), None: "—"}[g.met]
-                goals.append(
-                    [
-                        cg.campaign.title,
-                        g.goal.description,
-                        g.goal.target,
-                        str(g.period) if g.period else _("未开始"),
-                        g.current.cases,
-                        g.base.cases,
-                        _percent(g.actual),
-                        met,
-                    ]
-                )
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

@@ -1,5 +1,5 @@
-"""Forms of the case pages. They parse what was typed into an ``actions.CaseInput``; every rule of
-the intake (phone formats, Luhn, ID checksum, amounts, times) is checked by ``actions.clean_input``,
+"""Forms of the case pages. They parse what was typed into an ``intake.CaseInput``; every rule of
+the intake (phone formats, Luhn, ID checksum, amounts, times) is checked by ``intake.clean_input``,
 so pages, API and commands refuse the same things with the same messages.
 
 Rows of transfers and indicators are Django formsets: the page's script adds rows, and without it
@@ -20,7 +20,7 @@ from fanzha.campaigns.activities.forms import MultipleFileField, UnitChoiceField
 from fanzha.org.forms import Form
 from fanzha.org.models import Person, Unit
 
-from .actions import MAX_INDICATORS, MAX_TRANSFERS, CaseInput, IndicatorIn, TransferIn
+from .intake import MAX_INDICATORS, MAX_TRANSFERS, CaseInput, IndicatorIn, TransferIn
 from .models import (
     CaseState,
     ContactChannel,
@@ -38,7 +38,7 @@ PICK = [("", _("请选择"))]
 SENSITIVE_FIELDS = ("victim_phone", "victim_id_number", "family", "fund_sources", "funds_note")
 
 
-def _when(label: Any, required: bool = False) -> forms.DateTimeField:
+def when_field(label: Any, required: bool = False) -> forms.DateTimeField:
     return forms.DateTimeField(
         label=label,
         required=required,
@@ -46,7 +46,7 @@ def _when(label: Any, required: bool = False) -> forms.DateTimeField:
     )
 
 
-def _money(label: Any) -> forms.CharField:
+def money_field(label: Any) -> forms.CharField:
     """An amount as typed: ``actions.parse_amount`` decides (two decimals, not negative, not absurd)."""
     return forms.CharField(
         label=label, required=False, max_length=30, widget=forms.TextInput(attrs={"inputmode": "decimal"})
@@ -81,8 +81,8 @@ class CaseForm(Form):
     victim_id_number = forms.CharField(
         label=_("受害人身份证号"), required=False, max_length=30, widget=_secret_input()
     )
-    occurred_at = _when(_("发案时间"))
-    reported_at = _when(_("报案时间"))
+    occurred_at = when_field(_("发案时间"))
+    reported_at = when_field(_("报案时间"))
     place = forms.CharField(label=_("发案地点"), required=False, max_length=200)
     channel = forms.ChoiceField(label=_("接触方式"), required=False, choices=PICK + ContactChannel.choices)
     fraud_type = forms.ChoiceField(label=_("诈骗类型"), required=False, choices=PICK + FraudKind.choices)
@@ -185,8 +185,8 @@ class CaseForm(Form):
 class TransferForm(Form):
     """One payment: when, how much, how, from which of the victim's accounts, to whom."""
 
-    at = _when(_("转账时间"))
-    amount = _money(_("金额（元）"))
+    at = when_field(_("转账时间"))
+    amount = money_field(_("金额（元）"))
     method = forms.ChoiceField(label=_("方式"), required=False, choices=PICK + TransferMethod.choices)
     from_account = forms.CharField(
         label=_("付款账户（受害人）"), required=False, max_length=100, widget=_secret_input()
@@ -271,7 +271,7 @@ class StateForm(Form):
     to = forms.ChoiceField(choices=CaseState.choices, widget=forms.HiddenInput)
     police_case_number = forms.CharField(label=_("公安立案编号"), required=False, max_length=40)
     outcome = forms.ChoiceField(label=_("结果"), required=False, choices=PICK + Outcome.choices)
-    recovered_amount = _money(_("追回金额（元）"))
+    recovered_amount = money_field(_("追回金额（元）"))
     frozen_amount = forms.CharField(
         label=_("止付冻结金额（元）"),
         required=False,
@@ -313,56 +313,3 @@ class CaseFilterForm(Form):
         unit_field.choices = [("", _("全部单位"))] + [
             (u.pk, f"{'　' * max(0, u.depth - top)}{u.name}") for u in units
         ]
-
-
-# Member self-report ------------------------------------------------------------------------------
-
-
-class MemberReportForm(Form):
-    """The short form a student fills on their phone right after being cheated."""
-
-    fraud_type = forms.ChoiceField(label=_("被骗的类型"), required=False, choices=PICK + FraudKind.choices)
-    channel = forms.ChoiceField(
-        label=_("对方怎么联系你的"), required=False, choices=PICK + ContactChannel.choices
-    )
-    occurred_at = _when(_("大约什么时候开始的"))
-    narrative = forms.CharField(
-        label=_("发生了什么"),
-        required=False,
-        widget=forms.Textarea(
-            attrs={"rows": 4, "placeholder": _("简单说说经过：对方说了什么，让你做了什么")}
-        ),
-    )
-    suspect_phones = forms.CharField(
-        label=_("对方的电话号码"),
-        required=False,
-        help_text=_("每行一个"),
-        widget=forms.Textarea(attrs={"rows": 2, "inputmode": "tel"}),
-    )
-    suspect_links = forms.CharField(
-        label=_("对方发来的网址"),
-        required=False,
-        help_text=_("每行一个"),
-        widget=forms.Textarea(attrs={"rows": 2, "inputmode": "url"}),
-    )
-    submit_token = forms.CharField(widget=forms.HiddenInput, required=False, max_length=64)
-
-    def indicators(self) -> list[IndicatorIn]:
-        d = self.cleaned_data
-        rows = [IndicatorIn(IndicatorKind.PHONE, line) for line in _lines(d.get("suspect_phones"))]
-        rows += [IndicatorIn(IndicatorKind.URL, line) for line in _lines(d.get("suspect_links"))]
-        return rows
-
-
-class MemberTransferForm(Form):
-    at = _when(_("转账时间"))
-    amount = _money(_("金额（元）"))
-    method = forms.ChoiceField(label=_("方式"), required=False, choices=PICK + TransferMethod.choices)
-    to_account = forms.CharField(label=_("对方收款账号"), required=False, max_length=100)
-
-
-MemberTransferFormSet = formset_factory(MemberTransferForm, extra=2, max_num=20, validate_max=True)
-
-
-def _lines(text: str | None) -> list[str]:
-    return [line.strip() for line in (text or "").splitlines() if line.strip()][:20]

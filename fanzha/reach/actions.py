@@ -33,7 +33,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from fanzha.campaigns.activities.actions import MB, check_signature_png, inspect_upload
+from fanzha.campaigns.activities.files import MB, check_signature_png, inspect_upload
 from fanzha.campaigns.models import Campaign, CampaignEvent, Evidence
 from fanzha.core import crypto, hooks
 from fanzha.notify import actions as notify

@@ -8,8 +8,8 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from fanzha.campaigns.activities.actions import ACCEPT
-from fanzha.campaigns.activities.forms import SignForm
+from fanzha.campaigns.activities.files import ACCEPT
+from fanzha.campaigns.letters.forms import SignForm
 from fanzha.org.forms import Form
 
 from .models import Item

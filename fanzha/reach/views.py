@@ -27,7 +27,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from fanzha.campaigns.activities.actions import sniff
+from fanzha.campaigns.activities.files import sniff
 from fanzha.campaigns.models import Campaign
 from fanzha.campaigns.queries import campaigns_for
 from fanzha.core.paging import paginate

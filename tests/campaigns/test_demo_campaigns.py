@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from fanzha.campaigns import compliance
 from fanzha.campaigns import demo as campaign_demo
-from fanzha.campaigns.activities import actions as activity_actions
+from fanzha.campaigns.activities import files
 from fanzha.campaigns.models import (
     Activity,
     Attendance,
@@ -122,7 +122,7 @@ def test_letters_are_signed_in_part_with_drawn_signatures(world):
     assert levels == {0, 1, 2}
     for signature in LetterSignature.objects.all()[:20]:
         assert signature.signer_name
-        width, height = activity_actions.check_signature_png(signature.image.read())
+        width, height = files.check_signature_png(signature.image.read())
         assert width > height > 0
 
 

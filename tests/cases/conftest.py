@@ -13,7 +13,7 @@ from django.utils import timezone
 from fanzha.campaigns import actions as campaigns
 from fanzha.campaigns.models import Campaign, CampaignTemplate
 from fanzha.campaigns.plan_templates.actions import sync_builtin_templates
-from fanzha.cases.actions import CaseInput, IndicatorIn, TransferIn
+from fanzha.cases.intake import CaseInput, IndicatorIn, TransferIn
 from fanzha.cases.models import ContactChannel, FraudKind, FundSource, IndicatorKind, Side, TransferMethod
 from fanzha.org import actions as org
 from fanzha.org.models import Role, Unit, User

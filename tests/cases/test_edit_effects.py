@@ -9,7 +9,7 @@ import pytest
 from django.utils import timezone
 
 from fanzha.cases import actions
-from fanzha.cases.actions import TransferIn
+from fanzha.cases.intake import TransferIn
 from fanzha.cases.models import AccountabilityAction, Alert, CaseState, TransferMethod
 from tests.cases.conftest import District
 

@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 from openpyxl import load_workbook
 
-from fanzha.cases import actions, export_actions
+from fanzha.cases import actions
 from fanzha.core.models import AuditRecord
 from fanzha.org import actions as org_actions
 from tests.cases.conftest import GOOD_CARD, intake
@@ -71,7 +71,7 @@ def audits():
 
 
 def test_masked_by_default(cast, ledger):
-    data = export_actions.export_ledger(cast.auditor, cast.uni)
+    data = actions.export_ledger(cast.auditor, cast.uni)
     assert leaks(data) == []
     text = cells(data)
     book = load_workbook(io.BytesIO(data))
@@ -112,7 +112,7 @@ def test_masked_by_default(cast, ledger):
 @pytest.mark.parametrize("who, unit, count", [("police_liaison", "uni", 2), ("counsellor", "cs2301", 1)])
 def test_reveal_by_roles_that_may(cast, ledger, who, unit, count):
     user = getattr(cast, who)
-    data = export_actions.export_ledger(user, getattr(cast, unit), reveal=True)
+    data = actions.export_ledger(user, getattr(cast, unit), reveal=True)
     assert set(leaks(data)) >= {PHONE, ID_NUMBER, FAMILY, FUNDS_NOTE, VICTIM_CARD, "居民甲"}
     code = getattr(cast, unit).code
     assert audits() == [(user.pk, f"unit={code};count={count};reveal")]
@@ -121,12 +121,12 @@ def test_reveal_by_roles_that_may(cast, ledger, who, unit, count):
 @pytest.mark.parametrize("who, unit", [("auditor", "uni"), ("college_admin", "cs"), ("school_admin", "uni")])
 def test_reveal_refused(cast, ledger, who, unit):
     with pytest.raises(PermissionDenied):
-        export_actions.export_ledger(getattr(cast, who), getattr(cast, unit), reveal=True)
+        actions.export_ledger(getattr(cast, who), getattr(cast, unit), reveal=True)
     assert audits() == []
 
 
 def test_scope_of_the_export(cast, ledger):
-    data = export_actions.export_ledger(cast.college_admin, cast.cs)
+    data = actions.export_ledger(cast.college_admin, cast.cs)
     assert ledger["cs"].number in cells(data) and ledger["ma"].number not in cells(data)
     for user, unit in (
         (cast.outsider, cast.uni),
@@ -135,13 +135,13 @@ def test_scope_of_the_export(cast, ledger):
         (cast.student_user, cast.cs2301),
     ):
         with pytest.raises(PermissionDenied):
-            export_actions.export_ledger(user, unit)
+            actions.export_ledger(user, unit)
     assert audits() == [(cast.college_admin.pk, "unit=CS;count=1")]
 
 
 def test_counsellor_reveal_stays_in_the_class(cast, ledger):
     with pytest.raises(PermissionDenied):
-        export_actions.export_ledger(cast.counsellor, cast.cs, reveal=True)
+        actions.export_ledger(cast.counsellor, cast.cs, reveal=True)
 
 
 # The page --------------------------------------------------------------------------------------------

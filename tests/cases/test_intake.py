@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from fanzha.cases import actions
-from fanzha.cases.actions import IndicatorIn, TransferIn
+from fanzha.cases.intake import IndicatorIn, TransferIn
 from fanzha.cases.models import Attachment, Case, CaseEvent, Indicator, IndicatorKind, Side, Transfer
 from tests.campaigns.files import jpeg, upload
 from tests.cases.conftest import BAD_CARD, intake

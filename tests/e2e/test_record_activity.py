@@ -15,6 +15,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, expect
 
 from fanzha.campaigns.activities import actions as activity_actions
+from fanzha.campaigns.letters import actions as letters_actions
 from fanzha.campaigns.models import Activity, LetterSignature, ResponsibilityLetter
 from tests.campaigns import files
 from tests.campaigns.conftest import make_campaign
@@ -103,7 +104,7 @@ def test_sign_a_letter_on_a_phone(
     phone: BrowserContext, live_server: Any, live_cast: Cast, shots: Path | None
 ) -> None:
     campaign = make_campaign(live_cast)
-    activity_actions.generate_letters(campaign)
+    letters_actions.generate_letters(campaign)
     letter = ResponsibilityLetter.objects.get(campaign=campaign, lower_unit=live_cast.cs2301)
     base = live_server.url
     page = phone.new_page()

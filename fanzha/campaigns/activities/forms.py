@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 from typing import Any
 
 from django import forms
@@ -18,7 +16,7 @@ from fanzha.org.forms import Form
 from fanzha.org.models import Unit, UnitKind
 
 from ..models import ActivityKind, Obligation
-from .actions import ACCEPT, SIGNATURE_MAX_BYTES, evidence_limits, inspect_upload
+from .files import ACCEPT, evidence_limits, inspect_upload
 from .queries import matching_obligations
 
 # Up to this many units are offered as big buttons (a counsellor's few classes); more get a list.
@@ -254,22 +252,3 @@ class CheckinForm(Form):
             attrs={"inputmode": "numeric", "pattern": "[0-9]{4}", "autocomplete": "off", "maxlength": 4}
         ),
     )
-
-
-class SignForm(Form):
-    """A signature: the signer's name and the pad's drawing as a PNG data URL."""
-
-    signer_name = forms.CharField(label=_("签署人姓名"), max_length=60)
-    signature = forms.CharField(widget=forms.HiddenInput, required=False, max_length=SIGNATURE_MAX_BYTES * 2)
-
-    def clean_signature(self) -> bytes:
-        value = self.cleaned_data.get("signature") or ""
-        prefix = "data:image/png;base64,"
-        if not value:
-            raise ValidationError(_("请先在签名框内签名。"))
-        if not value.startswith(prefix):
-            raise ValidationError(_("签名图片无效，请重新签名。"))
-        try:
-            return base64.b64decode(value[len(prefix) :], validate=True)
-        except (binascii.Error, ValueError) as exc:
-            raise ValidationError(_("签名图片无效，请重新签名。")) from exc

@@ -34,6 +34,7 @@ from fanzha.org.scope import in_scope, people_for, units_for
 from .. import queries
 from ..models import Activity, ActivityKind, Evidence
 from . import actions
+from . import files as activities_files
 from . import queries as reads
 from .forms import ActivityFilterForm, ActivityForm, AttendeeForm, CheckinForm, EvidenceForm
 
@@ -155,7 +156,7 @@ SHOWN_IMAGES = {"image/jpeg", "image/png", "image/gif", "image/webp"}
 
 def _with_display(evidence: list[Evidence]) -> list[Evidence]:
     """Mark each file with how the page shows it: an image, a video player or a file tile."""
-    labels = {t.content_type: t.label for t in actions.FILE_TYPES.values()}
+    labels = {t.content_type: t.label for t in activities_files.FILE_TYPES.values()}
     for ev in evidence:
         ev.display = (  # type: ignore[attr-defined]
             "image"

@@ -19,10 +19,10 @@ from django.views.decorators.http import require_POST
 from fanzha.org.forms import apply_errors
 
 from .. import queries
-from ..activities import actions
-from ..activities import queries as reads
-from ..activities.forms import SignForm
 from ..models import Campaign, LetterSignature, ResponsibilityLetter
+from . import actions
+from . import queries as letters_queries
+from .forms import SignForm
 
 
 def _campaign(request: HttpRequest, pk: int) -> Campaign:
@@ -42,7 +42,7 @@ def letter_index(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "campaigns/letter_index.html",
-        {"campaigns": campaigns[:200], "to_sign": reads.letters_to_sign(request.user)},
+        {"campaigns": campaigns[:200], "to_sign": letters_queries.letters_to_sign(request.user)},
     )
 
 
@@ -50,7 +50,7 @@ def letter_index(request: HttpRequest) -> HttpResponse:
 def letter_status(request: HttpRequest, pk: int) -> HttpResponse:
     """Per level: letters signed by both sides, one side, none; and who has not signed yet."""
     campaign = _campaign(request, pk)
-    levels = reads.letter_status(request.user, campaign)
+    levels = letters_queries.letter_status(request.user, campaign)
     return render(
         request,
         "campaigns/letter_status.html",

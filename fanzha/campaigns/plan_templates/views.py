@@ -11,29 +11,28 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any, cast
 
-from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods
 
 from fanzha.org.models import MembershipRole, PersonKind, Unit, UnitKind
 from fanzha.org.scope import Cap, in_scope, scope_paths, units_for
 
+from ..documents import formats
 from ..documents import plan as documents
 from ..models import CampaignTemplate
 from ..queries import templates_for
 from .actions import save_custom_template
+from .forms import TemplateForm
 from .spec import TemplateError, TemplateSpec, builtin_templates
 
-MAX_TEMPLATE_BYTES = 256 * 1024
 _LEAF_KINDS = (UnitKind.CLASS, UnitKind.DORM_ROOM, UnitKind.DORM_BUILDING)
 
 
@@ -44,59 +43,6 @@ def error_text(exc: TemplateError) -> str:
         "field": exc.where,
         "message": exc.message,
     }
-
-
-class UnitChoiceField(forms.ModelChoiceField):
-    def label_from_instance(self, obj: Any) -> str:
-        return f"{obj.name}（{obj.code}）"
-
-
-class TemplateForm(forms.Form):
-    """A template as an uploaded TOML file or as text; the owner unit only when creating."""
-
-    owner = UnitChoiceField(
-        queryset=Unit.objects.none(),
-        label=gettext_lazy("所属单位"),
-        help_text=gettext_lazy("模板归属的单位：该单位及其上级、下级的用户都能看到它。"),
-    )
-    file = forms.FileField(label=gettext_lazy("上传模板文件（TOML）"), required=False)
-    text = forms.CharField(
-        label=gettext_lazy("或直接编辑模板内容"),
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 24, "spellcheck": "false", "class": "code"}),
-    )
-
-    def __init__(self, *args: Any, owners: QuerySet[Unit] | None = None, **kwargs: Any) -> None:
-        kwargs.setdefault("label_suffix", "")
-        super().__init__(*args, **kwargs)
-        if owners is None:
-            del self.fields["owner"]
-        else:
-            field = self.fields["owner"]
-            assert isinstance(field, UnitChoiceField)
-            field.queryset = owners
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean() or {}
-        upload = data.get("file")
-        if upload:
-            if upload.size > MAX_TEMPLATE_BYTES:
-                raise ValidationError(
-                    _("模板文件过大，上限为 %(kb)d KB") % {"kb": MAX_TEMPLATE_BYTES // 1024}
-                )
-            try:
-                data["source_text"] = upload.read().decode("utf-8-sig")
-            except UnicodeDecodeError as exc:
-                raise ValidationError(
-                    _("模板文件 %(file)s 不是 UTF-8 编码的文本") % {"file": upload.name}
-                ) from exc
-            data["source_name"] = upload.name
-        elif (data.get("text") or "").strip():
-            data["source_text"] = data["text"].replace("\r\n", "\n")
-            data["source_name"] = _("编辑框")
-        else:
-            raise ValidationError(_("请上传模板文件，或在编辑框中填写模板内容"))
-        return data
 
 
 @lru_cache(maxsize=1)
@@ -291,9 +237,9 @@ def template_plan(request: HttpRequest, code: str) -> HttpResponse:
     unit = get_object_or_404(units_for(request.user), pk=unit_id)
     try:
         plan = documents.build_plan(template.spec(), unit)
-        content, content_type = documents.render(plan, fmt)
+        content, content_type = formats.render(plan, fmt)
     except TemplateError as exc:
         return HttpResponse(error_text(exc), status=409, content_type="text/plain; charset=utf-8")
-    except documents.CJKFontMissing as exc:
+    except formats.CJKFontMissing as exc:
         return HttpResponse(str(exc), status=503, content_type="text/plain; charset=utf-8")
     return _attachment(HttpResponse(content, content_type=content_type), f"{plan.title}.{fmt}")

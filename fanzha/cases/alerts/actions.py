@@ -39,6 +39,8 @@ from fanzha.notify.models import Channel, ChannelKind, Outbox
 from fanzha.org.models import Role, RoleGrant, Unit, User
 from fanzha.org.scope import Cap, in_scope
 
+from ..events import record_event
+from ..intake import parse_amount
 from ..models import Alert, AlertRecipient, Case, CaseEvent, CaseState, Indicator, Side, Transfer
 
 log = logging.getLogger(__name__)
@@ -346,7 +348,6 @@ def _escalate_minutes() -> timedelta:
 def raise_alert(case: Case, actor: Any = None, now: datetime | None = None) -> Alert:
     """Raise the case's alert once: state reported → alerted, messages queued to the first tier and
     delivered right after commit; a second call returns the alert and sends nothing."""
-    from ..actions import record_event
 
     now = now or timezone.now()
     existing = Alert.objects.filter(case=case).first()
@@ -384,7 +385,6 @@ def raise_alert(case: Case, actor: Any = None, now: datetime | None = None) -> A
 def _escalate_one(pk: int, now: datetime, delivery: str | None) -> bool:
     """Move one due alert to its next tier (or re-notify the last tier once); False if another run
     got there first or it is no longer due."""
-    from ..actions import record_event
 
     with transaction.atomic():
         alert = (
@@ -458,7 +458,6 @@ def is_late(alert: Alert) -> bool:
 def acknowledge_alert(alert: Alert, actor: Any, note: str = "", now: datetime | None = None) -> Alert:
     """The police side takes the alert (``CASE_POLICE`` at the case's unit): escalation stops and the
     time to acknowledge is recorded. A second acknowledgement is refused."""
-    from ..actions import record_event
 
     now = now or timezone.now()
     alert = Alert.objects.select_for_update().select_related("case__unit").get(pk=alert.pk)
@@ -490,7 +489,6 @@ def record_alert_outcome(
 ) -> Alert:
     """What the stop-payment achieved: amounts frozen and recovered (each at most the loss), after the
     police acknowledged the alert; recording again corrects the figures (a new event each time)."""
-    from ..actions import parse_amount, record_event
 
     now = now or timezone.now()
     alert = Alert.objects.select_for_update().select_related("case__unit").get(pk=alert.pk)

@@ -13,7 +13,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -25,17 +24,17 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from fanzha.core.paging import paginate
 from fanzha.notify.models import ChannelKind, Outbox
-from fanzha.org.forms import Form, apply_errors
+from fanzha.org.forms import apply_errors
 from fanzha.org.scope import Cap, scope_paths
 
 from ..models import Alert, AlertRecipient, Case, CaseEvent, Side
 from ..queries import alerts_for, can
 from . import actions
 from .actions import alert_stats  # re-exported: the statistics pages import it from here too
+from .forms import AckForm, OutcomeForm
 
 __all__ = ["alert_stats", "panel"]
 
@@ -46,28 +45,6 @@ ALERT_EVENTS = (
     CaseEvent.Kind.ACKNOWLEDGED,
     CaseEvent.Kind.OUTCOME,
 )
-
-
-class AckForm(Form):
-    note = forms.CharField(label=gettext_lazy("备注"), max_length=300, required=False)
-
-
-class OutcomeForm(Form):
-    """Amounts stay text here: ``actions.parse_amount`` reads "1,200元" and names the field at fault."""
-
-    frozen_amount = forms.CharField(
-        label=gettext_lazy("止付冻结金额（元）"),
-        max_length=30,
-        required=False,
-        widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
-    )
-    recovered_amount = forms.CharField(
-        label=gettext_lazy("追回金额（元）"),
-        max_length=30,
-        required=False,
-        widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
-    )
-    note = forms.CharField(label=gettext_lazy("处置说明"), max_length=300, required=False)
 
 
 # Display helpers -------------------------------------------------------------------------------------

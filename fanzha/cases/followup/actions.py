@@ -25,6 +25,7 @@ from fanzha.core import crypto
 from fanzha.org.models import Membership, MembershipRole, Role, RoleGrant, Unit, UnitKind, User
 from fanzha.org.scope import ROLE_CAPS, Cap, in_scope
 
+from ..events import record_event
 from ..models import Case, CaseEvent, FollowUp, FollowUpSession
 
 MAX_TEXT = 10_000
@@ -44,7 +45,6 @@ def _require_counsel(actor: Any, case: Case) -> None:
 
 
 def _event(case: Case, actor: Any, step: str, **detail: Any) -> None:
-    from ..actions import record_event
 
     record_event(case, CaseEvent.Kind.FOLLOWUP, actor, step=step, **detail)
 

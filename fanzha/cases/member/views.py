@@ -21,9 +21,9 @@ from django.views.decorators.debug import sensitive_post_parameters
 from fanzha.reach.member.views import Member, member_required
 
 from .. import actions, queries
-from ..actions import CaseInput, TransferIn
-from ..forms import MemberReportForm, MemberTransferFormSet
+from ..intake import CaseInput, TransferIn
 from ..models import CaseState, ContactChannel, FraudKind, ReportedVia
+from .forms import MemberReportForm, MemberTransferFormSet
 
 TRANSFER_PREFIX = "tr"
 

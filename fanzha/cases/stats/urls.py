@@ -1,11 +1,11 @@
-"""Statistics and exports of the case ledger, mounted at /cases/stats/."""
+"""Case statistics and exports, mounted at /cases/stats/."""
 
 from django.urls import path
 
-from . import views as stats_views
+from . import views
 
 urlpatterns = [
-    path("", stats_views.case_stats, name="case_stats"),
-    path("export.xlsx", stats_views.case_stats_export, name="case_stats_export"),
-    path("ledger.xlsx", stats_views.case_export, name="case_export"),
+    path("", views.case_stats, name="case_stats"),
+    path("export.xlsx", views.case_stats_export, name="case_stats_export"),
+    path("ledger.xlsx", views.case_export, name="case_export"),
 ]

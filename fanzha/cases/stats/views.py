@@ -4,7 +4,7 @@ the year-on-year and month-on-month change, the running campaigns' case goals, a
 stop-payment alerts went out and were acknowledged. Its figures as XLSX; the ledger as XLSX
 (masked on GET, revealed on POST for roles that may).
 
-Thin: figures from ``stats``, the export from ``export_actions``. A unit outside the user's
+Thin: figures from ``stats``, the export from ``actions.export_ledger``. A unit outside the user's
 ``Cap.CASE_VIEW`` scope answers 404 like a missing one; charts are drawn by ``cases/stats.js``
 from the page's JSON data island, with the vendored ECharts of ``reports``.
 """
@@ -27,7 +27,8 @@ from fanzha.org.models import Unit
 from fanzha.org.scope import Cap, in_scope, scope_paths, units_for
 from fanzha.org.views import AuthedRequest
 
-from .. import export, export_actions
+from .. import actions
+from . import export
 from . import queries as stats
 
 FIRST_YEAR = 2000
@@ -185,7 +186,7 @@ def case_stats_export(request: AuthedRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def case_export(request: AuthedRequest) -> HttpResponse:
     """The ledger of the unit's subtree: masked on GET; POST ``reveal=1`` (CSRF-checked) reveals for
-    roles that may (403 otherwise). Audited either way by ``export_actions``."""
+    roles that may (403 otherwise). Audited either way by ``actions.export_ledger``."""
     unit = _unit(request)
     reveal = request.method == "POST" and request.POST.get("reveal") == "1"
     start = end = None
@@ -193,6 +194,6 @@ def case_export(request: AuthedRequest) -> HttpResponse:
         year, month = _period(request)
         period = stats.month_period(year, month) if month else stats.year_period(year)
         start, end = period.start, period.end
-    data = export_actions.export_ledger(request.user, unit, reveal=reveal, start=start, end=end)
+    data = actions.export_ledger(request.user, unit, reveal=reveal, start=start, end=end)
     name = _("案件台账-%(unit)s-%(day)s.xlsx") % {"unit": unit.name, "day": f"{timezone.localdate():%Y%m%d}"}
     return _xlsx(data, name)

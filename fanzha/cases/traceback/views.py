@@ -11,30 +11,30 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Count
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from fanzha.campaigns import compliance
 from fanzha.campaigns.models import ActivityKind, Frequency
-from fanzha.org.forms import Form, apply_errors
-from fanzha.org.models import RoleGrant, UnitKind
-from fanzha.org.scope import Cap, in_scope
+from fanzha.org.forms import apply_errors
+from fanzha.org.models import UnitKind
+from fanzha.org.scope import Cap
 from fanzha.org.views import AuthedRequest
 
 from .. import queries
+from ..accountability import actions as accountability
+from ..accountability.views import rows
 from ..followup.views import case_link
-from ..models import AccountabilityAction, Case, TraceBack
+from ..models import Case, TraceBack
 from . import actions
+from .forms import LessonsForm
 
 LIST_LIMIT = 200
 ITEM_STATUS = {
@@ -43,15 +43,6 @@ ITEM_STATUS = {
     "verified": gettext_lazy("已核实"),
     "rejected": gettext_lazy("未通过核实"),
 }
-
-
-class LessonsForm(Form):
-    lessons = forms.CharField(
-        label=gettext_lazy("教训与整改"),
-        required=False,
-        max_length=actions.MAX_LESSONS,
-        widget=forms.Textarea(attrs={"rows": 6}),
-    )
 
 
 def _label(choices: Any, value: str) -> str:
@@ -158,28 +149,6 @@ def _case(request: AuthedRequest, case_pk: int) -> Case:
     )
 
 
-def _admin_units(user: Any) -> set[int]:
-    """Units where the user holds an administrator grant (who may acknowledge for them), one query."""
-    return set(
-        RoleGrant.objects.filter(user=user, role__in=actions.ADMIN_ROLES).values_list("unit_id", flat=True)
-    )
-
-
-def _rows(user: Any, found: list[AccountabilityAction]) -> list[dict[str, Any]]:
-    admin_units = _admin_units(user)
-    return [
-        {
-            "action": a,
-            "can_issue": a.status == AccountabilityAction.Status.PROPOSED
-            and in_scope(user, a.campaign.unit, Cap.ACCOUNTABILITY),
-            "can_ack": a.status == AccountabilityAction.Status.ISSUED
-            and in_scope(user, a.target, Cap.CASE_EDIT)
-            and (user.is_superuser or a.target_id in admin_units),
-        }
-        for a in found
-    ]
-
-
 def _traceback(case: Case, save: bool = False) -> TraceBack:
     """The case's trace-back. A case from before trace-backs gets one computed for the page (a read
     writes nothing) and stored when someone writes its lessons."""
@@ -208,7 +177,7 @@ def _render_detail(
             "report": report(traceback),
             "can_edit": can_edit,
             "form": form or (LessonsForm(initial={"lessons": traceback.lessons}) if can_edit else None),
-            "rows": _rows(request.user, list(actions.actions_of(case).order_by("campaign_id", "pk"))),
+            "rows": rows(request.user, list(accountability.actions_of(case).order_by("campaign_id", "pk"))),
             "next": request.get_full_path(),
         },
         status=status,
@@ -251,81 +220,6 @@ def traceback_regenerate(request: AuthedRequest, case_pk: int) -> HttpResponse:
     return redirect("traceback_detail", case_pk=case.pk)
 
 
-@login_required
-def accountability_list(request: AuthedRequest) -> HttpResponse:
-    """Accountability actions in scope: the issuing side issues proposals, the target side acknowledges."""
-    scoped = queries.accountability_for(request.user, Cap.CASE_VIEW)
-    status = request.GET.get("status", "")
-    if status not in AccountabilityAction.Status.values:
-        status = ""
-    counts = dict(scoped.order_by().values_list("status").annotate(n=Count("pk")))
-    shown = scoped.filter(status=status) if status else scoped
-    found = list(
-        shown.select_related("case", "campaign__unit", "target", "issued_by", "acknowledged_by").order_by(
-            "status", "-case__reported_at", "pk"
-        )[:LIST_LIMIT]
-    )
-    tabs = [{"status": "", "label": _("全部"), "n": sum(counts.values()), "current": not status}] + [
-        {"status": value, "label": label, "n": counts.get(value, 0), "current": status == value}
-        for value, label in AccountabilityAction.Status.choices
-    ]
-    return render(
-        request,
-        "cases/accountability_list.html",
-        {
-            "rows": _rows(request.user, found),
-            "tabs": tabs,
-            "status": status,
-            "limit": LIST_LIMIT,
-            "next": request.get_full_path(),
-        },
-    )
-
-
-def _action(request: AuthedRequest, pk: int) -> AccountabilityAction:
-    return get_object_or_404(
-        queries.accountability_for(request.user, Cap.CASE_VIEW).select_related(
-            "case__unit", "campaign__unit", "target"
-        ),
-        pk=pk,
-    )
-
-
-def _back(request: AuthedRequest) -> HttpResponse:
-    target = request.POST.get("next", "")
-    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
-        return redirect(target)
-    return redirect(reverse("accountability_list"))
-
-
-@login_required
-def accountability_issue(request: AuthedRequest, pk: int) -> HttpResponse:
-    action = _action(request, pk)
-    if request.method != "POST":
-        return redirect("accountability_list")
-    try:
-        actions.issue_accountability(action, request.user, request.POST.get("note", ""))
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-    else:
-        messages.success(request, _("问责已下发，已通知被问责单位。"))
-    return _back(request)
-
-
-@login_required
-def accountability_acknowledge(request: AuthedRequest, pk: int) -> HttpResponse:
-    action = _action(request, pk)
-    if request.method != "POST":
-        return redirect("accountability_list")
-    try:
-        actions.acknowledge_accountability(action, request.user)
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-    else:
-        messages.success(request, _("已签收。"))
-    return _back(request)
-
-
 def panel(case: Case, user: Any) -> dict[str, Any]:
     """Context of the traceback panel on the case page (template ``cases/_traceback_panel.html``): the
     findings, the lessons and the accountability actions with the buttons the user may press."""
@@ -335,6 +229,6 @@ def panel(case: Case, user: Any) -> dict[str, Any]:
         "traceback": traceback,
         "findings": actions.findings(traceback) if traceback else [],
         "url": reverse("traceback_detail", args=[case.pk]),
-        "rows": _rows(user, list(actions.actions_of(case).order_by("campaign_id", "pk"))),
+        "rows": rows(user, list(accountability.actions_of(case).order_by("campaign_id", "pk"))),
         "next": case_link(case) or reverse("traceback_detail", args=[case.pk]),
     }

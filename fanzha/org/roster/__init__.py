@@ -1,0 +1,17 @@
+"""Roster import and export: a spreadsheet of people in, the same spreadsheet out (``export``).
+
+Three stages, so that a dry run and a commit give the same answer:
+
+1. ``read.read_table`` streams the file (XLSX through openpyxl's read-only reader; CSV in UTF-8,
+   GB18030/GBK or UTF-16) into raw rows, refusing whatever is not one clean table: oversize,
+   not a spreadsheet, unknown encoding, no template header, merged or formula cells, too many rows.
+2. ``check.check_rows`` normalises every cell without touching the database; ``plan.build_plan``
+   compares
+   the rows with the database and yields problems or a change set. Both only read.
+3. ``actions.apply_plan`` writes the change set in one transaction through the bulk verbs of
+   ``org.actions``. An identical re-import yields an empty change set: nothing is written.
+
+Problems carry the spreadsheet row (the header is row 1; row 0 means the file as a whole), the
+template header of the column (``-`` for the whole file) and a message in the user's language.
+Blank optional cells leave stored values as they are, so a file with fewer columns never erases data.
+"""

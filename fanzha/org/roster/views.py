@@ -30,7 +30,7 @@ from fanzha.core.models import AuditRecord
 
 from ..models import ImportJob, Unit, UnitKind, User
 from ..scope import Cap, in_scope, units_for
-from . import actions as roster
+from . import actions, columns, export, jobs
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 STALE_AFTER = timedelta(minutes=15)  # a running job not heard from for this long was cut short
@@ -115,15 +115,15 @@ def import_start(request: HttpRequest) -> HttpResponse:
         suffix = Path(upload.name).suffix.lower()[:8]
         job.file.save(f"{job.pk}{suffix}", upload, save=False)
         job.save()
-        roster.start_job(job, commit=False)
+        jobs.start_job(job, commit=False)
         return redirect("roster_import_job", job_id=job.pk)
-    jobs = ImportJob.objects.filter(user=_user(request)).select_related("root")[:10]
+    recent = ImportJob.objects.filter(user=_user(request)).select_related("root")[:10]
     context = {
         "form": form,
         "units": units[:500],
         "root": root,
-        "jobs": jobs,
-        "columns": roster.COLUMNS,
+        "jobs": recent,
+        "columns": columns.COLUMNS,
         "max_mb": settings.FANZHA_MAX_UPLOAD_BYTES / 2**20,
     }
     return render(request, "org/import.html", context)
@@ -134,13 +134,13 @@ def import_start(request: HttpRequest) -> HttpResponse:
 def import_job(request: HttpRequest, job_id: Any) -> HttpResponse:
     """Progress while running; then the problems, or the counts and a button to commit."""
     job = _job_for(request, job_id)
-    summary = [(key, job.summary.get(key, 0)) for key in roster.SUMMARY_KEYS] if job.summary else []
+    summary = [(key, job.summary.get(key, 0)) for key in actions.SUMMARY_KEYS] if job.summary else []
     context = {
         "job": job,
         "problems": job.problems[:SHOWN_PROBLEMS],
         "more": max(0, len(job.problems) - SHOWN_PROBLEMS),
         "summary": summary,
-        "summary_text": roster.summary_text(job.summary, job.status == ImportJob.Status.DONE)
+        "summary_text": actions.summary_text(job.summary, job.status == ImportJob.Status.DONE)
         if job.summary
         else "",
     }
@@ -190,7 +190,7 @@ def import_commit(request: HttpRequest, job_id: Any) -> HttpResponse:
     )
     if claimed:
         job.refresh_from_db()
-        roster.start_job(job, commit=True)
+        jobs.start_job(job, commit=True)
     return redirect("roster_import_job", job_id=job.pk)
 
 
@@ -199,7 +199,7 @@ def import_commit(request: HttpRequest, job_id: Any) -> HttpResponse:
 def roster_template(request: HttpRequest) -> FileResponse:
     """The empty template with Chinese headers."""
     buffer = io.BytesIO()
-    roster.write_template(buffer)
+    export.write_template(buffer)
     buffer.seek(0)
     return FileResponse(buffer, as_attachment=True, filename="花名册模板.xlsx", content_type=XLSX)
 
@@ -223,7 +223,7 @@ def roster_export(request: HttpRequest) -> HttpResponseBase:
     if reveal and not in_scope(request.user, unit, Cap.REVEAL):
         raise PermissionDenied
     spool = tempfile.TemporaryFile()  # big rosters: keep the workbook out of memory
-    count = roster.export_roster(unit, spool, reveal=reveal)
+    count = export.export_roster(unit, spool, reveal=reveal)
     spool.seek(0)
     AuditRecord.objects.create(
         actor=_user(request),

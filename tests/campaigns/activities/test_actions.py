@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from fanzha.campaigns import queries
 from fanzha.campaigns.activities import actions
+from fanzha.campaigns.activities import files as activities_files
 from fanzha.campaigns.models import Activity, ActivityRevision, Attendance, Evidence
 from fanzha.org import actions as org_actions
 from tests.campaigns import files
@@ -234,7 +235,7 @@ def test_oversize_refused(cast):
     with pytest.raises(ValidationError, match="超过了照片的上限"):
         actions.add_evidence(activity, files.upload("大图.jpg", big), cast.counsellor)
     # the other kinds keep their defaults
-    assert actions.evidence_limits()["video"] == 300 * 1024 * 1024
+    assert activities_files.evidence_limits()["video"] == 300 * 1024 * 1024
     assert actions.add_evidence(activity, files.upload("记录.pdf", files.PDF), cast.counsellor)
 
 

@@ -14,6 +14,7 @@ from docx.oxml.ns import qn
 from docx.shared import Pt
 from pypdf import PdfReader
 
+from fanzha.campaigns.documents import formats
 from fanzha.campaigns.documents import plan as documents
 from fanzha.campaigns.plan_templates.spec import Section, builtin_templates
 from tests.conftest import skip_or_fail
@@ -30,8 +31,8 @@ def specs():
 @pytest.fixture
 def cjk():
     try:
-        return documents.cjk_fonts()
-    except documents.CJKFontMissing as exc:
+        return formats.cjk_fonts()
+    except formats.CJKFontMissing as exc:
         skip_or_fail(str(exc))
 
 
@@ -55,7 +56,7 @@ def pdf_text(content: bytes) -> str:
 
 
 def test_docx_page_title_and_fonts(cast, specs):
-    doc = open_docx(documents.docx_bytes(specs["university-fraud-free-campus"], cast.uni, today=TODAY))
+    doc = open_docx(formats.docx_bytes(specs["university-fraud-free-campus"], cast.uni, today=TODAY))
     page = doc.sections[0]
     mm = [round(x.mm) for x in (page.page_width, page.page_height)]
     assert mm == [210, 297]  # A4
@@ -68,7 +69,7 @@ def test_docx_page_title_and_fonts(cast, specs):
     assert title.text == "示范大学防范电信网络诈骗“无诈校园”专项行动实施方案"
     assert title.alignment == WD_ALIGN_PARAGRAPH.CENTER
     assert title.runs[0].font.size == Pt(22)
-    assert east_asia(title.runs[0]._element) == documents.TITLE_FONT
+    assert east_asia(title.runs[0]._element) == formats.TITLE_FONT
 
     normal = doc.styles["Normal"]
     assert normal.font.size == Pt(16)
@@ -81,7 +82,7 @@ def test_docx_page_title_and_fonts(cast, specs):
     for paragraph in body[:20]:
         for run in paragraph.runs:
             assert run.font.size == Pt(16)
-            assert east_asia(run._element) in {documents.BODY_FONT, documents.KAI_FONT, documents.HEI_FONT}
+            assert east_asia(run._element) in {formats.BODY_FONT, formats.KAI_FONT, formats.HEI_FONT}
     plain = next(p for p in body if p.text.startswith("电信网络诈骗正把"))
     assert "仿宋" in east_asia(plain.runs[0]._element)
     ind = plain._element.pPr.find(qn("w:ind"))
@@ -89,15 +90,15 @@ def test_docx_page_title_and_fonts(cast, specs):
 
 
 def test_docx_headings_goals_obligations_and_signature(cast, specs):
-    doc = open_docx(documents.docx_bytes(specs["university-fraud-free-campus"], cast.uni, today=TODAY))
+    doc = open_docx(formats.docx_bytes(specs["university-fraud-free-campus"], cast.uni, today=TODAY))
     lines = texts(doc)
     headings = [t for t in lines if re.match(r"^[一二三四五六七八九十]+、", t)]
     assert headings[:3] == ["一、总体思路", "二、任务目标", "三、组织领导"]
     assert "六、相关要求" in headings
     level1 = next(p for p in doc.paragraphs if p.text == "一、总体思路")
-    assert east_asia(level1.runs[0]._element) == documents.HEI_FONT
+    assert east_asia(level1.runs[0]._element) == formats.HEI_FONT
     level2 = next(p for p in doc.paragraphs if p.text.startswith("（一）"))
-    assert east_asia(level2.runs[0]._element) == documents.KAI_FONT
+    assert east_asia(level2.runs[0]._element) == formats.KAI_FONT
     assert any(t.startswith("1.") for t in lines)
 
     joined = "\n".join(lines)
@@ -116,7 +117,7 @@ def test_docx_headings_goals_obligations_and_signature(cast, specs):
 
 def test_docx_departments_accountability_and_placeholders(cast, specs):
     police = open_docx(
-        documents.docx_bytes(
+        formats.docx_bytes(
             specs["county-police-special-action"],
             cast.uni,
             {"leader": "王副局长", "area": "浦江"},
@@ -130,7 +131,7 @@ def test_docx_departments_accountability_and_placeholders(cast, specs):
     assert "落实单位：公安局；" in joined and "落实单位：各派出所；" in joined
     assert "办公室主任" in joined and "＿＿＿＿" in joined  # the office director is left to fill in
 
-    district = open_docx(documents.docx_bytes(specs["district-education-system"], cast.uni, today=TODAY))
+    district = open_docx(formats.docx_bytes(specs["district-education-system"], cast.uni, today=TODAY))
     joined = "\n".join(texts(district))
     assert "挂牌督办（被骗金额超过100000元）" in joined
     assert "约谈（被骗金额50000元至100000元）" in joined
@@ -169,7 +170,7 @@ def test_heading_numbers():
 
 
 def test_pdf_has_the_content_and_embedded_fonts(cast, specs, cjk):
-    content = documents.pdf_bytes(specs["university-fraud-free-campus"], cast.uni, today=TODAY)
+    content = formats.pdf_bytes(specs["university-fraud-free-campus"], cast.uni, today=TODAY)
     assert content.startswith(b"%PDF")
     text = pdf_text(content)
     for expected in (
@@ -197,13 +198,13 @@ def test_pdf_has_the_content_and_embedded_fonts(cast, specs, cjk):
 
 
 def test_pdf_without_a_chinese_font_says_so(cast, specs, monkeypatch):
-    documents.cjk_fonts.cache_clear()
-    monkeypatch.setattr(documents, "_fc_match", lambda pattern: None)
+    formats.cjk_fonts.cache_clear()
+    monkeypatch.setattr(formats, "_fc_match", lambda pattern: None)
     try:
-        with pytest.raises(documents.CJKFontMissing, match="fonts-noto-cjk"):
-            documents.pdf_bytes(specs["school-publicity"], cast.uni)
+        with pytest.raises(formats.CJKFontMissing, match="fonts-noto-cjk"):
+            formats.pdf_bytes(specs["school-publicity"], cast.uni)
     finally:
-        documents.cjk_fonts.cache_clear()
+        formats.cjk_fonts.cache_clear()
 
 
 def test_templates_command_lists_the_builtins(capsys):

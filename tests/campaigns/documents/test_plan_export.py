@@ -11,7 +11,7 @@ from django.urls import reverse
 from docx import Document
 
 from fanzha.campaigns import actions
-from fanzha.campaigns.documents import plan as documents
+from fanzha.campaigns.documents import formats
 from fanzha.campaigns.models import Campaign
 from tests.campaigns.engine import make_template, start
 from tests.conftest import skip_or_fail
@@ -45,7 +45,7 @@ def test_docx_holds_the_campaigns_own_text_and_a_chinese_file_name(client, cast,
     actions.edit_sections(campaign, edited)
     client.force_login(cast.auditor)
     response = client.get(plan_url(campaign, "docx"))
-    assert response["Content-Type"] == documents.DOCX_TYPE
+    assert response["Content-Type"] == formats.DOCX_TYPE
     disposition = response["Content-Disposition"]
     assert disposition.startswith("attachment")
     assert f"filename*=utf-8''{quote(campaign.title + '.docx')}" in disposition  # RFC 5987
@@ -56,13 +56,13 @@ def test_docx_holds_the_campaigns_own_text_and_a_chinese_file_name(client, cast,
 
 def test_pdf(client, cast, campaign):
     try:
-        documents.cjk_fonts()
-    except documents.CJKFontMissing as exc:
+        formats.cjk_fonts()
+    except formats.CJKFontMissing as exc:
         skip_or_fail(str(exc))
     client.force_login(cast.counsellor)
     response = client.get(plan_url(campaign, "pdf"))
     assert response.status_code == 200
-    assert response["Content-Type"] == documents.PDF_TYPE
+    assert response["Content-Type"] == formats.PDF_TYPE
     assert response.content.startswith(b"%PDF")
     assert f"filename*=utf-8''{quote(campaign.title + '.pdf')}" in response["Content-Disposition"]
     client.force_login(cast.outsider)

@@ -8,8 +8,8 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
-from fanzha.campaigns.activities import actions
-from fanzha.campaigns.activities.queries import letter_status, letters_to_sign
+from fanzha.campaigns.letters import actions
+from fanzha.campaigns.letters.queries import letter_status, letters_to_sign
 from fanzha.campaigns.models import CampaignEvent, LetterSignature, ResponsibilityLetter
 from fanzha.org import actions as org_actions
 from fanzha.org.models import MembershipRole

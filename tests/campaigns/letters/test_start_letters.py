@@ -9,7 +9,7 @@ import pytest
 from django.utils import timezone
 
 from fanzha.campaigns import actions
-from fanzha.campaigns.activities import actions as activity_actions
+from fanzha.campaigns.letters import actions as letters_actions
 from fanzha.campaigns.models import Campaign, CampaignEvent, CampaignTemplate, ResponsibilityLetter
 from fanzha.org import actions as org
 from tests.campaigns.conftest import TEMPLATE
@@ -50,13 +50,13 @@ def test_start_creates_the_letters_level_by_level(cast, template):
         (1, "MA", "MA2301"),
         (2, "CS2301", "D1-101"),
     ]
-    assert kinds(campaign) == [actions.EVENT_STARTED, activity_actions.EVENT_LETTERS_GENERATED]
+    assert kinds(campaign) == [actions.EVENT_STARTED, letters_actions.EVENT_LETTERS_GENERATED]
     letter = ResponsibilityLetter.objects.get(campaign=campaign, lower_unit=cast.cs)
     assert letter.body.endswith("领导小组组长：校长。")  # the template's default placeholder
     # Generating again (the letter page's button) finds them all and records nothing.
-    again = activity_actions.generate_letters(campaign)
+    again = letters_actions.generate_letters(campaign)
     assert (again.created, again.existing) == (0, 6)
-    assert kinds(campaign) == [actions.EVENT_STARTED, activity_actions.EVENT_LETTERS_GENERATED]
+    assert kinds(campaign) == [actions.EVENT_STARTED, letters_actions.EVENT_LETTERS_GENERATED]
 
 
 def test_a_template_without_letters_creates_none(cast):
@@ -72,7 +72,7 @@ def test_start_is_all_or_nothing(cast, template, monkeypatch):
         )
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(activity_actions, "generate_letters", broken)
+    monkeypatch.setattr(letters_actions, "generate_letters", broken)
     with pytest.raises(RuntimeError):
         start_with_letters(cast, template)
     assert not Campaign.objects.exists()

@@ -9,7 +9,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from docx import Document
 
-from fanzha.campaigns.documents import plan as documents
+from fanzha.campaigns.documents import formats
 from fanzha.campaigns.models import CampaignTemplate
 from fanzha.campaigns.plan_templates.actions import sync_builtin_templates
 from tests.conftest import skip_or_fail
@@ -243,7 +243,7 @@ def test_plan_document_for_a_unit_in_scope(client, cast, builtins):
     url = reverse("template_plan", args=["university-fraud-free-campus"])
     response = client.get(url, {"unit": cast.cs.pk, "format": "docx"})
     assert response.status_code == 200
-    assert response["Content-Type"] == documents.DOCX_TYPE
+    assert response["Content-Type"] == formats.DOCX_TYPE
     assert "attachment" in response["Content-Disposition"]
     doc = Document(io.BytesIO(response.content))
     assert doc.paragraphs[0].text.startswith("计算机学院")
@@ -255,8 +255,8 @@ def test_plan_document_for_a_unit_in_scope(client, cast, builtins):
 
 def test_plan_document_as_pdf(client, cast, builtins):
     try:
-        documents.cjk_fonts()
-    except documents.CJKFontMissing as exc:
+        formats.cjk_fonts()
+    except formats.CJKFontMissing as exc:
         skip_or_fail(str(exc))
     client.force_login(cast.school_admin)
     response = client.get(

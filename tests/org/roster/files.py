@@ -10,9 +10,11 @@ from typing import Any
 
 from openpyxl import Workbook
 
+from fanzha.org.models import Guardianship, Membership, Person, Unit
 from fanzha.org.roster import actions as roster
+from fanzha.org.roster import columns
 
-HEADERS = [c.header for c in roster.COLUMNS]
+HEADERS = [c.header for c in columns.COLUMNS]
 WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
 
 
@@ -29,7 +31,7 @@ def bad_checksum(number: str) -> str:
 
 def cells(row: dict[str, Any]) -> list[Any]:
     """A row given by column key (``class`` for 班级代码) as a list in template order."""
-    return [row.get(c.key) for c in roster.COLUMNS]
+    return [row.get(c.key) for c in columns.COLUMNS]
 
 
 def xlsx(rows: list[dict[str, Any]], *, sheet: str = "花名册", headers: list[str] | None = None) -> bytes:
@@ -76,3 +78,26 @@ def student(number: str, name: str = "新同学", **extra: Any) -> dict[str, Any
     row: dict[str, Any] = {"name": name, "kind": "学生", "number": number, "college": "CS", "class": "CS2301"}
     row.update(extra)
     return row
+
+
+ID_A = id_number("11010120050301001")  # odd sequence digit: male, born 2005
+
+
+ID_B = id_number("11010120060402002")  # female, born 2006
+
+
+def run(data: bytes, root: Unit, filename: str = "roster.xlsx", **options) -> roster.ImportResult:
+    return roster.import_roster(io.BytesIO(data), root, filename=filename, **options)
+
+
+def snapshot() -> tuple[int, int, int, int]:
+    return (
+        Person.objects.count(),
+        Membership.objects.count(),
+        Guardianship.objects.count(),
+        Unit.objects.count(),
+    )
+
+
+def lines(result: roster.ImportResult) -> list[str]:
+    return [str(p) for p in result.problems]

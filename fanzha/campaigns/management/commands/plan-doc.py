@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.translation import gettext as _
 
+from fanzha.campaigns.documents import formats
 from fanzha.campaigns.documents import plan as documents
 from fanzha.campaigns.models import CampaignTemplate
 from fanzha.campaigns.plan_templates.spec import TemplateError, TemplateSpec, builtin_templates
@@ -73,8 +74,8 @@ class Command(BaseCommand):
             raise CommandError(exc.messages[0]) from exc
         plan = documents.build_plan(spec, unit, parse_sets(options["set"]))
         try:
-            content, _type = documents.render(plan, fmt)
-        except documents.CJKFontMissing as exc:
+            content, _type = formats.render(plan, fmt)
+        except formats.CJKFontMissing as exc:
             raise CommandError(str(exc)) from exc
         output.write_bytes(content)
         self.stdout.write(_("已写入 %(file)s") % {"file": output})

@@ -16,7 +16,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.translation import gettext as _
 
-from fanzha.cases import export_actions
+from fanzha.cases import actions as case_actions
 from fanzha.org import actions
 from fanzha.org.models import Unit, User
 
@@ -57,7 +57,7 @@ class Command(BaseCommand):
         if not output.parent.is_dir():
             raise fail(_("目录不存在：%(dir)s") % {"dir": output.parent})
         try:
-            data = export_actions.export_ledger(user, unit, reveal=options["reveal"])
+            data = case_actions.export_ledger(user, unit, reveal=options["reveal"])
         except PermissionDenied as exc:
             raise fail(str(exc) or _("您没有权限进行此操作")) from exc
         output.write_bytes(data)

@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 
 from fanzha.org import actions
 from fanzha.org.models import Unit
-from fanzha.org.roster import actions as roster
+from fanzha.org.roster import export as roster_export
 
 
 class Command(BaseCommand):
@@ -34,5 +34,5 @@ class Command(BaseCommand):
             raise CommandError(exc.messages[0]) from exc
         if not options["output"].lower().endswith(".xlsx"):
             raise CommandError(_("输出文件应以 .xlsx 结尾"))
-        count = roster.export_roster(unit, options["output"], reveal=options["reveal"])
+        count = roster_export.export_roster(unit, options["output"], reveal=options["reveal"])
         self.stdout.write(_("已导出 %(count)d 人到 %(file)s") % {"count": count, "file": options["output"]})

@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from fanzha.org import actions
 from fanzha.org.models import Unit
 from fanzha.org.roster import actions as roster
+from fanzha.org.roster import export
 
 
 def resolve_root(code: str) -> Unit:
@@ -48,7 +49,7 @@ class Command(BaseCommand):
         if options["template"]:
             if not options["output"]:
                 raise CommandError(_("请用 -o 指定模板文件名，例如 -o 花名册模板.xlsx"))
-            roster.write_template(options["output"])
+            export.write_template(options["output"])
             self.stdout.write(_("已写入模板 %(file)s") % {"file": options["output"]})
             return
         if not options["file"] or not options["root"]:

@@ -11,8 +11,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
 
 from fanzha.cases import actions
+from fanzha.cases.accountability import actions as acc
 from fanzha.cases.models import AccountabilityAction, Case, CaseEvent
-from fanzha.cases.traceback import actions as tb
 from fanzha.notify.models import Outbox
 from tests.cases.conftest import District, start
 
@@ -50,18 +50,18 @@ def test_district_rules_by_loss(district, make_intake, loss, expected):
 
 def test_propose_is_idempotent(district, make_intake):
     case = report(district, make_intake, "60000")
-    tb.propose_accountability(case)
-    tb.propose_accountability(case)
+    acc.propose_accountability(case)
+    acc.propose_accountability(case)
     assert A.objects.filter(case=case).count() == 2
 
 
 def test_refresh_follows_the_loss_and_keeps_issued(district, make_intake):
     case = report(district, make_intake, "60000")
     interview = A.objects.get(case=case, action="interview")
-    tb.issue_accountability(interview, district.bureau_admin)
+    acc.issue_accountability(interview, district.bureau_admin)
     Case.objects.filter(pk=case.pk).update(total_loss=Decimal("150000"))
     case.refresh_from_db()
-    tb.on_case_edited(case)
+    acc.refresh_accountability(case)
     assert kinds(case) == {
         "interview": A.Status.ISSUED,
         "listing": A.Status.PROPOSED,
@@ -69,7 +69,7 @@ def test_refresh_follows_the_loss_and_keeps_issued(district, make_intake):
     }
     Case.objects.filter(pk=case.pk).update(total_loss=Decimal("800"))
     case.refresh_from_db()
-    tb.refresh_accountability(case)
+    acc.refresh_accountability(case)
     assert kinds(case) == {"interview": A.Status.ISSUED, "notice": A.Status.PROPOSED}
 
 
@@ -81,7 +81,7 @@ def test_no_campaign_no_proposal(cast, make_intake):
 def test_issue_notifies_target_admins(district, make_intake):
     case = report(district, make_intake, "150000")
     listing = A.objects.get(case=case, action="listing")
-    issued = tb.issue_accountability(listing, district.bureau_admin, "请于一周内提交整改报告")
+    issued = acc.issue_accountability(listing, district.bureau_admin, "请于一周内提交整改报告")
     assert issued.status == A.Status.ISSUED and issued.issued_by == district.bureau_admin
     assert issued.note == "请于一周内提交整改报告"
     (row,) = Outbox.objects.filter(idempotency_key__startswith=f"accountability:{listing.pk}:")
@@ -90,7 +90,7 @@ def test_issue_notifies_target_admins(district, make_intake):
     event = case.events.get(kind=CaseEvent.Kind.ACCOUNTABILITY)
     assert event.detail["step"] == "issued" and event.actor == district.bureau_admin
     with pytest.raises(ValidationError):
-        tb.issue_accountability(listing, district.bureau_admin)
+        acc.issue_accountability(listing, district.bureau_admin)
 
 
 @pytest.mark.parametrize("who", ["outsider", "counsellor", "school_admin"])
@@ -99,7 +99,7 @@ def test_issue_refused(cast, district, make_intake, who):
     case = report(district, make_intake, "60000")
     action = A.objects.get(case=case, action="interview")
     with pytest.raises(PermissionDenied):
-        tb.issue_accountability(action, user, "x")
+        acc.issue_accountability(action, user, "x")
     action.refresh_from_db()
     assert action.status == A.Status.PROPOSED and action.issued_by is None and action.note == ""
     assert not Outbox.objects.filter(idempotency_key__startswith="accountability:").exists()
@@ -110,9 +110,9 @@ def test_issue_refused(cast, district, make_intake, who):
 def test_acknowledge_refused(cast, district, make_intake, who):
     user = cast.outsider if who == "outsider" else getattr(district, who)
     case = report(district, make_intake, "60000")
-    action = tb.issue_accountability(A.objects.get(case=case, action="notice"), district.bureau_admin)
+    action = acc.issue_accountability(A.objects.get(case=case, action="notice"), district.bureau_admin)
     with pytest.raises(PermissionDenied):
-        tb.acknowledge_accountability(action, user)
+        acc.acknowledge_accountability(action, user)
     action.refresh_from_db()
     assert action.status == A.Status.ISSUED and action.acknowledged_by is None
     assert case.events.filter(kind=CaseEvent.Kind.ACCOUNTABILITY).count() == 1
@@ -122,9 +122,9 @@ def test_acknowledge_by_target_admin(district, make_intake):
     case = report(district, make_intake, "60000")
     action = A.objects.get(case=case, action="notice")
     with pytest.raises(ValidationError):
-        tb.acknowledge_accountability(action, district.school_admin)  # not issued yet
-    tb.issue_accountability(action, district.bureau_admin)
-    done = tb.acknowledge_accountability(action, district.school_admin)
+        acc.acknowledge_accountability(action, district.school_admin)  # not issued yet
+    acc.issue_accountability(action, district.bureau_admin)
+    done = acc.acknowledge_accountability(action, district.school_admin)
     assert done.status == A.Status.ACKNOWLEDGED and done.acknowledged_by == district.school_admin
     steps = list(
         case.events.filter(kind=CaseEvent.Kind.ACCOUNTABILITY).values_list("detail__step", flat=True)
@@ -138,17 +138,17 @@ def test_university_campaign_targets_the_college(cast, make_intake):
     (action,) = A.objects.filter(case=case)
     assert (action.action, action.target) == ("notice", cast.cs)
     with pytest.raises(PermissionDenied):
-        tb.issue_accountability(action, cast.college_admin)
-    tb.issue_accountability(action, cast.school_admin)
+        acc.issue_accountability(action, cast.college_admin)
+    acc.issue_accountability(action, cast.school_admin)
     assert (
         Outbox.objects.get(idempotency_key__startswith=f"accountability:{action.pk}:").user
         == cast.college_admin
     )
     with pytest.raises(PermissionDenied):
-        tb.acknowledge_accountability(action, cast.counsellor)
+        acc.acknowledge_accountability(action, cast.counsellor)
     with pytest.raises(PermissionDenied):
-        tb.acknowledge_accountability(action, cast.school_admin)  # the issuer signs not for the college
-    assert tb.acknowledge_accountability(action, cast.college_admin).status == A.Status.ACKNOWLEDGED
+        acc.acknowledge_accountability(action, cast.school_admin)  # the issuer signs not for the college
+    assert acc.acknowledge_accountability(action, cast.college_admin).status == A.Status.ACKNOWLEDGED
 
 
 def test_list_and_buttons(client, cast, district, make_intake, django_assert_max_num_queries):

@@ -1,0 +1,207 @@
+"""Responsibility letters (责任书): generated level by level from the campaign's template, each signed
+on both sides with a name and a drawn signature. Each verb is atomic; who may sign is ``can_sign``."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, transaction
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+
+from fanzha.org.models import Membership, Unit
+from fanzha.org.scope import in_scope
+
+from ..activities.actions import RECORD
+from ..activities.files import check_signature_png
+from ..models import Campaign, CampaignEvent, LetterSignature, ResponsibilityLetter
+from ..plan_templates.spec import fill
+from ..queries import LETTER_SIGNING_MEMBERSHIPS
+
+EVENT_LETTERS_GENERATED = "letters_generated"
+
+
+@dataclass
+class LetterGeneration:
+    """What ``generate_letters`` did: letters created, already there, and lower units with no upper."""
+
+    created: int = 0
+    existing: int = 0
+    unmatched: list[tuple[int, Unit]] = field(default_factory=list)  # (level index, lower unit)
+
+
+def letter_values(campaign: Campaign) -> dict[str, str]:
+    """Placeholder values shared by every letter of a campaign (each letter adds its two units)."""
+    spec = campaign.spec()
+    values = {
+        "organisation": campaign.unit.name,
+        "year": str(campaign.starts_on.year),
+        "issue_date": date_format(campaign.starts_on, "DATE_FORMAT"),
+        **spec.placeholder_defaults(),
+    }
+    values.update({k: str(v) for k, v in (campaign.placeholders or {}).items() if v not in ("", None)})
+    values["campaign_title"] = campaign.title
+    return values
+
+
+def _nearest_upper(lower: Unit, uppers: dict[str, Unit], root: Unit) -> Unit | None:
+    """The closest ancestor of ``lower`` (inside the campaign's subtree) that is an upper unit."""
+    for end in range(len(lower.path) - Unit.steplen, len(root.path) - 1, -Unit.steplen):
+        if lower.path[:end] in uppers:
+            return uppers[lower.path[:end]]
+    return None
+
+
+def _uppers_by_members(
+    root: Unit, lower_kind: str, upper_kind: str, uppers: dict[int, Unit]
+) -> dict[int, Unit]:
+    """For lower units outside every upper unit's subtree: the upper unit most of their members belong to.
+
+    Why: a university files its dormitories under the school (or a logistics office), not under a
+    class, yet "counsellor ↔ dormitory" pairs each room with the class its students come from.
+    Ties go to the upper unit first in tree order. Three queries for any number of rooms.
+    """
+    lower_members = Membership.objects.filter(unit__kind=lower_kind, unit__path__startswith=root.path)
+    upper_of: dict[int, set[int]] = {}
+    for person_id, unit_id in Membership.objects.filter(
+        unit_id__in=list(uppers), person_id__in=lower_members.values("person_id")
+    ).values_list("person_id", "unit_id"):
+        upper_of.setdefault(person_id, set()).add(unit_id)
+    votes: dict[int, dict[int, int]] = {}
+    for unit_id, person_id in lower_members.values_list("unit_id", "person_id"):
+        for upper_id in upper_of.get(person_id, ()):
+            tally = votes.setdefault(unit_id, {})
+            tally[upper_id] = tally.get(upper_id, 0) + 1
+    return {
+        unit_id: uppers[min(tally, key=lambda upper_id: (-tally[upper_id], uppers[upper_id].path))]
+        for unit_id, tally in votes.items()
+    }
+
+
+def _check_open(campaign: Campaign) -> None:
+    if campaign.status != Campaign.Status.ACTIVE:
+        raise ValidationError(_("专项行动已结束，责任书不能再生成或签署。"), code="closed")
+
+
+@transaction.atomic
+def generate_letters(campaign: Campaign, actor: Any = None) -> LetterGeneration:
+    """Create the campaign's responsibility letters, level by level, from its template (idempotent).
+
+    For each template level (upper kind → lower kind) every active lower unit in the campaign's
+    subtree gets a letter with its nearest ancestor of the upper kind; a lower unit outside every
+    such subtree (a dormitory filed under the school) goes with the upper unit most of its members
+    belong to. One with neither is reported, not guessed. Running it again after new units were
+    added creates only the missing letters.
+    """
+    _check_open(campaign)
+    spec = campaign.spec()
+    base = letter_values(campaign)
+    root = campaign.unit
+    result = LetterGeneration()
+    subtree = Unit.objects.filter(path__startswith=root.path, is_active=True)
+    for index, level in enumerate(spec.letters):
+        upper_list = list(subtree.filter(kind=level.upper))
+        uppers = {u.path: u for u in upper_list}
+        done = set(
+            ResponsibilityLetter.objects.filter(campaign=campaign, level=index).values_list(
+                "lower_unit_id", flat=True
+            )
+        )
+        pairs: list[tuple[Unit, Unit | None]] = []
+        for lower in subtree.filter(kind=level.lower).order_by("path"):
+            if lower.pk in done:
+                result.existing += 1
+            else:
+                pairs.append((lower, _nearest_upper(lower, uppers, root)))
+        if any(upper is None for _lower, upper in pairs) and upper_list:
+            by_members = _uppers_by_members(root, level.lower, level.upper, {u.pk: u for u in upper_list})
+            pairs = [(lower, upper or by_members.get(lower.pk)) for lower, upper in pairs]
+        new = []
+        for lower, upper in pairs:
+            if upper is None:
+                result.unmatched.append((index, lower))
+                continue
+            values = {**base, "upper_unit": upper.name, "lower_unit": lower.name}
+            new.append(
+                ResponsibilityLetter(
+                    campaign=campaign,
+                    level=index,
+                    upper_unit=upper,
+                    lower_unit=lower,
+                    title=fill(level.title, values)[:200],
+                    body=fill(level.body, values),
+                )
+            )
+        ResponsibilityLetter.objects.bulk_create(new, batch_size=1000, ignore_conflicts=True)
+        result.created += len(new)
+    if result.created:  # a run that adds nothing leaves no trace (the tree's sync runs it often)
+        CampaignEvent.objects.create(
+            campaign=campaign,
+            kind=EVENT_LETTERS_GENERATED,
+            detail={
+                "created": result.created,
+                "existing": result.existing,
+                "unmatched": len(result.unmatched),
+            },
+            actor=actor,
+        )
+    return result
+
+
+def headed_units(user: Any) -> set[int]:
+    """Units whose letters the user signs as a member answering for them (a dormitory head …)."""
+    if user is None or not user.is_authenticated:
+        return set()
+    return set(
+        Membership.objects.filter(person__user=user, role__in=LETTER_SIGNING_MEMBERSHIPS).values_list(
+            "unit_id", flat=True
+        )
+    )
+
+
+def can_sign(user: Any, letter: ResponsibilityLetter, side: str, headed: set[int] | None = None) -> bool:
+    """Whether ``user`` may sign ``side`` of ``letter``.
+
+    The upper side is signed by someone responsible for the upper unit; the lower side by someone
+    responsible for the lower unit (a grant there, or heading it as a member) but not for the upper
+    one, so that nobody signs both sides. ``headed`` saves a query per letter on long lists.
+    """
+    if side == LetterSignature.Side.UPPER:
+        return in_scope(user, letter.upper_unit, RECORD)
+    if side != LetterSignature.Side.LOWER or in_scope(user, letter.upper_unit, RECORD):
+        return False
+    if in_scope(user, letter.lower_unit, RECORD):
+        return True
+    return letter.lower_unit_id in (headed_units(user) if headed is None else headed)
+
+
+@transaction.atomic
+def sign_letter(
+    letter: ResponsibilityLetter, side: str, signer_name: str, png: bytes, actor: Any
+) -> LetterSignature:
+    """Sign one side of a letter with a name and a drawn signature; each side is signed once."""
+    if side not in LetterSignature.Side.values:
+        raise ValidationError({"side": _("未知的签署方")})
+    _check_open(letter.campaign)
+    name = (signer_name or "").strip()
+    if not name or len(name) > 60:
+        raise ValidationError({"signer_name": _("请填写签署人姓名（不超过60字）")})
+    check_signature_png(png)
+    already = ValidationError(
+        _("%(side)s已于此前签署，不能重复签署。") % {"side": LetterSignature.Side(side).label}, code="signed"
+    )
+    if LetterSignature.objects.filter(letter=letter, side=side).exists():
+        raise already
+    signature = LetterSignature(letter=letter, side=side, signer_name=name, signer=actor)
+    signature.image.save(f"{letter.pk}-{side}-{secrets.token_hex(6)}.png", ContentFile(png), save=False)
+    try:
+        with transaction.atomic():
+            signature.save()
+    except IntegrityError as exc:  # both signers of one side pressed at once
+        signature.image.delete(save=False)
+        raise already from exc
+    return signature

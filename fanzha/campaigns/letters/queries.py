@@ -1,0 +1,174 @@
+"""Reads of the letter pages: each level's signing status, who is waiting, and the letters a user has
+to sign. Scoped through ``campaigns.queries``."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import Q
+
+from fanzha.org.models import Membership, MembershipRole, Role, RoleGrant, Unit, UnitKind
+from fanzha.org.scope import ROLE_CAPS, path_q, scope_paths
+
+from .. import queries
+from ..models import Campaign, LetterSignature, ResponsibilityLetter
+from ..plan_templates.spec import fill
+from .actions import RECORD, can_sign, headed_units, letter_values
+
+RESPONSIBLE_MEMBERSHIPS = (
+    MembershipRole.LEADER,
+    MembershipRole.COUNSELLOR,
+    MembershipRole.LIAISON,
+    MembershipRole.DORM_HEAD,
+)
+
+
+def responsible_people(unit_ids: set[int]) -> dict[int, list[str]]:
+    """Who answers for each unit: holders of a working grant there, and its leaders, counsellors,
+    liaisons and dormitory heads (two queries for any number of units)."""
+    roles = [role for role in Role.values if RECORD in ROLE_CAPS.get(role, ())]
+    result: dict[int, list[str]] = defaultdict(list)
+    for grant in RoleGrant.objects.filter(unit_id__in=unit_ids, role__in=roles).select_related("user"):
+        name = grant.user.first_name or grant.user.username
+        if name not in result[grant.unit_id]:
+            result[grant.unit_id].append(name)
+    members = Membership.objects.filter(unit_id__in=unit_ids, role__in=RESPONSIBLE_MEMBERSHIPS)
+    for membership in members.select_related("person").order_by("role", "person__initials"):
+        if membership.person.name not in result[membership.unit_id]:
+            result[membership.unit_id].append(membership.person.name)
+    return result
+
+
+@dataclass
+class LetterRow:
+    letter: ResponsibilityLetter
+    upper_signed: bool
+    lower_signed: bool
+    upper_people: list[str]
+    lower_people: list[str]
+
+    @property
+    def waiting_people(self) -> list[str]:
+        """Who should sign next: the lower unit's people until they have, then the upper unit's."""
+        return self.upper_people if self.lower_signed else self.lower_people
+
+    @property
+    def state(self) -> str:
+        if self.upper_signed and self.lower_signed:
+            return "both"
+        return "one" if self.upper_signed or self.lower_signed else "none"
+
+
+@dataclass
+class LevelStatus:
+    index: int
+    title: str
+    upper_kind: str
+    lower_kind: str
+    rows: list[LetterRow] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return len(self.rows)
+
+    @property
+    def both(self) -> int:
+        return sum(1 for r in self.rows if r.state == "both")
+
+    @property
+    def one(self) -> int:
+        return sum(1 for r in self.rows if r.state == "one")
+
+    @property
+    def none(self) -> int:
+        return sum(1 for r in self.rows if r.state == "none")
+
+    @property
+    def missing(self) -> list[LetterRow]:
+        """Letters still waiting for a signature, the lower side's first."""
+        waiting = [r for r in self.rows if r.state != "both"]
+        return sorted(waiting, key=lambda r: (r.lower_signed, r.letter.lower_unit.path))
+
+
+def _kind_label(kind: str) -> str:
+    return str(UnitKind(kind).label) if kind in UnitKind.values else kind
+
+
+def letter_status(user: Any, campaign: Campaign) -> list[LevelStatus]:
+    """Signing status of the campaign's letters that the user can see, level by level."""
+    spec = campaign.spec()
+    values = letter_values(campaign)
+    levels = []
+    for i, level in enumerate(spec.letters):
+        upper, lower = _kind_label(level.upper), _kind_label(level.lower)
+        title = fill(level.title, {**values, "upper_unit": upper, "lower_unit": lower})
+        levels.append(LevelStatus(index=i, title=title, upper_kind=upper, lower_kind=lower))
+    letters = list(
+        queries.letters_for(user)
+        .filter(campaign=campaign)
+        .select_related("upper_unit", "lower_unit")
+        .order_by("level", "lower_unit__path")
+    )
+    signed: dict[int, set[str]] = defaultdict(set)
+    for letter_id, side in LetterSignature.objects.filter(letter__in=[x.pk for x in letters]).values_list(
+        "letter_id", "side"
+    ):
+        signed[letter_id].add(side)
+    people = responsible_people({x.upper_unit_id for x in letters} | {x.lower_unit_id for x in letters})
+    for letter in letters:
+        if letter.level >= len(levels):
+            continue
+        sides = signed[letter.pk]
+        levels[letter.level].rows.append(
+            LetterRow(
+                letter=letter,
+                upper_signed=LetterSignature.Side.UPPER in sides,
+                lower_signed=LetterSignature.Side.LOWER in sides,
+                upper_people=people.get(letter.upper_unit_id, []),
+                lower_people=people.get(letter.lower_unit_id, []),
+            )
+        )
+    return levels
+
+
+@dataclass
+class ToSign:
+    letter: ResponsibilityLetter
+    side: str
+    label: str
+    unit: Unit
+
+
+def letters_to_sign(user: Any, limit: int = 50) -> list[ToSign]:
+    """Letter sides still unsigned that this user may sign, oldest campaign first (a few queries)."""
+    headed = headed_units(user)
+    record_paths = scope_paths(user, RECORD)
+    visible = queries.letters_for(user).select_related("campaign", "upper_unit", "lower_unit")
+    order = ("campaign__starts_on", "level", "lower_unit__path")
+    upper = (
+        visible.filter(path_q(record_paths, "upper_unit__path"))
+        .exclude(signatures__side=LetterSignature.Side.UPPER)
+        .order_by(*order)[:limit]
+    )
+    lower = (
+        visible.filter(path_q(record_paths, "lower_unit__path") | Q(lower_unit_id__in=headed))
+        .exclude(signatures__side=LetterSignature.Side.LOWER)
+        .order_by(*order)[: limit * 4]
+    )
+    result = [ToSign(x, "upper", str(LetterSignature.Side.UPPER.label), x.upper_unit) for x in upper]
+    result += [
+        ToSign(x, "lower", str(LetterSignature.Side.LOWER.label), x.lower_unit)
+        for x in lower
+        if can_sign(user, x, LetterSignature.Side.LOWER, headed)
+    ]
+    result.sort(
+        key=lambda t: (
+            t.letter.campaign.starts_on,
+            t.letter.campaign_id,
+            t.letter.level,
+            t.letter.lower_unit.path,
+        )
+    )
+    return result[:limit]
