@@ -22,6 +22,7 @@ demo: install
 lint: install
 	$(BIN)/ruff check fanzha tests
 	$(BIN)/ruff format --check fanzha tests
+	$(BIN)/lint-imports --no-cache
 
 typecheck: install
 	$(BIN)/mypy fanzha

@@ -65,7 +65,7 @@ LOOPBACK = "127.0.0.1,localhost"
 STUDENT_NUMBER = "B2026001"
 STUDENT_PHONE = "13800138000"
 PAYEE_CARD = "6222021234567890128"
-DELIVERY_THREAD_NAME = "case-alert"  # the name alert_actions.dispatch gives its delivery threads
+DELIVERY_THREAD_NAME = "case-alert"  # the name cases.alerts.actions.dispatch gives its delivery threads
 
 
 def add_arguments(parser: CommandParser) -> None:
@@ -91,7 +91,7 @@ def _ms(seconds: float) -> float:
 
 
 def p95(values: list[float]) -> float:
-    """The 95th percentile by nearest rank (a value that occurred, as ``alert_actions`` reports p90)."""
+    """The 95th percentile by nearest rank (a value that occurred, as ``alerts.actions`` reports p90)."""
     ordered = sorted(values)
     return ordered[max(math.ceil(0.95 * len(ordered)) - 1, 0)]
 

@@ -38,7 +38,7 @@ from .models import (
     ObligationRule,
     SchoolCalendar,
 )
-from .plan_templates.spec import AUTO_SECTIONS, Section, TemplateError, TemplateSpec, fill
+from .spec import AUTO_SECTIONS, Section, TemplateError, TemplateSpec, fill
 
 EVENT_STARTED = "started"
 EVENT_SECTIONS_EDITED = "sections_edited"

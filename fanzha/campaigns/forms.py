@@ -24,7 +24,7 @@ from fanzha.org.models import Unit
 from fanzha.org.scope import Cap, scope_paths
 
 from .periods import Semester
-from .plan_templates.spec import TemplateSpec
+from .spec import TemplateSpec
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 

@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from fanzha.org.models import Person, Unit
 
-from .plan_templates.spec import TemplateSpec, parse_cached, parse_template
+from .spec import TemplateSpec, parse_cached, parse_template
 
 
 class Frequency(models.TextChoices):

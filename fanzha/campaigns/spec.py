@@ -20,7 +20,7 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
-BUILTIN_DIR = Path(__file__).resolve().parent.parent / "templates_builtin"
+BUILTIN_DIR = Path(__file__).resolve().parent / "templates_builtin"
 
 FREQUENCIES = ("daily", "weekly", "monthly", "semester", "yearly", "once")
 EVIDENCE_KINDS = ("photos", "attendees", "link", "document", "video")
@@ -55,7 +55,7 @@ ATTESTATION_ITEMS = (
 )
 PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
 # Names that only a responsibility letter's title and body may use: the two signing units and the
-# campaign, filled per letter by ``activity_actions.generate_letters``.
+# campaign, filled per letter by ``letters.actions.generate_letters``.
 LETTER_PLACEHOLDERS = ("upper_unit", "lower_unit", "campaign_title")
 
 

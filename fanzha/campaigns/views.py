@@ -43,8 +43,8 @@ from .forms import SchoolCalendarForm, SectionsForm, StartCampaignForm, flatten_
 from .letters.actions import EVENT_LETTERS_GENERATED
 from .models import Campaign, Frequency, Obligation
 from .periods import Period, Semester, default_semesters
-from .plan_templates.spec import TemplateError
 from .plan_templates.views import error_text
+from .spec import TemplateError
 
 PAGE_SIZE = 50
 

@@ -175,7 +175,7 @@ def report_case(
 
     A second submit with the same ``submit_token`` (a double click, a retried request) returns the
     first case and changes nothing. A case with a transfer inside the stop-payment window raises the
-    alert in the same transaction (``alert_actions.raise_alert``).
+    alert in the same transaction (``alerts.actions.raise_alert``).
     """
     now = now or timezone.now()
     if submit_token:

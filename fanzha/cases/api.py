@@ -1,7 +1,7 @@
 """REST API of the case ledger: cases, their timeline and state changes, the stop-payment alerts.
 
 Thin like the rest of the API: querysets come from ``queries`` (through ``ScopedViewSet``),
-writes from the verbs of ``actions`` and ``alert_actions``, which check permission themselves.
+writes from the verbs of ``actions`` and ``alerts.actions``, which check permission themselves.
 A response never carries the victim's phone or ID number, family situation, source of funds
 or own accounts, not even masked: the victim's name is masked, and only the suspect's side of
 the evidence (numbers, accounts, URLs the police work with) is shown. Those sensitive values

@@ -5,7 +5,7 @@ Privacy: the victim's phone and ID numbers, family situation, source of funds an
 accounts are stored encrypted (``core.crypto``), with a keyed hash where equality search is
 needed and a masked copy for lists. Suspects' numbers, accounts and URLs are the evidence the
 police work with and the keys of case linking, so they are stored plain. Every write goes
-through ``actions.py`` (and ``*_actions.py``); every read through ``queries.py``.
+through ``actions.py`` (the app's and each feature package's); every read through ``queries.py``.
 """
 
 from __future__ import annotations

@@ -7,10 +7,14 @@ Out of scope is absent: lookups answer 404 exactly as for a case that does not e
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
+from django.utils import timezone
 
+from fanzha.campaigns.actions import EVENT_CLOSED
+from fanzha.campaigns.models import Campaign, CampaignEvent
 from fanzha.org.models import Person, Unit
 from fanzha.org.scope import Cap, in_scope, path_q, scope_paths
 
@@ -58,3 +62,36 @@ def own_cases(person: Person) -> QuerySet[Case]:
 def units_for_intake(user: Any) -> QuerySet[Unit]:
     """Units the user may record a case in."""
     return Unit.objects.filter(path_q(scope_paths(user, Cap.CASE_EDIT)), is_active=True)
+
+
+# Campaigns at the time of a case (the trace-back and accountability look at them) -------------------
+
+
+def ancestors_and_self(path: str) -> list[str]:
+    """The paths of a unit and of every unit above it."""
+    return [path[:end] for end in range(Unit.steplen, len(path) + 1, Unit.steplen)]
+
+
+def campaigns_at(case: Case, moment: datetime | None = None) -> list[Campaign]:
+    """Campaigns running over the case's unit at ``moment`` (default: when the case happened).
+
+    Issued at the case's unit or an ancestor, with the day inside the campaign's dates, and not yet
+    closed then: an active campaign, or a closed one whose closing came later.
+    """
+    moment = moment or case.occurred_at
+    day = timezone.localdate(moment)
+    closed_before = CampaignEvent.objects.filter(campaign=OuterRef("pk"), kind=EVENT_CLOSED, at__lte=moment)
+    return list(
+        Campaign.objects.filter(
+            unit__path__in=ancestors_and_self(case.unit.path), starts_on__lte=day, ends_on__gte=day
+        )
+        .exclude(Exists(closed_before))
+        .select_related("unit", "template")
+        .order_by("unit__path", "starts_on", "pk")
+    )
+
+
+def target_path(campaign: Campaign, case: Case) -> str:
+    """The unit just below the campaign's unit on the way to the case's unit (the unit itself when equal)."""
+    depth = len(campaign.unit.path) + Unit.steplen
+    return case.unit.path[:depth] if len(case.unit.path) >= depth else case.unit.path

@@ -11,7 +11,7 @@ declaration never downgrades a verified row. Every real change is an ``Attestati
 same transaction, and ``core.hooks.attestations_changed`` tells ``reports`` once it commits.
 
 Uploads reuse the campaigns app's checks: evidence is judged by its content
-(``activity_actions.inspect_upload``), a drawn signature by ``check_signature_png``.
+(``campaigns.activities.files.inspect_upload``), a drawn signature by ``check_signature_png``.
 """
 
 from __future__ import annotations

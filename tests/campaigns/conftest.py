@@ -13,7 +13,7 @@ from django.core.cache import cache
 from django.utils import timezone
 
 from fanzha.campaigns.models import Campaign, CampaignTemplate, Obligation, ObligationRule
-from fanzha.campaigns.plan_templates.spec import parse_template
+from fanzha.campaigns.spec import parse_template
 from fanzha.org.models import Unit
 from tests.conftest import Cast
 

@@ -26,7 +26,7 @@ from fanzha.campaigns.models import (
     ResponsibilityLetter,
     SchoolCalendar,
 )
-from fanzha.campaigns.plan_templates.spec import builtin_templates
+from fanzha.campaigns.spec import builtin_templates
 from fanzha.org import demo
 from fanzha.org.models import Unit, UnitKind
 

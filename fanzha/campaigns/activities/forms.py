@@ -1,4 +1,4 @@
-"""Forms of the activity, check-in and letter pages. They validate input; ``activity_actions`` writes."""
+"""Forms of the activity and check-in pages. They validate input; ``actions`` writes."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Activity pages: the list, the phone-first record form, detail with evidence and QR check-in, edits.
 
-Thin: reads come from ``queries`` (through ``activity_reads``), writes from ``activity_actions``.
+Thin: reads come from ``queries`` (the app's, scoped, and this package's), writes from ``actions``.
 An activity outside the user's scope answers 404 like a missing one; a visible activity that the
 user may not change answers 403 and nothing changes. Evidence is served here, after the same
 check, and never from a public media URL.

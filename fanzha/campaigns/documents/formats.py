@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 
-from ..plan_templates.spec import Section, TemplateSpec
+from ..spec import Section, TemplateSpec
 from .plan import PlanDocument, build_plan
 
 if TYPE_CHECKING:

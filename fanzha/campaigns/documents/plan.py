@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from ..plan_templates.spec import PLACEHOLDER, AccountabilityRule, Goal, ObligationRule, Section, TemplateSpec
+from ..spec import PLACEHOLDER, AccountabilityRule, Goal, ObligationRule, Section, TemplateSpec
 
 if TYPE_CHECKING:
     from fanzha.org.models import Unit

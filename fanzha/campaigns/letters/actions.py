@@ -19,8 +19,8 @@ from fanzha.org.scope import in_scope
 from ..activities.actions import RECORD
 from ..activities.files import check_signature_png
 from ..models import Campaign, CampaignEvent, LetterSignature, ResponsibilityLetter
-from ..plan_templates.spec import fill
 from ..queries import LETTER_SIGNING_MEMBERSHIPS
+from ..spec import fill
 
 EVENT_LETTERS_GENERATED = "letters_generated"
 

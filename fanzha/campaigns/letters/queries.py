@@ -14,7 +14,7 @@ from fanzha.org.scope import ROLE_CAPS, path_q, scope_paths
 
 from .. import queries
 from ..models import Campaign, LetterSignature, ResponsibilityLetter
-from ..plan_templates.spec import fill
+from ..spec import fill
 from .actions import RECORD, can_sign, headed_units, letter_values
 
 RESPONSIBLE_MEMBERSHIPS = (

@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from fanzha.org.models import Unit
 
 from ..models import CampaignTemplate
-from .spec import BUILTIN_DIR, PLACEHOLDER, TemplateError, TemplateSpec, parse_template
+from ..spec import BUILTIN_DIR, PLACEHOLDER, TemplateError, TemplateSpec, parse_template
 
 Source = CampaignTemplate.Source
 

@@ -1,6 +1,6 @@
 """Template pages: the list, one template's goals, obligations and sections, upload or edit, downloads.
 
-Thin: reads come from ``queries.templates_for`` and ``scope``, writes from ``template_actions``,
+Thin: reads come from ``queries.templates_for`` and ``scope``, writes from ``actions``,
 documents from ``documents``. A template or unit outside the user's scope answers 404 exactly
 like a missing one. Adding a template needs ``Cap.EDIT_UNITS`` on some unit (the new template
 belongs to one of them); editing needs it at the template's owner unit; otherwise 403.
@@ -29,9 +29,9 @@ from ..documents import formats
 from ..documents import plan as documents
 from ..models import CampaignTemplate
 from ..queries import templates_for
+from ..spec import TemplateError, TemplateSpec, builtin_templates
 from .actions import save_custom_template
 from .forms import TemplateForm
-from .spec import TemplateError, TemplateSpec, builtin_templates
 
 _LEAF_KINDS = (UnitKind.CLASS, UnitKind.DORM_ROOM, UnitKind.DORM_BUILDING)
 

@@ -19,13 +19,13 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from fanzha.campaigns.models import Campaign
-from fanzha.campaigns.plan_templates.spec import AccountabilityRule, TemplateError
+from fanzha.campaigns.spec import AccountabilityRule, TemplateError
 from fanzha.org.models import Role, RoleGrant, Unit
 from fanzha.org.scope import Cap, in_scope
 
+from .. import queries
 from ..events import record_event
 from ..models import AccountabilityAction, Case, CaseEvent
-from ..traceback import actions as traceback
 
 # The administrators of a unit: told of an accountability action, and the ones who acknowledge it.
 ADMIN_ROLES = (Role.BUREAU_ADMIN, Role.SCHOOL_ADMIN, Role.COLLEGE_ADMIN)
@@ -41,7 +41,7 @@ def rule_matches(rule: AccountabilityRule, loss: Decimal) -> bool:
 def _wanted(case: Case) -> dict[tuple[int, str], tuple[Campaign, str, str]]:
     """(campaign, action) → (campaign, target path, rule description) for every matching rule."""
     wanted: dict[tuple[int, str], tuple[Campaign, str, str]] = {}
-    for campaign in traceback.campaigns_at(case):
+    for campaign in queries.campaigns_at(case):
         try:
             rules = campaign.spec().accountability
         except TemplateError:
@@ -50,7 +50,7 @@ def _wanted(case: Case) -> dict[tuple[int, str], tuple[Campaign, str, str]]:
             if rule_matches(rule, case.total_loss) and (campaign.pk, rule.action) not in wanted:
                 wanted[(campaign.pk, rule.action)] = (
                     campaign,
-                    traceback.target_path(campaign, case),
+                    queries.target_path(campaign, case),
                     rule.description,
                 )
     return wanted

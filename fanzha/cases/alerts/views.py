@@ -1,7 +1,7 @@
 """The stop-payment alert pages: the list for the police side and the security office, one alert with
 its money trail, contacts and outcome, and the compact panel of the case page.
 
-Thin: reads come from ``queries`` (scope), writes from ``alert_actions``. An alert outside the user's
+Thin: reads come from ``queries`` (scope), writes from ``actions``. An alert outside the user's
 scope answers 404 like a missing one; a visible alert that the user may not act on (not the police
 side) answers 403 on every write and nothing changes. Police open these pages from the link in the
 message, on a phone: tables stack, the countdown is a ``<time data-deadline>`` that

@@ -141,7 +141,7 @@ def open_followup(
 ) -> FollowUp:
     """Open the case's follow-up (once: a second call returns the first).
 
-    ``actor`` None is the system at report time (``traceback_actions.on_case_reported``): the
+    ``actor`` None is the system at report time (``cases.actions.report_case``): the
     counsellor is then the victim's class counsellor, the psychologist the one granted nearest above
     the case's unit, and the first date the next day, and no event
     is written (the report's own event covers it). A person opening one needs ``Cap.COUNSEL``.

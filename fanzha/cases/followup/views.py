@@ -1,8 +1,8 @@
 """Follow-up pages (心理疏导): a case's follow-up with its plan, sessions and closure, and "my
 follow-ups" for counsellors and psychologists; ``panel`` for the case page.
 
-Thin: reads come from ``queries`` (scope) and ``followup_actions.read_texts`` (the texts, for
-``Cap.COUNSEL`` holders only), writes from ``followup_actions``. A case outside the user's scope
+Thin: reads come from ``queries`` (scope) and ``actions.read_texts`` (the texts, for
+``Cap.COUNSEL`` holders only), writes from ``actions``. A case outside the user's scope
 answers 404; a visible case whose counselling texts the user may not touch answers 403 on every
 write and shows no text.
 """

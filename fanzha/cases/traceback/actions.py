@@ -26,14 +26,14 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from fanzha.campaigns import compliance
-from fanzha.campaigns.actions import EVENT_CLOSED
-from fanzha.campaigns.models import Activity, ActivityKind, Attendance, Campaign, CampaignEvent, Obligation
-from fanzha.campaigns.plan_templates.spec import TemplateError
+from fanzha.campaigns.models import Activity, ActivityKind, Attendance, Campaign, Obligation
+from fanzha.campaigns.spec import TemplateError
 from fanzha.org.models import Membership, Unit
 from fanzha.org.scope import Cap, in_scope
 
 from ..events import record_event
 from ..models import Case, CaseEvent, TraceBack
+from ..queries import ancestors_and_self, campaigns_at
 
 STEP = Unit.steplen
 MAX_LESSONS = 10_000
@@ -60,38 +60,6 @@ def _record(case: Case, kind: str, actor: Any, **detail: Any) -> None:
 def _require(actor: Any, unit: Unit, cap: Cap) -> None:
     if actor is None or not in_scope(actor, unit, cap):
         raise PermissionDenied(_("您没有权限进行此操作"))
-
-
-def _ancestors_and_self(path: str) -> list[str]:
-    return [path[:end] for end in range(STEP, len(path) + 1, STEP)]
-
-
-# Campaigns at the time ------------------------------------------------------------------------------
-
-
-def campaigns_at(case: Case, moment: datetime | None = None) -> list[Campaign]:
-    """Campaigns running over the case's unit at ``moment`` (default: when the case happened).
-
-    Issued at the case's unit or an ancestor, with the day inside the campaign's dates, and not yet
-    closed then: an active campaign, or a closed one whose closing came later.
-    """
-    moment = moment or case.occurred_at
-    day = timezone.localdate(moment)
-    closed_before = CampaignEvent.objects.filter(campaign=OuterRef("pk"), kind=EVENT_CLOSED, at__lte=moment)
-    return list(
-        Campaign.objects.filter(
-            unit__path__in=_ancestors_and_self(case.unit.path), starts_on__lte=day, ends_on__gte=day
-        )
-        .exclude(Exists(closed_before))
-        .select_related("unit", "template")
-        .order_by("unit__path", "starts_on", "pk")
-    )
-
-
-def target_path(campaign: Campaign, case: Case) -> str:
-    """The unit just below the campaign's unit on the way to the case's unit (the unit itself when equal)."""
-    depth = len(campaign.unit.path) + STEP
-    return case.unit.path[:depth] if len(case.unit.path) >= depth else case.unit.path
 
 
 # The trace-back snapshot ----------------------------------------------------------------------------
@@ -194,7 +162,7 @@ def _attendance_at(case: Case, since: date, day: date) -> dict[str, Any]:
 def _compliance_at(campaign: Campaign, case: Case, day: date) -> list[dict[str, Any]]:
     """Obligation compliance on ``day`` of the case's unit and each ancestor up to the campaign's unit,
     nearest first. Activities dated after the day are left out, so a period is judged as it stood."""
-    paths = _ancestors_and_self(case.unit.path)[len(campaign.unit.path) // STEP - 1 :]
+    paths = ancestors_and_self(case.unit.path)[len(campaign.unit.path) // STEP - 1 :]
     snap = compliance.snapshot(campaign, Obligation.objects.filter(unit__path__in=paths), day)
     snap.counts = {ob: {d: n for d, n in per_day.items() if d <= day} for ob, per_day in snap.counts.items()}
     by_path: dict[str, list[compliance.ObligationState]] = defaultdict(list)

@@ -2,7 +2,7 @@
 lessons, the accountability list of the issuing and the target side; ``panel`` for the case page.
 
 Thin: the snapshot is read as stored and put into words here (``report``), so templates only show;
-writes go through ``traceback_actions``. A case outside the user's scope answers 404; a visible
+writes go through ``actions``. A case outside the user's scope answers 404; a visible
 case the user may not change answers 403 on every write.
 """
 

@@ -100,7 +100,7 @@ def start_job(job: Any, commit: bool) -> None:
 
     Why a thread and not a task queue: the project has no worker yet; an import of 100,000 rows
     takes under a minute and survives as long as the server process does (a job cut short is
-    reported as interrupted, see ``import_views``). Switch to a Django task when workers exist.
+    reported as interrupted, see ``views``). Switch to a Django task when workers exist.
     """
     import threading
 

@@ -16,7 +16,7 @@ from pypdf import PdfReader
 
 from fanzha.campaigns.documents import formats
 from fanzha.campaigns.documents import plan as documents
-from fanzha.campaigns.plan_templates.spec import Section, builtin_templates
+from fanzha.campaigns.spec import Section, builtin_templates
 from tests.conftest import skip_or_fail
 
 pytestmark = pytest.mark.django_db

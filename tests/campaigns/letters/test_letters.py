@@ -74,7 +74,7 @@ def test_generation_stays_in_the_campaign_subtree(cast, campaign):
 
 
 def test_unknown_placeholders_refused_only_outside_letters():
-    from fanzha.campaigns.plan_templates.spec import TemplateError, parse_template
+    from fanzha.campaigns.spec import TemplateError, parse_template
     from tests.campaigns.conftest import TEMPLATE
 
     parse_template(TEMPLATE)  # letters may name {upper_unit}, {lower_unit}, {campaign_title}

@@ -6,13 +6,7 @@ import pytest
 
 from fanzha.campaigns.models import CampaignTemplate
 from fanzha.campaigns.plan_templates.actions import sync_builtin_templates
-from fanzha.campaigns.plan_templates.spec import (
-    BUILTIN_DIR,
-    Section,
-    TemplateSpec,
-    builtin_templates,
-    parse_template,
-)
+from fanzha.campaigns.spec import BUILTIN_DIR, Section, TemplateSpec, builtin_templates, parse_template
 from fanzha.org.models import MembershipRole, UnitKind
 
 SEEDS = ["篇一", "篇二", "篇三", "篇四", "篇五", "篇六"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from fanzha.campaigns.plan_templates.spec import AUTO_SECTIONS, TemplateError, fill, load_file, parse_template
+from fanzha.campaigns.spec import AUTO_SECTIONS, TemplateError, fill, load_file, parse_template
 
 MINIMAL = """
 code = "minimal"
@@ -155,7 +155,7 @@ def test_load_file_uses_the_file_name(tmp_path):
 
 
 def test_a_campaigns_template_is_parsed_once_and_errors_still_name_it():
-    from fanzha.campaigns.plan_templates import spec as spec_module
+    from fanzha.campaigns import spec as spec_module
 
     text = (spec_module.BUILTIN_DIR / "01-kindergarten-lesson.toml").read_text(encoding="utf-8")
     first = spec_module.parse_cached(text, lambda: "kg")

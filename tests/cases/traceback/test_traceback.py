@@ -14,7 +14,7 @@ from django.utils import timezone
 from fanzha.campaigns import actions as campaigns
 from fanzha.campaigns.models import Activity, Attendance, Campaign, CampaignTemplate, Obligation
 from fanzha.campaigns.plan_templates.actions import sync_builtin_templates
-from fanzha.cases import actions
+from fanzha.cases import actions, queries
 from fanzha.cases.models import CaseEvent, TraceBack
 from fanzha.cases.traceback import actions as tb
 from fanzha.cases.traceback.views import panel
@@ -141,7 +141,7 @@ def test_campaign_closed_before_the_case_does_not_count(cast, make_intake, campa
     case = report(cast, make_intake, cast.student)
     assert len(case.traceback.snapshot["campaigns"]) == 1
     later = aware(datetime(2027, 1, 5, 9, 0))
-    assert tb.campaigns_at(case, later) == []
+    assert queries.campaigns_at(case, later) == []
 
 
 def test_regenerate_replaces_snapshot_keeps_lessons(cast, make_intake, world):

@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from fanzha.campaigns.documents import formats
 from fanzha.campaigns.documents import plan as documents
 from fanzha.campaigns.models import CampaignTemplate
-from fanzha.campaigns.plan_templates.spec import TemplateError, TemplateSpec, builtin_templates
+from fanzha.campaigns.spec import TemplateError, TemplateSpec, builtin_templates
 from fanzha.org import actions
 from fanzha.org.models import Unit
 

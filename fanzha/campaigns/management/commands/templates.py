@@ -12,7 +12,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.translation import gettext as _
 
 from fanzha.campaigns.plan_templates.actions import display_title, sync_builtin_templates
-from fanzha.campaigns.plan_templates.spec import TemplateError, builtin_templates
+from fanzha.campaigns.spec import TemplateError, builtin_templates
 
 
 class Command(BaseCommand):
