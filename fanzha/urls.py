@@ -21,3 +21,9 @@ urlpatterns = [
     path("dashboards/", include("fanzha.reports.urls")),
     path("", include("fanzha.org.urls")),
 ]
+
+# Error pages in the user's language with a way back (fanzha/core/errors.py).
+handler400 = "fanzha.core.errors.bad_request"
+handler403 = "fanzha.core.errors.permission_denied"
+handler404 = "fanzha.core.errors.page_not_found"
+handler500 = "fanzha.core.errors.server_error"

@@ -59,6 +59,11 @@ PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
 LETTER_PLACEHOLDERS = ("upper_unit", "lower_unit", "campaign_title")
 
 
+# Arrays and tables nest at most this deep: no template needs more, and Python's TOML reader recurses
+# (a text of thousands of "[" would end in RecursionError).
+MAX_NESTING = 16
+
+
 class TemplateError(ValueError):
     """A template file that does not follow the format; the message names file and field."""
 
@@ -233,6 +238,20 @@ class _Reader:
         return [_Reader(self.source, v, f"{self._path(key)}[{i}]") for i, v in enumerate(value)]
 
 
+def _nesting(data: Any) -> int:
+    """How deep arrays and tables nest in parsed TOML (without recursing: the depth is unknown)."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(data, 0)]
+    while stack:
+        value, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if isinstance(value, dict):
+            stack.extend((v, depth + 1) for v in value.values())
+        elif isinstance(value, list):
+            stack.extend((v, depth + 1) for v in value)
+    return deepest
+
+
 def _mmdd(reader: _Reader, key: str) -> str:
     value = reader.str(key, "")
     if value:
@@ -284,10 +303,17 @@ def parse_template(text: str, source: str = "<template>") -> TemplateSpec:
     """Parse and validate one template's TOML text."""
     from fanzha.org.models import MembershipRole, PersonKind, UnitKind
 
+    too_deep = _("数组或表嵌套过深（最多 %(levels)d 层）") % {"levels": MAX_NESTING}
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise TemplateError(source, "-", _("TOML 语法错误：%(error)s") % {"error": exc}) from exc
+    except RecursionError as exc:
+        raise TemplateError(source, "-", too_deep) from exc
+    except ValueError as exc:  # a number too long to read (Python's int digit limit)
+        raise TemplateError(source, "-", _("无法读取的数值：数字位数过多")) from exc
+    if _nesting(data) > MAX_NESTING:
+        raise TemplateError(source, "-", too_deep)
     r = _Reader(source, data)
     kinds = tuple(UnitKind.values)
     code = r.str("code")

@@ -22,7 +22,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.worksheet.worksheet import Worksheet
 
-from fanzha.core import crypto
+from fanzha.core import crypto, sheets
 from fanzha.org.models import Unit
 
 from .models import Case, CaseState, ContactChannel, FraudKind, FundSource, IndicatorKind, Outcome, Side
@@ -67,7 +67,7 @@ def unit_names(units: Iterable[Unit]) -> dict[str, str]:
 
 
 def write_header(sheet: Worksheet, header: list[str]) -> None:
-    sheet.append(header)
+    sheets.append(sheet, header)
     for cell in sheet[sheet.max_row]:
         cell.font = Font(bold=True)
 
@@ -196,7 +196,7 @@ def export_cases(cases: QuerySet[Case] | list[Case], reveal: bool = False) -> by
         ],
     )
     for case in cases:
-        sheet.append(_ledger_row(case, names, reveal))
+        sheets.append(sheet, _ledger_row(case, names, reveal))
     _format(sheet, {7: DATETIME_FORMAT, 8: DATETIME_FORMAT, 17: MONEY_FORMAT, 18: MONEY_FORMAT})
     _format(sheet, {19: MONEY_FORMAT, 25: MONEY_FORMAT})
     sheet.freeze_panes = "B2"
@@ -219,7 +219,8 @@ def export_cases(cases: QuerySet[Case] | list[Case], reveal: bool = False) -> by
     for case in cases:
         for t in case.transfers.all():
             source = crypto.decrypt(t.from_enc) if reveal and t.from_enc else t.from_masked
-            transfers.append(
+            sheets.append(
+                transfers,
                 [
                     case.number,
                     _local(t.at),
@@ -228,7 +229,7 @@ def export_cases(cases: QuerySet[Case] | list[Case], reveal: bool = False) -> by
                     source,
                     t.to_account,
                     t.to_name,
-                ]
+                ],
             )
     _format(transfers, {1: DATETIME_FORMAT, 2: MONEY_FORMAT})
     transfers.freeze_panes = "B2"

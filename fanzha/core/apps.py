@@ -9,7 +9,7 @@ class CoreConfig(AppConfig):
 
     def ready(self) -> None:
         # Core's own periodic job; every app registers its own the same way (see core/jobs.py).
-        from . import jobs
+        from . import checks, jobs  # noqa: F401 (checks registers itself)
         from .tasks import JOBS
 
         jobs.register(*JOBS)

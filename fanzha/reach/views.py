@@ -30,6 +30,7 @@ from django.views.decorators.http import require_POST
 from fanzha.campaigns.activities.files import sniff
 from fanzha.campaigns.models import Campaign
 from fanzha.campaigns.queries import campaigns_for
+from fanzha.core import sheets
 from fanzha.core.paging import paginate
 from fanzha.org.models import PersonKind, Unit, UnitKind
 from fanzha.org.scope import Cap, in_scope, people_for, units_for
@@ -330,7 +331,9 @@ def export(request: HttpRequest, unit_pk: int, campaign_pk: int) -> HttpResponse
     items = queries.campaign_items(campaign)
     book = Workbook(write_only=True)
     sheet = book.create_sheet(_("覆盖情况"))
-    sheet.append([_("学号/工号"), _("姓名"), _("类别"), _("手机号")] + [str(Item(i).label) for i in items])
+    sheets.append(
+        sheet, [_("学号/工号"), _("姓名"), _("类别"), _("手机号")] + [str(Item(i).label) for i in items]
+    )
     people = list(queries.roster(campaign, unit, request.user))
     for start in range(0, len(people), 1000):
         chunk = people[start : start + 1000]
@@ -343,8 +346,9 @@ def export(request: HttpRequest, unit_pk: int, campaign_pk: int) -> HttpResponse
                     text += " " + timezone.localtime(cell.attestation.at).strftime("%Y-%m-%d")
                 cells.append(text)
             person = row.person
-            sheet.append(
-                [person.external_number, person.name, person.get_kind_display(), person.phone_masked, *cells]
+            sheets.append(
+                sheet,
+                [person.external_number, person.name, person.get_kind_display(), person.phone_masked, *cells],
             )
     buffer = io.BytesIO()
     book.save(buffer)

@@ -10,6 +10,8 @@ from django.utils.translation import gettext as _
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
+from fanzha.core import sheets
+
 from .queries import Board, Figures
 
 
@@ -29,7 +31,7 @@ def board_xlsx(board: Board, today: date) -> bytes:
     assert sheet is not None
     sheet.title = _("覆盖情况")
     title = f"{board.kpis.campaign.title} · {board.at.name if board.at else _('我负责的单位')}"
-    sheet.append([title, _("截至 %(day)s") % {"day": today.isoformat()}])
+    sheets.append(sheet, [title, _("截至 %(day)s") % {"day": today.isoformat()}])
     sheet["A1"].font = Font(bold=True)
     header = [_("单位"), _("代码"), _("应覆盖人数")]
     for item in board.kpis.items:
@@ -40,13 +42,13 @@ def board_xlsx(board: Board, today: date) -> bytes:
             _("%(item)s：完成率（%%）") % {"item": label},
         ]
     header += [_("平均覆盖率（%）"), _("活动完成率（%）"), _("逾期未完成周期"), _("工作任务数")]
-    sheet.append(header)
+    sheets.append(sheet, header)
     for cell in sheet[2]:
         cell.font = Font(bold=True)
     total_name = _("合计：%(unit)s") % {"unit": board.at.name if board.at else _("我负责的单位")}
-    sheet.append(_cells(board, total_name, board.at.code if board.at else "", board.figures))
+    sheets.append(sheet, _cells(board, total_name, board.at.code if board.at else "", board.figures))
     for row in board.rows:
-        sheet.append(_cells(board, row.unit.name, row.unit.code, row.figures))
+        sheets.append(sheet, _cells(board, row.unit.name, row.unit.code, row.figures))
     sheet.freeze_panes = "B3"
     sheet.column_dimensions["A"].width = 28
     out = io.BytesIO()

@@ -99,6 +99,7 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "fanzha.urls"
+CSRF_FAILURE_VIEW = "fanzha.core.errors.csrf_failure"
 WSGI_APPLICATION = "fanzha.wsgi.application"
 
 TEMPLATES = [

@@ -19,3 +19,15 @@ SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 # Load balancers probe /healthz over plain HTTP: answer it instead of redirecting to HTTPS.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+
+# `fanzha demo` and `fanzha serve --plain-http`: the production settings over plain HTTP, which the
+# serve command allows on a loopback address only. Cookies cannot be marked secure without HTTPS;
+# a system check warns whenever this is on (fanzha/core/checks.py).
+FANZHA_PLAIN_HTTP = env_bool("FANZHA_PLAIN_HTTP", False)
+if FANZHA_PLAIN_HTTP:
+    SECURE_SSL_REDIRECT = False
+    SECURE_HSTS_SECONDS = 0
+    SECURE_HSTS_PRELOAD = False
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = False
+    SESSION_COOKIE_SECURE = False
+    CSRF_COOKIE_SECURE = False

@@ -53,6 +53,15 @@ def test_demo_builds_and_serves(tmp_path):
         assert "登录".encode() in body
         status, css = _get(f"http://127.0.0.1:{port}/static/fanzha/app.css")
         assert status == 200 and len(css) > 100
+        # The production settings over plain HTTP: our 404 page, no URL map, the security headers.
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/no-such-page/", timeout=5)
+            raise AssertionError("expected a 404")
+        except urllib.error.HTTPError as exc:
+            missing = exc.read().decode()
+            assert exc.code == 404 and "页面不存在" in missing and "URLconf" not in missing
+            assert "script-src" in exc.headers["Content-Security-Policy"]
+            assert exc.headers["X-Frame-Options"] == "DENY"
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         output = proc.communicate(timeout=30)[0].decode()

@@ -8,6 +8,8 @@ from django.utils.translation import gettext as _
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
+from fanzha.core import sheets
+
 from ..export import write_header
 from .queries import Report, duration_text
 
@@ -23,10 +25,11 @@ def stats_xlsx(report: Report) -> bytes:
     assert summary is not None
     summary.title = _("概况")
     c = report.change
-    summary.append([report.unit.name, str(report.period)])
+    sheets.append(summary, [report.unit.name, str(report.period)])
     summary["A1"].font = Font(bold=True)
     write_header(summary, [_("项目"), _("本期"), _("上年同期"), _("同比"), _("上一期"), _("环比")])
-    summary.append(
+    sheets.append(
+        summary,
         [
             _("案件数"),
             c.current.cases,
@@ -34,13 +37,14 @@ def stats_xlsx(report: Report) -> bytes:
             _percent(c.cases_yoy),
             c.previous.cases,
             _percent(c.cases_mom),
-        ]
+        ],
     )
-    summary.append(
+    sheets.append(
+        summary,
         [_("损失金额（元）"), c.current.loss, c.year_before.loss, _percent(c.loss_yoy), c.previous.loss]
-        + [_percent(c.loss_mom)]
+        + [_percent(c.loss_mom)],
     )
-    summary.append([])
+    sheets.append(summary, [])
     r = report.response
     write_header(summary, [_("止付预警"), _("数值")])
     for label, value in (
@@ -54,7 +58,7 @@ def stats_xlsx(report: Report) -> bytes:
         (_("止付冻结金额（元）"), r.frozen),
         (_("追回金额（元）"), r.recovered),
     ):
-        summary.append([label, value])
+        sheets.append(summary, [label, value])
     summary.column_dimensions["A"].width = 24
 
     months = book.create_sheet(_("按月"))
@@ -70,21 +74,22 @@ def stats_xlsx(report: Report) -> bytes:
         ],
     )
     for m in report.months:
-        months.append(
+        sheets.append(
+            months,
             [_("%(m)d月") % {"m": m.month}, m.this.cases, m.this.loss, m.last.cases, m.last.loss]
-            + [_percent(m.cases_yoy)]
+            + [_percent(m.cases_yoy)],
         )
 
     types = book.create_sheet(_("按类型"))
     write_header(types, [_("诈骗类型"), _("案件数"), _("损失金额（元）")])
     for t in report.types:
-        types.append([t.label, t.tally.cases, t.tally.loss])
+        sheets.append(types, [t.label, t.tally.cases, t.tally.loss])
 
     units = book.create_sheet(_("按单位"))
     write_header(units, [_("单位"), _("代码"), _("案件数"), _("损失金额（元）")])
     for row in report.units:
         name = _("%(unit)s（本级）") % {"unit": row.unit.name} if row.own else row.unit.name
-        units.append([name, row.unit.code, row.tally.cases, row.tally.loss])
+        sheets.append(units, [name, row.unit.code, row.tally.cases, row.tally.loss])
 
     if report.campaigns:
         goals = book.create_sheet(_("目标进度"))
@@ -104,7 +109,8 @@ def stats_xlsx(report: Report) -> bytes:
         for cg in report.campaigns:
             for g in cg.goals:
                 met = {True: _("已达成"), False: _("未达成"), None: "—"}[g.met]
-                goals.append(
+                sheets.append(
+                    goals,
                     [
                         cg.campaign.title,
                         g.goal.description,
@@ -114,7 +120,7 @@ def stats_xlsx(report: Report) -> bytes:
                         g.base.cases,
                         _percent(g.actual),
                         met,
-                    ]
+                    ],
                 )
     out = io.BytesIO()
     book.save(out)

@@ -12,6 +12,8 @@ from typing import IO, Any
 from django.utils import translation
 from django.utils.translation import gettext as _
 
+from fanzha.core import sheets
+
 from ..models import Gender, Guardianship, Membership, MembershipRole, Person, PersonKind, Unit, UnitKind
 from .columns import COLUMN_ORDER, COLUMNS, SHEET_NAME
 from .plan import _DORM_KINDS, _chunks
@@ -60,15 +62,15 @@ def write_template(out: IO[bytes] | str | Path) -> None:
             validation.add(f"{letter}2:{letter}{MAX_DATA_ROWS + 1}")
             sheet.add_data_validation(validation)
     notes = book.create_sheet("说明")
-    notes.append([_("列"), _("必填"), _("说明")])
+    sheets.append(notes, [_("列"), _("必填"), _("说明")])
     for cell in notes[1]:
         cell.font = _header_font()
     for column in COLUMNS:
-        notes.append([column.header, _("是") if column.required else "", str(column.help)])
-    notes.append([])
-    notes.append([_("表头在第1行，数据从第2行开始；不要合并单元格，不要使用公式。")])
-    notes.append([_("CSV 文件请以 UTF-8 或 GBK 编码保存，表头与本模板相同。")])
-    notes.append([_("留空的可选项保持原值不变；同一学号/工号再次导入时更新此人，不会重复。")])
+        sheets.append(notes, [column.header, _("是") if column.required else "", str(column.help)])
+    sheets.append(notes, [])
+    sheets.append(notes, [_("表头在第1行，数据从第2行开始；不要合并单元格，不要使用公式。")])
+    sheets.append(notes, [_("CSV 文件请以 UTF-8 或 GBK 编码保存，表头与本模板相同。")])
+    sheets.append(notes, [_("留空的可选项保持原值不变；同一学号/工号再次导入时更新此人，不会重复。")])
     notes.column_dimensions["A"].width = 16
     notes.column_dimensions["B"].width = 6
     notes.column_dimensions["C"].width = 70
@@ -155,7 +157,7 @@ def export_rows(unit: Unit, reveal: bool = False) -> Iterator[list[Any]]:
 def export_roster(unit: Unit, out: IO[bytes] | str | Path, reveal: bool = False) -> int:
     """Write the roster of ``unit``'s subtree as an XLSX in the template layout, so it can be re-imported.
 
-    Every value is written as a plain value: text that starts with ``=`` stays text, never a formula.
+    Every value is written through ``core.sheets``: text that starts like a formula stays text.
     """
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
@@ -170,15 +172,7 @@ def export_roster(unit: Unit, out: IO[bytes] | str | Path, reveal: bool = False)
     sheet.append(header)
     count = 0
     for row in export_rows(unit, reveal=reveal):
-        cells: list[Any] = []
-        for value in row:
-            if isinstance(value, str) and value.startswith("="):
-                cell = WriteOnlyCell(sheet, value=value)
-                cell.data_type = "s"
-                cells.append(cell)
-            else:
-                cells.append(value)
-        sheet.append(cells)
+        sheets.append(sheet, row)
         count += 1
     book.save(out)
     return count

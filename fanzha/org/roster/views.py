@@ -26,6 +26,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from fanzha.core import sheets
 from fanzha.core.models import AuditRecord
 
 from ..models import ImportJob, Unit, UnitKind, User
@@ -174,7 +175,7 @@ def import_job_problems(request: HttpRequest, job_id: Any) -> HttpResponse:
     buffer.write("\ufeff")
     writer = csv.writer(buffer)
     writer.writerow([_("行"), _("列"), _("问题")])
-    writer.writerows(job.problems)
+    writer.writerows(sheets.csv_row(problem) for problem in job.problems)
     response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="roster-problems.csv"'
     return response

@@ -3,6 +3,14 @@
 Why a command: deployments are often intranet servers run by non-specialists, so one
 command must do the whole job — collect static files when they are missing or older than
 the sources, then start a production server — with no nginx in front.
+
+The server always runs the production settings (``fanzha.settings.prod``: DEBUG off, error pages
+without tracebacks or URL maps, security headers), whatever settings the command itself was
+started with, unless ``--dev`` asks for the development ones. A settings module of the operator's
+own (``DJANGO_SETTINGS_MODULE`` naming anything but fanzha's development settings) is kept.
+``--plain-http`` (what ``fanzha demo`` uses) serves the production settings over plain HTTP, which
+is allowed on a loopback address only: cookies are then not marked secure, so nobody may reach it
+from another machine.
 """
 
 from __future__ import annotations
@@ -26,6 +34,27 @@ from django.db import connections
 DEFAULT_BIND = "127.0.0.1:8000"
 IGNORE_PATTERNS = ["CVS", ".*", "*~"]
 MAX_DEFAULT_WORKERS = 8
+DEV_SETTINGS = "fanzha.settings.dev"
+PROD_SETTINGS = "fanzha.settings.prod"
+LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "[::1]", "::1"}
+
+
+def serve_settings(current: str, dev: bool = False) -> str:
+    """The settings module the server runs: development ones only when asked (``--dev``); fanzha's
+    development default becomes production; an operator's own module is kept."""
+    if dev:
+        return DEV_SETTINGS
+    return PROD_SETTINGS if current == DEV_SETTINGS else current
+
+
+def check_plain_http(bind: str) -> None:
+    """Plain HTTP without secure cookies is for one machine only: refuse any but a loopback address."""
+    host = bind.rpartition(":")[0]
+    if bind.startswith("unix:") or host not in LOOPBACK_HOSTS:
+        raise CommandError(
+            "--plain-http serves without HTTPS and is only allowed on a loopback address "
+            "(127.0.0.1 or [::1]); put a TLS proxy in front to serve other machines"
+        )
 
 
 def default_workers() -> int:
@@ -88,6 +117,8 @@ def run_server(
     on_ready: Callable[[], None] | None = None,
     log: Callable[[str], None] = print,
     with_worker: bool = False,
+    dev: bool = False,
+    plain_http: bool = False,
 ) -> int:
     """Start gunicorn in a child process, call ``on_ready`` once it answers, wait for it to stop.
 
@@ -96,14 +127,20 @@ def run_server(
 
     Why a child process: the caller can tell when the server really answers (to print the
     demo logins after gunicorn's start-up lines), and Ctrl-C or SIGTERM reach gunicorn's
-    arbiter, which stops its workers gracefully. The child uses this process's settings module.
+    arbiter, which stops its workers gracefully. The child runs ``serve_settings`` (production unless
+    ``dev``); ``plain_http`` serves them without HTTPS on a loopback address (``check_plain_http``).
     """
     if ":" not in bind and not bind.startswith("unix:"):
         raise CommandError("--bind must look like HOST:PORT")
+    if plain_http:
+        check_plain_http(bind)
     workers = workers or default_workers()
     collect_static_if_needed(log)
     connections.close_all()
-    env = dict(os.environ, DJANGO_SETTINGS_MODULE=settings.SETTINGS_MODULE)
+    env = dict(os.environ, DJANGO_SETTINGS_MODULE=serve_settings(settings.SETTINGS_MODULE, dev))
+    env.pop("FANZHA_PLAIN_HTTP", None)
+    if plain_http:
+        env["FANZHA_PLAIN_HTTP"] = "1"
     command = [
         sys.executable,
         "-m",
@@ -173,6 +210,16 @@ class Command(BaseCommand):
             action="store_true",
             help="also run `fanzha worker --with-scheduler` (a one-machine install in one command)",
         )
+        parser.add_argument(
+            "--dev",
+            action="store_true",
+            help="serve the development settings (DEBUG on) instead of production",
+        )
+        parser.add_argument(
+            "--plain-http",
+            action="store_true",
+            help="production settings over plain HTTP, on a loopback address only (a trial on one machine)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         code = run_server(
@@ -182,6 +229,8 @@ class Command(BaseCommand):
             on_ready=lambda: self.stdout.write(f"fanzha is serving on http://{options['bind']}/"),
             log=self.stdout.write,
             with_worker=options["with_worker"],
+            dev=options["dev"],
+            plain_http=options["plain_http"],
         )
         if code not in (0, -signal.SIGINT, -signal.SIGTERM):
             raise CommandError(f"gunicorn stopped with exit code {code}")

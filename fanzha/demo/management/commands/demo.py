@@ -98,4 +98,4 @@ class Command(BaseCommand):
             log(f"\nfanzha demo is serving on http://{bind}/ (Ctrl-C stops it). Demo logins:")
             log(table)
 
-        run_server(bind, options["workers"], on_ready=ready, log=log, with_worker=True)
+        run_server(bind, options["workers"], on_ready=ready, log=log, with_worker=True, plain_http=True)
