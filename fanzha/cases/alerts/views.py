@@ -206,8 +206,12 @@ def _event_text(event: CaseEvent) -> str:
     d = event.detail or {}
     if event.kind == CaseEvent.Kind.ALERT_SENT:
         if d.get("no_contacts"):
-            return _("预警已发出，但没有找到警务联络员、保卫处或学校管理员")
-        return _("预警已发出：第1级，%(n)d条消息") % {"n": d.get("recipients", 0)}
+            text = _("预警已发出，但没有找到警务联络员、保卫处或学校管理员")
+        else:
+            text = _("预警已发出：第1级，%(n)d条消息") % {"n": d.get("recipients", 0)}
+        if d.get("counsellor"):
+            text += _("；已同时告知学生的辅导员（%(n)d条消息）") % {"n": d["counsellor"]}
+        return text
     if event.kind == CaseEvent.Kind.ESCALATED:
         if d.get("final"):
             return _("无人确认，再次通知第%(t)d级（最后一级）") % {"t": d.get("tier", 0) + 1}
@@ -255,7 +259,7 @@ def _detail_context(request: HttpRequest, alert: Alert, **extra: Any) -> dict[st
         "alert": alert,
         "case": case,
         "unit_label": actions.unit_label(case.unit),
-        "countdown": countdown(case, now) if alert.status != Alert.Status.ENDED else None,
+        "countdown": countdown(case, now),
         "transfers": list(case.transfers.all()),
         "suspects": list(case.indicators.filter(side=Side.SUSPECT).order_by("kind", "pk")),
         "tiers": _recipient_rows(alert),

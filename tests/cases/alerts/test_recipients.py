@@ -158,6 +158,7 @@ def test_a_self_report_tells_the_students_own_counsellor_at_once(
     client.force_login(cast.police_liaison)
     html = client.get(reverse("alert_detail", args=[case.alert.pk])).content.decode()
     assert "辅导员甲" in html and "学生的辅导员（学生自报）" in html
+    assert "已同时告知学生的辅导员（3条消息）" in html
 
 
 def test_the_counsellor_is_told_once_and_never_again_on_escalation(cast, make_intake, sync):
