@@ -229,7 +229,7 @@ class World:
 def build_world(robot_url: str) -> World:
     """A school with one class, its student, two responders at the school and the school's WeCom group."""
     from fanzha.notify import actions as notify
-    from fanzha.notify.models import ChannelKind
+    from fanzha.notify.models import ChannelAudience, ChannelKind
     from fanzha.org import actions
     from fanzha.org.models import Role
     from fanzha.reach import actions as reach
@@ -249,7 +249,13 @@ def build_world(robot_url: str) -> World:
         person = actions.enrol_person(unit=school, name=name, kind="staff", external_number=number)
         users[role] = actions.create_account(person, None)
         actions.grant_role(users[role], school, role)
-    channel = notify.add_channel(unit=school, kind=ChannelKind.WECOM, name="校园反诈处置群", url=robot_url)
+    channel = notify.add_channel(
+        unit=school,
+        kind=ChannelKind.WECOM,
+        name="校园反诈处置群",
+        url=robot_url,
+        audience=ChannelAudience.POLICE,
+    )
     link = reach.ensure_class_link(klass)
     return World(token=link.token, liaison_pk=users[Role.POLICE_LIAISON].pk, channel_pk=channel.pk)
 

@@ -33,7 +33,7 @@ from fanzha.org.scope import Cap, in_scope
 
 from . import export, queries
 from .accountability.actions import propose_accountability, refresh_accountability
-from .alerts.actions import raise_alert
+from .alerts.actions import end_alert, raise_alert
 from .events import record_event
 from .followup.actions import open_followup
 from .intake import CaseInput, Cleaned, _aware, clean_input, parse_amount
@@ -426,8 +426,9 @@ def change_state(
     """Move a case along reported → (alerted) → filed → investigating → closed.
 
     Filing needs the police case number; closing needs the outcome, and the recovered amount must
-    agree with it (all, part or none of the loss). A change the actor's role may not make raises
-    ``PermissionDenied``; a change not allowed from the current state raises ``ValidationError``.
+    agree with it (all, part or none of the loss), and ends the case's alert (``end_alert``). A
+    change the actor's role may not make raises ``PermissionDenied``; a change not allowed from the
+    current state raises ``ValidationError``.
     """
     now = now or timezone.now()
     case = Case.objects.select_for_update().get(pk=case.pk)
@@ -475,6 +476,8 @@ def change_state(
         detail["note"] = note.strip()[:300]
     if to == CaseState.CLOSED:
         detail.update(outcome=outcome, recovered=str(case.recovered_amount), frozen=str(case.frozen_amount))
+        if end_alert(case, now) is not None:
+            detail["alert_ended"] = True
     record_event(case, CaseEvent.Kind.STATE, actor, before=before, after=to, at=now, **detail)
     return case
 

@@ -209,6 +209,7 @@ class AlertSerializer(serializers.ModelSerializer):
             "seconds_to_ack",
             "resolved_at",
             "outcome_note",
+            "ended_at",
         ]
         read_only_fields = fields
 

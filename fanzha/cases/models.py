@@ -368,12 +368,17 @@ class CaseEvent(models.Model):
 
 
 class Alert(models.Model):
-    """The emergency stop-payment alert (紧急止付预警) of a case."""
+    """The emergency stop-payment alert (紧急止付预警) of a case.
+
+    ``ENDED``: the case was closed, so the alert is over whatever it had reached (acknowledged and
+    resolved times stay as they were): it leaves the police queue and never escalates again.
+    """
 
     class Status(models.TextChoices):
         OPEN = "open", _("待警方确认")
         ACKNOWLEDGED = "acknowledged", _("警方已确认")
         RESOLVED = "resolved", _("已处置")
+        ENDED = "ended", _("已结束（案件已结案）")
 
     case = models.OneToOneField(Case, on_delete=models.CASCADE, related_name="alert")
     status = models.CharField(_("状态"), max_length=16, choices=Status.choices, default=Status.OPEN)
@@ -386,6 +391,7 @@ class Alert(models.Model):
     )
     resolved_at = models.DateTimeField(null=True, blank=True)
     outcome_note = models.CharField(_("处置说明"), max_length=300, blank=True)
+    ended_at = models.DateTimeField(_("结束时间"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("止付预警")
@@ -407,10 +413,16 @@ class Alert(models.Model):
 
 
 class AlertRecipient(models.Model):
-    """Who an alert went to, at which tier and over which channel (one row per outbox message)."""
+    """Who an alert went to, at which tier and over which channel (one row per outbox message), and
+    why: a contact of the tier, or the victim's own counsellor told of a self-report."""
+
+    class Reason(models.TextChoices):
+        CONTACT = "", _("预警联系人")
+        COUNSELLOR = "counsellor", _("学生的辅导员（学生自报）")
 
     alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="recipients")
     tier = models.PositiveSmallIntegerField()
+    reason = models.CharField(max_length=12, choices=Reason.choices, default=Reason.CONTACT, blank=True)
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

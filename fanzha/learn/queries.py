@@ -15,7 +15,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from fanzha.notify.actions import WEBHOOK_KINDS
-from fanzha.notify.models import Channel
+from fanzha.notify.models import Channel, ChannelAudience
 from fanzha.org.scope import Cap, path_q, scope_paths
 
 from .models import Article, TipSchedule
@@ -45,11 +45,13 @@ def schedules_for(user: Any, cap: Cap = Cap.VIEW) -> QuerySet[TipSchedule]:
 
 
 def schedulable_channels(user: Any) -> QuerySet[Channel]:
-    """Active chat-group robots of units the user manages that have no tip schedule yet."""
+    """Active chat-group robots of units the user manages that have no tip schedule yet: class,
+    parents' and staff groups. Police groups are for casework and get no daily tips (a schedule made
+    before channels had an audience keeps posting where it does)."""
     return Channel.objects.filter(
         path_q(scope_paths(user, MANAGE), "unit__path"),
         kind__in=list(WEBHOOK_KINDS),
         is_active=True,
         unit__is_active=True,
         tip_schedules__isnull=True,
-    )
+    ).exclude(audience=ChannelAudience.POLICE)

@@ -20,7 +20,7 @@ from fanzha.core import crypto
 from fanzha.core.identifiers import normalize_phone
 from fanzha.org.models import Unit, User
 
-from .models import MAILTO, Channel, ChannelKind, Notification, Outbox
+from .models import MAILTO, Channel, ChannelAudience, ChannelKind, Notification, Outbox, default_audience
 from .tasks import request_delivery_on_commit
 
 WEBHOOK_KINDS = frozenset({ChannelKind.WECOM, ChannelKind.DINGTALK, ChannelKind.FEISHU})
@@ -103,6 +103,12 @@ def _check_kind(kind: str) -> None:
         raise ValidationError({"kind": _("只能添加企业微信、钉钉、飞书群机器人或电子邮件")})
 
 
+def _check_audience(audience: str) -> str:
+    if audience not in ChannelAudience.values:
+        raise ValidationError({"audience": _("请选择群成员：班级群、家长群、教职工/工作群或警务群")})
+    return audience
+
+
 def _check_name(name: str) -> str:
     name = name.strip()
     if not name:
@@ -111,24 +117,38 @@ def _check_name(name: str) -> str:
 
 
 @transaction.atomic
-def add_channel(*, unit: Unit, kind: str, name: str, url: str, secret: str = "") -> Channel:
+def add_channel(
+    *, unit: Unit, kind: str, name: str, url: str, secret: str = "", audience: str | None = None
+) -> Channel:
     """Configure a chat-group robot webhook (or an e-mail address) for a unit; its reminders go there too.
 
     ``url`` is the webhook's URL, or for e-mail the address. ``secret`` is the robot's signing key
-    (DingTalk and Feishu "加签"), empty when it has none.
+    (DingTalk and Feishu "加签"), empty when it has none. ``audience`` says who reads the channel
+    (``ChannelAudience``): stop-payment alerts go only to staff and police channels. None takes the
+    unit's default (``models.default_audience``: a class or dormitory's group is the students'); the
+    page always asks.
     """
     _check_kind(kind)
     name = _check_name(name)
     target = _target(kind, url)
-    return Channel.objects.create(unit=unit, kind=kind, name=name, url=target, secret=secret.strip())
+    audience = _check_audience(default_audience(unit.kind) if audience is None else audience)
+    return Channel.objects.create(
+        unit=unit, kind=kind, name=name, url=target, secret=secret.strip(), audience=audience
+    )
 
 
 @transaction.atomic
 def update_channel(
-    channel: Channel, *, kind: str, name: str, url: str | None = None, secret: str | None = None
+    channel: Channel,
+    *,
+    kind: str,
+    name: str,
+    url: str | None = None,
+    secret: str | None = None,
+    audience: str | None = None,
 ) -> Channel:
-    """Change a channel. ``url`` and ``secret`` None keep what is stored (a form shows them masked and
-    leaves them empty); an empty ``secret`` removes the signing key."""
+    """Change a channel. ``url``, ``secret`` and ``audience`` None keep what is stored (a form shows the
+    URL and secret masked and leaves them empty); an empty ``secret`` removes the signing key."""
     channel = Channel.objects.select_for_update().get(pk=channel.pk)
     _check_kind(kind)
     channel.kind = kind
@@ -136,7 +156,9 @@ def update_channel(
     channel.url = _target(kind, channel.url if url is None else url)
     if secret is not None:
         channel.secret = secret.strip()
-    channel.save(update_fields=["kind", "name", "url", "secret"])
+    if audience is not None:
+        channel.audience = _check_audience(audience)
+    channel.save(update_fields=["kind", "name", "url", "secret", "audience"])
     return channel
 
 

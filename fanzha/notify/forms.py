@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from fanzha.org.forms import Form
 from fanzha.org.models import Unit
 
-from .models import Channel, ChannelKind
+from .models import Channel, ChannelAudience, ChannelKind
 
 KIND_CHOICES = [
     (kind.value, kind.label)
@@ -30,6 +30,14 @@ class ChannelForm(Form):
     unit = UnitChoiceField(queryset=Unit.objects.none(), label=_("单位"))
     kind = forms.ChoiceField(choices=KIND_CHOICES, label=_("类型"))
     name = forms.CharField(max_length=100, label=_("名称"), help_text=_("便于辨认，例如“计科2301班班级群”。"))
+    audience = forms.ChoiceField(
+        choices=[("", _("请选择")), *ChannelAudience.choices],
+        label=_("群成员"),
+        help_text=_(
+            "谁在这个群里。紧急止付预警含受害学生的班级、损失和收款账户，只发到“教职工/工作群”和"
+            "“警务群”，不会发到班级群或家长群；每日防骗提示可以发到班级群、家长群和工作群。"
+        ),
+    )
     url = forms.CharField(
         max_length=500,
         label=_("Webhook 地址或邮箱"),
@@ -56,6 +64,11 @@ class ChannelForm(Form):
             del self.fields["clear_secret"]
         else:
             del self.fields["unit"]
+            audience: Any = self.fields["audience"]
+            audience.choices = (
+                ChannelAudience.choices
+            )  # a select with no blank: left out keeps the stored one
+            audience.required = False
             url: Any = self.fields["url"]
             url.required = False
             url.help_text = _("已保存：%(url)s。留空则保持不变。") % {"url": channel.masked_url}
@@ -72,4 +85,10 @@ class ChannelForm(Form):
         secret: str | None = data["secret"] or None
         if data.get("clear_secret"):
             secret = ""
-        return {"kind": data["kind"], "name": data["name"], "url": data["url"] or None, "secret": secret}
+        return {
+            "kind": data["kind"],
+            "name": data["name"],
+            "url": data["url"] or None,
+            "secret": secret,
+            "audience": data.get("audience") or None,
+        }

@@ -12,7 +12,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from fanzha.org.models import Unit
+from fanzha.org.models import Unit, UnitKind
 
 
 class ChannelKind(models.TextChoices):
@@ -24,12 +24,47 @@ class ChannelKind(models.TextChoices):
     SMS = "sms", _("短信")
 
 
+class ChannelAudience(models.TextChoices):
+    """Who reads a channel. It decides what may be sent there: a stop-payment alert names the victim's
+    class, loss and payees, so it goes only to staff and police groups, never to a group of students
+    or parents (``ALERT_AUDIENCES``)."""
+
+    CLASS = "class", _("班级群（学生）")
+    PARENTS = "parents", _("家长群")
+    STAFF = "staff", _("教职工/工作群")
+    POLICE = "police", _("警务群")
+
+
+# The audiences that may read a stop-payment alert.
+ALERT_AUDIENCES = frozenset({ChannelAudience.STAFF, ChannelAudience.POLICE})
+
+# Units whose channels are students' groups by default (a class, a dormitory building or room).
+STUDENT_UNIT_KINDS = frozenset({UnitKind.CLASS, UnitKind.DORM_BUILDING, UnitKind.DORM_ROOM})
+POLICE_UNIT_KINDS = frozenset({UnitKind.POLICE_BUREAU, UnitKind.POLICE_DEPARTMENT, UnitKind.POLICE_STATION})
+
+
+def default_audience(unit_kind: str) -> str:
+    """The audience a channel of a unit of ``unit_kind`` has unless told otherwise: a class or dormitory
+    group is the students', a police unit's group the police's, any other unit's the staff's. (The
+    migration that introduced audiences applied the same rule to the channels already configured.)"""
+    if unit_kind in STUDENT_UNIT_KINDS:
+        return ChannelAudience.CLASS
+    if unit_kind in POLICE_UNIT_KINDS:
+        return ChannelAudience.POLICE
+    return ChannelAudience.STAFF
+
+
 class Channel(models.Model):
-    """A configured chat-group robot webhook (or other channel) of a unit."""
+    """A configured chat-group robot webhook (or other channel) of a unit, with who reads it."""
 
     unit = models.ForeignKey(Unit, on_delete=models.CASCADE, related_name="channels", verbose_name=_("单位"))
     kind = models.CharField(_("类型"), max_length=10, choices=ChannelKind.choices)
     name = models.CharField(_("名称"), max_length=100)
+    # The model's default is the safe one (a students' group never receives an alert);
+    # ``actions.add_channel`` sets it from the unit when not told.
+    audience = models.CharField(
+        _("群成员"), max_length=8, choices=ChannelAudience.choices, default=ChannelAudience.CLASS
+    )
     url = models.URLField(_("Webhook 地址"), max_length=500, blank=True)
     secret = models.CharField(_("签名密钥"), max_length=200, blank=True)
     is_active = models.BooleanField(_("启用"), default=True)

@@ -151,6 +151,10 @@ def test_the_demo_year(db):
     assert late_case.events.filter(kind=CaseEvent.Kind.ACKNOWLEDGED, detail__late=True).exists()
     assert all(a.raised_at == a.case.reported_at for a in alerts)
     assert Alert.objects.filter(status=Alert.Status.RESOLVED).exists()
+    # Closing ended the alerts of closed cases (the police queue holds only open cases' alerts).
+    ended = [a for a in alerts if a.case.state == CaseState.CLOSED]
+    assert ended and all(a.status == Alert.Status.ENDED and a.ended_at == a.case.closed_at for a in ended)
+    assert all(a.status != Alert.Status.ENDED for a in alerts if a.case.state != CaseState.CLOSED)
 
     # Most cases older than three months are closed, with an outcome; recent ones mostly open.
     old = [c for c in cases if now - c.reported_at > timedelta(days=92)]

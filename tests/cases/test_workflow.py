@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from fanzha.cases import actions
-from fanzha.cases.models import Case, CaseEvent, CaseState
+from fanzha.cases.models import Alert, Case, CaseEvent, CaseState
 from tests.cases.conftest import intake
 
 pytestmark = pytest.mark.django_db
@@ -140,7 +140,15 @@ def test_closing_consistently(cast):
     assert closed.state == CaseState.CLOSED and closed.closed_at is not None
     assert closed.recovered_amount == Decimal("1700.00")
     event = closed.events.order_by("-id").first()
-    assert event.detail == {"outcome": "recovered", "recovered": "1700.00", "frozen": "0.00"}
+    assert event.detail == {
+        "outcome": "recovered",
+        "recovered": "1700.00",
+        "frozen": "0.00",
+        "alert_ended": True,
+    }
+    assert (
+        closed.alert.status == Alert.Status.ENDED
+    )  # closing ends the alert (tests/cases/alerts/test_closing.py)
 
 
 def test_filing_needs_the_police_number_and_order_is_kept(cast):

@@ -17,7 +17,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Case as CaseWhen
-from django.db.models import IntegerField, Value, When
+from django.db.models import Exists, IntegerField, OuterRef, Q, Value, When
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
@@ -30,7 +30,7 @@ from fanzha.notify.models import ChannelKind, Outbox
 from fanzha.org.forms import apply_errors
 from fanzha.org.scope import Cap, scope_paths
 
-from ..models import Alert, AlertRecipient, Case, CaseEvent, Side
+from ..models import Alert, AlertRecipient, Case, CaseEvent, CaseState, Outcome, Side
 from ..queries import alerts_for, can
 from . import actions
 from .actions import alert_stats  # re-exported: the statistics pages import it from here too
@@ -39,6 +39,7 @@ from .forms import AckForm, OutcomeForm
 __all__ = ["alert_stats", "panel"]
 
 PAGE_SIZE = 50
+ALL = "all"  # the list's filter value for every alert, ended ones too (the default hides those)
 ALERT_EVENTS = (
     CaseEvent.Kind.ALERT_SENT,
     CaseEvent.Kind.ESCALATED,
@@ -120,13 +121,21 @@ def alert_list(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
     scoped = alerts_for(request.user, Cap.CASE_VIEW)
     status = request.GET.get("status", "")
-    shown = scoped.filter(status=status) if status in Alert.Status.values else scoped
+    if status in Alert.Status.values:
+        shown = scoped.filter(status=status)
+    elif status == ALL:
+        shown = scoped
+    else:  # the police queue: alerts whose case is still open (closing a case ends its alert)
+        status = ""
+        shown = scoped.exclude(status=Alert.Status.ENDED)
+    edited = CaseEvent.objects.filter(case=OuterRef("case_id"), kind=CaseEvent.Kind.EDITED)
     ordered = (
         shown.select_related("case__unit", "acknowledged_by")
         .annotate(
             rank=CaseWhen(
                 When(status=Alert.Status.OPEN, then=Value(0)), default=Value(1), output_field=IntegerField()
-            )
+            ),
+            edited=Exists(edited),
         )
         .order_by("rank", "-raised_at", "-pk")
     )
@@ -139,6 +148,7 @@ def alert_list(request: HttpRequest) -> HttpResponse:
             "to_alert": human_duration(a.seconds_to_alert),
             "to_ack": human_duration(a.seconds_to_ack),
             "late": _late(a, now),
+            "unverified": actions.unverified(a.case.reported_via, a.case.state, a.edited),
         }
         for a in paged.page
     ]
@@ -157,8 +167,9 @@ def alert_list(request: HttpRequest) -> HttpResponse:
             "paged": paged,
             "stats": stats,
             "figures": figures,
-            "status": status if status in Alert.Status.values else "",
+            "status": status,
             "statuses": Alert.Status.choices,
+            "all": ALL,
             "limit_minutes": int(stats["limit_seconds"] // 60),
         },
     )
@@ -168,6 +179,7 @@ def _recipient_rows(alert: Alert) -> list[dict[str, Any]]:
     """Who was told, per tier: the person or chat group, the channel and whether it went out."""
     labels = dict(ChannelKind.choices)
     statuses = dict(Outbox.Status.choices)
+    reasons = dict(AlertRecipient.Reason.choices)
     tiers: dict[int, list[dict[str, Any]]] = {}
     for r in AlertRecipient.objects.filter(alert=alert).select_related("user", "outbox__channel"):
         if r.user is not None:
@@ -179,6 +191,7 @@ def _recipient_rows(alert: Alert) -> list[dict[str, Any]]:
         tiers.setdefault(r.tier, []).append(
             {
                 "who": who,
+                "reason": reasons.get(r.reason, "") if r.reason else "",
                 "channel": labels.get(r.channel_kind, r.channel_kind),
                 "status": r.outbox.status if r.outbox else "",
                 "status_label": statuses.get(r.outbox.status, "") if r.outbox else _("已删除"),
@@ -193,8 +206,12 @@ def _event_text(event: CaseEvent) -> str:
     d = event.detail or {}
     if event.kind == CaseEvent.Kind.ALERT_SENT:
         if d.get("no_contacts"):
-            return _("预警已发出，但没有找到警务联络员、保卫处或学校管理员")
-        return _("预警已发出：第1级，%(n)d条消息") % {"n": d.get("recipients", 0)}
+            text = _("预警已发出，但没有找到警务联络员、保卫处或学校管理员")
+        else:
+            text = _("预警已发出：第1级，%(n)d条消息") % {"n": d.get("recipients", 0)}
+        if d.get("counsellor"):
+            text += _("；已同时告知学生的辅导员（%(n)d条消息）") % {"n": d["counsellor"]}
+        return text
     if event.kind == CaseEvent.Kind.ESCALATED:
         if d.get("final"):
             return _("无人确认，再次通知第%(t)d级（最后一级）") % {"t": d.get("tier", 0) + 1}
@@ -210,16 +227,33 @@ def _event_text(event: CaseEvent) -> str:
             "f": d.get("frozen", "0"),
             "r": d.get("recovered", "0"),
         }
+    if event.kind == CaseEvent.Kind.STATE and event.state_after == CaseState.CLOSED:
+        return _("案件结案，预警结束")
     return str(event.get_kind_display())
+
+
+def _ended_reason(alert: Alert, case: Case) -> str:
+    """Why an ended alert ended, in words: the case's closing, when and with what result."""
+    if alert.status != Alert.Status.ENDED:
+        return ""
+    outcome = Outcome(case.outcome).label if case.outcome in Outcome.values else "—"
+    when = timezone.localtime(case.closed_at or alert.ended_at or timezone.now()).strftime("%Y-%m-%d %H:%M")
+    return _("预警已结束：案件已于%(when)s结案（结果：%(outcome)s），预警不再升级，也无需再确认。") % {
+        "when": when,
+        "outcome": outcome,
+    }
 
 
 def _detail_context(request: HttpRequest, alert: Alert, **extra: Any) -> dict[str, Any]:
     case = alert.case
     now = timezone.now()
     can_police = can(request.user, case, Cap.CASE_POLICE)
+    closing = Q(kind=CaseEvent.Kind.STATE, state_after=CaseState.CLOSED)
     events = [
         {"event": e, "text": _event_text(e)}
-        for e in case.events.filter(kind__in=ALERT_EVENTS).select_related("actor").order_by("at", "pk")
+        for e in case.events.filter(Q(kind__in=ALERT_EVENTS) | closing)
+        .select_related("actor")
+        .order_by("at", "pk")
     ]
     context: dict[str, Any] = {
         "alert": alert,
@@ -234,7 +268,9 @@ def _detail_context(request: HttpRequest, alert: Alert, **extra: Any) -> dict[st
         "to_ack": human_duration(alert.seconds_to_ack),
         "late": _late(alert, now),
         "can_ack": can_police and alert.status == Alert.Status.OPEN,
-        "can_outcome": can_police and alert.status != Alert.Status.OPEN,
+        "can_outcome": can_police and alert.status in (Alert.Status.ACKNOWLEDGED, Alert.Status.RESOLVED),
+        "ended": _ended_reason(alert, case),
+        "unverified": actions.is_unverified(case),
         "case_url": _case_url(case),
         "limit_minutes": int(actions._escalate_minutes().total_seconds() // 60),
     }
@@ -301,7 +337,7 @@ def alert_outcome(request: HttpRequest, pk: int) -> HttpResponse:
                 alert, request.user, data["frozen_amount"], data["recovered_amount"], data["note"]
             )
         except ValidationError as exc:
-            if alert.status == Alert.Status.OPEN:  # no outcome form on the page yet: say why
+            if alert.status in (Alert.Status.OPEN, Alert.Status.ENDED):  # no outcome form: say why
                 messages.error(request, " ".join(exc.messages))
                 return redirect("alert_detail", pk=alert.pk)
             apply_errors(form, exc)
@@ -336,6 +372,7 @@ def panel(case: Case, user: Any) -> dict[str, Any]:
         "frozen": case.frozen_amount,
         "recovered": case.recovered_amount,
         "can_ack": alert.status == Alert.Status.OPEN and can(user, case, Cap.CASE_POLICE),
+        "unverified": actions.is_unverified(case),
         "detail_url": reverse("alert_detail", args=[alert.pk]),
         "ack_url": reverse("alert_ack", args=[alert.pk]),
     }

@@ -72,6 +72,7 @@ def channel_create(request: AuthedRequest) -> HttpResponse:
                 name=data["name"],
                 url=data["url"],
                 secret=data["secret"],
+                audience=data["audience"],
             )
         except ValidationError as exc:
             apply_errors(form, exc)
@@ -86,9 +87,8 @@ def channel_create(request: AuthedRequest) -> HttpResponse:
 @login_required
 def channel_edit(request: AuthedRequest, pk: int) -> HttpResponse:
     channel = _channel(request, pk)
-    form = ChannelForm(
-        request.POST or None, channel=channel, initial={"kind": channel.kind, "name": channel.name}
-    )
+    initial = {"kind": channel.kind, "name": channel.name, "audience": channel.audience}
+    form = ChannelForm(request.POST or None, channel=channel, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
             actions.update_channel(channel, **form.changes())

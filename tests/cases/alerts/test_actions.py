@@ -123,7 +123,11 @@ def test_report_queues_every_channel_and_delivers_at_once(
     police.save()
     org.save_person(root=cast.uni, person=police.person, phone=POLICE_PHONE)
     robot = notify.add_channel(
-        unit=cast.cs2301, kind="wecom", name="计科2301班级群", url=receiver.url + "/hook"
+        unit=cast.cs2301,
+        kind="wecom",
+        name="计科2301班主任工作群",
+        url=receiver.url + "/hook",
+        audience="staff",
     )
     mailbox = notify.add_channel(unit=cast.uni, kind="email", name="保卫处邮箱", url="baowei@example.com")
     elsewhere = notify.add_channel(unit=cast.cs2302, kind="wecom", name="2302群", url=receiver.url + "/x")

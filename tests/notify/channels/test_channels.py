@@ -135,6 +135,7 @@ def test_add_a_dingtalk_robot_and_see_its_secret_masked(client, cast):
             "unit": cast.cs2302.pk,
             "kind": "dingtalk",
             "name": "计科2302班级群",
+            "audience": "class",
             "url": url,
             "secret": DING_SECRET,
         },
@@ -159,7 +160,7 @@ def test_add_a_dingtalk_robot_and_see_its_secret_masked(client, cast):
 
 def test_add_refuses_units_outside_the_scope_and_bad_addresses(client, cast):
     client.force_login(cast.college_admin)
-    base = {"kind": "wecom", "name": "群", "url": "https://example.com/hook"}
+    base = {"kind": "wecom", "name": "群", "url": "https://example.com/hook", "audience": "staff"}
     for unit in (cast.ma2301, cast.uni, cast.oc01):  # beside, above, another school
         response = client.post(reverse("channel_create"), {**base, "unit": unit.pk})
         assert response.status_code == 400 and "unit" in response.context["form"].errors
