@@ -16,7 +16,6 @@ from django.template import loader
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.csrf import requires_csrf_token
 
-
 log = logging.getLogger(__name__)
 
 # When even the error page cannot be drawn (static files or templates broken): a page without them.
@@ -29,8 +28,9 @@ PLAIN = (
 
 
 def _draw(template: str, context: dict[str, Any], status: int, request: HttpRequest | None) -> HttpResponse:
+    body: str
     try:
-        body = loader.render_to_string(template, context, request=request)
+        body = str(loader.render_to_string(template, context, request=request))
     except Exception:  # an error page must never fail in turn
         log.exception("error page %s could not be drawn", template)
         body = PLAIN % {"code": status}
