@@ -814,6 +814,18 @@ def tip_message(day: date, tip: Tip) -> tuple[str, str]:
     return subject, tip.text
 
 
+TIP_GRACE = timedelta(hours=1)
+
+
+def tip_expiry(day: date) -> datetime:
+    """When a day's tip is no longer worth posting: the end of its day, or (queued late on purpose, a
+    "补发" or a run for a past day) an hour after it was queued. Why: a worker that was down for days
+    must not post every missed day's tip at once when it comes back — a burst that gets the robot
+    blocked — so only what is still current goes; the missed days stay visible as missed."""
+    end_of_day = timezone.make_aware(datetime.combine(day + timedelta(days=1), time.min))
+    return max(end_of_day, timezone.now() + TIP_GRACE)
+
+
 @transaction.atomic
 def post_tip(schedule: TipSchedule, day: date) -> tuple[TipPost, bool]:
     """Choose and queue the schedule's tip for ``day``; (post, whether it was queued now).
@@ -847,6 +859,7 @@ def post_tip(schedule: TipSchedule, day: date) -> tuple[TipPost, bool]:
         body=body,
         key=tip_key(schedule, day),
         not_before=not_before,
+        expires_at=tip_expiry(day),
     )
     post.outbox = row
     post.save(update_fields=["outbox"])
