@@ -267,12 +267,13 @@ def _defer(row: Outbox, now: datetime, until: datetime, reason: str = "") -> Non
             fresh.last_error = reason
             fields.append("last_error")
         fresh.save(update_fields=fields)
-        waiting = Outbox.objects.filter(
-            channel=row.channel, status__in=RETRIABLE, attempts__lt=MAX_ATTEMPTS
-        ).filter(Q(not_before__isnull=True) | Q(not_before__lte=now))
-        if not reason:  # only paced: alerts still have their reserved room
-            waiting = waiting.filter(priority__lte=row.priority)
-        waiting.exclude(pk=row.pk).update(not_before=until)
+        if row.channel_id is not None:
+            waiting = Outbox.objects.filter(
+                channel=row.channel, status__in=RETRIABLE, attempts__lt=MAX_ATTEMPTS
+            ).filter(Q(not_before__isnull=True) | Q(not_before__lte=now))
+            if not reason:  # only paced: alerts still have their reserved room
+                waiting = waiting.filter(priority__lte=row.priority)
+            waiting.exclude(pk=row.pk).update(not_before=until)
         if reason:
             _channel_result(fresh, now, reason)
 

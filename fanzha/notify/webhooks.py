@@ -109,8 +109,11 @@ def operator_hosts() -> list[Allowed]:
 
 def check_url(url: str) -> Target:
     """The target of ``url`` if its scheme, host and port are allowed; ``Refused`` otherwise."""
+    url = url.strip()
+    if any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in url):
+        raise Refused  # no room for a second header or request line
     try:
-        split = urlsplit(url.strip())
+        split = urlsplit(url)
         port = split.port
     except ValueError as exc:
         raise Refused from exc

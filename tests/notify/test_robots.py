@@ -11,6 +11,7 @@ that check signatures, keywords, sizes and rates and answer with the documented 
 
 from __future__ import annotations
 
+import json
 import logging
 from datetime import timedelta
 
@@ -18,8 +19,9 @@ import pytest
 from django.utils import timezone
 
 from fanzha.notify import actions as notify
-from fanzha.notify import delivery, robots
+from fanzha.notify import delivery, errors, robots
 from fanzha.notify.models import Channel, Outbox
+from fanzha.notify.webhooks import Answer
 
 pytestmark = pytest.mark.django_db
 
@@ -96,6 +98,82 @@ def test_permanent_errors_fail_at_once_with_the_cause_in_words(
     for remote in ("sign not match", "sign match fail", "keywords not in content", "Key Words Not Found"):
         assert remote not in caplog.text and remote not in row.last_error
     assert "code 310000" in caplog.text or "code 190" in caplog.text
+
+
+DOCUMENTED = [  # (service, HTTP status, body, reason, permanent)
+    ("wecom", 200, {"errcode": 93000, "errmsg": "invalid webhook url"}, "bad_key", True),
+    ("wecom", 200, {"errcode": 40058, "errmsg": "text.content exceed max length 2048"}, "too_long", True),
+    ("wecom", 200, {"errcode": -1, "errmsg": "system busy"}, "service_error", False),
+    ("dingtalk", 200, {"errcode": 310000, "errmsg": "sign not match"}, "bad_signature", True),
+    ("dingtalk", 200, {"errcode": 310000, "errmsg": "invalid timestamp"}, "bad_timestamp", True),
+    ("dingtalk", 200, {"errcode": 310000, "errmsg": "keywords not in content"}, "keyword", True),
+    ("dingtalk", 200, {"errcode": 310000, "errmsg": "ip 1.2.3.4 not in whitelist"}, "ip_not_allowed", True),
+    ("dingtalk", 200, {"errcode": 300001, "errmsg": "token is not exist"}, "bad_key", True),
+    (
+        "dingtalk",
+        200,
+        {"errcode": 460101, "errmsg": "message too long, exceed 20000 bytes"},
+        "too_long",
+        True,
+    ),
+    (
+        "feishu",
+        200,
+        {"code": 19021, "msg": "sign match fail or timestamp is not within one hour"},
+        "bad_signature",
+        True,
+    ),
+    ("feishu", 200, {"code": 19022, "msg": "Ip Not Allowed"}, "ip_not_allowed", True),
+    ("feishu", 200, {"code": 19024, "msg": "Key Words Not Found"}, "keyword", True),
+    ("feishu", 400, {"code": 9499, "msg": "Bad Request", "data": {}}, "rejected", True),
+    ("feishu", 200, {"StatusCode": 19021, "StatusMessage": "sign error"}, "bad_signature", True),
+    ("feishu", 200, {"code": 9499, "msg": "Bad Request", "StatusCode": 0}, "rejected", True),
+    ("wecom", 404, {"error": "not found"}, "rejected", True),  # a 4xx without the service's body
+    ("wecom", 503, {"error": "unavailable"}, "service_error", False),
+    ("wecom", 200, {}, "bad_answer", False),
+]
+
+
+@pytest.mark.parametrize(("kind", "status", "body", "reason", "permanent"), DOCUMENTED)
+def test_each_documented_answer_means_what_the_service_says(kind, status, body, reason, permanent):
+    service = robots.SERVICES[kind]
+    with pytest.raises(errors.DeliveryError) as info:
+        robots.check_answer(kind, Answer(status, json.dumps(body).encode()), timezone.now(), service)
+    assert info.value.reason == reason
+    assert isinstance(info.value, errors.PermanentError) == permanent
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        (200, {"errcode": 0, "errmsg": "ok"}),
+        (200, {"StatusCode": 0, "StatusMessage": "success", "code": 0, "data": {}, "msg": "success"}),
+    ],
+)
+def test_only_the_documented_success_passes(answer):
+    status, body = answer
+    kind = "feishu" if "code" in body else "wecom"
+    robots.check_answer(
+        kind, Answer(status, json.dumps(body).encode()), timezone.now(), robots.SERVICES[kind]
+    )
+    with pytest.raises(errors.DeliveryError):  # the same body with another status is not a success
+        robots.check_answer(
+            kind, Answer(202, json.dumps(body).encode()), timezone.now(), robots.SERVICES[kind]
+        )
+
+
+def test_rate_limit_answers_wait_for_the_services_window():
+    now = timezone.now()
+    for kind, body, wait in (
+        ("wecom", {"errcode": 45009, "errmsg": "api freq out of limit"}, timedelta(seconds=62)),
+        ("dingtalk", {"errcode": 130101, "errmsg": "send too fast"}, timedelta(minutes=10)),
+        ("feishu", {"code": 11232, "msg": "frequency limited"}, timedelta(seconds=62)),
+        ("wecom", None, timedelta(seconds=62)),  # HTTP 429
+    ):
+        answer = Answer(429, b"") if body is None else Answer(200, json.dumps(body).encode())
+        with pytest.raises(errors.RateLimited) as info:
+            robots.check_answer(kind, answer, now, robots.SERVICES[kind])
+        assert info.value.until == now + wait, kind
 
 
 @pytest.mark.parametrize("kind", ["wecom", "dingtalk", "feishu"])

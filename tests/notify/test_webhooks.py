@@ -35,6 +35,7 @@ INTERNAL = [
     "https://qyapi.weixin.qq.com:8443/cgi-bin/webhook/send?key=k",  # nor its port
     "https://user:pw@oapi.dingtalk.com/robot/send?access_token=t",
     "ftp://oapi.dingtalk.com/robot/send",
+    "https://oapi.dingtalk.com/robot/send?access_token=t HTTP/1.1\r\nX-Injected: 1",
 ]
 
 

@@ -11,6 +11,7 @@ from django.contrib.messages import get_messages
 from django.core import mail
 from django.core.exceptions import ValidationError
 from django.urls import reverse
+from django.utils import timezone
 
 from fanzha.notify import actions, delivery
 from fanzha.notify.models import Channel, Outbox
@@ -274,6 +275,17 @@ def test_a_failed_test_message_is_reported_in_words_and_not_retried(client, cast
     )
     channel.refresh_from_db()
     assert channel.last_error == "bad_signature" and channel.last_error_at is not None
+
+
+def test_a_test_message_to_a_robot_at_its_rate_waits_for_the_window(client, cast, robots):
+    robot = robots.wecom.add_robot()
+    channel = actions.add_channel(unit=cast.cs2301, kind="wecom", name="群", url=robot.url)
+    Channel.objects.filter(pk=channel.pk).update(recent_sends=[timezone.now().timestamp()] * 18)
+    client.force_login(cast.school_admin)
+    response = client.post(reverse("channel_test", args=[channel.pk]))
+    assert "测试消息将在" in " ".join(notes(response)) and robots.wecom.exchanges == []
+    row = Outbox.objects.get()
+    assert row.status == Outbox.Status.PENDING and row.not_before > timezone.now() and row.attempts == 0
 
 
 def test_test_message_to_an_email_channel(client, cast):
