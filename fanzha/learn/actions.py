@@ -14,7 +14,8 @@ and does not pass.
 Daily tips: ``post_daily_tips`` picks one tip per schedule and day and queues it in the notify
 outbox with the key ``tip:<schedule>:<day>``; ``notify.delivery`` sends it with the platform's
 message format and signing, retries failures and never sends a row twice. A day whose tip was
-not sent stays visible through ``missed_days``.
+not sent stays visible through ``missed_days``; a tip not sent by the end of its day expires
+(``tip_expiry``) instead of going out later with the others in a burst.
 """
 
 from __future__ import annotations
