@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 import pytest
 
+from fanzha.bench.robots import Fakes, running_fakes
 from fanzha.org import actions
 from fanzha.org.models import Guardianship, MembershipRole, Person, Role, Unit, User
 from tests.webhooks import Receiver, running_receiver
@@ -161,9 +162,22 @@ def cast(db) -> Cast:
 
 
 @pytest.fixture
-def receiver(monkeypatch) -> Iterator[Receiver]:
-    """A chat-group robot on 127.0.0.1 (tests/webhooks.py), reached without any proxy."""
-    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+def robots(settings) -> Iterator[Fakes]:
+    """Local fakes of the WeCom, DingTalk and Feishu robot services (fanzha/bench/robots.py), which
+    check signatures, keywords, sizes and rates as the services do; allow-listed for delivery
+    (FANZHA_WEBHOOK_ALLOWED_HOSTS), as an operator lists a private deployment."""
+    with running_fakes() as fakes:
+        settings.FANZHA_WEBHOOK_ALLOWED_HOSTS = [
+            *settings.FANZHA_WEBHOOK_ALLOWED_HOSTS,
+            *fakes.allowed_hosts(),
+        ]
+        yield fakes
+
+
+@pytest.fixture
+def receiver(settings) -> Iterator[Receiver]:
+    """A generic HTTP endpoint on 127.0.0.1 (tests/webhooks.py) that answers as told: for what no robot
+    service does (a captive portal's page, a timeout). Allow-listed like the fakes."""
     with running_receiver() as state:
+        settings.FANZHA_WEBHOOK_ALLOWED_HOSTS = [*settings.FANZHA_WEBHOOK_ALLOWED_HOSTS, state.url]
         yield state

@@ -1,6 +1,8 @@
-"""A chat-group robot on 127.0.0.1 for the delivery tests: it records every request it receives (path,
-query, JSON body, content type) and answers as told. The `receiver` fixture (tests/conftest.py) runs
-one for the length of a test."""
+"""A generic HTTP endpoint on 127.0.0.1 for what no robot service does: it records every request it
+receives (path, query, JSON body, content type) and answers as told — an HTML page with 200 (a captive
+portal), an error status, or late (a timeout). Robots themselves are tested against the fakes of the
+services (fanzha/bench/robots.py, the `robots` fixture). The `receiver` fixture (tests/conftest.py)
+runs one for the length of a test."""
 
 from __future__ import annotations
 
@@ -25,6 +27,7 @@ class Receiver:
     statuses: list[int] = field(default_factory=list)  # answers to give in turn first
     answer: dict[str, Any] = field(default_factory=lambda: {"errcode": 0, "errmsg": "ok"})  # body of a 200
     delay: float = 0.0  # seconds to wait before answering (a timeout)
+    page: bytes | None = None  # answer a 200 with this HTML instead of JSON (a captive portal)
     answered: int = 0  # requests answered with 200
 
     def next_status(self) -> int:
@@ -40,7 +43,8 @@ def running_receiver() -> Iterator[Receiver]:
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:  # noqa: N802 (the http.server name)
-            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            raw = self.rfile.read(int(self.headers["Content-Length"]))
+            body = json.loads(raw) if raw else None
             split = urllib.parse.urlsplit(self.path)
             with lock:
                 state.requests.append(
@@ -49,21 +53,23 @@ def running_receiver() -> Iterator[Receiver]:
                         "query": dict(urllib.parse.parse_qsl(split.query)),
                         "body": body,
                         "content_type": self.headers["Content-Type"],
+                        "host": self.headers["Host"],
                     }
                 )
                 status = state.next_status()
                 delay = state.delay
                 answer = state.answer if status == 200 else {"error": "boom"}
+                page = state.page if status == 200 else None
                 # Counted before the answer is written: the sender may read it and the test look
                 # at the count before this thread runs again.
                 if status == 200 and not delay:
                     state.answered += 1
             if delay:
                 time.sleep(delay)
-            payload = json.dumps(answer).encode()
+            payload = page if page is not None else json.dumps(answer).encode()
             try:
                 self.send_response(status)
-                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Type", "text/html" if page is not None else "application/json")
                 self.send_header("Content-Length", str(len(payload)))
                 self.end_headers()
                 self.wfile.write(payload)
@@ -79,7 +85,7 @@ def running_receiver() -> Iterator[Receiver]:
 
     server = Server(("127.0.0.1", 0), Handler)
     state.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:
         yield state

@@ -5,34 +5,38 @@ Why this figure: the alert is only worth something while the money can still be 
 matters is how long the police side waits after a victim presses "report" — the whole path: the
 member pages (middleware, session), ``cases.actions.report_case`` with ``via=SELF``, the alert queued
 in the same transaction, and after commit the delivery (``FANZHA_ALERT_DELIVERY``, "thread" as in
-production) to a WeCom robot webhook, here a small HTTP receiver on 127.0.0.1 in this process.
+production) to a WeCom robot webhook, here the local fake of the WeCom service on 127.0.0.1 in this
+process (``fanzha/bench/robots.py``, the same fake the tests use: it checks the format, the size and the
+rate as WeCom does, and answers as WeCom does). The fake is allow-listed for the run
+(``FANZHA_WEBHOOK_ALLOWED_HOSTS``), as an operator lists a private deployment.
 
 The world is tiny and lives in a throwaway SQLite file (``--db`` to keep it somewhere): a school, a
 college, a class with its link, a student with a phone, a police liaison and a security officer
 granted at the school (the first contact tier), and a WeCom channel on the school. Each run signs the
 student in on a fresh Django test client and posts the self-report form (one transfer ten minutes ago,
-a suspect phone and a suspect web address that is unique to the run, so that the receiver knows which
-post belongs to which report). One untimed warm-up run comes first.
+a suspect phone and a suspect web address that is unique to the run, so that the robot's side knows
+which post belongs to which report). One untimed warm-up run comes first. A WeCom robot takes 20
+messages a minute, and delivery paces itself under that; the figure is latency, not pacing, so the
+group moves to a fresh robot of the fake every ``ROBOT_TURN`` reports (between reports, untimed), as
+the baseline does for its posts.
 
 Printed figures (median, and p95 by nearest rank, over ``--runs`` reports):
 
 ``report_to_webhook_ms``
-    from the start of the form's POST until the receiver has read the webhook post for that case.
+    from the start of the form's POST until the fake robot has accepted the webhook post for that case.
 ``response_ms``
     the POST itself, until the student's phone gets its answer (the redirect to "what to do now").
 ``in_app_ms``
     until the police liaison's in-app notification row exists (its ``created_at``).
 ``baseline_ms``
-    the floor: the same message text (same size), posted straight to the receiver with
-    ``notify.delivery``'s webhook posting function, no request, no database; from the call until the
-    receiver has read it. ``ratio`` = report_to_webhook_ms / baseline_ms.
+    the floor: the same message text (same size), posted straight to the fake robot with
+    ``notify.webhooks.post_json`` (the checked, pinned post delivery uses), no request, no database;
+    from the call until the robot has accepted it. ``ratio`` = report_to_webhook_ms / baseline_ms.
 """
 
 from __future__ import annotations
 
-import json
 import math
-import os
 import secrets
 import statistics
 import tempfile
@@ -42,7 +46,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import IO, Any
 
@@ -50,6 +53,9 @@ from django.core.management import call_command
 from django.core.management.base import CommandError, CommandParser
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.utils import load_backend
+
+from .robots import FakeService, serving
+from .robots import Robot as FakeRobot
 
 HELP = "Time a student's phone self-report until the stop-payment alert reaches the police chat group."
 
@@ -61,7 +67,7 @@ SQLITE_OPTIONS = {
     "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
 }
 WAIT_SECONDS = 30  # a webhook later than this is a failure, not a figure
-LOOPBACK = "127.0.0.1,localhost"
+ROBOT_TURN = 15  # posts to one fake robot before moving to a fresh one (WeCom takes 20 a minute)
 STUDENT_NUMBER = "B2026001"
 STUDENT_PHONE = "13800138000"
 PAYEE_CARD = "6222021234567890128"
@@ -101,25 +107,28 @@ def p95(values: list[float]) -> float:
 
 @dataclass
 class Robot:
-    """A WeCom robot on 127.0.0.1: notes when each expected marker first arrives in a post's text.
+    """The police chat group's side: the WeCom fake, and when each expected marker first arrived.
 
-    Why its own and not tests/webhooks.py: the benchmark ships with the package, the tests do not.
-    The arrival time is taken in the handler, when the body has been read, so the figure does not
-    depend on how soon the waiting thread wakes up.
+    The arrival time is taken when the fake has read and accepted the post (its listener), so the
+    figure does not depend on how soon the waiting thread wakes up.
     """
 
-    url: str = ""
+    service: FakeService
     posts: list[str] = field(default_factory=list)
     arrivals: dict[str, float] = field(default_factory=dict)
     waiting: dict[str, threading.Event] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def fresh_url(self) -> str:
+        """The webhook URL of a new robot of the fake (a group's robot that has sent nothing yet)."""
+        return self.service.add_robot().url
 
     def expect(self, marker: str) -> threading.Event:
         """An event set when a post containing ``marker`` arrives (register before sending)."""
         with self.lock:
             return self.waiting.setdefault(marker, threading.Event())
 
-    def received(self, text: str, at: float) -> None:
+    def received(self, robot: FakeRobot, text: str, at: float) -> None:
         with self.lock:
             self.posts.append(text)
             for marker, event in self.waiting.items():
@@ -134,55 +143,11 @@ class Robot:
 
 @contextmanager
 def running_robot() -> Iterator[Robot]:
-    """Serve a Robot on a free port of 127.0.0.1 until the block ends."""
-    robot = Robot()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 (the http.server name)
-            raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            at = time.perf_counter()
-            try:
-                body = json.loads(raw)
-                text = str(body.get("text", {}).get("content", ""))
-            except (ValueError, AttributeError):
-                text = raw.decode(errors="replace")
-            robot.received(text, at)
-            payload = b'{"errcode": 0, "errmsg": "ok"}'
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    robot.url = f"http://127.0.0.1:{server.server_address[1]}/cgi-bin/webhook/send?key=bench"
-    thread = threading.Thread(target=server.serve_forever, name="bench-robot", daemon=True)
-    thread.start()
-    try:
+    """Serve the WeCom fake on a free port of 127.0.0.1 until the block ends."""
+    with serving(FakeService("wecom")) as service:
+        robot = Robot(service)
+        service.on_accept.append(robot.received)
         yield robot
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
-
-
-@contextmanager
-def loopback_without_proxy() -> Iterator[None]:
-    """Requests to 127.0.0.1 bypass any HTTP proxy of the environment (urllib reads it per request)."""
-    saved = {name: os.environ.get(name) for name in ("no_proxy", "NO_PROXY")}
-    for name, value in saved.items():
-        os.environ[name] = f"{LOOPBACK},{value}" if value else LOOPBACK
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 # The throwaway database -----------------------------------------------------------------------------
@@ -224,6 +189,15 @@ class World:
     token: str
     liaison_pk: int
     channel_pk: int
+
+
+def move_group(world: World, url: str) -> None:
+    """Point the school's group at a fresh robot (between reports: WeCom takes 20 a minute per robot)."""
+    from fanzha.notify import actions as notify
+    from fanzha.notify.models import Channel
+
+    channel = Channel.objects.get(pk=world.channel_pk)
+    notify.update_channel(channel, kind=channel.kind, name=channel.name, url=url)
 
 
 def build_world(robot_url: str) -> World:
@@ -351,17 +325,21 @@ def report_once(world: World, robot: Robot, marker: str) -> Sample:
 
 def baseline(robot: Robot, text: str, marker: str, runs: int) -> list[float]:
     """Seconds from posting ``text`` (``marker`` swapped for one of the same length) until the robot has
-    read it: the same webhook body, with nothing of the application around it."""
-    from fanzha.notify.delivery import _post, webhook_request
+    accepted it: the same webhook body, with nothing of the application around it."""
+    from fanzha.notify import robots, webhooks
+    from fanzha.notify.delivery import TIMEOUT_SECONDS
     from fanzha.notify.models import ChannelKind
 
     timings = []
+    url = robot.fresh_url()
     for i in range(runs + 1):  # the first one warms up
+        if i and i % ROBOT_TURN == 0:
+            url = robot.fresh_url()
         fresh = _marker(i, "b")
-        url, body = webhook_request(ChannelKind.WECOM, robot.url, "", text.replace(marker, fresh))
+        post_url, body = robots.request(ChannelKind.WECOM, url, "", text.replace(marker, fresh))
         arrived = robot.expect(fresh)
         started = time.perf_counter()
-        _post(url, body)
+        webhooks.post_json(post_url, body, TIMEOUT_SECONDS)
         if not arrived.wait(WAIT_SECONDS):
             raise CommandError("a baseline post did not arrive")
         if i:
@@ -394,29 +372,39 @@ def run(
     with tempfile.TemporaryDirectory(prefix="fanzha-bench-alert-") as tmp:
         path = Path(db).expanduser().resolve() if db else Path(tmp) / "alert.sqlite3"
         hosts = [*settings.ALLOWED_HOSTS, "localhost"]
-        with (
-            loopback_without_proxy(),
-            running_robot() as robot,
-            sqlite_file(path),
-            override_settings(DEBUG=False, FANZHA_ALERT_DELIVERY=delivery, ALLOWED_HOSTS=hosts),
-        ):
-            _say(log, f"migrating {path}")
-            call_command("migrate", verbosity=0, interactive=False)
-            world = build_world(robot.url)
-            _say(log, f"warm-up report, then {runs} timed ({delivery} delivery)")
-            first = report_once(world, robot, _marker(0))
-            samples = []
-            markers = []
-            for i in range(1, runs + 1):
-                markers.append(_marker(i))
-                samples.append(report_once(world, robot, markers[-1]))
-            duplicates = [m for m in markers if robot.count(m) != 1]
-            received = len(robot.posts)
-            last = next(text for text in reversed(robot.posts) if markers[-1] in text)
-            _say(log, f"baseline: {runs} bare webhook posts of {len(last)} characters")
-            floor = baseline(robot, last, markers[-1], runs)
+        with running_robot() as robot:
+            webhook_hosts = [*settings.FANZHA_WEBHOOK_ALLOWED_HOSTS, robot.service.base]
+            with (
+                sqlite_file(path),
+                override_settings(
+                    DEBUG=False,
+                    FANZHA_ALERT_DELIVERY=delivery,
+                    ALLOWED_HOSTS=hosts,
+                    FANZHA_WEBHOOK_ALLOWED_HOSTS=webhook_hosts,
+                ),
+            ):
+                _say(log, f"migrating {path}")
+                call_command("migrate", verbosity=0, interactive=False)
+                world = build_world(robot.fresh_url())
+                _say(log, f"warm-up report, then {runs} timed ({delivery} delivery)")
+                first = report_once(world, robot, _marker(0))
+                samples = []
+                markers = []
+                for i in range(1, runs + 1):
+                    if i % ROBOT_TURN == 0:
+                        move_group(world, robot.fresh_url())
+                    markers.append(_marker(i))
+                    samples.append(report_once(world, robot, markers[-1]))
+                duplicates = [m for m in markers if robot.count(m) != 1]
+                received = len(robot.posts)
+                refused = [code or -1 for code in robot.service.codes() if code != 0]
+                last = next(text for text in reversed(robot.posts) if markers[-1] in text)
+                _say(log, f"baseline: {runs} bare webhook posts of {len(last)} characters")
+                floor = baseline(robot, last, markers[-1], runs)
     if duplicates:
         raise CommandError(f"{len(duplicates)} reports reached the chat group more than once")
+    if refused:
+        raise CommandError(f"the WeCom fake refused {len(refused)} posts (codes {sorted(set(refused))})")
     webhook = [s.webhook for s in samples]
     response = [s.response for s in samples]
     in_app = [s.in_app for s in samples]

@@ -14,7 +14,8 @@ and does not pass.
 Daily tips: ``post_daily_tips`` picks one tip per schedule and day and queues it in the notify
 outbox with the key ``tip:<schedule>:<day>``; ``notify.delivery`` sends it with the platform's
 message format and signing, retries failures and never sends a row twice. A day whose tip was
-not sent stays visible through ``missed_days``.
+not sent stays visible through ``missed_days``; a tip not sent by the end of its day expires
+(``tip_expiry``) instead of going out later with the others in a burst.
 """
 
 from __future__ import annotations
@@ -814,6 +815,18 @@ def tip_message(day: date, tip: Tip) -> tuple[str, str]:
     return subject, tip.text
 
 
+TIP_GRACE = timedelta(hours=1)
+
+
+def tip_expiry(day: date) -> datetime:
+    """When a day's tip is no longer worth posting: the end of its day, or (queued late on purpose, a
+    "补发" or a run for a past day) an hour after it was queued. Why: a worker that was down for days
+    must not post every missed day's tip at once when it comes back — a burst that gets the robot
+    blocked — so only what is still current goes; the missed days stay visible as missed."""
+    end_of_day = timezone.make_aware(datetime.combine(day + timedelta(days=1), time.min))
+    return max(end_of_day, timezone.now() + TIP_GRACE)
+
+
 @transaction.atomic
 def post_tip(schedule: TipSchedule, day: date) -> tuple[TipPost, bool]:
     """Choose and queue the schedule's tip for ``day``; (post, whether it was queued now).
@@ -847,6 +860,7 @@ def post_tip(schedule: TipSchedule, day: date) -> tuple[TipPost, bool]:
         body=body,
         key=tip_key(schedule, day),
         not_before=not_before,
+        expires_at=tip_expiry(day),
     )
     post.outbox = row
     post.save(update_fields=["outbox"])

@@ -11,7 +11,7 @@ import uuid
 from datetime import datetime
 
 from django.core.exceptions import ValidationError
-from django.core.validators import EmailValidator, URLValidator
+from django.core.validators import EmailValidator
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -20,6 +20,7 @@ from fanzha.core import crypto
 from fanzha.core.identifiers import normalize_phone
 from fanzha.org.models import Unit, User
 
+from . import errors, pacing, webhooks
 from .models import MAILTO, Channel, ChannelAudience, ChannelKind, Notification, Outbox, default_audience
 from .tasks import request_delivery_on_commit
 
@@ -37,10 +38,15 @@ def queue(
     key: str,
     link: str = "",
     not_before: datetime | None = None,
+    expires_at: datetime | None = None,
+    priority: int = Outbox.Priority.NORMAL,
 ) -> Outbox:
     """Queue one message to a user (in-app or e-mail), an e-mail address, a phone number (SMS) or a
     webhook channel.
 
+    ``priority`` ``Outbox.Priority.ALERT`` (stop-payment alerts) is delivered before anything else and
+    may use the room pacing keeps free on a robot. ``expires_at``: a message not sent by then is
+    dropped as "unsent" (a day's tip is not posted days later, nor in a burst with the others).
     Idempotent on ``key``: a second call with the same key returns the first row unchanged.
     """
     if kind not in ChannelKind.values:
@@ -51,6 +57,8 @@ def queue(
         "body": body,
         "link": link[:300],
         "not_before": not_before,
+        "expires_at": expires_at,
+        "priority": priority,
     }
     if isinstance(to, Channel):
         if to.kind != kind:
@@ -82,7 +90,9 @@ def queue(
 
 
 def _target(kind: str, url: str) -> str:
-    """A channel's address checked for its kind: a webhook's http(s) URL, or ``mailto:`` and an address."""
+    """A channel's address checked for its kind: ``mailto:`` and an address, or a robot's webhook URL
+    on an allowed host (``webhooks.check_url``: the services' own https hosts and the operator's
+    allow-list). The same words as a refused send, whatever the reason: nothing tells the intranet apart."""
     url = url.strip()
     if kind == ChannelKind.EMAIL:
         address = url.removeprefix(MAILTO)
@@ -92,9 +102,11 @@ def _target(kind: str, url: str) -> str:
             raise ValidationError({"url": _("请填写有效的电子邮件地址")}) from exc
         return MAILTO + address
     try:
-        URLValidator(schemes=["http", "https"])(url)
-    except ValidationError as exc:
-        raise ValidationError({"url": _("请填写以 http:// 或 https:// 开头的 Webhook 地址")}) from exc
+        webhooks.check_url(url)
+    except webhooks.Refused as exc:
+        raise ValidationError({"url": errors.words(errors.ADDRESS_REFUSED)}) from exc
+    if len(url) > 500:
+        raise ValidationError({"url": _("Webhook 地址太长")})
     return url
 
 
@@ -116,9 +128,25 @@ def _check_name(name: str) -> str:
     return name[:100]
 
 
+def _check_keyword(kind: str, keyword: str) -> str:
+    keyword = keyword.strip()
+    if kind == ChannelKind.EMAIL:
+        return ""
+    if len(keyword) > 30 or "\n" in keyword:
+        raise ValidationError({"keyword": _("关键词最多 30 个字，且只能有一行")})
+    return keyword
+
+
 @transaction.atomic
 def add_channel(
-    *, unit: Unit, kind: str, name: str, url: str, secret: str = "", audience: str | None = None
+    *,
+    unit: Unit,
+    kind: str,
+    name: str,
+    url: str,
+    secret: str = "",
+    audience: str | None = None,
+    keyword: str = "",
 ) -> Channel:
     """Configure a chat-group robot webhook (or an e-mail address) for a unit; its reminders go there too.
 
@@ -126,14 +154,21 @@ def add_channel(
     (DingTalk and Feishu "加签"), empty when it has none. ``audience`` says who reads the channel
     (``ChannelAudience``): stop-payment alerts go only to staff and police channels. None takes the
     unit's default (``models.default_audience``: a class or dormitory's group is the students'); the
-    page always asks.
+    page always asks. ``keyword`` is the robot's custom keyword (DingTalk and Feishu "自定义关键词"):
+    every message to the channel carries it.
     """
     _check_kind(kind)
     name = _check_name(name)
     target = _target(kind, url)
     audience = _check_audience(default_audience(unit.kind) if audience is None else audience)
     return Channel.objects.create(
-        unit=unit, kind=kind, name=name, url=target, secret=secret.strip(), audience=audience
+        unit=unit,
+        kind=kind,
+        name=name,
+        url=target,
+        secret=secret.strip(),
+        audience=audience,
+        keyword=_check_keyword(kind, keyword),
     )
 
 
@@ -146,19 +181,30 @@ def update_channel(
     url: str | None = None,
     secret: str | None = None,
     audience: str | None = None,
+    keyword: str | None = None,
 ) -> Channel:
     """Change a channel. ``url``, ``secret`` and ``audience`` None keep what is stored (a form shows the
-    URL and secret masked and leaves them empty); an empty ``secret`` removes the signing key."""
+    URL and secret masked and leaves them empty); an empty ``secret`` removes the signing key;
+    ``keyword`` None keeps it. A new URL is a new robot: its pace and its last error start afresh."""
     channel = Channel.objects.select_for_update().get(pk=channel.pk)
     _check_kind(kind)
+    fields = ["kind", "name", "url", "secret", "keyword"]
     channel.kind = kind
     channel.name = _check_name(name)
-    channel.url = _target(kind, channel.url if url is None else url)
+    target = _target(kind, channel.url if url is None else url)
+    if target != channel.url:
+        pacing.reset(channel)
+        channel.last_error = ""
+        fields += ["recent_sends", "blocked_until", "last_error"]
+    channel.url = target
     if secret is not None:
         channel.secret = secret.strip()
     if audience is not None:
         channel.audience = _check_audience(audience)
-    channel.save(update_fields=["kind", "name", "url", "secret", "audience"])
+        fields.append("audience")
+    if keyword is not None or kind == ChannelKind.EMAIL:
+        channel.keyword = _check_keyword(kind, keyword or "")
+    channel.save(update_fields=fields)
     return channel
 
 

@@ -1,4 +1,4 @@
-"""Deliver queued outbox rows: in-app notifications, e-mail and chat-group robot webhooks.
+"""Deliver queued outbox rows: in-app notifications, e-mail, SMS and chat-group robot webhooks.
 
 How a row travels: a worker *claims* it in a short transaction (attempts + 1 and a lease in
 ``not_before``; on PostgreSQL the row is picked with ``select_for_update(skip_locked=True)``,
@@ -6,7 +6,7 @@ so two workers never take the same row), sends it outside any transaction, then 
 sent — an in-app row is created in the same transaction as that mark, so it exists once. A
 failure leaves the row ``failed`` with a back-off; a worker that dies mid-send leaves a lease
 (``FANZHA_OUTBOX_LEASE_SECONDS``) that runs out, and the row is tried again. Nothing is lost; a
-sent row is never picked again.
+sent row is never picked again. Alerts (``Outbox.Priority.ALERT``) are claimed before anything else.
 
 The one window for a duplicate: a worker killed after the robot, mail server or SMS gateway
 accepted a message but before ``_mark_sent`` committed. Nothing on our side can close it (the
@@ -15,32 +15,26 @@ statement after the answer is read, one short transaction on one row. A worker k
 the answer arrived (the common case: the send is the slow part) leaves the row unsent, and it is
 sent once after the lease; ``tests/core/test_worker_kill.py`` kills real workers there.
 
-Webhook formats (text messages): WeCom ``{"msgtype": "text", "text": {"content": …}}``;
-DingTalk the same, signed with ``timestamp`` and ``sign`` query parameters (HMAC-SHA256 of
-"timestamp\\nsecret" keyed by the secret, base64); Feishu ``{"msg_type": "text", "content":
-{"text": …}}`` with ``timestamp`` and ``sign`` in the body (HMAC-SHA256 keyed by
-"timestamp\\nsecret" over an empty message, base64).
+Robots (``robots`` has the services' formats, limits and answers; ``webhooks`` where a post may go):
+the text is fitted to the service's limit and carries the channel's keyword; the post takes a slot
+of the robot's pace first (``pacing``) — a row without one waits for the window, uncounted; only
+the service's documented success body marks it sent; a rate-limit answer holds the robot until the
+service's penalty is over, uncounted; a permanent error (bad signature, keyword, unknown robot, an
+address not allowed) fails at once; the rest is retried. The row and the channel keep the reason as
+an ``errors`` code, which pages show in words; nothing the remote side said is kept or logged.
 
 SMS: the row's ``address`` holds the phone number encrypted (``core.crypto``); the backend named by
-``settings.FANZHA_SMS_BACKEND`` (default ``notify.sms.LogBackend``) sends it. Once sent, the
-address is replaced by the masked number, and a row whose idempotency key starts with ``otp:``
-(a one-time sign-in code) has its body blanked: neither the number nor the code stays behind.
+``settings.FANZHA_SMS_BACKEND`` sends it. With no gateway (the default ``LogBackend``) nothing leaves
+and the row ends ``unsent`` ("未发送：未配置短信网关"), never "sent". Once sent or given up, the address
+is replaced by the masked number, and a row whose idempotency key starts with ``otp:`` (a one-time
+sign-in code) has its body blanked: neither the number nor the code stays behind.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
-import json
 import logging
-import time
-import urllib.error
-import urllib.parse
-import urllib.request
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from django.conf import settings
 from django.core.mail import send_mail
@@ -51,13 +45,17 @@ from django.utils import timezone
 from fanzha.core import crypto
 from fanzha.core.identifiers import mask_phone
 
-from . import sms
-from .models import ChannelKind, Notification, Outbox
+from . import errors, pacing, robots, sms, webhooks
+from .errors import DeliveryError, NotSent, PermanentError, RateLimited
+from .models import Channel, ChannelKind, Notification, Outbox
 
 log = logging.getLogger(__name__)
 
+__all__ = ["DeliveryError", "PermanentError", "deliver_now", "deliver_one", "deliver_pending"]
+
 TIMEOUT_SECONDS = 5
 LEASE = timedelta(minutes=5)  # the default of FANZHA_OUTBOX_LEASE_SECONDS
+WEBHOOK_KINDS = frozenset(robots.SERVICES)
 
 
 def lease() -> timedelta:
@@ -76,136 +74,104 @@ BACKOFF = (
     timedelta(days=1),
 )
 MAX_ATTEMPTS = len(BACKOFF) + 1
+RETRIABLE = (Outbox.Status.PENDING, Outbox.Status.FAILED)
+
+SENT, FAILED, DEFERRED, NOTHING = "sent", "failed", "deferred", ""
 
 
-class DeliveryError(Exception):
-    """A send that failed and may succeed later."""
+class Deferred(Exception):
+    """The robot's window is full (or the robot is held): try the row again at ``until``."""
 
-
-class PermanentError(DeliveryError):
-    """A send that can never succeed (no channel, no address): the row is not retried."""
+    def __init__(self, until: datetime) -> None:
+        super().__init__(until.isoformat())
+        self.until = until
 
 
 @dataclass
 class Result:
     sent: int = 0
     failed: int = 0
+    deferred: int = 0
+
+
+def absolute_link(link: str) -> str:
+    """The link as people outside the site reach it (absolute when ``FANZHA_SITE_URL`` is set)."""
+    return getattr(settings, "FANZHA_SITE_URL", "").rstrip("/") + link if link else ""
 
 
 def message_text(row: Outbox) -> str:
     """Subject, body and (absolute, when ``FANZHA_SITE_URL`` is set) link as one plain text."""
-    parts = [row.subject, row.body]
-    if row.link:
-        parts.append(getattr(settings, "FANZHA_SITE_URL", "").rstrip("/") + row.link)
+    parts = [row.subject, row.body, absolute_link(row.link)]
     return "\n".join(p for p in parts if p)
 
 
-def dingtalk_sign(secret: str, timestamp_ms: int) -> str:
-    """DingTalk's signature: base64(HMAC-SHA256(key=secret, msg="timestamp\\nsecret"))."""
-    digest = hmac.new(secret.encode(), f"{timestamp_ms}\n{secret}".encode(), hashlib.sha256).digest()
-    return base64.b64encode(digest).decode()
+def robot_text(row: Outbox, channel: Channel) -> str:
+    """The text a robot gets: with the channel's keyword, fitted to the service's limit (whole lines,
+    then "…（全文见平台）" and the link to the full record)."""
+    service = robots.SERVICES[row.channel_kind]
+    head = robots.with_keyword("\n".join(p for p in (row.subject, row.body) if p), channel.keyword)
+    return robots.fit(head, service.limit, service.measure, absolute_link(row.link))
 
 
-def feishu_sign(secret: str, timestamp_s: int) -> str:
-    """Feishu's signature: base64(HMAC-SHA256(key="timestamp\\nsecret", msg=""))."""
-    digest = hmac.new(f"{timestamp_s}\n{secret}".encode(), b"", hashlib.sha256).digest()
-    return base64.b64encode(digest).decode()
-
-
-def webhook_request(
-    kind: str, url: str, secret: str, text: str, now: float | None = None
-) -> tuple[str, dict[str, Any]]:
-    """The URL and JSON body to POST for one text message on ``kind``'s robot webhook."""
-    now = time.time() if now is None else now
-    if kind == ChannelKind.WECOM:
-        return url, {"msgtype": "text", "text": {"content": text}}
-    if kind == ChannelKind.DINGTALK:
-        if secret:
-            ms = int(now * 1000)
-            query = urllib.parse.urlencode({"timestamp": ms, "sign": dingtalk_sign(secret, ms)})
-            url = f"{url}{'&' if '?' in url else '?'}{query}"
-        return url, {"msgtype": "text", "text": {"content": text}}
-    if kind == ChannelKind.FEISHU:
-        body: dict[str, Any] = {"msg_type": "text", "content": {"text": text}}
-        if secret:
-            seconds = int(now)
-            body = {"timestamp": str(seconds), "sign": feishu_sign(secret, seconds), **body}
-        return url, body
-    raise PermanentError(f"not a webhook channel: {kind}")
-
-
-def _post(url: str, body: dict[str, Any]) -> dict[str, Any]:
-    if urllib.parse.urlsplit(url).scheme not in {"http", "https"}:
-        raise PermanentError("webhook URL must be http or https")
-    request = urllib.request.Request(
-        url,
-        data=json.dumps(body, ensure_ascii=False).encode(),
-        headers={"Content-Type": "application/json; charset=utf-8"},
-        method="POST",
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:  # noqa: S310 (scheme checked)
-            raw = response.read(65536)
-    except urllib.error.HTTPError as exc:
-        raise DeliveryError(f"HTTP {exc.code}") from exc
-    except (urllib.error.URLError, TimeoutError, OSError) as exc:
-        reason = getattr(exc, "reason", exc)
-        raise DeliveryError(f"connection failed: {type(reason).__name__}") from exc
-    try:
-        answer = json.loads(raw or b"{}")
-    except ValueError:
-        return {}
-    return answer if isinstance(answer, dict) else {}
-
-
-def _send_webhook(row: Outbox) -> None:
+def _send_webhook(row: Outbox, now: datetime) -> None:
     channel = row.channel
     if channel is None or not channel.is_active or not channel.url:
-        raise PermanentError("channel removed or switched off")
-    url, body = webhook_request(row.channel_kind, channel.url, channel.secret, message_text(row))
-    answer = _post(url, body)
-    # WeCom and DingTalk answer {"errcode": 0}, Feishu {"code": 0} (older: {"StatusCode": 0}).
-    for key in ("errcode", "code", "StatusCode"):
-        if key in answer and answer[key] not in (0, "0"):
-            message = str(answer.get("errmsg") or answer.get("msg") or answer.get("StatusMessage") or "")
-            raise DeliveryError(f"{key} {answer[key]}: {message}"[:200])
+        raise PermanentError(errors.CHANNEL_OFF, "channel removed or switched off")
+    service = robots.SERVICES[row.channel_kind]
+    try:
+        webhooks.check_url(channel.url)
+    except webhooks.Refused as exc:
+        raise PermanentError(errors.ADDRESS_REFUSED, "address not allowed") from exc
+    wait = pacing.take_slot(channel.pk, service, row.priority >= Outbox.Priority.ALERT, now)
+    if wait is not None:
+        raise Deferred(wait)
+    url, body = robots.request(row.channel_kind, channel.url, channel.secret, robot_text(row, channel))
+    try:
+        answer = webhooks.post_json(url, body, TIMEOUT_SECONDS)
+    except webhooks.Refused as exc:
+        raise PermanentError(errors.ADDRESS_REFUSED, "address not allowed") from exc
+    except webhooks.Unreachable as exc:
+        raise DeliveryError(errors.UNREACHABLE, "no answer") from exc
+    robots.check_answer(row.channel_kind, answer, now, service)
 
 
 def _send_email(row: Outbox) -> None:
     address = row.address or (row.user.email if row.user else "")
     if not address:
-        raise PermanentError("no e-mail address")
+        raise PermanentError(errors.NO_ADDRESS, "no e-mail address")
     try:
         send_mail(row.subject, message_text(row), None, [address], fail_silently=False)
     except Exception as exc:  # SMTP errors come in many classes; all mean "try later"
-        raise DeliveryError(f"mail failed: {type(exc).__name__}") from exc
+        raise DeliveryError(errors.MAIL_FAILED, type(exc).__name__) from exc
 
 
 # Idempotency-key prefix of messages that carry a secret (a sign-in code): blanked once sent.
 SECRET_KEY_PREFIX = "otp:"
 
 
-def _send_sms(row: Outbox) -> dict[str, str]:
-    """Send an SMS row through the configured backend; return the fields to store once it is sent."""
-    phone = crypto.decrypt(row.address)
-    if not phone:
-        raise PermanentError("no phone number")
-    sms.backend().send(phone, message_text(row))
+def _sms_scrub(row: Outbox, phone: str) -> dict[str, str]:
+    """What an SMS row keeps once it is done with (sent or given up): the masked number, no code."""
     scrub = {"address": mask_phone(phone)}
     if row.idempotency_key.startswith(SECRET_KEY_PREFIX):
         scrub["body"] = "-"
     return scrub
 
 
+def _send_sms(row: Outbox, phone: str) -> None:
+    """Hand an SMS to the configured gateway (``LogBackend``, the default, is none: ``NotSent``)."""
+    if not phone:
+        raise PermanentError(errors.NO_ADDRESS, "no phone number")
+    sms.backend().send(phone, message_text(row))
+
+
 def _claim(now: datetime, pk: int | None = None) -> Outbox | None:
-    """Claim the next due row (or row ``pk``, if due): count the attempt and lease it, briefly locked."""
+    """Claim the next due row (or row ``pk``, if due), alerts first: count the attempt and lease it,
+    briefly locked."""
     with transaction.atomic():
         qs = (
-            Outbox.objects.filter(
-                status__in=[Outbox.Status.PENDING, Outbox.Status.FAILED], attempts__lt=MAX_ATTEMPTS
-            )
+            Outbox.objects.filter(status__in=RETRIABLE, attempts__lt=MAX_ATTEMPTS)
             .filter(Q(not_before__isnull=True) | Q(not_before__lte=now))
-            .order_by("created_at", "pk")
+            .order_by("-priority", "created_at", "pk")
         )
         if pk is not None:
             qs = qs.filter(pk=pk)
@@ -226,6 +192,16 @@ def _locked(row: Outbox) -> Outbox | None:
     return None if fresh is None or fresh.status == Outbox.Status.SENT else fresh
 
 
+def _channel_result(row: Outbox, now: datetime, reason: str = "") -> None:
+    """Note on the row's channel how its latest message fared (the channel page shows it)."""
+    if row.channel_id is None:
+        return
+    if reason:
+        Channel.objects.filter(pk=row.channel_id).update(last_error=reason, last_error_at=now)
+    else:
+        Channel.objects.filter(pk=row.channel_id).update(last_ok_at=now)
+
+
 def _mark_sent(row: Outbox, now: datetime, scrub: dict[str, str] | None = None) -> bool:
     with transaction.atomic():
         fresh = _locked(row)
@@ -233,7 +209,7 @@ def _mark_sent(row: Outbox, now: datetime, scrub: dict[str, str] | None = None) 
             return False
         if fresh.channel_kind == ChannelKind.IN_APP:
             if fresh.user_id is None:
-                raise PermanentError("no user")
+                raise PermanentError(errors.NO_ADDRESS, "no user")
             Notification.objects.create(
                 user_id=fresh.user_id, subject=fresh.subject, body=fresh.body, link=fresh.link
             )
@@ -244,45 +220,98 @@ def _mark_sent(row: Outbox, now: datetime, scrub: dict[str, str] | None = None) 
         for name, value in (scrub or {}).items():
             setattr(fresh, name, value)
         fresh.save(update_fields=["status", "sent_at", "last_error", "not_before", *(scrub or {})])
+        _channel_result(fresh, now)
         return True
 
 
-def _mark_failed(row: Outbox, now: datetime, error: DeliveryError) -> None:
+def _mark_failed(
+    row: Outbox, now: datetime, error: DeliveryError, scrub: dict[str, str] | None = None
+) -> None:
+    scrub = scrub or {}
     with transaction.atomic():
         fresh = _locked(row)
         if fresh is None:
             return
-        fresh.status = Outbox.Status.FAILED
-        fresh.last_error = str(error)[:300]
-        if isinstance(error, PermanentError):
-            fresh.attempts = MAX_ATTEMPTS
-            fresh.not_before = None
+        fresh.last_error = error.reason
+        fresh.not_before = None
+        if isinstance(error, NotSent):
+            fresh.status = Outbox.Status.UNSENT
         else:
-            fresh.not_before = now + BACKOFF[min(fresh.attempts, len(BACKOFF)) - 1]
-        fresh.save(update_fields=["status", "last_error", "attempts", "not_before"])
-    log.warning("outbox %s: delivery failed (attempt %s): %s", row.pk, row.attempts, error)
+            fresh.status = Outbox.Status.FAILED
+            if isinstance(error, PermanentError):
+                fresh.attempts = MAX_ATTEMPTS
+            else:
+                fresh.not_before = now + BACKOFF[min(fresh.attempts, len(BACKOFF)) - 1]
+        if not isinstance(error, PermanentError):
+            scrub = {}  # an SMS that will be retried keeps its number
+        for name, value in scrub.items():
+            setattr(fresh, name, value)
+        fresh.save(update_fields=["status", "last_error", "attempts", "not_before", *scrub])
+        _channel_result(fresh, now, error.reason)
+    log.warning(
+        "outbox %s: %s (attempt %s): %s %s", row.pk, fresh.status, row.attempts, error.reason, error.detail
+    )
 
 
-def deliver_one(row: Outbox, now: datetime) -> bool:
-    """Send one claimed row; True when it is now sent."""
+def _defer(row: Outbox, now: datetime, until: datetime, reason: str = "") -> None:
+    """Put the row (and every other due row to the same robot it would have to wait behind) off until
+    ``until``; the attempt does not count."""
+    with transaction.atomic():
+        fresh = _locked(row)
+        if fresh is None:
+            return
+        fresh.attempts = max(fresh.attempts - 1, 0)
+        fresh.not_before = until
+        fields = ["attempts", "not_before"]
+        if reason:
+            fresh.last_error = reason
+            fields.append("last_error")
+        fresh.save(update_fields=fields)
+        if row.channel_id is not None:
+            waiting = Outbox.objects.filter(
+                channel=row.channel, status__in=RETRIABLE, attempts__lt=MAX_ATTEMPTS
+            ).filter(Q(not_before__isnull=True) | Q(not_before__lte=now))
+            if not reason:  # only paced: alerts still have their reserved room
+                waiting = waiting.filter(priority__lte=row.priority)
+            waiting.exclude(pk=row.pk).update(not_before=until)
+        if reason:
+            _channel_result(fresh, now, reason)
+
+
+def deliver_one(row: Outbox, now: datetime) -> str:
+    """Send one claimed row; ``SENT``, ``FAILED``, ``DEFERRED`` (waits for the robot's window), or
+    ``NOTHING`` (another worker had sent it)."""
+    scrub: dict[str, str] = {}
     try:
-        scrub = None
+        if row.expires_at is not None and row.expires_at <= now:
+            raise NotSent(errors.EXPIRED, "expired")
         if row.channel_kind == ChannelKind.EMAIL:
             _send_email(row)
-        elif row.channel_kind in {ChannelKind.WECOM, ChannelKind.DINGTALK, ChannelKind.FEISHU}:
-            _send_webhook(row)
+        elif row.channel_kind in WEBHOOK_KINDS:
+            _send_webhook(row, now)
         elif row.channel_kind == ChannelKind.SMS:
-            scrub = _send_sms(row)
+            phone = crypto.decrypt(row.address)
+            scrub = _sms_scrub(row, phone) if phone else {}
+            _send_sms(row, phone)
         elif row.channel_kind != ChannelKind.IN_APP:
-            raise PermanentError(f"no adapter for {row.channel_kind}")
-        return _mark_sent(row, now, scrub)
+            raise PermanentError(errors.UNKNOWN, f"no adapter for {row.channel_kind}")
+        return SENT if _mark_sent(row, now, scrub) else NOTHING
+    except Deferred as wait:
+        _defer(row, now, wait.until)
+        return DEFERRED
+    except RateLimited as limited:
+        if row.channel_id is not None:
+            pacing.hold(row.channel_id, limited.until)
+        _defer(row, now, limited.until, errors.RATE_LIMITED)
+        log.warning("outbox %s: rate limited (%s), next try %s", row.pk, limited.detail, limited.until)
+        return DEFERRED
     except DeliveryError as exc:
-        _mark_failed(row, now, exc)
-        return False
+        _mark_failed(row, now, exc, scrub)
+        return FAILED
 
 
 def deliver_pending(now: datetime | None = None, limit: int = 200) -> Result:
-    """Deliver up to ``limit`` due rows (pending, or failed and past their back-off)."""
+    """Deliver up to ``limit`` due rows (pending, or failed and past their back-off), alerts first."""
     fixed = now
     result = Result()
     for _ in range(limit):
@@ -291,23 +320,27 @@ def deliver_pending(now: datetime | None = None, limit: int = 200) -> Result:
         row = _claim(now)
         if row is None:
             break
-        if deliver_one(row, now):
+        outcome = deliver_one(row, now)
+        if outcome == SENT:
             result.sent += 1
-        else:
+        elif outcome == DEFERRED:
+            result.deferred += 1
+        elif outcome == FAILED:
             result.failed += 1
     return result
 
 
 def deliver_now(row: Outbox, now: datetime | None = None, retry: bool = True) -> Outbox:
-    """Send one queued row at once (a channel's test message) instead of waiting for the worker.
+    """Send one queued row at once (a channel's test message, an alert) instead of waiting for the worker.
 
     The row is claimed exactly as the worker claims rows, so a worker running at the same moment
     never sends it too. With ``retry`` False a failure is final: a test message that failed is not
-    sent hours later by the worker. Returns the row as it is afterwards.
+    sent hours later by the worker (one that only waits for the robot's window still goes). Returns
+    the row as it is afterwards.
     """
     now = now or timezone.now()
     claimed = _claim(now, row.pk)
-    if claimed is not None and not deliver_one(claimed, now) and not retry:
+    if claimed is not None and deliver_one(claimed, now) == FAILED and not retry:
         Outbox.objects.filter(pk=row.pk, status=Outbox.Status.FAILED).update(
             attempts=MAX_ATTEMPTS, not_before=None
         )

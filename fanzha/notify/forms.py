@@ -52,6 +52,14 @@ class ChannelForm(Form):
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
     )
     clear_secret = forms.BooleanField(required=False, label=_("删除已保存的签名密钥"))
+    keyword = forms.CharField(
+        max_length=30,
+        required=False,
+        label=_("关键词"),
+        help_text=_(
+            "钉钉、飞书机器人的安全设置选了“自定义关键词”时，填写其中一个关键词；每条消息都会带上它。"
+        ),
+    )
 
     def __init__(
         self, *args: Any, units: QuerySet[Unit] | None = None, channel: Channel | None = None, **kwargs: Any
@@ -91,4 +99,5 @@ class ChannelForm(Form):
             "url": data["url"] or None,
             "secret": secret,
             "audience": data.get("audience") or None,
+            "keyword": data["keyword"],
         }

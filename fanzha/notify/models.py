@@ -6,13 +6,31 @@ idempotency key makes a retry or a second run a no-op — nothing lost, nothing 
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from fanzha.core import crypto
 from fanzha.org.models import Unit, UnitKind
+
+from . import errors
+
+
+class SealedTextField(models.TextField):
+    """Text sealed at rest with ``core.crypto`` (Fernet): the database holds only the token, the model
+    the clear value. Why: a webhook URL carries the robot's key and a signing secret is a key; a
+    database dump must not hand them out. Equality lookups cannot work on it (each seal differs)."""
+
+    def from_db_value(self, value: Any, expression: Any, connection: Any) -> str:
+        return crypto.decrypt(value) if value else ""
+
+    def get_prep_value(self, value: Any) -> Any:
+        value = super().get_prep_value(value)
+        return crypto.encrypt(value) if value else ""
 
 
 class ChannelKind(models.TextChoices):
@@ -65,9 +83,19 @@ class Channel(models.Model):
     audience = models.CharField(
         _("群成员"), max_length=8, choices=ChannelAudience.choices, default=ChannelAudience.CLASS
     )
-    url = models.URLField(_("Webhook 地址"), max_length=500, blank=True)
-    secret = models.CharField(_("签名密钥"), max_length=200, blank=True)
+    url = SealedTextField(_("Webhook 地址"), blank=True)
+    secret = SealedTextField(_("签名密钥"), blank=True)
+    # A robot secured by a custom keyword takes only messages containing it; every message carries it.
+    keyword = models.CharField(_("关键词"), max_length=30, blank=True)
     is_active = models.BooleanField(_("启用"), default=True)
+    # The latest failure (an ``errors`` code) and success, for the channel page.
+    last_error = models.CharField(max_length=40, blank=True)
+    last_error_at = models.DateTimeField(null=True, blank=True)
+    last_ok_at = models.DateTimeField(null=True, blank=True)
+    # Pacing (``notify.pacing``): when the latest messages went out (epoch seconds), and until when the
+    # service told us to stop sending.
+    recent_sends = models.JSONField(default=list, blank=True)
+    blocked_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = _("通知渠道")
@@ -95,6 +123,15 @@ class Channel(models.Model):
     def masked_secret(self) -> str:
         return _mask(self.secret)
 
+    @property
+    def last_error_text(self) -> str:
+        """The latest failure in words, when it is newer than the latest success."""
+        if not self.last_error or (
+            self.last_ok_at and self.last_error_at and self.last_ok_at > self.last_error_at
+        ):
+            return ""
+        return errors.words(self.last_error)
+
 
 MAILTO = "mailto:"
 
@@ -113,6 +150,13 @@ class Outbox(models.Model):
         PENDING = "pending", _("待发送")
         SENT = "sent", _("已发送")
         FAILED = "failed", _("发送失败")
+        # Never handed to any service and never will be (no SMS gateway, a tip past its day): not
+        # retried, and never shown as sent.
+        UNSENT = "unsent", _("未发送")
+
+    class Priority(models.IntegerChoices):
+        NORMAL = 0, _("普通")
+        ALERT = 10, _("紧急预警")
 
     idempotency_key = models.CharField(max_length=200, unique=True)
     channel_kind = models.CharField(max_length=10, choices=ChannelKind.choices)
@@ -123,19 +167,38 @@ class Outbox(models.Model):
     body = models.TextField()
     link = models.CharField(max_length=300, blank=True)
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING, db_index=True)
+    # Alerts are claimed before anything else and may use the room pacing keeps free for them.
+    priority = models.PositiveSmallIntegerField(choices=Priority.choices, default=Priority.NORMAL)
     attempts = models.PositiveSmallIntegerField(default=0)
-    last_error = models.CharField(max_length=300, blank=True)
+    last_error = models.CharField(max_length=300, blank=True)  # an ``errors`` code
     not_before = models.DateTimeField(null=True, blank=True)
+    # A message that means nothing later (a day's tip) is dropped, not sent, once this has passed.
+    expires_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     sent_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = _("发件箱")
         verbose_name_plural = _("发件箱")
-        indexes = [models.Index(fields=["status", "not_before"])]
+        indexes = [
+            models.Index(fields=["status", "not_before"]),
+            models.Index(fields=["status", "-priority", "created_at"], name="notify_outbox_claim_idx"),
+        ]
 
     def __str__(self) -> str:
         return self.idempotency_key
+
+    @property
+    def error_text(self) -> str:
+        """Why it is not sent (yet), in words; empty once sent."""
+        return "" if self.status == self.Status.SENT else errors.words(self.last_error)
+
+    @property
+    def status_text(self) -> str:
+        """The status with its reason, e.g. "未发送：未配置短信网关" — what a page shows per message."""
+        label = str(self.get_status_display())
+        reason = self.error_text
+        return gettext("%(status)s：%(reason)s") % {"status": label, "reason": reason} if reason else label
 
 
 class Notification(models.Model):

@@ -21,10 +21,10 @@ def channels_for(user: Any, cap: Cap = Cap.VIEW) -> QuerySet[Channel]:
 
 
 def with_last_message(channels: QuerySet[Channel]) -> QuerySet[Channel]:
-    """Annotate each channel with its latest outbox row's status, time and error (no query per row)."""
+    """Annotate each channel with its latest outbox row's status and time (no query per row); its latest
+    error is on the channel itself (``Channel.last_error_text``)."""
     latest = Outbox.objects.filter(channel=OuterRef("pk")).order_by("-created_at", "-pk")
     return channels.annotate(
         last_status=Subquery(latest.values("status")[:1]),
         last_at=Subquery(latest.values("created_at")[:1]),
-        last_error=Subquery(latest.values("last_error")[:1]),
     )

@@ -255,8 +255,16 @@ FANZHA_ALERT_DELIVERY = os.environ.get("FANZHA_ALERT_DELIVERY", "thread")
 # messages and SMS are absolute only when it is set.
 FANZHA_SITE_URL = os.environ.get("FANZHA_SITE_URL", "").rstrip("/")
 # SMS (one-time sign-in codes, reminders to members without an account): the backend class that
-# sends them. The default only logs (masked) and marks the message sent; see fanzha/notify/sms.py.
+# sends them. The default is "no gateway": it sends nothing and the message shows "未发送：未配置短信网关"
+# (never "sent"); see fanzha/notify/sms.py.
 FANZHA_SMS_BACKEND = os.environ.get("FANZHA_SMS_BACKEND", "fanzha.notify.sms.LogBackend")
+# Chat-group robot webhooks go only to the WeCom, DingTalk and Feishu/Lark hosts over https, and never to
+# an internal address. For a private deployment of a robot service, list its hosts here (comma-separated
+# "host", "host:port", "https://host[:port]", or "http://host[:port]" to allow plain http): a listed host
+# may be internal. See fanzha/notify/webhooks.py.
+FANZHA_WEBHOOK_ALLOWED_HOSTS = [
+    h.strip() for h in os.environ.get("FANZHA_WEBHOOK_ALLOWED_HOSTS", "").split(",") if h.strip()
+]
 
 # Background work (the Django Tasks API through the django-tasks backport). FANZHA_TASKS_BACKEND picks
 # the queue: "db" (default: django-tasks-db, jobs are rows of this database, `fanzha worker` runs them),

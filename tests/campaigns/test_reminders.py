@@ -1,7 +1,7 @@
 """Reminders: queued once before a period ends, delivered in-app, by e-mail and to chat-group robots
-(a local HTTP receiver, tests/webhooks.py, checks the exact payloads and the DingTalk / Feishu
-signatures); a robot answering 500 leaves the row failed, retried later, never sent twice. Also the
-notification pages."""
+(the local fakes of the services, fanzha/bench/robots.py, check the exact payloads and the DingTalk /
+Feishu signatures); a robot's gateway answering 502 leaves the row failed, retried later, never sent
+twice. Also the notification pages."""
 
 from __future__ import annotations
 
@@ -142,19 +142,14 @@ def feishu_expected(secret: str, timestamp: str) -> str:
     return base64.b64encode(digest).decode()
 
 
-def test_delivery_in_app_email_and_robots(cast, campaign, monitor_user, receiver, settings):
+def test_delivery_in_app_email_and_robots(cast, campaign, monitor_user, robots, settings):
     settings.FANZHA_SITE_URL = "https://fanzha.example.edu.cn"
-    notify.add_channel(unit=cast.cs2301, kind="wecom", name="企业微信群", url=f"{receiver.url}/wecom?key=K1")
-    notify.add_channel(
-        unit=cast.cs2301,
-        kind="dingtalk",
-        name="钉钉群",
-        url=f"{receiver.url}/ding?access_token=T",
-        secret="SECabc",
-    )
-    notify.add_channel(
-        unit=cast.cs2301, kind="feishu", name="飞书群", url=f"{receiver.url}/feishu", secret="fs-key"
-    )
+    wecom_robot = robots.wecom.add_robot()
+    ding_robot = robots.dingtalk.add_robot(secret="SECabc")
+    feishu_robot = robots.feishu.add_robot(secret="fs-key")
+    notify.add_channel(unit=cast.cs2301, kind="wecom", name="企业微信群", url=wecom_robot.url)
+    notify.add_channel(unit=cast.cs2301, kind="dingtalk", name="钉钉群", url=ding_robot.url, secret="SECabc")
+    notify.add_channel(unit=cast.cs2301, kind="feishu", name="飞书群", url=feishu_robot.url, secret="fs-key")
     assert actions.queue_reminders(FRIDAY) == 5
     result = delivery.deliver_pending(NOW)
     assert (result.sent, result.failed) == (5, 0)
@@ -168,60 +163,63 @@ def test_delivery_in_app_email_and_robots(cast, campaign, monitor_user, receiver
     text = f"{row.subject}\n{row.body}\nhttps://fanzha.example.edu.cn{row.link}"
     assert mail.outbox[0].body == text
 
-    by_path = {r["path"]: r for r in receiver.requests}
-    assert len(receiver.requests) == 3
-    wecom = by_path["/wecom"]
-    assert wecom["query"] == {"key": "K1"}
-    assert wecom["body"] == {"msgtype": "text", "text": {"content": text}}
-    assert wecom["content_type"] == "application/json; charset=utf-8"
-    ding = by_path["/ding"]
-    assert ding["body"] == {"msgtype": "text", "text": {"content": text}}
-    assert ding["query"]["access_token"] == "T"
-    assert ding["query"]["sign"] == dingtalk_expected("SECabc", ding["query"]["timestamp"])
-    assert abs(int(ding["query"]["timestamp"]) / 1000 - timezone.now().timestamp()) < 60
-    feishu = by_path["/feishu"]
-    assert feishu["body"]["msg_type"] == "text" and feishu["body"]["content"] == {"text": text}
-    assert feishu["body"]["sign"] == feishu_expected("fs-key", feishu["body"]["timestamp"])
-    assert set(feishu["body"]) == {"timestamp", "sign", "msg_type", "content"}
+    # Each fake took its message (it checked the format and the signature), exactly once.
+    assert (wecom_robot.texts, ding_robot.texts, feishu_robot.texts) == ([text], [text], [text])
+    (wecom,) = robots.wecom.exchanges
+    assert wecom.body == {"msgtype": "text", "text": {"content": text}}
+    (ding,) = robots.dingtalk.exchanges
+    assert ding.body == {"msgtype": "text", "text": {"content": text}}
+    assert ding.query["sign"] == dingtalk_expected("SECabc", ding.query["timestamp"])
+    assert abs(int(ding.query["timestamp"]) / 1000 - timezone.now().timestamp()) < 60
+    (feishu,) = robots.feishu.exchanges
+    assert feishu.body["msg_type"] == "text" and feishu.body["content"] == {"text": text}
+    assert feishu.body["sign"] == feishu_expected("fs-key", feishu.body["timestamp"])
+    assert set(feishu.body) == {"timestamp", "sign", "msg_type", "content"}
 
     # Nothing is sent twice.
     assert delivery.deliver_pending(NOW + timedelta(hours=1)).sent == 0
-    assert len(receiver.requests) == 3 and Notification.objects.count() == 1 and len(mail.outbox) == 1
+    assert len(robots.wecom.exchanges + robots.dingtalk.exchanges + robots.feishu.exchanges) == 3
+    assert Notification.objects.count() == 1 and len(mail.outbox) == 1
 
 
-def test_a_failing_robot_is_retried_later_and_sent_once(cast, campaign, monitor_user, receiver):
-    channel = notify.add_channel(unit=cast.cs2301, kind="wecom", name="群", url=f"{receiver.url}/hook")
+def test_a_failing_robot_is_retried_later_and_sent_once(cast, campaign, monitor_user, robots):
+    robot = robots.wecom.add_robot()
+    channel = notify.add_channel(unit=cast.cs2301, kind="wecom", name="群", url=robot.url)
     notify.queue("wecom", channel, subject="提醒", body="正文", key="k1")
-    receiver.status = 500
+    robots.wecom.outage(2)
     assert delivery.deliver_pending(NOW).failed == 1
     row = Outbox.objects.get()
-    assert (row.status, row.attempts, row.last_error) == (Outbox.Status.FAILED, 1, "HTTP 500")
+    assert (row.status, row.attempts, row.last_error) == (Outbox.Status.FAILED, 1, "service_error")
     assert row.not_before == NOW + timedelta(minutes=1)
     assert delivery.deliver_pending(NOW + timedelta(seconds=30)).failed == 0  # backing off
-    assert len(receiver.requests) == 1
+    assert len(robots.wecom.exchanges) == 1
     assert delivery.deliver_pending(NOW + timedelta(minutes=2)).failed == 1
     row.refresh_from_db()
     assert row.attempts == 2 and row.not_before == NOW + timedelta(minutes=2) + timedelta(minutes=5)
-    receiver.status = 200
     assert delivery.deliver_pending(NOW + timedelta(minutes=8)).sent == 1
     row.refresh_from_db()
     assert (row.status, row.attempts, row.last_error) == (Outbox.Status.SENT, 3, "")
     assert delivery.deliver_pending(NOW + timedelta(days=2)).sent == 0
-    assert len(receiver.requests) == 3  # two failures and one success, never a second success
+    assert len(robots.wecom.exchanges) == 3 and robot.texts == ["提醒\n正文"]  # never a second success
 
 
-def test_robot_errors_in_the_answer_and_dead_channels(cast, receiver):
-    channel = notify.add_channel(unit=cast.cs2301, kind="dingtalk", name="群", url=f"{receiver.url}/ding")
-    receiver.answer = {"errcode": 310000, "errmsg": "sign not match"}
+def test_robot_errors_in_the_answer_and_dead_channels(cast, robots):
+    robot = robots.dingtalk.add_robot(secret="SEC-the-robots")
+    channel = notify.add_channel(
+        unit=cast.cs2301, kind="dingtalk", name="群", url=robot.url, secret="SEC-other"
+    )
     notify.queue("dingtalk", channel, subject="a", body="b", key="k1")
     delivery.deliver_pending(NOW)
     row = Outbox.objects.get()
-    assert row.status == Outbox.Status.FAILED and row.last_error == "errcode 310000: sign not match"
+    assert row.status == Outbox.Status.FAILED and row.last_error == "bad_signature"
+    assert row.attempts == delivery.MAX_ATTEMPTS  # permanent: not tried again
+    notify.queue("dingtalk", channel, subject="a", body="b", key="k2")
     Channel.objects.filter(pk=channel.pk).update(is_active=False)
     delivery.deliver_pending(NOW + timedelta(hours=1))
-    row.refresh_from_db()
-    assert row.attempts == delivery.MAX_ATTEMPTS  # permanent: not tried again
+    dead = Outbox.objects.get(idempotency_key="k2")
+    assert (dead.attempts, dead.last_error) == (delivery.MAX_ATTEMPTS, "channel_off")
     assert delivery.deliver_pending(NOW + timedelta(days=30)).failed == 0
+    assert len(robots.dingtalk.exchanges) == 1
 
 
 def test_a_crashed_worker_leaves_a_lease_that_runs_out(cast, monitor_user):

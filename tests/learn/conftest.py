@@ -1,6 +1,6 @@
 """Fixtures of the learn tests: small content sets (fixtures/content.toml) that do not depend on the
-shipped content files. The chat-group robot on 127.0.0.1 is the shared ``receiver`` fixture
-(tests/conftest.py, tests/webhooks.py)."""
+shipped content files. The chat-group robots are the shared ``robots`` fixture (tests/conftest.py: the
+fakes of the services in fanzha/bench/robots.py); ``receiver`` is a generic endpoint for a timeout."""
 
 from __future__ import annotations
 

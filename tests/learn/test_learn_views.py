@@ -20,6 +20,9 @@ from tests.campaigns.engine import obligation, start
 from tests.learn.conftest import fixture_content
 
 pytestmark = pytest.mark.django_db
+# Robot addresses of the real services: these tests never deliver, so nothing is contacted.
+WECOM = "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key="
+DING = "https://oapi.dingtalk.com/robot/send?access_token="
 
 
 @pytest.fixture
@@ -192,19 +195,15 @@ def test_publish_for_a_unit_out_of_scope_is_refused(client, cast, content, who):
 
 @pytest.fixture
 def schedule(cast, content) -> TipSchedule:
-    channel = notify.add_channel(
-        unit=cast.cs2301, kind="wecom", name="2301班级群", url="http://127.0.0.1:9/h"
-    )
+    channel = notify.add_channel(unit=cast.cs2301, kind="wecom", name="2301班级群", url=WECOM + "h")
     return actions.create_tip_schedule(
         unit=cast.cs2301, channel=channel, starts_on=timezone.localdate() - timedelta(days=3)
     )
 
 
 def test_create_a_schedule_for_a_channel_of_ones_class(client, cast, content):
-    mine = notify.add_channel(
-        unit=cast.cs2301, kind="dingtalk", name="2301钉钉群", url="http://127.0.0.1:9/d"
-    )
-    theirs = notify.add_channel(unit=cast.ma2301, kind="wecom", name="数学群", url="http://127.0.0.1:9/m")
+    mine = notify.add_channel(unit=cast.cs2301, kind="dingtalk", name="2301钉钉群", url=DING + "d")
+    theirs = notify.add_channel(unit=cast.ma2301, kind="wecom", name="数学群", url=WECOM + "m")
     login(client, cast.counsellor)
     page = client.get(reverse("learn_tip_schedule_create"))
     assert page.status_code == 200
@@ -253,7 +252,7 @@ def test_schedule_scope_for_the_cast(client, cast, schedule, who, status):
 
 
 def test_schedule_list_shows_missed_days(client, cast, schedule):
-    other = notify.add_channel(unit=cast.other, kind="wecom", name="外校群", url="http://127.0.0.1:9/o")
+    other = notify.add_channel(unit=cast.other, kind="wecom", name="外校群", url=WECOM + "o")
     actions.create_tip_schedule(unit=cast.other, channel=other)
     login(client, cast.counsellor)
     response = client.get(reverse("learn_tip_schedules"))

@@ -1,7 +1,8 @@
 """Daily tips: one per class chat group a day, never repeated within the window, queued once in the
 outbox and delivered to WeCom, DingTalk and Feishu robots in their exact formats with their
-signatures (a local receiver checks them); failures and timeouts are retried without posting twice
-after a success, and missed days stay visible."""
+signatures (the local fakes of the services check them); failures and timeouts are retried without
+posting twice after a success, missed days stay visible, and a worker back after days away posts
+only today's tip, not a burst of the missed ones."""
 
 from __future__ import annotations
 
@@ -40,7 +41,10 @@ def make_tips(n: int, audiences: list[str] | None = None, prefix: str = "t") -> 
     ]
 
 
-def channel_for(unit, kind: str = "wecom", url: str = "http://127.0.0.1:9/hook", secret: str = "") -> Channel:
+NEVER_SENT = "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=never-sent"  # tests that do not deliver
+
+
+def channel_for(unit, kind: str = "wecom", url: str = NEVER_SENT, secret: str = "") -> Channel:
     return notify.add_channel(unit=unit, kind=kind, name=f"{unit.name}群", url=url, secret=secret)
 
 
@@ -173,13 +177,14 @@ def test_create_tip_schedule_checks_its_channel(cast):
 # Delivery to the robots ----------------------------------------------------------------------------
 
 
-def test_delivery_in_each_platform_format_with_signatures(cast, receiver):
+def test_delivery_in_each_platform_format_with_signatures(cast, robots):
     make_tips(10)
-    wecom = schedule_for(cast.cs2301, channel_for(cast.cs2301, "wecom", f"{receiver.url}/wecom?key=K1"))
-    ding = schedule_for(
-        cast.cs2302, channel_for(cast.cs2302, "dingtalk", f"{receiver.url}/ding?access_token=T", "SECabc")
-    )
-    feishu = schedule_for(cast.ma2301, channel_for(cast.ma2301, "feishu", f"{receiver.url}/feishu", "fs-key"))
+    wecom_robot = robots.wecom.add_robot()
+    ding_robot = robots.dingtalk.add_robot(secret="SECabc")
+    feishu_robot = robots.feishu.add_robot(secret="fs-key")
+    wecom = schedule_for(cast.cs2301, channel_for(cast.cs2301, "wecom", wecom_robot.url))
+    ding = schedule_for(cast.cs2302, channel_for(cast.cs2302, "dingtalk", ding_robot.url, "SECabc"))
+    feishu = schedule_for(cast.ma2301, channel_for(cast.ma2301, "feishu", feishu_robot.url, "fs-key"))
     actions.post_daily_tips(DAY)
     assert delivery.deliver_pending(AT_EIGHT - timedelta(minutes=1)).sent == 0  # not before 08:00
     result = delivery.deliver_pending(AT_EIGHT)
@@ -188,43 +193,45 @@ def test_delivery_in_each_platform_format_with_signatures(cast, receiver):
     def text(schedule: TipSchedule) -> str:
         return "【每日防骗提示】3月6日\n" + TipPost.objects.get(schedule=schedule).tip.text
 
-    by_path = {r["path"]: r for r in receiver.requests}
-    assert len(receiver.requests) == 3
-    assert by_path["/wecom"]["query"] == {"key": "K1"}
-    assert by_path["/wecom"]["body"] == {"msgtype": "text", "text": {"content": text(wecom)}}
-    assert by_path["/wecom"]["content_type"] == "application/json; charset=utf-8"
-
-    d = by_path["/ding"]
-    assert d["body"] == {"msgtype": "text", "text": {"content": text(ding)}}
-    assert set(d["query"]) == {"access_token", "timestamp", "sign"} and d["query"]["access_token"] == "T"
-    assert d["query"]["sign"] == dingtalk_expected("SECabc", d["query"]["timestamp"])
-    assert abs(int(d["query"]["timestamp"]) / 1000 - timezone.now().timestamp()) < 60
-
-    f = by_path["/feishu"]
-    assert f["body"] == {
-        "timestamp": f["body"]["timestamp"],
-        "sign": feishu_expected("fs-key", f["body"]["timestamp"]),
+    # Each fake checked its service's format, and DingTalk's and Feishu's signatures: they took them.
+    assert (wecom_robot.texts, ding_robot.texts, feishu_robot.texts) == (
+        [text(wecom)],
+        [text(ding)],
+        [text(feishu)],
+    )
+    (w,) = robots.wecom.exchanges
+    assert w.body == {"msgtype": "text", "text": {"content": text(wecom)}}
+    (d,) = robots.dingtalk.exchanges
+    assert d.body == {"msgtype": "text", "text": {"content": text(ding)}}
+    assert set(d.query) == {"access_token", "timestamp", "sign"} and d.query["access_token"] == ding_robot.key
+    assert d.query["sign"] == dingtalk_expected("SECabc", d.query["timestamp"])
+    assert abs(int(d.query["timestamp"]) / 1000 - timezone.now().timestamp()) < 60
+    (f,) = robots.feishu.exchanges
+    assert f.body == {
+        "timestamp": f.body["timestamp"],
+        "sign": feishu_expected("fs-key", f.body["timestamp"]),
         "msg_type": "text",
         "content": {"text": text(feishu)},
     }
-    assert abs(int(f["body"]["timestamp"]) - timezone.now().timestamp()) < 60
+    assert abs(int(f.body["timestamp"]) - timezone.now().timestamp()) < 60
 
     # Every post is logged and sent once; another run of either command sends nothing more.
     assert actions.post_daily_tips(DAY).queued == 0
     assert delivery.deliver_pending(AT_EIGHT + timedelta(hours=2)).sent == 0
-    assert len(receiver.requests) == 3
+    assert len(robots.wecom.exchanges + robots.dingtalk.exchanges + robots.feishu.exchanges) == 3
     for schedule in (wecom, ding, feishu):
         assert actions.missed_days(schedule, DAY, DAY) == []
 
 
-def test_a_robot_answering_500_then_200_gets_the_tip_exactly_once(cast, receiver):
+def test_a_robot_answering_502_then_ok_gets_the_tip_exactly_once(cast, robots):
     make_tips(10)
-    schedule = schedule_for(cast.cs2301, channel_for(cast.cs2301, "wecom", f"{receiver.url}/hook"))
+    robot = robots.wecom.add_robot()
+    schedule = schedule_for(cast.cs2301, channel_for(cast.cs2301, "wecom", robot.url))
     actions.post_daily_tips(DAY)
-    receiver.statuses = [500]
+    robots.wecom.outage(1)
     assert delivery.deliver_pending(AT_EIGHT).failed == 1
     row = Outbox.objects.get()
-    assert (row.status, row.last_error) == (Outbox.Status.FAILED, "HTTP 500")
+    assert (row.status, row.last_error) == (Outbox.Status.FAILED, "service_error")
     assert actions.missed_days(schedule, DAY, DAY) == [DAY]  # visible while it is not sent
     history = actions.tip_history(schedule, DAY, DAY, today=DAY + timedelta(days=1))
     assert history[0].status == "failed" and history[0].missed
@@ -232,14 +239,15 @@ def test_a_robot_answering_500_then_200_gets_the_tip_exactly_once(cast, receiver
 
     assert delivery.deliver_pending(AT_EIGHT + timedelta(minutes=2)).sent == 1
     assert delivery.deliver_pending(AT_EIGHT + timedelta(days=1)).sent == 0
-    assert len(receiver.requests) == 2 and receiver.answered == 1
-    assert receiver.requests[0]["body"] == receiver.requests[1]["body"]
+    assert len(robots.wecom.exchanges) == 2 and len(robot.texts) == 1
+    assert robots.wecom.exchanges[0].body == robots.wecom.exchanges[1].body
     assert actions.missed_days(schedule, DAY, DAY) == []
     row.refresh_from_db()
     assert (row.status, row.attempts) == (Outbox.Status.SENT, 2)
 
 
 def test_a_robot_that_times_out_is_retried_not_lost(cast, receiver, monkeypatch):
+    """A timeout is what no fake service does on purpose: a generic endpoint that answers late."""
     monkeypatch.setattr(delivery, "TIMEOUT_SECONDS", 0.3)
     make_tips(10)
     schedule = schedule_for(cast.cs2301, channel_for(cast.cs2301, "wecom", f"{receiver.url}/hook"))
@@ -247,7 +255,7 @@ def test_a_robot_that_times_out_is_retried_not_lost(cast, receiver, monkeypatch)
     receiver.delay = 1.0
     assert delivery.deliver_pending(AT_EIGHT).failed == 1
     row = Outbox.objects.get()
-    assert row.status == Outbox.Status.FAILED and row.last_error.startswith("connection failed")
+    assert row.status == Outbox.Status.FAILED and row.last_error == "unreachable"
     assert row.not_before == AT_EIGHT + timedelta(minutes=1)
     assert actions.missed_days(schedule, DAY, DAY) == [DAY]
     receiver.delay = 0.0
@@ -258,6 +266,38 @@ def test_a_robot_that_times_out_is_retried_not_lost(cast, receiver, monkeypatch)
     # at-least-once is the only choice that loses nothing.)
     assert len(receiver.requests) == 2 and receiver.answered == 1
     assert actions.missed_days(schedule, DAY, DAY) == []
+
+
+def test_a_worker_back_after_days_posts_only_todays_tip(cast, robots, monkeypatch):
+    """The scheduler queued a tip each day while no worker delivered; when one comes back, the days
+    past are not all posted at once (a burst that gets a robot blocked): they stay missed, and
+    today's goes."""
+    make_tips(10)
+    robot = robots.dingtalk.add_robot()
+    schedule = schedule_for(cast.cs2301, channel_for(cast.cs2301, "dingtalk", robot.url))
+    today = timezone.localdate()
+    days = [today - timedelta(days=n) for n in (3, 2, 1, 0)]
+    real_now = timezone.now
+    for day in days:  # each day's run, at 07:00 of that day (before the 08:00 post time)
+        monkeypatch.setattr(
+            timezone, "now", lambda day=day: timezone.make_aware(datetime.combine(day, time(7)))
+        )
+        assert actions.post_daily_tips(day).queued == 1
+    monkeypatch.setattr(timezone, "now", real_now)
+    result = delivery.deliver_pending(timezone.make_aware(datetime.combine(today, time(8, 30))))
+    assert (result.sent, result.failed) == (1, 3)
+    assert robot.texts == [
+        f"【每日防骗提示】{today.month}月{today.day}日\n" + schedule.posts.get(day=today).tip.text
+    ]
+    for day in days[:3]:
+        row = schedule.posts.get(day=day).outbox
+        assert (row.status, row.last_error) == (Outbox.Status.UNSENT, "expired")
+    assert actions.missed_days(schedule, days[0], today) == days[:3]
+    # A missed day posted on purpose ("补发") still goes, within the hour.
+    TipPost.objects.filter(schedule=schedule, day=days[2]).delete()
+    Outbox.objects.filter(idempotency_key=actions.tip_key(schedule, days[2])).delete()
+    actions.post_tip(schedule, days[2])
+    assert delivery.deliver_pending().sent == 1
 
 
 # Missed days -------------------------------------------------------------------------------------
@@ -315,12 +355,12 @@ def test_post_tips_command(cast):
         call_command("post-tips", "--day", "06/03/2026", stdout=StringIO())
 
 
-def test_sent_tips_count_towards_the_daily_tip_obligation(cast, receiver):
+def test_sent_tips_count_towards_the_daily_tip_obligation(cast, robots):
     make_tips(10)
     campaign = start(cast.uni)
     ob = obligation(campaign, "daily-tip", cast.cs2301)
     schedule = schedule_for(
-        cast.cs2301, channel_for(cast.cs2301, "wecom", f"{receiver.url}/hook"), actor=cast.counsellor
+        cast.cs2301, channel_for(cast.cs2301, "wecom", robots.wecom.add_robot().url), actor=cast.counsellor
     )
     actions.post_daily_tips(DAY)
     assert actions.record_sent_tips(DAY) == 0  # not sent yet: nothing to count

@@ -54,11 +54,12 @@ def test_a_message_for_later_asks_for_a_delivery_at_its_time(cast, django_captur
     assert delivery_tasks(status="READY").count() == 2
 
 
-def test_deliver_outbox_sends_and_asks_for_the_retry_of_what_failed(cast, receiver):
-    channel = notify.add_channel(unit=cast.uni, kind="wecom", name="群", url=receiver.url + "/hook")
+def test_deliver_outbox_sends_and_asks_for_the_retry_of_what_failed(cast, robots):
+    robot = robots.wecom.add_robot()
+    channel = notify.add_channel(unit=cast.uni, kind="wecom", name="群", url=robot.url)
     queue_in_app(cast.school_admin, "in-app")
     failing = notify.queue("wecom", channel, subject="群消息", body="正文", key="hook")
-    receiver.status = 500
+    robots.wecom.outage(1)
 
     assert tasks.deliver_outbox.call() == {"sent": 1, "failed": 1}
     assert Notification.objects.filter(user=cast.school_admin, subject="主题").count() == 1
@@ -67,10 +68,21 @@ def test_deliver_outbox_sends_and_asks_for_the_retry_of_what_failed(cast, receiv
     # The retry after the back-off is already asked for (besides the watchdog past the lease).
     assert delivery_tasks(status="READY", run_after=failing.not_before).count() == 1
 
-    receiver.status = 200
     Outbox.objects.filter(pk=failing.pk).update(not_before=timezone.now())
     assert tasks.deliver_outbox.call() == {"sent": 1, "failed": 0}
-    assert len(receiver.requests) == 2
+    assert len(robots.wecom.exchanges) == 2 and robot.texts == ["群消息\n正文"]
+
+
+def test_a_paced_robot_asks_for_a_delivery_when_its_window_ends(cast, robots):
+    robot = robots.wecom.add_robot()
+    channel = notify.add_channel(unit=cast.uni, kind="wecom", name="群", url=robot.url)
+    for i in range(20):
+        notify.queue("wecom", channel, subject="提示", body=str(i), key=f"tip:{i}")
+    assert tasks.deliver_outbox.call() == {"sent": 18, "failed": 0}
+    waiting = Outbox.objects.filter(status=Outbox.Status.PENDING)
+    assert waiting.count() == 2
+    at = waiting.first().not_before
+    assert delivery_tasks(status="READY", run_after=at).count() == 1
 
 
 def test_the_immediate_backend_delivers_on_commit(cast, settings, django_capture_on_commit_callbacks):

@@ -466,7 +466,15 @@ def _queue_all(
     def send(kind: str, to: Any, who: str, user: User | None, body: str) -> None:
         key = f"case-alert:{case.pk}:{label}:{kind}:{who}"
         try:
-            row = notify.queue(kind, to, subject=message.subject, body=body, key=key, link=message.link)
+            row = notify.queue(
+                kind,
+                to,
+                subject=message.subject,
+                body=body,
+                key=key,
+                link=message.link,
+                priority=Outbox.Priority.ALERT,  # ahead of tips and reminders, with room kept on every robot
+            )
         except ValidationError:
             log.warning("case alert %s: %s message to %s not queued (bad address)", case.pk, kind, who)
             return

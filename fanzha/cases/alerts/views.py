@@ -26,7 +26,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 
 from fanzha.core.paging import paginate
-from fanzha.notify.models import ChannelKind, Outbox
+from fanzha.notify.models import ChannelKind
 from fanzha.org.forms import apply_errors
 from fanzha.org.scope import Cap, scope_paths
 
@@ -178,7 +178,6 @@ def alert_list(request: HttpRequest) -> HttpResponse:
 def _recipient_rows(alert: Alert) -> list[dict[str, Any]]:
     """Who was told, per tier: the person or chat group, the channel and whether it went out."""
     labels = dict(ChannelKind.choices)
-    statuses = dict(Outbox.Status.choices)
     reasons = dict(AlertRecipient.Reason.choices)
     tiers: dict[int, list[dict[str, Any]]] = {}
     for r in AlertRecipient.objects.filter(alert=alert).select_related("user", "outbox__channel"):
@@ -194,7 +193,8 @@ def _recipient_rows(alert: Alert) -> list[dict[str, Any]]:
                 "reason": reasons.get(r.reason, "") if r.reason else "",
                 "channel": labels.get(r.channel_kind, r.channel_kind),
                 "status": r.outbox.status if r.outbox else "",
-                "status_label": statuses.get(r.outbox.status, "") if r.outbox else _("已删除"),
+                # With the reason when it did not go out, e.g. "未发送：未配置短信网关" (never "sent").
+                "status_label": r.outbox.status_text if r.outbox else _("已删除"),
                 "sent_at": r.outbox.sent_at if r.outbox else None,
                 "at": r.at,
             }

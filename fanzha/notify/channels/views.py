@@ -13,6 +13,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -49,9 +50,10 @@ def channel_list(request: AuthedRequest) -> HttpResponse:
         queries.channels_for(request.user, Cap.EDIT_UNITS).select_related("unit")
     ).order_by("unit__path", "name", "pk")
     page = Paginator(channels, PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(
-        request, "notify/channel_list.html", {"page": page, "statuses": dict(Outbox.Status.choices)}
-    )
+    statuses = dict(Outbox.Status.choices)
+    for channel in page:
+        channel.last_status_label = statuses.get(channel.last_status, "")  # type: ignore[attr-defined]
+    return render(request, "notify/channel_list.html", {"page": page})
 
 
 @login_required
@@ -73,6 +75,7 @@ def channel_create(request: AuthedRequest) -> HttpResponse:
                 url=data["url"],
                 secret=data["secret"],
                 audience=data["audience"],
+                keyword=data["keyword"],
             )
         except ValidationError as exc:
             apply_errors(form, exc)
@@ -87,7 +90,12 @@ def channel_create(request: AuthedRequest) -> HttpResponse:
 @login_required
 def channel_edit(request: AuthedRequest, pk: int) -> HttpResponse:
     channel = _channel(request, pk)
-    initial = {"kind": channel.kind, "name": channel.name, "audience": channel.audience}
+    initial = {
+        "kind": channel.kind,
+        "name": channel.name,
+        "audience": channel.audience,
+        "keyword": channel.keyword,
+    }
     form = ChannelForm(request.POST or None, channel=channel, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
@@ -130,7 +138,10 @@ def channel_test(request: AuthedRequest, pk: int) -> HttpResponse:
     row = delivery.deliver_now(row, retry=False)
     if row.status == Outbox.Status.SENT:
         messages.success(request, _("测试消息已发送到“%(name)s”，请确认是否收到。") % {"name": channel.name})
+    elif row.status == Outbox.Status.PENDING and row.not_before is not None:
+        at = timezone.localtime(row.not_before).strftime("%H:%M:%S")
+        messages.info(request, _("该机器人刚发送过较多消息，测试消息将在 %(at)s 自动发送。") % {"at": at})
     else:
-        error = row.last_error or _("未知错误")
-        messages.error(request, _("测试消息发送失败：%(error)s。请检查地址和签名密钥。") % {"error": error})
+        error = row.error_text or _("发送失败")
+        messages.error(request, _("测试消息发送失败：%(error)s") % {"error": error})
     return redirect("channel_list")

@@ -1,5 +1,5 @@
 """The stop-payment alert's verbs: contacts by tier, every channel queued and delivered at once (the
-in-app notification, a chat robot on 127.0.0.1, e-mail, SMS through the log backend) without the
+in-app notification, the fake WeCom robot, e-mail, SMS — not sent: no gateway) without the
 victim's details, escalation by time travel (never a message twice), acknowledgement by the police
 side only, the outcome's checks, the self-report path, the figures and the cron command."""
 
@@ -116,22 +116,21 @@ def test_several_contacts_at_one_level_share_a_tier(cast):
 
 
 def test_report_queues_every_channel_and_delivers_at_once(
-    cast, make_intake, sync, receiver, django_capture_on_commit_callbacks, caplog
+    cast, make_intake, sync, robots, django_capture_on_commit_callbacks, caplog
 ):
     police = cast.police_liaison
     police.email = "police@example.com"
     police.save()
     org.save_person(root=cast.uni, person=police.person, phone=POLICE_PHONE)
+    fake = robots.wecom.add_robot()
     robot = notify.add_channel(
-        unit=cast.cs2301,
-        kind="wecom",
-        name="计科2301班主任工作群",
-        url=receiver.url + "/hook",
-        audience="staff",
+        unit=cast.cs2301, kind="wecom", name="计科2301班主任工作群", url=fake.url, audience="staff"
     )
     mailbox = notify.add_channel(unit=cast.uni, kind="email", name="保卫处邮箱", url="baowei@example.com")
-    elsewhere = notify.add_channel(unit=cast.cs2302, kind="wecom", name="2302群", url=receiver.url + "/x")
-    off = notify.add_channel(unit=cast.cs, kind="wecom", name="停用群", url=receiver.url + "/off")
+    elsewhere = notify.add_channel(
+        unit=cast.cs2302, kind="wecom", name="2302群", url=robots.wecom.add_robot().url
+    )
+    off = notify.add_channel(unit=cast.cs, kind="wecom", name="停用群", url=robots.wecom.add_robot().url)
     notify.disable_channel(off)
     caplog.set_level(logging.INFO, logger="fanzha.notify.sms")
 
@@ -149,18 +148,21 @@ def test_report_queues_every_channel_and_delivers_at_once(
     }
     assert elsewhere.pk not in Outbox.objects.values_list("channel", flat=True)
     assert f"case-alert:{case.pk}:0:in_app:{police.pk}" in outbox_keys(case)
-    # Everything went out at once, without the worker.
-    assert set(Outbox.objects.values_list("status", flat=True)) == {Outbox.Status.SENT}
+    # Everything went out at once, without the worker — but the SMS: no gateway is configured, and
+    # it says so instead of "sent".
+    assert set(Outbox.objects.exclude(channel_kind="sms").values_list("status", flat=True)) == {
+        Outbox.Status.SENT
+    }
     note = Notification.objects.get(user=police)
     assert case.number in note.subject and GOOD_CARD in note.body and note.link.endswith(f"/{alert.pk}/")
-    assert [r["path"] for r in receiver.requests] == ["/hook"]
-    text = receiver.requests[0]["body"]["text"]["content"]
+    assert [e.robot for e in robots.wecom.exchanges] == [fake.key]
+    (text,) = fake.texts
     assert GOOD_CARD in text and "pay@example.com" in text and "某某" in text
     assert "张*" in text and "17123456789" in text and "止付黄金时间截止" in text
     assert sorted(m.to[0] for m in mail.outbox) == ["baowei@example.com", "police@example.com"]
     sms = Outbox.objects.get(channel_kind="sms")
-    assert sms.address == "137****7000"
-    assert "sms (log backend) to 137****7000" in caplog.text
+    assert sms.address == "137****7000" and sms.status_text == "未发送：未配置短信网关"
+    assert "sms (no gateway) to 137****7000" in caplog.text
     for message in [text, note.body, note.subject, sms.body, *(m.body for m in mail.outbox)]:
         for secret in SECRETS:
             assert secret not in message, secret
@@ -171,16 +173,16 @@ def test_report_queues_every_channel_and_delivers_at_once(
 
 
 def test_a_failing_robot_does_not_break_the_report(
-    cast, make_intake, sync, receiver, django_capture_on_commit_callbacks
+    cast, make_intake, sync, robots, django_capture_on_commit_callbacks
 ):
-    receiver.status = 500
-    notify.add_channel(unit=cast.uni, kind="dingtalk", name="全校工作群", url=receiver.url + "/d")
+    robots.dingtalk.outage(1)
+    notify.add_channel(unit=cast.uni, kind="dingtalk", name="全校工作群", url=robots.dingtalk.add_robot().url)
     with django_capture_on_commit_callbacks(execute=True):
         case = report(cast, make_intake)
     assert Case.objects.filter(pk=case.pk, state=CaseState.ALERTED).exists()
     robot = Outbox.objects.get(channel_kind="dingtalk")
     assert robot.status == Outbox.Status.FAILED and robot.not_before is not None  # the worker retries it
-    assert len(receiver.requests) == 1
+    assert len(robots.dingtalk.exchanges) == 1
     assert Notification.objects.filter(user=cast.police_liaison).count() == 1
 
 
@@ -292,7 +294,7 @@ def test_escalation_reaches_the_channels_of_the_next_tier(cast, make_intake, set
     settings.FANZHA_ALERT_ESCALATE_MINUTES = 5
     college_police = make_staff(cast.uni, "P0002", "学院警务", Role.POLICE_LIAISON, cast.cs)
     school_group = notify.add_channel(
-        unit=cast.uni, kind="feishu", name="全校群", url="https://example.com/f"
+        unit=cast.uni, kind="feishu", name="全校群", url="https://open.feishu.cn/open-apis/bot/v2/hook/f"
     )
     t0 = timezone.now()
     case = report(cast, make_intake, now=t0)
@@ -470,3 +472,12 @@ def test_thread_delivery_after_a_real_commit(cast, make_intake, settings):
             thread.join(10)
     assert Notification.objects.filter(user=cast.police_liaison, subject__contains=case.number).exists()
     assert set(Outbox.objects.values_list("status", flat=True)) == {Outbox.Status.SENT}
+
+
+def test_alert_messages_go_out_ahead_of_everything_else(cast, make_intake):
+    """Every message of an alert is queued with the alert priority, which delivery claims first and
+    which pacing keeps room for on every robot."""
+    case = actions.report_case(make_intake(cast.cs2301), cast.counsellor)
+    rows = Outbox.objects.filter(pk__in=case.alert.recipients.values("outbox"))
+    assert rows.exists()
+    assert set(rows.values_list("priority", flat=True)) == {Outbox.Priority.ALERT}

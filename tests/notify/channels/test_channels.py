@@ -1,12 +1,9 @@
 """The channel pages (chat-group robots and e-mail): who may list, add, change, switch off and test
 them (the cast matrix, refused writes change nothing), secrets shown masked once saved, and a test
-message delivered at once to a robot on 127.0.0.1."""
+message delivered at once to the local fake of the robot service (fanzha/bench/robots.py)."""
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 from typing import Any
 
 import pytest
@@ -14,6 +11,7 @@ from django.contrib.messages import get_messages
 from django.core import mail
 from django.core.exceptions import ValidationError
 from django.urls import reverse
+from django.utils import timezone
 
 from fanzha.notify import actions, delivery
 from fanzha.notify.models import Channel, Outbox
@@ -29,6 +27,9 @@ EDITORS = {"school_admin", "college_admin", "outsider"}
 
 WECOM_KEY = "0f3c9a5e-1b2d-4c6e-8f70-123456789abc"
 DING_SECRET = "SEC1234567890abcdefSECRETtail"
+WECOM = "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key="
+DING = "https://oapi.dingtalk.com/robot/send?access_token="
+FEISHU = "https://open.feishu.cn/open-apis/bot/v2/hook/"
 
 
 # Fixtures and helpers ----------------------------------------------------------------------------
@@ -37,8 +38,7 @@ DING_SECRET = "SEC1234567890abcdefSECRETtail"
 @pytest.fixture
 def channel(cast) -> Channel:
     """CS2301's WeCom robot."""
-    url = f"https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key={WECOM_KEY}"
-    return actions.add_channel(unit=cast.cs2301, kind="wecom", name="计科2301班级群", url=url)
+    return actions.add_channel(unit=cast.cs2301, kind="wecom", name="计科2301班级群", url=WECOM + WECOM_KEY)
 
 
 def snapshot(channel: Channel) -> tuple[Any, ...]:
@@ -62,10 +62,8 @@ def test_list_and_add_pages_for_each_cast_member(client, cast, channel, name):
 
 
 def test_list_shows_only_the_channels_in_the_editors_scope(client, cast, channel):
-    other = actions.add_channel(
-        unit=cast.oc01, kind="wecom", name="其他1班群", url="https://example.com/hook"
-    )
-    uni = actions.add_channel(unit=cast.uni, kind="dingtalk", name="全校工作群", url="https://example.com/d")
+    other = actions.add_channel(unit=cast.oc01, kind="wecom", name="其他1班群", url=WECOM + "other")
+    uni = actions.add_channel(unit=cast.uni, kind="dingtalk", name="全校工作群", url=DING + "uni")
     expected = {
         "school_admin": {channel.name, uni.name},
         "college_admin": {channel.name},
@@ -87,10 +85,11 @@ def test_edit_page_for_each_cast_member(client, cast, channel, name):
 
 
 @pytest.mark.parametrize("name", ["channel_edit", "channel_disable", "channel_enable", "channel_test"])
-def test_refused_writes_change_nothing(client, cast, channel, name, receiver):
-    Channel.objects.filter(pk=channel.pk).update(url=f"{receiver.url}/hook")
+def test_refused_writes_change_nothing(client, cast, channel, name, robots):
+    robot = robots.wecom.add_robot()
+    Channel.objects.filter(pk=channel.pk).update(url=robot.url)
     before = snapshot(channel)
-    data = {"kind": "feishu", "name": "改名", "url": "https://example.com/x", "secret": "s"}
+    data = {"kind": "feishu", "name": "改名", "url": FEISHU + "x", "secret": "s"}
     for who, user in cast.users().items():
         if who in EDITS_CS:
             continue
@@ -98,11 +97,11 @@ def test_refused_writes_change_nothing(client, cast, channel, name, receiver):
         response = client.post(reverse(name, args=[channel.pk]), data)
         assert response.status_code == (403 if who in SEES_CS else 404), (who, response.status_code)
     assert snapshot(channel) == before
-    assert not Outbox.objects.exists() and receiver.requests == []
+    assert not Outbox.objects.exists() and robots.wecom.exchanges == []
 
 
 def test_a_channel_above_the_college_is_out_of_sight(client, cast):
-    uni = actions.add_channel(unit=cast.uni, kind="wecom", name="全校工作群", url="https://example.com/hook")
+    uni = actions.add_channel(unit=cast.uni, kind="wecom", name="全校工作群", url=WECOM + "uni")
     client.force_login(cast.college_admin)
     assert client.get(reverse("channel_edit", args=[uni.pk])).status_code == 404
     client.force_login(cast.police_liaison)
@@ -160,7 +159,7 @@ def test_add_a_dingtalk_robot_and_see_its_secret_masked(client, cast):
 
 def test_add_refuses_units_outside_the_scope_and_bad_addresses(client, cast):
     client.force_login(cast.college_admin)
-    base = {"kind": "wecom", "name": "群", "url": "https://example.com/hook", "audience": "staff"}
+    base = {"kind": "wecom", "name": "群", "url": WECOM + "k", "audience": "staff"}
     for unit in (cast.ma2301, cast.uni, cast.oc01):  # beside, above, another school
         response = client.post(reverse("channel_create"), {**base, "unit": unit.pk})
         assert response.status_code == 400 and "unit" in response.context["form"].errors
@@ -190,13 +189,18 @@ def test_edit_keeps_what_is_left_blank(client, cast, channel):
     channel.refresh_from_db()
     assert channel.name == "新名字" and WECOM_KEY in channel.url and channel.secret == ""
     response = client.post(
-        url, {"kind": "feishu", "name": "飞书群", "url": "https://open.feishu.cn/hook/x1", "secret": "fs"}
+        url, {"kind": "feishu", "name": "飞书群", "url": FEISHU + "x1", "secret": "fs", "keyword": "反诈"}
     )
     channel.refresh_from_db()
-    assert (channel.kind, channel.url, channel.secret) == ("feishu", "https://open.feishu.cn/hook/x1", "fs")
+    assert (channel.kind, channel.url, channel.secret, channel.keyword) == (
+        "feishu",
+        FEISHU + "x1",
+        "fs",
+        "反诈",
+    )
     client.post(url, {"kind": "feishu", "name": "飞书群", "url": "", "secret": "", "clear_secret": "on"})
     channel.refresh_from_db()
-    assert channel.secret == "" and channel.url == "https://open.feishu.cn/hook/x1"
+    assert channel.secret == "" and channel.url == FEISHU + "x1" and channel.keyword == ""
     # Switching to e-mail needs an address: the webhook URL is not one.
     response = client.post(url, {"kind": "email", "name": "邮箱", "url": "", "secret": ""})
     assert response.status_code == 400
@@ -220,9 +224,9 @@ def test_disable_and_enable(client, cast, channel):
 
 def test_the_actions_check_their_input(cast, channel):
     with pytest.raises(ValidationError):
-        actions.add_channel(unit=cast.uni, kind="in_app", name="x", url="https://example.com")
+        actions.add_channel(unit=cast.uni, kind="in_app", name="x", url=WECOM + "k")
     with pytest.raises(ValidationError):
-        actions.add_channel(unit=cast.uni, kind="wecom", name="  ", url="https://example.com")
+        actions.add_channel(unit=cast.uni, kind="wecom", name="  ", url=WECOM + "k")
     with pytest.raises(ValidationError):
         actions.update_channel(channel, kind="email", name="x")
     email = actions.add_channel(unit=cast.uni, kind="email", name="保卫处", url="baowei@example.edu.cn")
@@ -233,13 +237,10 @@ def test_the_actions_check_their_input(cast, channel):
 # Test messages -----------------------------------------------------------------------------------
 
 
-def test_test_message_reaches_a_signed_dingtalk_robot(client, cast, receiver):
+def test_test_message_reaches_a_signed_dingtalk_robot(client, cast, robots):
+    robot = robots.dingtalk.add_robot(secret="SECk")
     channel = actions.add_channel(
-        unit=cast.cs2301,
-        kind="dingtalk",
-        name="钉钉群",
-        url=f"{receiver.url}/ding?access_token=T",
-        secret="SECk",
+        unit=cast.cs2301, kind="dingtalk", name="钉钉群", url=robot.url, secret="SECk"
     )
     client.force_login(cast.college_admin)
     response = client.post(reverse("channel_test", args=[channel.pk]))
@@ -247,30 +248,45 @@ def test_test_message_reaches_a_signed_dingtalk_robot(client, cast, receiver):
     assert "测试消息已发送" in " ".join(notes(response))
     row = Outbox.objects.get()
     assert (row.status, row.channel, row.attempts) == (Outbox.Status.SENT, channel, 1)
-    (request,) = receiver.requests
-    assert request["path"] == "/ding" and request["query"]["access_token"] == "T"
-    digest = hmac.new(b"SECk", f"{request['query']['timestamp']}\nSECk".encode(), hashlib.sha256).digest()
-    assert request["query"]["sign"] == base64.b64encode(digest).decode()
-    text = request["body"]["text"]["content"]
+    (exchange,) = robots.dingtalk.exchanges  # the fake checked the signature: it answered 0
+    assert exchange.code == 0 and exchange.robot == robot.key
+    (text,) = robot.texts
     assert text.startswith("测试消息\n") and "钉钉群（计科2301班）" in text and "院管理员" in text
     # Each click is a new message; the worker finds nothing left to send.
     client.post(reverse("channel_test", args=[channel.pk]))
-    assert Outbox.objects.filter(status=Outbox.Status.SENT).count() == 2 and len(receiver.requests) == 2
+    assert Outbox.objects.filter(status=Outbox.Status.SENT).count() == 2 and len(robot.texts) == 2
     assert delivery.deliver_pending().sent == 0
 
 
-def test_a_failed_test_message_is_reported_and_not_retried(client, cast, receiver):
-    channel = actions.add_channel(unit=cast.cs2301, kind="wecom", name="群", url=f"{receiver.url}/hook")
-    receiver.status = 500
+def test_a_failed_test_message_is_reported_in_words_and_not_retried(client, cast, robots):
+    robot = robots.dingtalk.add_robot(secret="SECright")
+    channel = actions.add_channel(
+        unit=cast.cs2301, kind="dingtalk", name="群", url=robot.url, secret="SECwrong"
+    )
     client.force_login(cast.school_admin)
     response = client.post(reverse("channel_test", args=[channel.pk]))
-    assert "HTTP 500" in " ".join(notes(response))
+    assert "测试消息发送失败：签名不匹配：请检查渠道的签名密钥" in " ".join(notes(response))
     row = Outbox.objects.get()
     assert row.status == Outbox.Status.FAILED and row.attempts == delivery.MAX_ATTEMPTS
-    receiver.status = 200
-    assert delivery.deliver_pending().sent == 0 and len(receiver.requests) == 1
+    assert row.last_error == "bad_signature"
+    assert delivery.deliver_pending().sent == 0 and len(robots.dingtalk.exchanges) == 1
     body = client.get(reverse("channel_list")).content.decode()
-    assert "HTTP 500" in body  # the list shows the latest message's fate
+    assert (
+        "签名不匹配：请检查渠道的签名密钥" in body and "310000" not in body and "sign not match" not in body
+    )
+    channel.refresh_from_db()
+    assert channel.last_error == "bad_signature" and channel.last_error_at is not None
+
+
+def test_a_test_message_to_a_robot_at_its_rate_waits_for_the_window(client, cast, robots):
+    robot = robots.wecom.add_robot()
+    channel = actions.add_channel(unit=cast.cs2301, kind="wecom", name="群", url=robot.url)
+    Channel.objects.filter(pk=channel.pk).update(recent_sends=[timezone.now().timestamp()] * 18)
+    client.force_login(cast.school_admin)
+    response = client.post(reverse("channel_test", args=[channel.pk]))
+    assert "测试消息将在" in " ".join(notes(response)) and robots.wecom.exchanges == []
+    row = Outbox.objects.get()
+    assert row.status == Outbox.Status.PENDING and row.not_before > timezone.now() and row.attempts == 0
 
 
 def test_test_message_to_an_email_channel(client, cast):
@@ -297,13 +313,13 @@ def test_notifications_page_and_home_link_the_channels_for_editors_only(client, 
 
 def test_list_query_count_does_not_grow(client, cast, django_assert_num_queries):
     for i in range(3):
-        actions.add_channel(unit=cast.cs2301, kind="wecom", name=f"群{i}", url=f"https://example.com/{i}")
+        actions.add_channel(unit=cast.cs2301, kind="wecom", name=f"群{i}", url=f"{WECOM}{i}")
     client.force_login(cast.school_admin)
     # session, user, grants, count, page of channels (unit and latest message in the same query)
     with django_assert_num_queries(5):
         client.get(reverse("channel_list"))
     for i in range(3, 20):
-        actions.add_channel(unit=cast.cs2302, kind="feishu", name=f"群{i}", url=f"https://example.com/{i}")
+        actions.add_channel(unit=cast.cs2302, kind="feishu", name=f"群{i}", url=f"{FEISHU}{i}")
     with django_assert_num_queries(5):
         response = client.get(reverse("channel_list"))
     assert len(response.context["page"].object_list) == 20

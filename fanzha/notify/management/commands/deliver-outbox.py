@@ -35,8 +35,9 @@ class Command(BaseCommand):
                 now = timezone.make_aware(now)
         while True:
             result = deliver_pending(now, limit=options["limit"])
-            if result.sent or result.failed or not options["every"]:
-                self.stdout.write(f"{result.sent} sent, {result.failed} failed")
+            if result.sent or result.failed or result.deferred or not options["every"]:
+                waiting = f", {result.deferred} waiting for a robot's window" if result.deferred else ""
+                self.stdout.write(f"{result.sent} sent, {result.failed} failed{waiting}")
             if not options["every"]:
                 return
             time.sleep(options["every"])
