@@ -151,10 +151,16 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
-# Login lockout: five failures lock the account-and-address pair for 30 minutes.
+# Login lockout (fanzha/org/lockout.py): five failures on one account, however its number or phone is
+# spelled and from wherever, lock that account for 30 minutes; FANZHA_LOGIN_ADDRESS_FAILURE_LIMIT failures
+# from one client address, over all logins, lock that address. axes' tables keep "user:<pk>" or a keyed
+# hash, never the typed login.
 AXES_FAILURE_LIMIT = int(os.environ.get("FANZHA_LOGIN_FAILURE_LIMIT", "5"))
+FANZHA_LOGIN_ADDRESS_FAILURE_LIMIT = int(os.environ.get("FANZHA_LOGIN_ADDRESS_FAILURE_LIMIT", "50"))
 AXES_COOLOFF_TIME = 0.5
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_HANDLER = "fanzha.org.lockout.LockoutHandler"
+AXES_USERNAME_CALLABLE = "fanzha.org.lockout.axes_username"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked.html"
 AXES_USERNAME_FORM_FIELD = "username"
