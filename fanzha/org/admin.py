@@ -1,4 +1,3 @@
-from collections.abc import Sequence
 from typing import Any
 
 from django.contrib import admin
@@ -26,7 +25,7 @@ class UserAdmin(DjangoUserAdmin):
     list_display = ["username", "first_name", "is_active", "is_staff", "is_superuser"]
     search_fields = ["username", "first_name", "last_name", "email"]
 
-    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Sequence[str]:
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
         """The username is read-only once the account exists: the accounts fanzha makes are named
         ``<organisation code>:<number>``, which Django's username rule (no ``:``) would refuse on every
         save of the change form; sign-in does not depend on it (number or phone)."""
