@@ -13,6 +13,7 @@ from pathlib import Path
 import dj_database_url
 from django.utils.translation import gettext_lazy as _
 
+from fanzha.core.private import private_dir, write_private
 from fanzha.core.storage import static_origin, storages_from_env
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
@@ -38,11 +39,13 @@ def _persistent_secret(filename: str) -> str:
     Why: a fresh install must be secure without configuration, and must not lose its key
     (and with it every encrypted field and session) at the next restart.
     """
-    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    private_dir(DATA_DIR)  # 0700 when new: the keys, the database and media/ live here
     path = DATA_DIR / filename
     if not path.exists():
-        path.write_text(secrets.token_urlsafe(50))
-        path.chmod(0o600)
+        try:
+            write_private(path, secrets.token_urlsafe(50))
+        except FileExistsError:  # another process starting at the same moment made it
+            pass
     return path.read_text().strip()
 
 
@@ -189,6 +192,11 @@ STORAGES = storages_from_env(os.environ)
 FANZHA_MAX_UPLOAD_BYTES = int(os.environ.get("FANZHA_MAX_UPLOAD_BYTES", str(50 * 1024 * 1024)))
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+# Uploaded files and the directories made for them are this account's only (evidence, signatures,
+# roster uploads hold names, phone and ID numbers); the database file is made 0600 on every connection
+# (fanzha/core/private.py).
+FILE_UPLOAD_PERMISSIONS = 0o600
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
