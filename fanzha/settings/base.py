@@ -199,8 +199,11 @@ FILE_UPLOAD_PERMISSIONS = 0o600
 FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
 
 REST_FRAMEWORK = {
+    # Our own tokens (fanzha/api/models.py): hashed, expiring, revocable; the header stays "Token <key>".
+    # rest_framework.authtoken stays installed only so that its old keys could be converted (migration
+    # api 0002); it authenticates nothing.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "fanzha.api.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -210,6 +213,10 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_THROTTLE_RATES": {"anon": "60/min", "user": "6000/min"},
 }
+# How long an API token is valid (days) from when it is issued; its owner may revoke it sooner.
+FANZHA_API_TOKEN_DAYS = int(os.environ.get("FANZHA_API_TOKEN_DAYS", "90"))
+if FANZHA_API_TOKEN_DAYS < 1:
+    raise ValueError("FANZHA_API_TOKEN_DAYS must be at least 1")
 SPECTACULAR_SETTINGS = {
     "TITLE": "fanzha API",
     "DESCRIPTION": "反诈 platform: units, people, memberships.",
