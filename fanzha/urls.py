@@ -9,6 +9,7 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/", include("fanzha.api.urls")),
+    path("account/tokens/", include("fanzha.api.tokens.urls")),
     path("admin/", admin.site.urls),
     path("campaigns/", include("fanzha.campaigns.urls")),
     path("notifications/", include("fanzha.notify.urls")),

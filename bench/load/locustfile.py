@@ -6,8 +6,9 @@ Run through ``fanzha bench load`` (it prepares the accounts file and reads the f
         locust -f bench/load/locustfile.py --headless -u 200 -r 20 -t 60s --host http://127.0.0.1:8100
 
 The server runs with the production settings behind what would be nginx: every request says
-``X-Forwarded-Proto: https`` (as nginx does), so that HTTPS redirects, secure cookies and the CSRF
-origin check behave as in production. Pages are named by route (``/m/[token]/tasks/``), so that
+``X-Forwarded-Proto: https`` (as nginx does; the server runs with ``FANZHA_TRUSTED_PROXIES=1`` so
+that it believes it), so that HTTPS redirects, secure cookies and the CSRF origin check behave as in
+production. Pages are named by route (``/m/[token]/tasks/``), so that
 the statistics group by page, not by class.
 
 Weights follow real use: members (students opening the class link on their phones) far outnumber

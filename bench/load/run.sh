@@ -22,8 +22,9 @@ $BIN/fanzha bench rollup --reuse --runs 1 >&2
 $BIN/fanzha rollup >&2
 
 # Production settings; plain HTTP on loopback stands in for nginx (the locustfile sends
-# X-Forwarded-Proto: https as nginx does). Access lines go to a file, not the terminal.
-DJANGO_SETTINGS_MODULE=fanzha.settings.prod \
+# X-Forwarded-Proto: https as nginx does, believed because a proxy is declared with
+# FANZHA_TRUSTED_PROXIES=1). Access lines go to a file, not the terminal.
+DJANGO_SETTINGS_MODULE=fanzha.settings.prod FANZHA_TRUSTED_PROXIES=1 \
   $BIN/fanzha serve --bind 127.0.0.1:$PORT --workers 4 --threads 4 \
   >"$FANZHA_DATA_DIR/serve.log" 2>&1 &
 SERVER=$!

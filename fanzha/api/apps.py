@@ -1,6 +1,18 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class ApiConfig(AppConfig):
     name = "fanzha.api"
     label = "api"
+    verbose_name = _("接口")
+
+    def ready(self) -> None:
+        # The tokens page is reached from the account area of every page, which core draws without
+        # knowing the API (see fanzha/core/menu.py).
+        from fanzha.core import menu
+
+        prefixes = ("account_tokens", "account_token_")
+        menu.register_account(
+            menu.Entry(10, "api_tokens", "account_tokens", _("接口令牌"), prefixes=prefixes)
+        )

@@ -54,6 +54,8 @@ from django.db.migrations.recorder import MigrationRecorder
 
 import fanzha
 
+from .private import make_dirs
+
 FORMAT = "fanzha-backup"
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
@@ -327,7 +329,7 @@ def create_backup(
     elif output.is_dir():
         output = output / default_backup_path().name
     output = output.resolve()
-    output.parent.mkdir(parents=True, exist_ok=True)
+    make_dirs(output.parent)  # the folders it creates are 0700 (core/private.py)
 
     with tempfile.TemporaryDirectory(prefix=".fanzha-backup-", dir=output.parent) as tmp:
         workdir = Path(tmp)
@@ -522,6 +524,7 @@ def _restore_sqlite(db_file: Path, log: Log) -> None:
     # A write-ahead log left from the old database would be replayed into the new one.
     for suffix in ("-wal", "-shm", "-journal"):
         Path(f"{target}{suffix}").unlink(missing_ok=True)
+    db_file.chmod(0o600)  # the database is this account's only, as a new one is (core/private.py)
     os.replace(db_file, target)  # staged next to the target: same file system, an atomic rename
     log(f"restored the SQLite database {target}")
 
@@ -557,7 +560,8 @@ def _restore_media(staging: Path, manifest: dict[str, Any], log: Log) -> int:
     root = Path(storage.location)
     for name in names:
         target = root / name[len(MEDIA_PREFIX) :]
-        target.parent.mkdir(parents=True, exist_ok=True)
+        make_dirs(target.parent)  # 0700, as the folders of uploads are (settings)
+        (staging / name).chmod(0o600)
         shutil.move(staging / name, target)
     log(f"restored {len(names)} uploaded files into {root}")
     return len(names)

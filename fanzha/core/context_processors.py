@@ -23,11 +23,13 @@ class MenuLink:
     current: bool
 
 
-def menu(caps: set[Any], url_name: str | None) -> list[MenuLink]:
-    """The menu entries the capabilities open, the current page's section marked."""
-    current = registry.section_of(url_name)
+def menu(caps: set[Any], url_name: str | None, entries: list[registry.Entry] | None = None) -> list[MenuLink]:
+    """The menu entries the capabilities open, the current page's section marked (``entries``: these
+    instead of the main menu's, e.g. the account area's)."""
+    entries = registry.entries() if entries is None else entries
+    current = registry.section_of(url_name, entries)
     links = []
-    for entry in registry.entries():
+    for entry in entries:
         if entry.cap is not None and entry.cap not in caps:
             continue
         label = entry.member_label if entry.member_label is not None and not caps else entry.label
@@ -42,4 +44,9 @@ def nav(request: HttpRequest) -> dict[str, Any]:
         return {}
     caps = registry.capabilities(user)
     match = getattr(request, "resolver_match", None)
-    return {"caps": caps, "menu": menu(caps, match.url_name if match else None)}
+    url_name = match.url_name if match else None
+    return {
+        "caps": caps,
+        "menu": menu(caps, url_name),
+        "account_menu": menu(caps, url_name, registry.account_entries()),
+    }

@@ -32,6 +32,7 @@ class Entry:
 
 
 _entries: dict[str, Entry] = {}
+_account: dict[str, Entry] = {}
 _capabilities: list[Callable[[Any], set[Any]]] = []
 
 
@@ -49,6 +50,21 @@ def entries() -> list[Entry]:
     return sorted(_entries.values(), key=lambda e: e.order)
 
 
+def register_account(*entries: Entry) -> None:
+    """Add ``entries`` to the account area beside the user's name (pages about one's own account,
+    such as the API tokens); registering the same entry again is a no-op."""
+    for entry in entries:
+        known = _account.get(entry.section)
+        if known is not None and known != entry:
+            raise ValueError(f"two account entries for the section {entry.section!r}")
+        _account[entry.section] = entry
+
+
+def account_entries() -> list[Entry]:
+    """Every registered account entry, in order."""
+    return sorted(_account.values(), key=lambda e: e.order)
+
+
 def on_capabilities(provider: Callable[[Any], set[Any]]) -> None:
     """Register ``provider(user)``, which returns the user's capabilities (``org.scope.capabilities``)."""
     if provider not in _capabilities:
@@ -63,16 +79,17 @@ def capabilities(user: Any) -> set[Any]:
     return held
 
 
-def _prefixes() -> Iterable[tuple[str, str]]:
-    pairs = [(prefix, e.section) for e in _entries.values() for prefix in e.prefixes]
+def _prefixes(entries: Iterable[Entry]) -> Iterable[tuple[str, str]]:
+    pairs = [(prefix, e.section) for e in entries for prefix in e.prefixes]
     return sorted(pairs, key=lambda pair: len(pair[0]), reverse=True)  # the longest prefix wins
 
 
-def section_of(url_name: str | None) -> str:
-    """The menu section of a page, from its URL name ("" when it belongs to none)."""
+def section_of(url_name: str | None, entries: Iterable[Entry] | None = None) -> str:
+    """The menu section of a page, from its URL name ("" when it belongs to none); ``entries``: among
+    these instead of the main menu's."""
     if not url_name:
         return ""
-    for prefix, section in _prefixes():
+    for prefix, section in _prefixes(_entries.values() if entries is None else entries):
         if url_name == prefix or (prefix.endswith("_") and url_name.startswith(prefix)):
             return section
     return ""

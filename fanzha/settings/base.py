@@ -13,6 +13,7 @@ from pathlib import Path
 import dj_database_url
 from django.utils.translation import gettext_lazy as _
 
+from fanzha.core.private import private_dir, write_private
 from fanzha.core.storage import static_origin, storages_from_env
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
@@ -38,11 +39,13 @@ def _persistent_secret(filename: str) -> str:
     Why: a fresh install must be secure without configuration, and must not lose its key
     (and with it every encrypted field and session) at the next restart.
     """
-    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    private_dir(DATA_DIR)  # 0700 when new: the keys, the database and media/ live here
     path = DATA_DIR / filename
     if not path.exists():
-        path.write_text(secrets.token_urlsafe(50))
-        path.chmod(0o600)
+        try:
+            write_private(path, secrets.token_urlsafe(50))
+        except FileExistsError:  # another process starting at the same moment made it
+            pass
     return path.read_text().strip()
 
 
@@ -152,10 +155,16 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
-# Login lockout: five failures lock the account-and-address pair for 30 minutes.
+# Login lockout (fanzha/org/lockout.py): five failures on one account, however its number or phone is
+# spelled and from wherever, lock that account for 30 minutes; FANZHA_LOGIN_ADDRESS_FAILURE_LIMIT failures
+# from one client address, over all logins, lock that address. axes' tables keep "user:<pk>" or a keyed
+# hash, never the typed login.
 AXES_FAILURE_LIMIT = int(os.environ.get("FANZHA_LOGIN_FAILURE_LIMIT", "5"))
+FANZHA_LOGIN_ADDRESS_FAILURE_LIMIT = int(os.environ.get("FANZHA_LOGIN_ADDRESS_FAILURE_LIMIT", "50"))
 AXES_COOLOFF_TIME = 0.5
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_HANDLER = "fanzha.org.lockout.LockoutHandler"
+AXES_USERNAME_CALLABLE = "fanzha.org.lockout.axes_username"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked.html"
 AXES_USERNAME_FORM_FIELD = "username"
@@ -184,10 +193,18 @@ STORAGES = storages_from_env(os.environ)
 FANZHA_MAX_UPLOAD_BYTES = int(os.environ.get("FANZHA_MAX_UPLOAD_BYTES", str(50 * 1024 * 1024)))
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+# Uploaded files and the directories made for them are this account's only (evidence, signatures,
+# roster uploads hold names, phone and ID numbers); the database file is made 0600 on every connection
+# (fanzha/core/private.py).
+FILE_UPLOAD_PERMISSIONS = 0o600
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
 
 REST_FRAMEWORK = {
+    # Our own tokens (fanzha/api/models.py): hashed, expiring, revocable; the header stays "Token <key>".
+    # rest_framework.authtoken stays installed only so that its old keys could be converted (migration
+    # api 0002); it authenticates nothing.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "fanzha.api.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -197,6 +214,10 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_THROTTLE_RATES": {"anon": "60/min", "user": "6000/min"},
 }
+# How long an API token is valid (days) from when it is issued; its owner may revoke it sooner.
+FANZHA_API_TOKEN_DAYS = int(os.environ.get("FANZHA_API_TOKEN_DAYS", "90"))
+if FANZHA_API_TOKEN_DAYS < 1:
+    raise ValueError("FANZHA_API_TOKEN_DAYS must be at least 1")
 SPECTACULAR_SETTINGS = {
     "TITLE": "fanzha API",
     "DESCRIPTION": "反诈 platform: units, people, memberships.",

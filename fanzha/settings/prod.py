@@ -7,7 +7,11 @@ from .base import env_bool
 
 DEBUG = False
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# X-Forwarded-Proto is believed only when a reverse proxy is declared in front (FANZHA_TRUSTED_PROXIES,
+# base.py), which sets it itself (docs/deploy/nginx-fanzha.conf). Without one, any client could send
+# "X-Forwarded-Proto: https" over plain HTTP and be taken for an HTTPS visitor.
+if FANZHA_TRUSTED_PROXIES > 0:  # noqa: F405
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "31536000"))
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 SECURE_HSTS_PRELOAD = True

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from fanzha.api.models import ApiToken
 from tests.api.conftest import API
 from tests.conftest import PASSWORD
 
@@ -28,14 +28,17 @@ def test_number_or_phone_gets_a_token_that_works(cast, login):
     listed = client.get(f"{API}/people/")
     assert listed.status_code == 200
     assert listed.json()["count"] >= 1
-    assert get_token(APIClient(), login).json()["token"] == token  # the same token again
+    again = get_token(APIClient(), login).json()["token"]
+    assert again != token  # every call issues a new token; the first keeps working
+    client.credentials(HTTP_AUTHORIZATION=f"Token {again}")
+    assert client.get(f"{API}/people/").status_code == 200
 
 
 def test_wrong_password_is_400(cast):
     response = get_token(APIClient(), "A0001", "wrong")
     assert response.status_code == 400
     assert response.json() == {"detail": "账号或密码不正确"}
-    assert not Token.objects.exists()
+    assert not ApiToken.objects.exists()
 
 
 def test_missing_fields_are_400(cast):
@@ -51,7 +54,7 @@ def test_lockout_after_repeated_failures(cast, settings):
     assert locked.status_code == 429
     assert locked["Content-Type"].startswith("application/json")
     assert "锁定" in locked.json()["detail"]
-    assert not Token.objects.filter(user=cast.auditor).exists()
+    assert not ApiToken.objects.filter(user=cast.auditor).exists()
     # Another login from the same address is not locked.
     assert get_token(client, "P0001").status_code == 200
 

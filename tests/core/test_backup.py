@@ -172,6 +172,10 @@ def test_sqlite_round_trip_refusals_and_older_schema(tmp_path):
     archive = _roundtrip(tmp_path)
     src, dst = tmp_path / "src", tmp_path / "dst"
     database = dst / "fanzha.sqlite3"
+    # Restored files are as private as new ones: the database and uploads 0600, their folders 0700.
+    assert oct(database.stat().st_mode & 0o777) == "0o600"
+    for path in (dst / "media").rglob("*"):
+        assert oct(path.stat().st_mode & 0o777) == ("0o700" if path.is_dir() else "0o600"), path
     before = database.read_bytes()
 
     truncated = tmp_path / "truncated.tar.gz"
