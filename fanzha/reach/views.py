@@ -25,17 +25,20 @@ from django.utils.http import content_disposition_header
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from fanzha.campaigns.activities.files import sniff
 from fanzha.campaigns.models import Campaign
 from fanzha.campaigns.queries import campaigns_for
 from fanzha.core.paging import paginate
-from fanzha.org.models import PersonKind, Unit, UnitKind
+from fanzha.org.credentials import actions as credentials
+from fanzha.org.forms import apply_errors
+from fanzha.org.models import PersonKind, Unit, UnitKind, User
 from fanzha.org.scope import Cap, in_scope, people_for, units_for
 
 from . import actions, queries
-from .forms import ConfirmForm
+from .forms import ConfirmForm, SlipsForm
 from .models import COUNTED, Attestation, ClassLink, Item
 
 CHANGE = Cap.EDIT_PEOPLE
@@ -74,9 +77,9 @@ def _item(campaign: Campaign, item: str) -> str:
     return item
 
 
-def _qr_svg(url: str) -> str:
+def _qr_svg(url: str, scale: int = 8) -> str:
     """The link as an inline SVG QR code (no image request, no external service)."""
-    return segno.make(url, error="m").svg_inline(scale=8, border=2, dark="#14325c", omitsize=True)
+    return segno.make(url, error="m").svg_inline(scale=scale, border=2, dark="#14325c", omitsize=True)
 
 
 @login_required
@@ -378,3 +381,40 @@ def class_link(request: HttpRequest, unit_pk: int) -> HttpResponse:
         context["url"] = url
         context["qr"] = mark_safe(_qr_svg(url))  # noqa: S308 - segno's own SVG markup
     return render(request, "reach/link.html", context)
+
+
+@login_required
+@never_cache
+def slips(request: HttpRequest, unit_pk: int) -> HttpResponse:
+    """Sign-in slips for a class: each student's name, number, the class link and its QR code, and a
+    new personal sign-in code (``org.credentials``). The codes are made by the POST and are on that
+    response only (never cached: ``Cache-Control: no-store``); nothing can show them again."""
+    unit = _unit(request, unit_pk, CHANGE)
+    students = credentials.class_students(unit)
+    form = SlipsForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            actor = request.user
+            assert isinstance(actor, User)
+            try:
+                issued = credentials.issue_codes(
+                    unit, actor, only_missing=form.cleaned_data["which"] == "missing"
+                )
+            except ValidationError as exc:
+                apply_errors(form, exc)
+            else:
+                link = actions.ensure_class_link(unit)
+                url = request.build_absolute_uri(reverse("member_landing", args=[link.token]))
+                qr = mark_safe(_qr_svg(url, scale=3))  # noqa: S308 - segno's own SVG markup
+                context = {"unit": unit, "issued": issued, "url": url, "qr": qr}
+                return render(request, "reach/slips.html", context)
+        status = 400
+    context = {
+        "unit": unit,
+        "form": form,
+        "students": students.count(),
+        "with_code": students.filter(credentials.holds_code_q()).count(),
+        "max": credentials.MAX_BATCH,
+    }
+    return render(request, "reach/slips_form.html", context, status=status)

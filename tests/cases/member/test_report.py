@@ -14,6 +14,7 @@ from django.utils import timezone
 from fanzha.cases.models import Alert, Case, CaseEvent, CaseState, IndicatorKind, ReportedVia
 from fanzha.reach import actions as reach_actions
 from tests.cases.conftest import GOOD_CARD
+from tests.codes import give_code
 from tests.reach.conftest import CaptureBackend, last_code
 
 pytestmark = pytest.mark.django_db
@@ -33,9 +34,14 @@ def link(cast):
     return reach_actions.ensure_class_link(cast.cs2301)
 
 
-def sign_in(client, link, number="2023001", last4="8000"):
+def sign_in(client, link, number="2023001"):
+    """Sign the member in with a personal code, freshly issued by the cast's counsellor."""
+    from fanzha.org.models import Person, Role, User
+
+    person = Person.objects.get(external_number=number, root__path=link.unit.root_path)
+    counsellor = User.objects.filter(grants__role=Role.COUNSELLOR).first()
     response = client.post(
-        reverse("member_signin", args=[link.token]), {"number": number, "phone_last4": last4}
+        reverse("member_signin", args=[link.token]), {"number": number, "code": give_code(person, counsellor)}
     )
     assert response.status_code == 302
 
