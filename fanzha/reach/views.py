@@ -11,7 +11,6 @@ from __future__ import annotations
 import io
 from typing import Any
 
-import segno
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -38,6 +37,7 @@ from fanzha.org.models import PersonKind, Unit, UnitKind, User
 from fanzha.org.scope import Cap, in_scope, people_for, units_for
 
 from . import actions, queries
+from . import slips as slips_pdf
 from .forms import ConfirmForm, SlipsForm
 from .models import COUNTED, Attestation, ClassLink, Item
 
@@ -77,9 +77,9 @@ def _item(campaign: Campaign, item: str) -> str:
     return item
 
 
-def _qr_svg(url: str, scale: int = 8) -> str:
+def _qr_svg(url: str) -> str:
     """The link as an inline SVG QR code (no image request, no external service)."""
-    return segno.make(url, error="m").svg_inline(scale=scale, border=2, dark="#14325c", omitsize=True)
+    return slips_pdf.qr_svg(url, scale=8)
 
 
 @login_required
@@ -406,7 +406,7 @@ def slips(request: HttpRequest, unit_pk: int) -> HttpResponse:
             else:
                 link = actions.ensure_class_link(unit)
                 url = request.build_absolute_uri(reverse("member_landing", args=[link.token]))
-                qr = mark_safe(_qr_svg(url, scale=3))  # noqa: S308 - segno's own SVG markup
+                qr = mark_safe(slips_pdf.qr_svg(url))  # noqa: S308 - segno's own SVG markup
                 context = {"unit": unit, "issued": issued, "url": url, "qr": qr}
                 return render(request, "reach/slips.html", context)
         status = 400

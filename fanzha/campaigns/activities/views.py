@@ -22,6 +22,7 @@ from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
 from fanzha.core import ratelimit
@@ -321,6 +322,7 @@ def _limited(request: HttpRequest, seconds: int = CHECKIN_WINDOW) -> HttpRespons
     )
 
 
+@sensitive_post_parameters("code")
 @never_cache
 def activity_checkin(request: HttpRequest, token: str) -> HttpResponse:
     """The page a member's phone opens from the QR code: student number and personal sign-in code."""
