@@ -1,5 +1,6 @@
 """Counsellor tools: who in my classes and dormitories is missing which item, bulk confirmation with
-evidence, export, a one-click reminder to exactly those missing, and the class link with its QR code.
+evidence, export, a one-click reminder to exactly those missing, the class link with its QR code, and
+the class's sign-in slips (personal sign-in codes, shown once).
 
 Thin: reads come from ``queries`` and ``org.scope``, writes from ``actions``. A unit outside the
 user's scope answers 404 like a missing one (``Cap.VIEW``); a visible unit that the user may not
