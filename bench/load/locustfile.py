@@ -188,7 +188,7 @@ class StaffUser(StaffBase):
 
 
 class MemberUser(FanzhaUser):
-    """A student who opened the class link: signs in with number and phone digits, reads tasks and tips."""
+    """A student who opened the class link: signs in with number and personal code, reads tasks and tips."""
 
     weight = 16
 
@@ -203,10 +203,10 @@ class MemberUser(FanzhaUser):
         self.client.cookiejar.clear()
         token = self.member["token"]
         self.client.get(path_for("member_landing", token=token), name="/m/[token]/", headers=HEADERS)
-        # A wrong number or digits answer 400, which locust counts as a failure.
+        # A wrong number or code answers 400, which locust counts as a failure.
         self.post_form(
             path_for("member_signin", token=token),
-            {"number": self.member["number"], "phone_last4": self.member["last4"]},
+            {"number": self.member["number"], "code": self.member["code"]},
             name="/m/[token]/signin/",
         )
 

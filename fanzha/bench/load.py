@@ -2,8 +2,9 @@
 
 Why a driver around locust: a load test is only worth its numbers when the scenario, the accounts
 and the measurement are the same every time. The driver picks real members of the world (class
-links, numbers, the last four digits of their phones) and the dashboard drill-down, writes them to a
-private file for the locust processes, runs each scenario headless, and reads locust's CSV back.
+links, numbers, and a personal sign-in code issued to each of them for the run) and the dashboard
+drill-down, writes them to a private file for the locust processes, runs each scenario headless,
+and reads locust's CSV back.
 It also samples the CPU time of the server, PostgreSQL and locust itself: on a small machine the
 load generator competes with the server, and a figure is only honest with its share beside it.
 
@@ -208,18 +209,22 @@ def drill_down(root: Any, rng: random.Random, per_level: int = 12) -> dict[str, 
     return levels
 
 
-def pick_members(root: Any, count: int, rng: random.Random, per_class: int = 4) -> list[dict[str, str]]:
-    """Members of classes under ``root`` who can sign in with number and phone digits: class link token,
-    number, last four digits. Students first; where students have no phone (the province's pupils), the
-    class's staff (its head teacher).
+def pick_members(
+    root: Any, count: int, rng: random.Random, actor: Any, per_class: int = 4
+) -> list[dict[str, str]]:
+    """Members of classes under ``root`` who sign in with a number: class link token, number, and a
+    personal sign-in code issued now by ``actor`` (``org.credentials``; their previous code stops
+    working, as when a counsellor prints new slips). Students first; where a class has none with a
+    number, its staff (its head teacher). The demo's own logins are never picked, so their known codes
+    keep working.
 
-    The digits come from the decrypted phone (so the field key must be the server's); only those four
-    leave this function, and nothing here prints them.
+    The codes leave this function only in the private fixtures file; nothing here prints them.
     """
     from collections import defaultdict
 
-    from fanzha.core import crypto
-    from fanzha.org.models import Membership, PersonKind, Unit, UnitKind
+    from fanzha.org import demo
+    from fanzha.org.credentials import actions as credentials
+    from fanzha.org.models import Membership, Person, PersonKind, Unit, UnitKind
     from fanzha.reach import actions
 
     rows = (
@@ -229,13 +234,14 @@ def pick_members(root: Any, count: int, rng: random.Random, per_class: int = 4) 
             unit__is_active=True,
             person__is_active=True,
         )
-        .exclude(person__phone_enc="")
         .exclude(person__external_number="")
-        .values_list("unit_id", "person__kind", "person__external_number", "person__phone_enc")
+        .exclude(person__kind=PersonKind.PARENT)
+        .exclude(person__external_number__in=list(demo.DEMO_NUMBERS.values()))
+        .values_list("unit_id", "person__kind", "person__external_number", "person_id")
     )
-    by_class: dict[int, list[tuple[str, str, str]]] = defaultdict(list)
-    for unit_id, kind, number, phone_enc in rows:
-        by_class[unit_id].append((kind, number, phone_enc))
+    by_class: dict[int, list[tuple[str, str, int]]] = defaultdict(list)
+    for unit_id, kind, number, person_id in rows:
+        by_class[unit_id].append((kind, number, person_id))
     classes = sorted(by_class)
     rng.shuffle(classes)
     picked: list[dict[str, str]] = []
@@ -244,8 +250,9 @@ def pick_members(root: Any, count: int, rng: random.Random, per_class: int = 4) 
             break
         people = sorted(set(by_class[class_pk]), key=lambda p: (p[0] != PersonKind.STUDENT, p[1]))
         token = actions.ensure_class_link(Unit.objects.get(pk=class_pk)).token
-        for _kind, number, phone_enc in people[: min(per_class, count - len(picked))]:
-            picked.append({"token": token, "number": number, "last4": crypto.decrypt(phone_enc)[-4:]})
+        for _kind, number, person_id in people[: min(per_class, count - len(picked))]:
+            code = credentials.issue_code(Person.objects.get(pk=person_id), actor).code
+            picked.append({"token": token, "number": number, "code": code})
     return picked
 
 
@@ -258,14 +265,14 @@ def prepare(root_code: str | None, members: int, path: Path, log: Any = None) ->
     rng = random.Random("fanzha-load")  # the same members and units every run
     root = find_root(root_code)
     campaign = find_campaign(root)
-    demo.ensure_superuser()
+    superuser = demo.ensure_superuser()
     fixtures = Fixtures(
         campaign=campaign.pk,
         root=root.pk,
         drill=drill_down(root, rng),
         staff_login=demo.SUPERUSER_NAME,
         staff_password=settings.FANZHA_DEMO_PASSWORD,
-        members=pick_members(root, members, rng),
+        members=pick_members(root, members, rng, superuser),
     )
     fixtures.write(path)
     _say(log, f"campaign {campaign.pk} on {root.code}: {len(fixtures.members)} members prepared in {path}")

@@ -18,7 +18,7 @@ from fanzha.campaigns.models import Campaign, CampaignEvent
 from fanzha.org.models import Person, Unit
 from fanzha.org.scope import Cap, in_scope, path_q, scope_paths
 
-from .models import AccountabilityAction, Alert, Case, CaseDraft, FollowUp
+from .models import AccountabilityAction, Alert, Case, CaseDraft, FollowUp, ReportedVia
 
 
 def cases_for(user: Any, cap: Cap = Cap.CASE_VIEW) -> QuerySet[Case]:
@@ -57,6 +57,11 @@ def drafts_for(user: Any) -> QuerySet[CaseDraft]:
 def own_cases(person: Person) -> QuerySet[Case]:
     """The cases a member reported about themselves (their phone pages list these)."""
     return Case.objects.filter(victim=person)
+
+
+def self_reports_since(person: Person, since: datetime) -> QuerySet[Case]:
+    """The cases the person filed themselves from the phone pages since ``since`` (their daily limit)."""
+    return Case.objects.filter(victim=person, reported_via=ReportedVia.SELF, created_at__gte=since)
 
 
 def units_for_intake(user: Any) -> QuerySet[Unit]:

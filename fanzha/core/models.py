@@ -1,4 +1,5 @@
-"""Cross-app records: the audit log of reveals of sensitive data and other privileged reads."""
+"""Cross-app records: the audit log of reveals of sensitive data and other privileged acts, the
+scheduler's slots and the shared rate-limit counters."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ class AuditRecord(models.Model):
         EXPORT = "export", _("导出")
         IMPORT = "import", _("导入")
         GRANT = "grant", _("授权")
+        ISSUE_CODE = "code_issue", _("发放登录码")
+        REVOKE_CODE = "code_revoke", _("作废登录码")
 
     at = models.DateTimeField(_("时间"), auto_now_add=True, db_index=True)
     actor = models.ForeignKey(
@@ -52,3 +55,21 @@ class ScheduledRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.job}@{self.slot:%Y-%m-%d %H:%M}"
+
+
+class RateCounter(models.Model):
+    """One window of one rate-limit counter (``core.ratelimit``), shared by every worker process.
+
+    Why a row: failures counted in a process's own memory let each gunicorn worker grant its own
+    five guesses. ``key`` is a keyed hash (never a number, phone or address in clear); ``window_ends``
+    is when the window that the first failure opened closes, in epoch seconds (an integer, so that the
+    one-statement upsert reads the same on SQLite and PostgreSQL). Core's housekeeping removes rows
+    whose window has ended.
+    """
+
+    key = models.CharField(max_length=64, unique=True)
+    count = models.PositiveIntegerField(default=0)
+    window_ends = models.BigIntegerField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.key[:12]}… {self.count}"

@@ -15,6 +15,7 @@ from django.core.management import call_command
 from django.utils import timezone
 from django_tasks import task
 
+from . import ratelimit
 from .jobs import SLOW_QUEUE, Job
 from .models import ScheduledRun
 
@@ -24,11 +25,13 @@ log = logging.getLogger(__name__)
 @task(queue_name=SLOW_QUEUE)
 def housekeeping() -> dict[str, int]:
     """Daily clean-up of rows nothing reads again: expired sessions (every member sign-in makes one),
-    schedule slots older than 30 days, and finished database-queue task results older than 14 days."""
+    schedule slots older than 30 days, rate-limit windows that have ended, and finished
+    database-queue task results older than 14 days."""
     now = timezone.now()
     removed = {
         "sessions": Session.objects.filter(expire_date__lt=now).delete()[0],
         "slots": ScheduledRun.objects.filter(slot__lt=now - timedelta(days=30)).delete()[0],
+        "rate_counters": ratelimit.purge_expired(int(now.timestamp())),
     }
     if settings.FANZHA_TASKS_BACKEND == "db":
         for queue in ("default", SLOW_QUEUE):

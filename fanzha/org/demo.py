@@ -33,6 +33,7 @@ from stdnum.exceptions import ValidationError as StdnumError
 from fanzha.core import crypto
 
 from . import actions
+from .credentials import actions as credentials
 from .models import (
     Gender,
     Guardianship,
@@ -73,6 +74,9 @@ DEMO_NUMBERS: dict[str, str] = {
     Role.PSYCHOLOGIST: "20160006",
     "student": "2023010105",
 }
+# The demo student's personal sign-in code for the phone pages (class link, activity check-in),
+# printed with the demo logins. Real codes are drawn at random and shown once (org.credentials).
+DEMO_MEMBER_CODE = "2468013579"
 
 # ---------------------------------------------------------------------------------------------
 # Names and identifiers
@@ -1088,7 +1092,7 @@ def build_world(size: str = "small", scale: float = 1.0, log: Log = print) -> di
         built[section.key] = True
         seconds = time.monotonic() - t0
         log(f"[{section.key}] {section.root.name}: {units + 1:,} units, {people:,} people, {seconds:.1f} s")
-    ensure_superuser()
+    ensure_demo_member_code(ensure_superuser())
     if any(built.values()) and size == "large":
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE")
@@ -1104,6 +1108,15 @@ def ensure_superuser() -> User:
         user.first_name = "系统管理员"
         user.save(update_fields=["first_name"])
     return user
+
+
+def ensure_demo_member_code(actor: User) -> None:
+    """Give the demo student the known sign-in code again (a counsellor may have re-issued it)."""
+    student = Person.objects.filter(
+        root__parent_path="", root__code=UNIVERSITY_CODE, external_number=DEMO_NUMBERS["student"]
+    ).first()
+    if student is not None:
+        credentials.issue_chosen_code(student, DEMO_MEMBER_CODE, actor)
 
 
 DEMO_ROOTS = [UNIVERSITY_CODE, EDUCATION_CODE, POLICE_CODE, BANK_CODE, PROVINCE_CODE]
@@ -1232,4 +1245,9 @@ def format_logins(logins: Sequence[DemoLogin]) -> str:
         lines.append("| " + " | ".join(_pad(c, w) for c, w in zip(row, widths, strict=True)) + " |")
     lines.append(rule)
     lines.append(f"密码（全部账号）: {settings.FANZHA_DEMO_PASSWORD}")
+    code = f"{DEMO_MEMBER_CODE[:5]} {DEMO_MEMBER_CODE[5:]}"
+    lines.append(
+        f"学生手机端（班级自助链接、活动签到）: 学号 {DEMO_NUMBERS['student']} + 个人登录码 {code}"
+        "（其他学生的登录码由辅导员在班级页面打印登录条）"
+    )
     return "\n".join(lines)

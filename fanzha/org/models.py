@@ -209,6 +209,35 @@ class Person(models.Model):
         return crypto.decrypt(self.id_number_enc)
 
 
+class SignInCode(models.Model):
+    """A member's personal sign-in code for the phone pages (class link, activity check-in).
+
+    Why its own secret: everything else a member could prove themselves with (number, masked phone)
+    is shown on staff pages, exports and API answers. The code is given once (on a page or a printed
+    slip) and only a keyed hash of it is kept, salted per row: the code is never stored, logged or
+    shown again. One row per person: issuing again replaces the hash, so the old code stops working;
+    revoking deletes the row. Verbs: ``org.credentials.actions``.
+    """
+
+    person = models.OneToOneField(
+        Person, on_delete=models.CASCADE, related_name="signin_code", verbose_name=_("人员")
+    )
+    salt = models.CharField(max_length=32, editable=False)
+    code_hash = models.CharField(max_length=64, editable=False)
+    issued_at = models.DateTimeField(_("发放时间"))
+    issued_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("发放人")
+    )
+    expires_at = models.DateTimeField(_("有效期至"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("登录码")
+        verbose_name_plural = _("登录码")
+
+    def __str__(self) -> str:
+        return f"{self.person_id} {self.issued_at:%Y-%m-%d}"
+
+
 class MembershipRole(models.TextChoices):
     MEMBER = "member", _("成员")
     MONITOR = "monitor", _("班长")

@@ -1,7 +1,7 @@
 """Pages of the organisation grid, the sign-in pages and the home page."""
 
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import include, path
 
 from . import views
 from .forms import LoginForm
@@ -30,4 +30,5 @@ urlpatterns = [
         views.person_remove_membership,
         name="person_remove_membership",
     ),
+    path("", include("fanzha.org.credentials.urls")),
 ]

@@ -25,6 +25,7 @@ from fanzha.core import hooks
 from fanzha.core.paging import paginate
 
 from . import actions, scope
+from .credentials import actions as credentials
 from .forms import (
     ChildUnitForm,
     MembershipForm,
@@ -36,7 +37,7 @@ from .forms import (
     UnitSearchForm,
     apply_errors,
 )
-from .models import Membership, Person, Unit, User
+from .models import Membership, Person, PersonKind, Unit, User
 from .scope import Cap
 
 
@@ -171,6 +172,8 @@ def _unit_page(request: AuthedRequest, unit: Unit, status: int = 200, **forms: A
         .distinct()
         .count(),
         "can_edit": can_edit,
+        # Sign-in slips (printed from the class link in reach) for those who may edit its people.
+        "can_issue_codes": scope.in_scope(user, unit, Cap.EDIT_PEOPLE),
     }
     if can_edit:
         context["child_form"] = forms.get("child_form") or ChildUnitForm.for_parent(unit)
@@ -307,6 +310,10 @@ def _person_page(request: AuthedRequest, person: Person, status: int = 200, **ex
         "can_reveal": scope.people_for(user, Cap.REVEAL).filter(pk=person.pk).exists(),
         "can_edit": can_edit,
         "revealed": {},
+        # The personal sign-in code: whether one is issued (never the code), for those who may issue.
+        "code_person": can_edit and person.kind != PersonKind.PARENT,
+        "may_have_code": can_edit and credentials.may_have_code(person),
+        "signin_code": credentials.current_code(person) if can_edit else None,
         **extra,
     }
     if can_edit and "membership_form" not in context:

@@ -16,20 +16,21 @@ from .models import Item
 
 
 class MemberSignInForm(Form):
-    """Student or staff number, then the last four phone digits, or a code sent to that phone."""
+    """Student or staff number and the personal sign-in code, or a code sent to the registered phone."""
 
     number = forms.CharField(
         label=_("学号/工号"),
         max_length=40,
         widget=forms.TextInput(attrs={"autocomplete": "username", "autofocus": True}),
     )
-    phone_last4 = forms.CharField(
-        label=_("手机号后四位"),
-        required=False,
-        max_length=4,
+    code = forms.CharField(
+        label=_("个人登录码"),
+        required=False,  # not for "send me a code"; an empty one is a wrong one
+        max_length=20,
         widget=forms.TextInput(
-            attrs={"inputmode": "numeric", "pattern": "[0-9]{4}", "autocomplete": "off", "maxlength": 4}
+            attrs={"inputmode": "numeric", "autocomplete": "off", "maxlength": 20, "spellcheck": "false"}
         ),
+        help_text=_("辅导员或班主任发给你的 10 位数字，只属于你本人，不要告诉任何人。"),
     )
 
 
@@ -120,3 +121,17 @@ class ConfirmForm(Form):
         assert isinstance(field, forms.TypedMultipleChoiceField)
         field.choices = people or []
         field.error_messages["required"] = _("请勾选要确认的人员。")
+
+
+class SlipsForm(Form):
+    """Whom the slips are for: students without a code, or the whole class again."""
+
+    which = forms.ChoiceField(
+        label=_("为谁生成登录码"),
+        choices=[
+            ("missing", _("只为还没有登录码的学生生成")),
+            ("all", _("为全班学生重新生成（原登录码全部作废）")),
+        ],
+        initial="missing",
+        widget=forms.RadioSelect,
+    )

@@ -9,7 +9,6 @@ the permission.
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
@@ -188,14 +187,6 @@ def find_member(unit: Unit, number: str) -> Person | None:
     return Person.objects.filter(
         members_q(unit), root__path=unit.root_path, external_number=number, is_active=True
     ).first()
-
-
-def last4_matches(person: Person | None, last4: str) -> bool:
-    """Whether ``last4`` are the last four digits of the person's registered phone (constant time)."""
-    last4 = (last4 or "").strip()
-    if person is None or len(last4) != 4 or not last4.isdigit() or not person.phone_masked:
-        return False
-    return hmac.compare_digest(person.phone_masked[-4:], last4)
 
 
 def wards_in(guardian: Person, unit: Unit) -> QuerySet[Person]:

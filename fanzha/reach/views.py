@@ -1,5 +1,6 @@
 """Counsellor tools: who in my classes and dormitories is missing which item, bulk confirmation with
-evidence, export, a one-click reminder to exactly those missing, and the class link with its QR code.
+evidence, export, a one-click reminder to exactly those missing, the class link with its QR code, and
+the class's sign-in slips (personal sign-in codes, shown once).
 
 Thin: reads come from ``queries`` and ``org.scope``, writes from ``actions``. A unit outside the
 user's scope answers 404 like a missing one (``Cap.VIEW``); a visible unit that the user may not
@@ -11,7 +12,6 @@ from __future__ import annotations
 import io
 from typing import Any
 
-import segno
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -25,6 +25,7 @@ from django.utils.http import content_disposition_header
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from fanzha.campaigns.activities.files import sniff
@@ -32,11 +33,14 @@ from fanzha.campaigns.models import Campaign
 from fanzha.campaigns.queries import campaigns_for
 from fanzha.core import sheets
 from fanzha.core.paging import paginate
-from fanzha.org.models import PersonKind, Unit, UnitKind
+from fanzha.org.credentials import actions as credentials
+from fanzha.org.forms import apply_errors
+from fanzha.org.models import PersonKind, Unit, UnitKind, User
 from fanzha.org.scope import Cap, in_scope, people_for, units_for
 
 from . import actions, queries
-from .forms import ConfirmForm
+from . import slips as slips_pdf
+from .forms import ConfirmForm, SlipsForm
 from .models import COUNTED, Attestation, ClassLink, Item
 
 CHANGE = Cap.EDIT_PEOPLE
@@ -77,7 +81,7 @@ def _item(campaign: Campaign, item: str) -> str:
 
 def _qr_svg(url: str) -> str:
     """The link as an inline SVG QR code (no image request, no external service)."""
-    return segno.make(url, error="m").svg_inline(scale=8, border=2, dark="#14325c", omitsize=True)
+    return slips_pdf.qr_svg(url, scale=8)
 
 
 @login_required
@@ -382,3 +386,40 @@ def class_link(request: HttpRequest, unit_pk: int) -> HttpResponse:
         context["url"] = url
         context["qr"] = mark_safe(_qr_svg(url))  # noqa: S308 - segno's own SVG markup
     return render(request, "reach/link.html", context)
+
+
+@login_required
+@never_cache
+def slips(request: HttpRequest, unit_pk: int) -> HttpResponse:
+    """Sign-in slips for a class: each student's name, number, the class link and its QR code, and a
+    new personal sign-in code (``org.credentials``). The codes are made by the POST and are on that
+    response only (never cached: ``Cache-Control: no-store``); nothing can show them again."""
+    unit = _unit(request, unit_pk, CHANGE)
+    students = credentials.class_students(unit)
+    form = SlipsForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            actor = request.user
+            assert isinstance(actor, User)
+            try:
+                issued = credentials.issue_codes(
+                    unit, actor, only_missing=form.cleaned_data["which"] == "missing"
+                )
+            except ValidationError as exc:
+                apply_errors(form, exc)
+            else:
+                link = actions.ensure_class_link(unit)
+                url = request.build_absolute_uri(reverse("member_landing", args=[link.token]))
+                qr = mark_safe(slips_pdf.qr_svg(url))  # noqa: S308 - segno's own SVG markup
+                context = {"unit": unit, "issued": issued, "url": url, "qr": qr}
+                return render(request, "reach/slips.html", context)
+        status = 400
+    context = {
+        "unit": unit,
+        "form": form,
+        "students": students.count(),
+        "with_code": students.filter(credentials.holds_code_q()).count(),
+        "max": credentials.MAX_BATCH,
+    }
+    return render(request, "reach/slips_form.html", context, status=status)

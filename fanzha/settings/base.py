@@ -269,6 +269,12 @@ FANZHA_DEMO_PASSWORD = os.environ.get("FANZHA_DEMO_PASSWORD", "fanzha-demo-2026"
 # an alert nobody on the police side acknowledges within this many minutes goes to the next contact.
 FANZHA_STOP_PAYMENT_WINDOW_HOURS = int(os.environ.get("FANZHA_STOP_PAYMENT_WINDOW_HOURS", "24"))
 FANZHA_ALERT_ESCALATE_MINUTES = int(os.environ.get("FANZHA_ALERT_ESCALATE_MINUTES", "10"))
+# Self-reports ("我被骗了") one member may file from the phone pages in 24 hours; beyond it the page
+# refuses calmly and shows 110 / 96110 (every report pages the police at once).
+FANZHA_SELF_REPORTS_PER_DAY = int(os.environ.get("FANZHA_SELF_REPORTS_PER_DAY", "3"))
+# Days a personal sign-in code (fanzha/org/credentials) stays valid after it is issued; 0: until it is
+# issued again or revoked.
+FANZHA_MEMBER_CODE_DAYS = int(os.environ.get("FANZHA_MEMBER_CODE_DAYS", "0"))
 # How an alert's messages leave right after the report commits: "thread" (a background thread of the
 # server process), "sync" (before the response), "off" (left to ``fanzha deliver-outbox``).
 FANZHA_ALERT_DELIVERY = os.environ.get("FANZHA_ALERT_DELIVERY", "thread")
@@ -309,9 +315,9 @@ if FANZHA_TASKS_BACKEND == "rq":
         "default": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 900},
         "slow": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 4 * 3600},
     }
-# The cache holds the sign-in and check-in rate limits. "local" (default) is each server process's own
-# memory, fine for one process; with several gunicorn workers or app servers set "redis" (REDIS_URL) so
-# that every process counts the same failures.
+# The cache: "local" (default) is each server process's own memory; "redis" (REDIS_URL) is shared. The
+# member sign-in and check-in rate limits (fanzha/core/ratelimit.py) never count in a process's own
+# memory: in the database by default, in Redis when this is "redis".
 FANZHA_CACHE = os.environ.get("FANZHA_CACHE", "local").strip().lower()
 if FANZHA_CACHE == "redis":
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}

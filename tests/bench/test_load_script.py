@@ -20,7 +20,8 @@ import pytest
 from django.urls import reverse
 
 from fanzha.bench import load
-from fanzha.org.models import User
+from fanzha.org.credentials import actions as credentials
+from fanzha.org.models import SignInCode, User
 from fanzha.reach.models import ClassLink
 from tests.reach.conftest import make_campaign
 
@@ -74,9 +75,19 @@ def test_prepare_writes_private_sign_ins_without_phone_numbers(cast, prepared):
     assert "13800138000" not in text and "13900139000" not in text
     data = json.loads(text)
     assert data["campaign"] == campaign.pk and data["root"] == cast.uni.pk
-    # Only members with a number and a phone: 张三 (the monitor has none), through the link made for him.
-    link = ClassLink.objects.get(unit=cast.cs2301)
-    assert data["members"] == [{"token": link.token, "number": "2023001", "last4": "8000"}]
+    # Members with a number, through the links made for their classes, each with a code issued for the run.
+    links = {link.unit_id: link.token for link in ClassLink.objects.all()}
+    assert sorted((m["token"], m["number"]) for m in data["members"]) == sorted(
+        [
+            (links[cast.cs2301.pk], "2023001"),
+            (links[cast.cs2301.pk], "2023002"),
+            (links[cast.ma2301.pk], "2023101"),
+        ]
+    )
+    people = {p.external_number: p for p in (cast.student, cast.monitor, cast.math_student)}
+    for member in data["members"]:
+        assert credentials.check_code(people[member["number"]], member["code"]) == credentials.Check.OK
+    assert not SignInCode.objects.filter(code_hash__in=[m["code"] for m in data["members"]]).exists()
     assert cast.cs.pk in data["drill"]["level1"] and cast.cs2301.pk in data["drill"]["level2"]
     assert User.objects.filter(username=data["staff_login"], is_superuser=True).exists()
 
@@ -96,14 +107,14 @@ def test_prepared_accounts_walk_every_page_as_locust_does(client, cast, prepared
     client.logout()
     assert client.get(load.path_for("member_landing", token=member["token"])).status_code == 200
     signin = load.path_for("member_signin", token=member["token"])
-    response = client.post(signin, {"number": member["number"], "phone_last4": member["last4"]})
+    response = client.post(signin, {"number": member["number"], "code": member["code"]})
     assert response.status_code == 302 and response.url == load.path_for(
         "member_tasks", token=member["token"]
     )
     tasks = client.get(load.path_for("member_tasks", token=member["token"]))
     assert tasks.status_code == 200 and campaign.title in tasks.content.decode()
     assert client.get(load.path_for("member_tips", token=member["token"])).status_code == 200
-    wrong = client.post(signin, {"number": member["number"], "phone_last4": "0000"})
+    wrong = client.post(signin, {"number": member["number"], "code": "0000000000"})
     assert wrong.status_code == 400
 
     token = client.post(

@@ -29,6 +29,7 @@ from fanzha.cases import actions as case_actions
 from fanzha.reach.actions import ensure_class_link
 from tests.campaigns import files
 from tests.cases.conftest import intake, start
+from tests.codes import give_code
 from tests.conftest import build_cast
 from tests.e2e.conftest import browser_context_args, browser_type_launch_args  # noqa: F401 (fixtures)
 from tests.reach.conftest import make_campaign as reach_campaign
@@ -215,9 +216,8 @@ def test_every_reachable_page_obeys_the_policy(client, world):
 @pytest.mark.django_db
 def test_every_member_phone_page_obeys_the_policy(client, world):
     link = ensure_class_link(world.cs2301)
-    response = client.post(
-        reverse("member_signin", args=[link.token]), {"number": "2023001", "phone_last4": "8000"}
-    )
+    code = give_code(world.student, world.counsellor)
+    response = client.post(reverse("member_signin", args=[link.token]), {"number": "2023001", "code": code})
     assert response.status_code == 302
     pages, problems = _crawl(client, [reverse("member_landing", args=[link.token])], skip=(*SKIP, "/login"))
     assert pages >= 8, f"only {pages} member pages rendered"
@@ -284,9 +284,10 @@ def test_charts_and_signature_pad_run_without_a_csp_violation(page, live_server,
     for url in (reverse("dashboard_campaign", args=[campaign.pk]), reverse("case_stats")):
         page.goto(live_server.url + url)
         page.wait_for_selector("canvas", timeout=15000)  # ECharts drew its chart
+    code = give_code(cast.student, cast.counsellor)
     page.goto(live_server.url + reverse("member_signin", args=[link.token]))
     page.locator("#id_number").fill("2023001")
-    page.locator("#id_phone_last4").fill("8000")
+    page.locator("#id_code").fill(code)
     page.locator("button[name=login]").click()
     page.wait_for_selector("h1")
     page.goto(live_server.url + reverse("member_pledge", args=[link.token, reach.pk]))

@@ -14,7 +14,7 @@ def test_housekeeping_removes_expired_sessions_and_old_slots(db):
     from django.contrib.sessions.backends.db import SessionStore
     from django.contrib.sessions.models import Session
 
-    from fanzha.core.models import ScheduledRun
+    from fanzha.core.models import RateCounter, ScheduledRun
 
     old, fresh = SessionStore(), SessionStore()
     old.create()
@@ -22,7 +22,11 @@ def test_housekeeping_removes_expired_sessions_and_old_slots(db):
     Session.objects.filter(session_key=old.session_key).update(expire_date=timezone.now() - timedelta(days=1))
     ScheduledRun.objects.create(job="rollup_refresh", slot=timezone.now() - timedelta(days=40))
     ScheduledRun.objects.create(job="rollup_refresh", slot=timezone.now() - timedelta(days=1))
-    assert tasks.housekeeping.call() == {"sessions": 1, "slots": 1}
+    now = int(timezone.now().timestamp())
+    RateCounter.objects.create(key="a" * 64, count=5, window_ends=now - 1)  # a window that has ended
+    RateCounter.objects.create(key="b" * 64, count=2, window_ends=now + 600)
+    assert tasks.housekeeping.call() == {"sessions": 1, "slots": 1, "rate_counters": 1}
+    assert list(RateCounter.objects.values_list("key", flat=True)) == ["b" * 64]
     assert list(Session.objects.values_list("session_key", flat=True)) == [fresh.session_key]
     assert ScheduledRun.objects.count() == 1
 

@@ -15,6 +15,7 @@ from playwright.sync_api import Browser, BrowserContext, expect
 from fanzha.cases.models import Case, CaseDraft, CaseState
 from fanzha.reach import actions as reach_actions
 from tests.cases.conftest import GOOD_CARD
+from tests.codes import give_code
 from tests.conftest import Cast
 from tests.e2e.conftest import no_sideways_scroll, shoot, sign_in
 
@@ -97,7 +98,7 @@ def test_student_reports_from_the_phone_pages(
     page = phone.new_page()
     page.goto(f"{base}/m/{link.token}/signin/")
     page.locator("#id_number").fill("2023001")
-    page.locator("#id_phone_last4").fill("8000")
+    page.locator("#id_code").fill(give_code(live_cast.student, live_cast.counsellor))
     page.locator("button[name=login]").click()
     expect(page.locator("h1")).to_have_text("我的任务")
     page.locator("[data-testid=member-report]").click()

@@ -15,6 +15,7 @@ from fanzha.learn.models import Question, QuizPaper
 from fanzha.reach import actions
 from fanzha.reach.models import Attestation, Item
 from tests.campaigns import files
+from tests.codes import give_code
 from tests.conftest import Cast
 from tests.e2e.conftest import no_sideways_scroll, shoot
 from tests.reach.conftest import CaptureBackend, last_code, make_campaign
@@ -68,8 +69,9 @@ def test_student_on_a_phone(
     no_sideways_scroll(page)
     shoot(page, shots, "member-landing")
     page.locator("a", has_text="学生 / 教职工登录").click()
+    expect(page.locator("[data-testid=no-code]")).to_contain_text("辅导员或班主任")
     page.locator("#id_number").fill("2023001")
-    page.locator("#id_phone_last4").fill("8000")
+    page.locator("#id_code").fill(give_code(live_cast.student, live_cast.counsellor))
     shoot(page, shots, "member-signin")
     page.locator("button[name=login]").click()
     expect(page.locator("h1")).to_have_text("我的任务")
@@ -176,3 +178,35 @@ def test_counsellor_confirms_and_reminds_on_a_phone(
     expect(page.locator(".qr svg")).to_be_visible()
     no_sideways_scroll(page)
     shoot(page, shots, "reach-link")
+
+
+def test_counsellor_prints_slips_on_a_phone_and_a_student_signs_in_with_one(
+    phone: BrowserContext, live_server: Any, live_cast: Cast, shots: Path | None
+) -> None:
+    """The counsellor makes the class's sign-in slips (shown once) and the student types the code."""
+    from tests.e2e.conftest import sign_in
+
+    base = live_server.url
+    page = phone.new_page()
+    sign_in(page, base, "T0003")
+    page.goto(f"{base}/units/{live_cast.cs2301.pk}/")
+    page.locator("a", has_text="打印学生登录条").click()
+    expect(page.locator("h1")).to_have_text("打印学生登录条")
+    page.locator("input[name=which][value=all]").check()
+    page.locator("main form button[type=submit]").click()
+    expect(page.locator("[data-testid=shown-once]")).to_contain_text("只显示这一次")
+    expect(page.locator("[data-testid=slip]")).to_have_count(2)
+    expect(page.locator("[data-testid=slip] svg").first).to_be_visible()
+    no_sideways_scroll(page)
+    shoot(page, shots, "reach-slips")
+    slip = page.locator("[data-testid=slip]", has_text="2023001")
+    code = slip.locator(".slip-code").inner_text().strip()
+    assert re.fullmatch(r"\d{5} \d{5}", code), code
+
+    member = phone.new_page()
+    link = actions.ensure_class_link(live_cast.cs2301)
+    member.goto(f"{base}/m/{link.token}/signin/")
+    member.locator("#id_number").fill("2023001")
+    member.locator("#id_code").fill(code)
+    member.locator("button[name=login]").click()
+    expect(member.locator("h1")).to_have_text("我的任务")

@@ -19,6 +19,7 @@ from fanzha.campaigns.letters import actions as letters_actions
 from fanzha.campaigns.models import Activity, LetterSignature, ResponsibilityLetter
 from tests.campaigns import files
 from tests.campaigns.conftest import make_campaign
+from tests.codes import give_code
 from tests.conftest import PASSWORD, Cast
 from tests.e2e.conftest import no_sideways_scroll, shoot, sign_in, wait_image_loaded
 
@@ -151,7 +152,8 @@ def test_sign_a_letter_on_a_phone(
 def test_member_checks_in_on_a_phone(
     phone: BrowserContext, live_server: Any, live_cast: Cast, shots: Path | None
 ) -> None:
-    """No login: the student opens the QR link, types their number and four digits, and is checked in."""
+    """No login: the student opens the QR link, types their number and personal code, and is checked in.
+    The masked phone's last four digits, shown on every staff page, are refused."""
     from django.utils import timezone
 
     activity = activity_actions.record_activity(
@@ -165,13 +167,14 @@ def test_member_checks_in_on_a_phone(
     page.goto(f"{live_server.url}/campaigns/activities/checkin/{activity.checkin_token}/")
     expect(page.locator(".checkin-title")).to_have_text("三月反诈主题班会")
     expect(page.locator(".mainnav")).to_have_count(0)
+    code = give_code(live_cast.student, live_cast.counsellor)
     page.locator("#id_number").fill("2023001")
-    page.locator("#id_phone_last4").fill("1234")
+    page.locator("#id_code").fill("8000")
     page.locator(".checkin button[type=submit]").click()
-    expect(page.locator(".errorlist.nonfield")).to_contain_text("不匹配")
+    expect(page.locator(".errorlist.nonfield")).to_contain_text("学号或登录码不正确")
     no_sideways_scroll(page)
     shoot(page, shots, "phone-checkin-refused")
-    page.locator("#id_phone_last4").fill("8000")
+    page.locator("#id_code").fill(code)
     page.locator(".checkin button[type=submit]").click()
     expect(page.locator("[data-testid=checkin-done]")).to_have_text("张三，签到成功")
     shoot(page, shots, "phone-checkin-done")

@@ -298,3 +298,23 @@ def test_static_staleness(tmp_path, settings):
     assert static_is_stale()
     call_command("collectstatic", interactive=False, verbosity=0)
     assert not static_is_stale()
+
+
+def test_the_demo_student_signs_in_on_the_phone_with_the_printed_code(world, client):
+    from django.urls import reverse
+
+    from fanzha.reach.actions import ensure_class_link
+
+    student = Person.objects.get(
+        root__parent_path="", root__code=demo.UNIVERSITY_CODE, external_number=demo.DEMO_NUMBERS["student"]
+    )
+    klass = Membership.objects.get(person=student, unit__kind=UnitKind.CLASS).unit
+    link = ensure_class_link(klass)
+    printed = demo.format_logins(demo.demo_logins())
+    shown = re.search(r"个人登录码 (\d{5} \d{5})", printed)
+    assert shown is not None
+    response = client.post(
+        reverse("member_signin", args=[link.token]),
+        {"number": student.external_number, "code": shown.group(1)},
+    )
+    assert response.status_code == 302 and response["Location"].endswith("/tasks/")

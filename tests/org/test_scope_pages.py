@@ -14,7 +14,7 @@ import pytest
 from django.urls import reverse
 
 from fanzha.core.models import AuditRecord
-from fanzha.org.models import Guardianship, Membership, Person, RoleGrant, Unit, UnitEvent
+from fanzha.org.models import Guardianship, Membership, Person, RoleGrant, SignInCode, Unit, UnitEvent
 from tests.conftest import Cast
 
 pytestmark = pytest.mark.django_db
@@ -131,6 +131,12 @@ CASES: dict[str, Case] = {
         "post",
         lambda c: {"active": "0"},
     ),
+    # A personal sign-in code: shown once to those who may edit the person; nobody else changes it.
+    "issue code": Case(person("student", "person_code_issue"), "200 200 200 403 403 403 403 404", "post"),
+    "issue code other school": Case(
+        person("other_student", "person_code_issue"), "404 404 404 404 404 404 404 200", "post"
+    ),
+    "revoke code": Case(person("student", "person_code_revoke"), "302 302 302 403 403 403 403 404", "post"),
 }
 
 
@@ -147,6 +153,7 @@ def snapshot() -> list[list[tuple[Any, ...]]]:
         list(Membership.objects.order_by("pk").values_list("pk", "person", "unit", "role")),
         list(Guardianship.objects.order_by("pk").values_list("pk", "guardian", "student")),
         list(RoleGrant.objects.order_by("pk").values_list("pk", "user", "unit", "role")),
+        list(SignInCode.objects.order_by("pk").values_list("pk", "person", "code_hash")),
         list(AuditRecord.objects.order_by("pk").values_list("pk")),
     ]
 
@@ -163,10 +170,14 @@ def test_page_scope(client, cast, name, role):
     assert response.status_code == expected, f"{name} as {role}: {response.status_code} != {expected}"
     if case.method == "post" and expected != 302:
         reveal_ok = name.startswith("reveal") and expected == 200
+        issue_ok = name.startswith("issue code") and expected == 200
         after = snapshot()
         if reveal_ok:  # a reveal writes exactly one audit record and nothing else
             assert after[:-1] == before[:-1]
             assert len(after[-1]) == len(before[-1]) + 1
+        elif issue_ok:  # an issue writes the person's code row and one audit record, nothing else
+            assert after[:-2] == before[:-2]
+            assert len(after[-2]) == len(before[-2]) + 1 and len(after[-1]) == len(before[-1]) + 1
         else:
             assert after == before, f"refused {name} as {role} changed the database"
     if expected == 404:
@@ -199,5 +210,12 @@ def test_every_named_route_is_covered():
         "unit_rename",
         "unit_move",
         "unit_set_active",
+        "person_code_issue",
+        "person_code_revoke",
     }
-    assert {p.name for p in urls.urlpatterns} - {"login", "logout"} == covered
+
+    def names(patterns):
+        for p in patterns:
+            yield from names(p.url_patterns) if hasattr(p, "url_patterns") else [p.name]
+
+    assert set(names(urls.urlpatterns)) - {"login", "logout"} == covered

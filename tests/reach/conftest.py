@@ -18,6 +18,7 @@ from django.utils import timezone
 from fanzha.campaigns.models import Campaign, CampaignTemplate
 from fanzha.reach import actions
 from fanzha.reach.models import ClassLink
+from tests.codes import give_code
 from tests.conftest import Cast
 
 TEMPLATE = """
@@ -53,7 +54,7 @@ class CaptureBackend:
 
 @pytest.fixture(autouse=True)
 def _reach_env(settings) -> None:
-    """Each test starts with no rate-limit counters and an empty SMS capture."""
+    """Each test starts with an empty cache and SMS capture (rate limits live in the test database)."""
     cache.clear()
     CaptureBackend.sent.clear()
     settings.FANZHA_SMS_BACKEND = "tests.reach.conftest.CaptureBackend"
@@ -81,6 +82,12 @@ def campaign(cast: Cast) -> Campaign:
 def link(cast: Cast) -> ClassLink:
     """The self-service link of class CS2301 (张三 and 李四; 张三's father 张父)."""
     return actions.ensure_class_link(cast.cs2301)
+
+
+@pytest.fixture
+def code(cast: Cast) -> str:
+    """张三's personal sign-in code, as his counsellor issued it (``org.credentials``)."""
+    return give_code(cast.student, cast.counsellor)
 
 
 def last_code(phone: str) -> str:

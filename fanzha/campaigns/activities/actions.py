@@ -22,6 +22,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from fanzha.org.credentials import actions as credentials
 from fanzha.org.models import Membership, Person, Unit
 from fanzha.org.scope import Cap
 
@@ -334,31 +335,37 @@ def _members(activity: Activity) -> Any:
     )
 
 
-@transaction.atomic
-def check_in(activity: Activity, token: str, external_number: str, phone_last4: str) -> Attendance:
-    """A member checks in by QR code with their student number and the last four digits of their phone.
+def check_in(activity: Activity, token: str, external_number: str, code: str) -> Attendance:
+    """A member checks in by QR code with their number and personal sign-in code (``org.credentials``).
 
     Idempotent: checking in twice returns the first attendance. Every refusal of a person has one
-    message, so the form does not tell a stranger which numbers exist.
+    message, so the form does not tell a stranger which numbers exist; a person locked after five
+    wrong codes is refused with ``code="locked"``. Not atomic as a whole: a wrong code must stay
+    counted towards the person's lock although the check-in is refused.
     """
     if not activity.checkin_token or not hmac.compare_digest(activity.checkin_token, token or ""):
         raise ValidationError(_("签到链接无效。"), code="token")
     if not checkin_open(activity):
         raise ValidationError(_("签到已结束：签到链接在活动当天结束后 24 小时内有效。"), code="expired")
     number = (external_number or "").strip()
-    last4 = (phone_last4 or "").strip()
-    refused = ValidationError(
-        _("学号与手机号后四位不匹配，或你不在本活动的名单中。请核对后重试，或请老师手工登记。"),
-        code="refused",
-    )
-    if not number or len(last4) != 4 or not last4.isdigit():
-        raise refused
-    person = _members(activity).filter(root__path=activity.unit.root_path, external_number=number).first()
-    if person is None or not person.phone_masked or not hmac.compare_digest(person.phone_masked[-4:], last4):
-        raise refused
-    attendance, _created = Attendance.objects.get_or_create(
-        activity=activity, person=person, defaults={"method": Attendance.Method.QR}
-    )
+    person = None
+    if number:
+        person = _members(activity).filter(root__path=activity.unit.root_path, external_number=number).first()
+    check = credentials.check_code(person, code)
+    if check == credentials.Check.LOCKED:
+        raise ValidationError(_("尝试次数过多，请稍后再试，或请老师手工登记。"), code="locked")
+    if check != credentials.Check.OK or person is None:
+        raise ValidationError(
+            _(
+                "学号或登录码不正确，或你不在本活动的名单中。请核对后重试；"
+                "还没有登录码，请向辅导员或班主任索取，或请老师手工登记。"
+            ),
+            code="refused",
+        )
+    with transaction.atomic():
+        attendance, _created = Attendance.objects.get_or_create(
+            activity=activity, person=person, defaults={"method": Attendance.Method.QR}
+        )
     return attendance
 
 

@@ -244,11 +244,10 @@ class CheckinForm(Form):
         max_length=40,
         widget=forms.TextInput(attrs={"autocomplete": "username", "inputmode": "text", "autofocus": True}),
     )
-    phone_last4 = forms.CharField(
-        label=_("手机号后四位"),
-        min_length=4,
-        max_length=4,
+    code = forms.CharField(
+        label=_("个人登录码"),
+        max_length=20,
         widget=forms.TextInput(
-            attrs={"inputmode": "numeric", "pattern": "[0-9]{4}", "autocomplete": "off", "maxlength": 4}
+            attrs={"inputmode": "numeric", "autocomplete": "off", "maxlength": 20, "spellcheck": "false"}
         ),
     )

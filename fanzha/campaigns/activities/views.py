@@ -13,7 +13,6 @@ from typing import Any
 import segno
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
 from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseBase
@@ -23,10 +22,13 @@ from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
+from fanzha.core import ratelimit
 from fanzha.core.clientip import client_ip
 from fanzha.core.paging import paginate
+from fanzha.org.credentials import actions as credentials
 from fanzha.org.forms import apply_errors
 from fanzha.org.models import Unit
 from fanzha.org.scope import in_scope, people_for, units_for
@@ -39,11 +41,12 @@ from . import queries as reads
 from .forms import ActivityFilterForm, ActivityForm, AttendeeForm, CheckinForm, EvidenceForm
 
 PAGE_SIZE = 50
-# Failed check-ins allowed per address and per link in the window. An address can be a whole
-# campus behind one NAT and a link is shared by a whole class, so only failures count.
-CHECKIN_FAILURES_PER_IP = 10
+# Failed check-ins allowed per link in the window, besides the member sign-in limits that the check-in
+# shares with the class link (``org.credentials``: 5 per typed number, 10 per address, the person's
+# lock), all counted in the store every worker shares. An address can be a whole campus behind one
+# NAT and a link is shared by a whole class, so only failures count.
 CHECKIN_FAILURES_PER_TOKEN = 50
-CHECKIN_WINDOW = 600
+CHECKIN_WINDOW = credentials.WINDOW
 
 
 def _activity(request: HttpRequest, pk: int) -> Activity:
@@ -313,37 +316,24 @@ def evidence_file(request: HttpRequest, pk: int) -> HttpResponseBase:
 # Check-in (members, no login) --------------------------------------------------------------------
 
 
-def _too_many(keys: list[tuple[str, int]]) -> bool:
-    return any((cache.get(key) or 0) >= limit for key, limit in keys)
+def _limited(request: HttpRequest, seconds: int = CHECKIN_WINDOW) -> HttpResponse:
+    return render(
+        request, "campaigns/checkin_closed.html", {"reason": "limited", "minutes": seconds // 60}, status=429
+    )
 
 
-def _count_failure(keys: list[tuple[str, int]]) -> None:
-    for key, _limit in keys:
-        if not cache.add(key, 1, CHECKIN_WINDOW):
-            try:
-                cache.incr(key)
-            except ValueError:  # expired between add and incr
-                cache.add(key, 1, CHECKIN_WINDOW)
-
-
+@sensitive_post_parameters("code")
 @never_cache
 def activity_checkin(request: HttpRequest, token: str) -> HttpResponse:
-    """The page a member's phone opens from the QR code: student number and last four phone digits."""
-    keys = [
-        (f"fanzha:checkin:ip:{client_ip(request)}", CHECKIN_FAILURES_PER_IP),
-        (f"fanzha:checkin:token:{token[:64]}", CHECKIN_FAILURES_PER_TOKEN),
-    ]
-    if _too_many(keys):
-        return render(
-            request,
-            "campaigns/checkin_closed.html",
-            {"reason": "limited", "minutes": CHECKIN_WINDOW // 60},
-            status=429,
-        )
+    """The page a member's phone opens from the QR code: student number and personal sign-in code."""
+    address = credentials.ADDRESS_LIMIT.bucket(client_ip(request))
+    by_link = ratelimit.Limit("checkin-token", CHECKIN_FAILURES_PER_TOKEN, CHECKIN_WINDOW).bucket(token[:64])
+    if ratelimit.exceeded(address, by_link):
+        return _limited(request)
     activity = actions.find_checkin_activity(token)
     if activity is None:
         if request.method == "POST":
-            _count_failure(keys[:1])
+            ratelimit.hit(address)
         return render(request, "campaigns/checkin_closed.html", {"reason": "invalid"}, status=404)
     if not actions.checkin_open(activity):
         return render(
@@ -351,12 +341,16 @@ def activity_checkin(request: HttpRequest, token: str) -> HttpResponse:
         )
     form = CheckinForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
+        number = form.cleaned_data["number"]
+        by_number = credentials.number_bucket(activity.unit.root_path, number)
+        if ratelimit.exceeded(by_number):
+            return _limited(request)
         try:
-            attendance = actions.check_in(
-                activity, token, form.cleaned_data["number"], form.cleaned_data["phone_last4"]
-            )
+            attendance = actions.check_in(activity, token, number, form.cleaned_data["code"])
         except ValidationError as exc:
-            _count_failure(keys)
+            if exc.code == "locked":
+                return _limited(request, credentials.PERSON_LIMIT.window)
+            ratelimit.hit(address, by_link, by_number)
             form.add_error(None, exc)
         else:
             return render(

@@ -4,7 +4,9 @@ Why here and so short: a victim reports while the money is still moving, so the 
 what the stop-payment needs (what, when, which transfers to whom, the fraudster's numbers) and
 the report raises the alert at once (``actions.report_case`` with ``via=SELF``). The member is
 the victim, the unit their class. A guardian signed in with their phone reports nothing here:
-they are told to call 110 / 96110 and the school.
+they are told to call 110 / 96110 and the school. One member files at most
+``FANZHA_SELF_REPORTS_PER_DAY`` reports in 24 hours (``member.actions``); beyond it the page says
+calmly that the counsellor has the earlier report and shows 110 / 96110.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import secrets
 from datetime import datetime
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -20,9 +23,10 @@ from django.views.decorators.debug import sensitive_post_parameters
 
 from fanzha.reach.member.views import Member, member_required
 
-from .. import actions, queries
+from .. import queries
 from ..intake import CaseInput, TransferIn
-from ..models import CaseState, ContactChannel, FraudKind, ReportedVia
+from ..models import CaseState, ContactChannel, FraudKind
+from . import actions
 from .forms import MemberReportForm, MemberTransferFormSet
 
 TRANSFER_PREFIX = "tr"
@@ -38,6 +42,8 @@ def report(request: HttpRequest, member: Member) -> HttpResponse:
     """The self-report form; a submit raises the alert and leads to what to do now."""
     if member.is_guardian:
         return render(request, "cases/member_report_guardian.html", _ctx(member))
+    if request.method != "POST" and actions.reports_left(member.person) <= 0:
+        return _enough(request, member, status=200)
     if request.method != "POST":
         form = MemberReportForm(initial={"submit_token": secrets.token_urlsafe(24)})
         transfers = MemberTransferFormSet(prefix=TRANSFER_PREFIX)
@@ -69,14 +75,12 @@ def report(request: HttpRequest, member: Member) -> HttpResponse:
         )
         raw = "".join(ch for ch in (d.get("submit_token") or "") if ch.isalnum() or ch in "-_")[:40]
         try:
-            case = actions.report_case(
-                data,
-                None,
-                via=ReportedVia.SELF,
-                reporter=member.person,
-                submit_token=f"m{member.person.pk}:{raw}" if raw else "",
+            case = actions.report_own_case(
+                data, member.person, submit_token=f"m{member.person.pk}:{raw}" if raw else ""
             )
         except ValidationError as exc:
+            if getattr(exc, "code", None) == "too_many":
+                return _enough(request, member, status=429)
             if hasattr(exc, "error_dict"):
                 for key, messages in exc.message_dict.items():
                     if key in form.fields:
@@ -89,6 +93,12 @@ def report(request: HttpRequest, member: Member) -> HttpResponse:
             return redirect("member_report_done", token=member.link.token, pk=case.pk)
     context = _ctx(member, form=form, transfers=transfers, errors=errors)
     return render(request, "cases/member_report.html", context, status=400)
+
+
+def _enough(request: HttpRequest, member: Member, status: int) -> HttpResponse:
+    """The calm refusal beyond the daily limit: the earlier report is with the counsellor; 110 / 96110."""
+    context = _ctx(member, limit=settings.FANZHA_SELF_REPORTS_PER_DAY)
+    return render(request, "cases/member_report_limit.html", context, status=status)
 
 
 def _earliest(rows: list[TransferIn]) -> datetime | None:

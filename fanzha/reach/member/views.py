@@ -1,13 +1,16 @@
 """Member self-service pages, reached by a class link or its QR code and built for phones.
 
 No passwords and no Django login: a member proves who they are with their student or staff number
-and the last four digits of the phone the school registered, or with a one-time code sent to that
-phone; a parent with their phone number and a code. The result is a member session key, bound to
-the class link and good for two hours; every page below reads it through ``member_required``.
+and their personal sign-in code (``org.credentials``: given once by their counsellor, on a page or a
+printed slip), or with a one-time code sent to the phone the school registered; a parent with their
+phone number and a code. Nothing shown on a staff page, an export or an API answer (such as the
+masked phone's last four digits) signs anyone in. The result is a member session key, bound to the
+class link and good for two hours; every page below reads it through ``member_required``.
 
-Failures are limited with the cache, as the activity check-in does: 10 per address and 5 per
-number (or phone) in 10 minutes. The number is counted whether or not it exists, and an unknown
-number gets exactly the message of a wrong one, so the form tells a stranger nothing.
+Failures are limited in the store every worker shares (``core.ratelimit``): 10 per address and 5 per
+typed number (or phone) in 10 minutes, and a person whose code was missed 5 times is locked for 15
+minutes. The number is counted whether or not it exists, and an unknown number gets exactly the
+message of a wrong code, so the form tells a stranger nothing.
 """
 
 from __future__ import annotations
@@ -19,7 +22,6 @@ from functools import wraps
 from typing import Any
 
 from django.contrib import messages
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db.models import Case, IntegerField, Q, Value, When
 from django.http import Http404, HttpRequest, HttpResponse
@@ -32,9 +34,10 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
 from fanzha.campaigns.models import Campaign
-from fanzha.core import crypto
+from fanzha.core import ratelimit
 from fanzha.core.clientip import client_ip
 from fanzha.core.identifiers import normalize_phone
+from fanzha.org.credentials import actions as credentials
 from fanzha.org.forms import apply_errors
 from fanzha.org.models import Person, PersonKind, UnitKind
 
@@ -46,10 +49,8 @@ SESSION_KEY = "fanzha_member"
 PENDING_KEY = "fanzha_member_pending"
 SESSION_AGE = timedelta(hours=2)
 PENDING_AGE = actions.CODE_TTL
-WINDOW = 600  # seconds
-FAILURES_PER_IP = 10
-FAILURES_PER_PERSON = 5
-CODE_SENDS_PER_IP = 10
+# Code requests ("send me a code") per address in the sign-in window.
+SEND_LIMIT = ratelimit.Limit("member-send", 10, credentials.WINDOW)
 
 SELF_SERVICE: dict[str, str] = {
     Item.PLEDGE_SIGNED: "member_pledge",
@@ -67,34 +68,20 @@ def _now_ts() -> float:
 # Rate limits ---------------------------------------------------------------------------------------
 
 
-def _ip_key(request: HttpRequest, kind: str = "fail") -> tuple[str, int]:
-    limit = FAILURES_PER_IP if kind == "fail" else CODE_SENDS_PER_IP
-    return f"fanzha:member:{kind}:ip:{client_ip(request)}", limit
+def _address(request: HttpRequest) -> ratelimit.Bucket:
+    return credentials.ADDRESS_LIMIT.bucket(client_ip(request))
 
 
-def _who_key(link: ClassLink, ident: str) -> tuple[str, int]:
-    """The key of a typed number or phone, hashed: no number ever sits in the cache in clear."""
-    return f"fanzha:member:who:{crypto.keyed_hash(link.unit.root_path + ':' + ident)}", FAILURES_PER_PERSON
+def _phone(link: ClassLink, phone: str) -> ratelimit.Bucket:
+    """A typed phone's counter, by keyed hash: no phone ever sits in the store in clear."""
+    return credentials.NUMBER_LIMIT.bucket(link.unit.root_path, "p:" + phone)
 
 
-def _too_many(keys: list[tuple[str, int]]) -> bool:
-    return any((cache.get(key) or 0) >= limit for key, limit in keys)
-
-
-def _count(keys: list[tuple[str, int]]) -> None:
-    for key, _limit in keys:
-        if not cache.add(key, 1, WINDOW):
-            try:
-                cache.incr(key)
-            except ValueError:  # expired between add and incr
-                cache.add(key, 1, WINDOW)
-
-
-def _limited(request: HttpRequest, link: ClassLink) -> HttpResponse:
+def _limited(request: HttpRequest, link: ClassLink, seconds: int = credentials.WINDOW) -> HttpResponse:
     return render(
         request,
         "reach/member_limited.html",
-        {"link": link, "unit": link.unit, "minutes": WINDOW // 60},
+        {"link": link, "unit": link.unit, "minutes": seconds // 60},
         status=429,
     )
 
@@ -209,31 +196,38 @@ def _send_code(person: Person | None) -> None:
 @sensitive_post_parameters()
 @never_cache
 def signin(request: HttpRequest, token: str) -> HttpResponse:
-    """Students and staff: number and last four phone digits, or "send me a code"."""
+    """Students and staff: number and personal sign-in code, or "send me a code" by SMS."""
     link = _link(token)
     form = MemberSignInForm(request.POST or None)
     status = 200
     if request.method == "POST" and form.is_valid():
         number = form.cleaned_data["number"].strip()
-        keys = [_ip_key(request), _who_key(link, "n:" + number)]
-        if _too_many(keys):
+        buckets = credentials.member_buckets(link.unit.root_path, number, client_ip(request))
+        if ratelimit.exceeded(*buckets):
             return _limited(request, link)
         person = queries.find_member(link.unit, number)
         if "send_code" in request.POST:
-            sends = [_ip_key(request, "send")]
-            if _too_many(sends):
+            send = SEND_LIMIT.bucket(client_ip(request))
+            if ratelimit.exceeded(send):
                 return _limited(request, link)
-            _count(sends)
+            ratelimit.hit(send)
             _send_code(person)
-            _pending(request, link, "number", keys[1][0], person)
+            _pending(request, link, "number", buckets[0].key, person)
             return redirect("member_code", token=link.token)
-        if queries.last4_matches(person, form.cleaned_data["phone_last4"]):
+        check = credentials.check_code(person, form.cleaned_data["code"])
+        if check == credentials.Check.OK:
             assert person is not None
             _sign_in(request, link, person, guardian=False)
             return redirect("member_tasks", token=link.token)
-        _count(keys)
+        if check == credentials.Check.LOCKED:
+            return _limited(request, link, credentials.PERSON_LIMIT.window)
+        ratelimit.hit(*buckets)
         form.add_error(
-            None, _("学号/工号与手机号后四位不匹配，或你不在本班名单中。请核对后重试，或改用短信验证码登录。")
+            None,
+            _(
+                "学号/工号或登录码不正确，或你不在本班名单中。请核对后重试；"
+                "还没有登录码，请向辅导员或班主任索取，也可以改用短信验证码登录。"
+            ),
         )
         status = 400
     elif request.method == "POST":
@@ -254,13 +248,14 @@ def guardian_signin(request: HttpRequest, token: str) -> HttpResponse:
             ident = normalize_phone(raw)
         except ValidationError:
             ident = raw.strip()
-        keys = [_ip_key(request), _ip_key(request, "send"), _who_key(link, "p:" + ident)]
-        if _too_many(keys):
+        send = SEND_LIMIT.bucket(client_ip(request))
+        who = _phone(link, ident)
+        if ratelimit.exceeded(_address(request), send, who):
             return _limited(request, link)
-        _count(keys[1:2])
+        ratelimit.hit(send)
         guardian = queries.find_guardian(link.unit, ident)
         _send_code(guardian)
-        _pending(request, link, "phone", keys[2][0], guardian)
+        _pending(request, link, "phone", who.key, guardian)
         return redirect("member_code", token=link.token)
     if request.method == "POST":
         status = 400
@@ -284,14 +279,14 @@ def code(request: HttpRequest, token: str) -> HttpResponse:
     form = CodeForm(request.POST or None)
     status = 200
     if request.method == "POST" and form.is_valid():
-        keys = [_ip_key(request), (str(pending.get("who", "")), FAILURES_PER_PERSON)]
-        if _too_many(keys):
+        buckets = [_address(request), ratelimit.Bucket(credentials.NUMBER_LIMIT, str(pending.get("who", "")))]
+        if ratelimit.exceeded(*buckets):
             return _limited(request, link)
         person = Person.objects.filter(pk=int(pending.get("person") or 0), is_active=True).first()
         if person is not None and actions.verify_code(person, form.cleaned_data["code"]):
             _sign_in(request, link, person, guardian=guardian)
             return redirect("member_tasks", token=link.token)
-        _count(keys)
+        ratelimit.hit(*buckets)
         form.add_error(None, _("验证码不正确或已失效。请核对短信，或重新获取验证码。"))
         status = 400
     elif request.method == "POST":

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.test import override_settings
 from django.urls import reverse
@@ -17,6 +18,7 @@ from fanzha.campaigns.models import Activity, ActivityRevision, Attendance, Evid
 from fanzha.org import actions as org_actions
 from tests.campaigns import files
 from tests.campaigns.conftest import obligation_of
+from tests.codes import give_code
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_cache")]
 
@@ -259,52 +261,78 @@ def test_sniff_needs_no_extension(cast):
 # Check-in ---------------------------------------------------------------------------------------
 
 
-def test_check_in(cast):
+@pytest.fixture
+def code(cast):
+    """张三's personal sign-in code, as his counsellor issued it."""
+    return give_code(cast.student, cast.counsellor)
+
+
+def test_check_in(cast, code):
     activity = record(cast)
-    attendance = actions.check_in(activity, activity.checkin_token, "2023001", "8000")
+    attendance = actions.check_in(activity, activity.checkin_token, "2023001", code)
     assert attendance.person == cast.student
     assert attendance.method == Attendance.Method.QR
-    again = actions.check_in(activity, activity.checkin_token, " 2023001 ", "8000")
+    typed = f" {code[:5]} {code[5:]} "  # as printed on the slip, spaces and all
+    again = actions.check_in(activity, activity.checkin_token, " 2023001 ", typed)
     assert again.pk == attendance.pk  # idempotent
     assert Attendance.objects.count() == 1
 
 
 @pytest.mark.parametrize(
-    ("number", "last4"),
+    ("number", "typed"),
     [
-        ("2023001", "0000"),  # wrong phone digits
-        ("2023999", "8000"),  # no such number
-        ("2023101", "8000"),  # 王五: a student of another college
-        ("2023002", "8000"),  # 李四: a member, but no phone on record
-        ("", "8000"),
-        ("2023001", "80a0"),
+        ("2023001", "wrong"),  # a wrong code
+        ("2023001", "8000"),  # the last four digits of the phone, shown masked on every staff page
+        ("2023001", "13800138000"),  # the whole phone number
+        ("2023999", "right"),  # no such number
+        ("2023101", "right"),  # 王五: a student of another college
+        ("2023002", "right"),  # 李四: a member with no code of his own
+        ("", "right"),
     ],
 )
-def test_check_in_refused(cast, number, last4):
+def test_check_in_refused(cast, code, number, typed):
     activity = record(cast)
-    with pytest.raises(ValidationError, match="不匹配"):
-        actions.check_in(activity, activity.checkin_token, number, last4)
+    attempt = {"right": code, "wrong": "0123456789" if code != "0123456789" else "9876543210"}.get(
+        typed, typed
+    )
+    with pytest.raises(ValidationError, match="学号或登录码不正确") as info:
+        actions.check_in(activity, activity.checkin_token, number, attempt)
+    assert info.value.code == "refused"
+    assert not Attendance.objects.exists()
+
+
+def test_masked_phone_digits_check_no_one_in(client, cast, code):
+    """The outside test's finding: the masked phone (138****8000) on every staff page gave the check-in
+    factor away. A member with no code at all cannot be checked in by the phone's digits either."""
+    activity = record(cast)
+    assert cast.student.phone_masked == "138****8000"
+    response = client.post(
+        checkin_url(activity), {"number": "2023001", "phone_last4": "8000", "code": "8000"}
+    )
+    assert response.status_code == 400
+    response = client.post(checkin_url(activity), {"number": "2023002", "code": "8000"})  # 李四, no code
+    assert response.status_code == 400
     assert not Attendance.objects.exists()
 
 
 def test_check_in_other_school_same_number(cast):
     """赵六 of the other school has the same student number as 张三: numbers count within one root."""
-    org_actions.save_person(root=cast.other, person=cast.other_student, phone="13700137000")
+    other_code = give_code(cast.other_student, cast.outsider)
     activity = record(cast)
     with pytest.raises(ValidationError):
-        actions.check_in(activity, activity.checkin_token, "2023001", "7000")
+        actions.check_in(activity, activity.checkin_token, "2023001", other_code)
 
 
-def test_check_in_token_and_expiry(cast):
+def test_check_in_token_and_expiry(cast, code):
     activity = record(cast, occurred_on=timezone.localdate() - timedelta(days=1))
     with pytest.raises(ValidationError, match="无效"):
-        actions.check_in(activity, "not-the-token", "2023001", "8000")
+        actions.check_in(activity, "not-the-token", "2023001", code)
     # yesterday's activity: open until the end of today
     assert actions.checkin_open(activity)
     old = record(cast, occurred_on=timezone.localdate() - timedelta(days=2))
     assert not actions.checkin_open(old)
     with pytest.raises(ValidationError, match="签到已结束"):
-        actions.check_in(old, old.checkin_token, "2023001", "8000")
+        actions.check_in(old, old.checkin_token, "2023001", code)
     deadline = actions.checkin_deadline(activity)
     assert actions.checkin_open(activity, deadline - timedelta(seconds=1))
     assert not actions.checkin_open(activity, deadline)
@@ -318,7 +346,8 @@ def test_add_attendee_manually(cast):
     with pytest.raises(ValidationError, match="不是"):
         actions.add_attendee(activity, cast.math_student, cast.counsellor)
     # a QR check-in after a manual entry keeps the manual one
-    assert actions.check_in(activity, activity.checkin_token, "2023001", "8000").method == "qr"
+    code = give_code(cast.student, cast.counsellor)
+    assert actions.check_in(activity, activity.checkin_token, "2023001", code).method == "qr"
     assert Attendance.objects.filter(activity=activity).count() == 2
 
 
@@ -329,29 +358,33 @@ def checkin_url(activity):
     return reverse("activity_checkin", args=[activity.checkin_token])
 
 
-def test_checkin_page(client, cast):
+def test_checkin_page(client, cast, code):
     activity = record(cast, title="三月主题班会")
     page = client.get(checkin_url(activity))
     assert page.status_code == 200
-    assert "三月主题班会" in page.content.decode()
-    response = client.post(checkin_url(activity), {"number": "2023001", "phone_last4": "8000"})
+    body = page.content.decode()
+    assert "三月主题班会" in body and "个人登录码" in body and "手机号后四位" not in body
+    assert "向你的辅导员或班主任索取" in body  # a member without a code is told whom to ask
+    response = client.post(checkin_url(activity), {"number": "2023001", "code": code})
     assert response.status_code == 200
     assert "张三，签到成功" in response.content.decode()
     assert Attendance.objects.filter(activity=activity, person=cast.student).exists()
 
 
-def test_checkin_page_wrong_digits(client, cast):
+def test_checkin_page_wrong_code(client, cast, code):
     activity = record(cast)
-    response = client.post(checkin_url(activity), {"number": "2023001", "phone_last4": "1234"})
-    assert response.status_code == 400
-    assert "不匹配" in response.content.decode()
+    wrong = client.post(checkin_url(activity), {"number": "2023001", "code": "0000000000"})
+    unknown = client.post(checkin_url(activity), {"number": "2099999", "code": code})
+    for response in (wrong, unknown):
+        assert response.status_code == 400
+        assert "学号或登录码不正确" in response.content.decode()
     assert not Attendance.objects.exists()
 
 
-def test_checkin_page_unknown_and_expired(client, cast):
+def test_checkin_page_unknown_and_expired(client, cast, code):
     assert client.get(reverse("activity_checkin", args=["nope"])).status_code == 404
     old = record(cast, occurred_on=timezone.localdate() - timedelta(days=3))
-    response = client.post(checkin_url(old), {"number": "2023001", "phone_last4": "8000"})
+    response = client.post(checkin_url(old), {"number": "2023001", "code": code})
     assert response.status_code == 410
     assert "签到已结束" in response.content.decode()
     assert not Attendance.objects.exists()
@@ -360,44 +393,72 @@ def test_checkin_page_unknown_and_expired(client, cast):
     assert client.get(checkin_url(deleted)).status_code == 404
 
 
-def test_checkin_rate_limit_per_ip(client, cast):
+def test_checkin_rate_limit_per_number(client, cast, code):
+    """Five wrong codes for one number lock it (even the right code then), known or not."""
     activity = record(cast)
-    for _ in range(10):
+    for _ in range(5):
         assert (
-            client.post(checkin_url(activity), {"number": "2023001", "phone_last4": "0000"}).status_code
-            == 400
+            client.post(checkin_url(activity), {"number": "2023001", "code": "0000000000"}).status_code == 400
         )
-    response = client.post(checkin_url(activity), {"number": "2023001", "phone_last4": "8000"})
+    response = client.post(checkin_url(activity), {"number": "2023001", "code": code}, REMOTE_ADDR="10.0.0.2")
+    assert response.status_code == 429
+    assert "尝试次数过多" in response.content.decode()
+    for _ in range(5):
+        client.post(
+            checkin_url(activity), {"number": "7777777", "code": "0000000000"}, REMOTE_ADDR="10.0.0.3"
+        )
+    assert client.post(checkin_url(activity), {"number": "7777777", "code": "1"}).status_code == 429
+    assert not Attendance.objects.exists()
+
+
+def test_checkin_rate_limit_per_ip(client, cast, code):
+    activity = record(cast)
+    for n in range(10):
+        response = client.post(checkin_url(activity), {"number": f"88800{n:02d}", "code": "0000000000"})
+        assert response.status_code == 400
+    response = client.post(checkin_url(activity), {"number": "2023001", "code": code})
     assert response.status_code == 429
     assert "尝试次数过多" in response.content.decode()
     assert not Attendance.objects.exists()
     # another address is not blocked
-    other = client.post(
-        checkin_url(activity), {"number": "2023001", "phone_last4": "8000"}, REMOTE_ADDR="10.0.0.2"
-    )
+    other = client.post(checkin_url(activity), {"number": "2023001", "code": code}, REMOTE_ADDR="10.0.0.2")
     assert other.status_code == 200
 
 
-def test_checkin_rate_limit_per_token(client, cast, monkeypatch):
+def test_checkin_failures_count_across_workers(client, cast, code):
+    """Failures are counted where every worker sees them: three on one worker and two on another (whose
+    own memory is empty) lock the number, as five on one would."""
+    activity = record(cast)
+    for _ in range(3):
+        assert (
+            client.post(checkin_url(activity), {"number": "2023001", "code": "0000000000"}).status_code == 400
+        )
+    cache.clear()  # the next requests land on another worker, whose local memory knows nothing
+    for _ in range(2):
+        assert (
+            client.post(checkin_url(activity), {"number": "2023001", "code": "0000000000"}).status_code == 400
+        )
+    assert client.post(checkin_url(activity), {"number": "2023001", "code": code}).status_code == 429
+
+
+def test_checkin_rate_limit_per_token(client, cast, code, monkeypatch):
     from fanzha.campaigns.activities import views as activity_views
 
     monkeypatch.setattr(activity_views, "CHECKIN_FAILURES_PER_TOKEN", 3)
     activity = record(cast)
     for i in range(3):
-        client.post(checkin_url(activity), {"number": "x", "phone_last4": "0000"}, REMOTE_ADDR=f"10.0.1.{i}")
-    response = client.post(
-        checkin_url(activity), {"number": "2023001", "phone_last4": "8000"}, REMOTE_ADDR="10.0.2.1"
-    )
+        client.post(checkin_url(activity), {"number": f"x{i}", "code": "0"}, REMOTE_ADDR=f"10.0.1.{i}")
+    response = client.post(checkin_url(activity), {"number": "2023001", "code": code}, REMOTE_ADDR="10.0.2.1")
     assert response.status_code == 429
     # a different activity's link still works
     fresh = record(cast)
-    ok = client.post(checkin_url(fresh), {"number": "2023001", "phone_last4": "8000"}, REMOTE_ADDR="10.0.2.1")
+    ok = client.post(checkin_url(fresh), {"number": "2023001", "code": code}, REMOTE_ADDR="10.0.2.1")
     assert ok.status_code == 200
 
 
-def test_successful_checkins_do_not_count(client, cast):
+def test_successful_checkins_do_not_count(client, cast, code):
     """A whole class behind one campus address checks in: only failures count towards the limit."""
     activity = record(cast)
     for _ in range(15):
-        response = client.post(checkin_url(activity), {"number": "2023001", "phone_last4": "8000"})
+        response = client.post(checkin_url(activity), {"number": "2023001", "code": code})
         assert response.status_code == 200

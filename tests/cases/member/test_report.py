@@ -14,6 +14,7 @@ from django.utils import timezone
 from fanzha.cases.models import Alert, Case, CaseEvent, CaseState, IndicatorKind, ReportedVia
 from fanzha.reach import actions as reach_actions
 from tests.cases.conftest import GOOD_CARD
+from tests.codes import give_code
 from tests.reach.conftest import CaptureBackend, last_code
 
 pytestmark = pytest.mark.django_db
@@ -33,9 +34,14 @@ def link(cast):
     return reach_actions.ensure_class_link(cast.cs2301)
 
 
-def sign_in(client, link, number="2023001", last4="8000"):
+def sign_in(client, link, number="2023001"):
+    """Sign the member in with a personal code, freshly issued by the cast's counsellor."""
+    from fanzha.org.models import Person, Role, User
+
+    person = Person.objects.get(external_number=number, root__path=link.unit.root_path)
+    counsellor = User.objects.filter(grants__role=Role.COUNSELLOR).first()
     response = client.post(
-        reverse("member_signin", args=[link.token]), {"number": number, "phone_last4": last4}
+        reverse("member_signin", args=[link.token]), {"number": number, "code": give_code(person, counsellor)}
     )
     assert response.status_code == 302
 
@@ -176,3 +182,45 @@ def test_a_future_transfer_is_blamed_on_its_row_not_on_the_empty_start(client, c
     assert response.status_code == 400 and Case.objects.count() == 0
     assert "转账时间不能晚于现在" in html
     assert "发案时间不能晚于现在" not in html and "发案时间不能晚于报案时间" not in html
+
+
+# The daily limit of self-reports ----------------------------------------------------------------------
+
+
+def test_a_fourth_report_in_a_day_is_refused_calmly(client, cast, link):
+    """Each self-report pages the police; one person files at most three a day (the default)."""
+    sign_in(client, link)
+    url = reverse("member_report", args=[link.token])
+    for i in range(3):
+        assert client.post(url, report_data(token=f"limit-{i}")).status_code == 302
+    refused = client.post(url, report_data(token="limit-3"))
+    html = refused.content.decode()
+    assert refused.status_code == 429
+    assert "你的辅导员已经收到你之前的报告" in html
+    assert 'href="tel:110"' in html and 'href="tel:96110"' in html
+    assert 'name="fraud_type"' not in html  # no form to fill in vain
+    assert Case.objects.count() == 3 and Alert.objects.count() == 3
+    page = client.get(url)  # the form itself says so before anything is typed
+    assert page.status_code == 200 and "你的辅导员已经收到你之前的报告" in page.content.decode()
+    assert 'name="fraud_type"' not in page.content.decode()
+
+
+def test_the_limit_is_per_person_and_per_day(client, cast, link, settings):
+    from fanzha.cases import actions
+    from tests.cases.conftest import intake
+
+    settings.FANZHA_SELF_REPORTS_PER_DAY = 1
+    actions.report_case(intake(cast.cs2301, cast.student), cast.school_admin)  # staff's: not counted
+    sign_in(client, link)
+    url = reverse("member_report", args=[link.token])
+    assert client.post(url, report_data(token="day-1")).status_code == 302
+    assert client.post(url, report_data(token="day-2")).status_code == 429
+    # the same form sent again is the first report, not a refusal
+    again = client.post(url, report_data(token="day-1"))
+    again_case = Case.objects.get(submit_token__endswith=":day-1")
+    assert again.status_code == 302
+    assert again.url == reverse("member_report_done", args=[link.token, again_case.pk])
+    # 25 hours later the student may report again
+    Case.objects.update(created_at=timezone.now() - timedelta(hours=25))
+    assert client.post(url, report_data(token="day-3")).status_code == 302
+    assert Case.objects.filter(reported_via=ReportedVia.SELF).count() == 2

@@ -19,12 +19,18 @@ from fanzha.org.models import Guardianship
 from fanzha.reach import actions
 from fanzha.reach.models import Attestation, AttestationEvent, Item
 from tests.campaigns.files import jpeg, png
+from tests.codes import give_code
 from tests.reach.conftest import data_url, last_code, stored
 
 
-def sign_in(client, link, number="2023001", last4="8000"):
+def sign_in(client, link, number="2023001"):
+    """Sign the member in with a personal code, freshly issued by the cast's counsellor."""
+    from fanzha.org.models import Person, Role, User
+
+    person = Person.objects.get(external_number=number, root__path=link.unit.root_path)
+    counsellor = User.objects.filter(grants__role=Role.COUNSELLOR).first()
     response = client.post(
-        reverse("member_signin", args=[link.token]), {"number": number, "phone_last4": last4}
+        reverse("member_signin", args=[link.token]), {"number": number, "code": give_code(person, counsellor)}
     )
     assert response.status_code == 302
 

@@ -1,8 +1,10 @@
-"""Member sign-in by class link: number + last four phone digits, or a one-time code by SMS.
+"""Member sign-in by class link: number + personal sign-in code, or a one-time code by SMS.
 
 Bad input is handled and reported, and tells a stranger nothing: a forged, reused or expired code
 fails; five wrong codes lock the person's codes; failures are limited per address and per number
-(known or not); an unknown number gets the message of a wrong one; the session ends after 2 hours.
+(known or not), in the store every worker shares; an unknown number gets the message of a wrong one;
+nothing shown on a staff page (the masked phone's last four digits) signs anyone in; the session ends
+after 2 hours.
 """
 
 from __future__ import annotations
@@ -11,22 +13,26 @@ import re
 from datetime import timedelta
 
 import pytest
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
+from fanzha.core.models import RateCounter
 from fanzha.notify.models import ChannelKind, Outbox
 from fanzha.reach import actions
 from fanzha.reach.member import views as member_views
 from fanzha.reach.models import CodeGuard, OneTimeCode
+from tests.codes import give_code
 from tests.reach.conftest import CaptureBackend, last_code
 
-REFUSED = "学号/工号与手机号后四位不匹配"
+REFUSED = "学号/工号或登录码不正确"
 BAD_CODE = "验证码不正确或已失效"
+WRONG = "0000000000"
 
 
-def signin(client, link, number, last4="", **extra):
-    data = {"number": number, "phone_last4": last4, **extra}
+def signin(client, link, number, code="", **extra):
+    data = {"number": number, "code": code, **extra}
     return client.post(reverse("member_signin", args=[link.token]), data)
 
 
@@ -42,10 +48,14 @@ def test_landing(client, cast, link, campaign):
     assert client.get(reverse("member_landing", args=[link.token])).status_code == 404
 
 
-def test_sign_in_with_last_four_digits(client, cast, link, campaign):
+def test_sign_in_with_a_personal_code(client, cast, link, campaign, code):
+    page = client.get(reverse("member_signin", args=[link.token]))
+    body = page.content.decode()
+    assert "个人登录码" in body and "手机号后四位" not in body and "phone_last4" not in body
+    assert "请向你的辅导员或班主任索取" in body  # a student without a code learns whom to ask
     client.get(reverse("member_landing", args=[link.token]))
     old_key = client.session.session_key
-    response = signin(client, link, "2023001", "8000")
+    response = signin(client, link, "2023001", f"{code[:5]} {code[5:]}")  # as printed on the slip
     assert response.status_code == 302 and response["Location"] == reverse("member_tasks", args=[link.token])
     assert client.session[member_views.SESSION_KEY]["person"] == cast.student.pk
     assert client.session.session_key != old_key  # a new session id at sign-in
@@ -54,34 +64,90 @@ def test_sign_in_with_last_four_digits(client, cast, link, campaign):
     assert tasks.status_code == 200 and "签署承诺书" in tasks.content.decode()
 
 
-def test_unknown_number_and_wrong_digits_read_the_same(client, cast, link):
-    wrong = signin(client, link, "2023001", "1234")
-    unknown = signin(client, link, "9999999", "8000")
-    outside = signin(client, link, "2023101", "0000")  # 王五 exists, but not in this class
-    no_phone = signin(client, link, "2023002", "0000")  # 李四 has no phone registered
-    for response in (wrong, unknown, outside, no_phone):
+def test_masked_phone_digits_sign_no_one_in(client, cast, link):
+    """The outside test's finding: a read-only auditor read the masked phone on a staff page and signed
+    in as the student with its last four digits. Those digits (in any field) sign no one in now."""
+    staff = client.__class__()
+    staff.force_login(cast.auditor)
+    person_page = staff.get(reverse("person_detail", args=[cast.student.pk])).content.decode()
+    assert "138****8000" in person_page
+    for data in (
+        {"number": "2023001", "phone_last4": "8000"},
+        {"number": "2023001", "phone_last4": "8000", "code": "8000"},
+        {"number": "2023001", "code": "13800138000"},
+    ):
+        response = client.post(reverse("member_signin", args=[link.token]), data)
+        assert response.status_code == 400 and REFUSED in response.content.decode()
+    assert member_views.SESSION_KEY not in client.session
+    report = client.get(reverse("member_report", args=[link.token]))
+    assert report.status_code == 302 and "signin" in report["Location"]
+
+
+def test_unknown_number_and_wrong_code_read_the_same(client, cast, link, code):
+    wrong = signin(client, link, "2023001", WRONG if code != WRONG else "1111111111")
+    unknown = signin(client, link, "9999999", code)
+    outside = signin(client, link, "2023101", code)  # 王五 exists, but not in this class
+    no_code = signin(client, link, "2023002", code)  # 李四 has no code of his own
+    empty = signin(client, link, "2023001", "")
+    for response in (wrong, unknown, outside, no_code, empty):
         assert response.status_code == 400
         assert REFUSED in response.content.decode()
-    pages = {re.sub(r'value="[^"]*"', "", r.content.decode()) for r in (wrong, unknown, outside, no_phone)}
+    pages = {re.sub(r'value="[^"]*"', "", r.content.decode()) for r in (wrong, unknown, outside, no_code)}
     assert len(pages) == 1  # apart from the echoed input and the CSRF token, the very same page
     assert member_views.SESSION_KEY not in client.session
 
 
-def test_five_failures_per_number_lock_it_known_or_not(client, cast, link):
-    for _ in range(5):
-        assert signin(client, link, "2023001", "0000").status_code == 400
-    assert signin(client, link, "2023001", "8000").status_code == 429  # even the right digits now
-    for _ in range(5):
-        signin(client, link, "7777777", "0000")
-    assert signin(client, link, "7777777", "0000").status_code == 429  # an unknown number behaves alike
+def test_a_new_code_voids_the_old_one(client, cast, link, code):
+    newer = give_code(cast.student, cast.counsellor)
+    assert newer != code
+    assert signin(client, link, "2023001", code).status_code == 400
+    assert signin(client, link, "2023001", newer).status_code == 302
 
 
-def test_ten_failures_per_address(client, cast, link):
-    for n in range(10):
-        assert signin(client, link, f"88800{n:02d}", "0000").status_code == 400
-    assert signin(client, link, "2023001", "8000").status_code == 429
+def test_five_failures_per_number_lock_it_known_or_not(client, cast, link, code):
+    for _ in range(5):
+        assert signin(client, link, "2023001", WRONG).status_code == 400
     other = client.__class__(REMOTE_ADDR="10.0.0.9")
-    assert signin(other, link, "2023001", "8000").status_code == 302
+    assert signin(other, link, "2023001", code).status_code == 429  # even the right code, from anywhere
+    for _ in range(5):
+        signin(other, link, "7777777", WRONG)
+    assert signin(other, link, "7777777", WRONG).status_code == 429  # an unknown number behaves alike
+
+
+def test_ten_failures_per_address(client, cast, link, code):
+    for n in range(10):
+        assert signin(client, link, f"88800{n:02d}", WRONG).status_code == 400
+    assert signin(client, link, "2023001", code).status_code == 429
+    other = client.__class__(REMOTE_ADDR="10.0.0.9")
+    assert signin(other, link, "2023001", code).status_code == 302
+
+
+def test_failures_count_across_workers(client, cast, link, code):
+    """Three failures on one worker and two on another (whose own memory is empty) lock the number, as
+    five on one would: the count lives where every worker sees it, not in a process's local cache."""
+    for _ in range(3):
+        assert signin(client, link, "2023001", WRONG).status_code == 400
+    cache.clear()  # the next requests land on another worker, whose local memory knows nothing
+    for _ in range(2):
+        assert signin(client, link, "2023001", WRONG).status_code == 400
+    assert signin(client, link, "2023001", code).status_code == 429
+    assert RateCounter.objects.exists()
+    assert not RateCounter.objects.filter(key__contains="2023001").exists()  # keyed hashes only
+
+
+def test_failures_on_the_check_in_and_the_class_link_add_up(client, cast, link, code):
+    """One number, one count: three wrong codes at an activity's check-in and two on the class link."""
+    from fanzha.campaigns.activities import actions as activities
+
+    activity = activities.record_activity(
+        unit=cast.cs2301, kind="class_meeting", occurred_on=timezone.localdate(), actor=cast.counsellor
+    )
+    checkin = reverse("activity_checkin", args=[activity.checkin_token])
+    for _ in range(3):
+        assert client.post(checkin, {"number": "2023001", "code": WRONG}).status_code == 400
+    for _ in range(2):
+        assert signin(client, link, "2023001", WRONG).status_code == 400
+    assert signin(client, link, "2023001", code).status_code == 429
 
 
 def test_sign_in_with_a_code(client, cast, link):
@@ -214,8 +280,8 @@ def test_unknown_phone_looks_the_same(client, cast, link):
     assert CaptureBackend.sent == []
 
 
-def test_session_expires_after_two_hours(client, cast, link, monkeypatch):
-    signin(client, link, "2023001", "8000")
+def test_session_expires_after_two_hours(client, cast, link, code, monkeypatch):
+    signin(client, link, "2023001", code)
     assert client.get(reverse("member_tasks", args=[link.token])).status_code == 200
     later = timezone.now().timestamp() + 2 * 3600 + 1
     monkeypatch.setattr(member_views, "_now_ts", lambda: later)
@@ -224,8 +290,8 @@ def test_session_expires_after_two_hours(client, cast, link, monkeypatch):
     assert member_views.SESSION_KEY not in client.session
 
 
-def test_session_is_bound_to_its_class_link(client, cast, link):
-    signin(client, link, "2023001", "8000")
+def test_session_is_bound_to_its_class_link(client, cast, link, code):
+    signin(client, link, "2023001", code)
     other = actions.ensure_class_link(cast.cs2302)
     response = client.get(reverse("member_tasks", args=[other.token]))
     assert response.status_code == 302 and response["Location"] == reverse(
@@ -233,8 +299,8 @@ def test_session_is_bound_to_its_class_link(client, cast, link):
     )
 
 
-def test_sign_out(client, cast, link):
-    signin(client, link, "2023001", "8000")
+def test_sign_out(client, cast, link, code):
+    signin(client, link, "2023001", code)
     response = client.post(reverse("member_signout", args=[link.token]))
     assert response.status_code == 302
     assert client.get(reverse("member_tasks", args=[link.token])).status_code == 302
