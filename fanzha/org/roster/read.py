@@ -1,6 +1,7 @@
-"""Reading a roster file into raw rows: XLSX through openpyxl's read-only reader, CSV in UTF-8,
-GB18030/GBK or UTF-16. Whatever is not one clean table is refused here: oversize, not a
-spreadsheet, unknown encoding, no template header, merged or formula cells, too many rows.
+"""Reading a roster file into raw rows: XLSX through openpyxl's read-only reader, once ``scan`` has
+checked the zip and its XML as a stream; CSV in UTF-8, GB18030/GBK or UTF-16. Whatever is not one
+clean table is refused here: oversize, a zip bomb, not a spreadsheet, unknown encoding, no template
+header, merged or formula cells, too many rows.
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ import csv
 import io
 import re
 import time
-import zipfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +19,7 @@ from typing import IO, Any
 from django.conf import settings
 from django.utils.translation import gettext as _
 
+from . import scan
 from .columns import (
     HEADER_KEYS,
     MAX_HEADER_COLUMNS,
@@ -34,9 +35,6 @@ MAX_DATA_ROWS = 200_000  # a bigger file is refused before any checking
 
 
 EMPTY_RUN_LIMIT = 1_000  # this many blank rows in a row end the table
-
-
-ZIP_EXPANSION_LIMIT = 40  # unpacked XLSX may be at most this many times the upload limit
 
 
 @dataclass
@@ -169,7 +167,7 @@ def read_table(
     source.seek(0)
     suffix = Path(filename).suffix.lower()
     if head.startswith(b"PK\x03\x04"):
-        return _read_xlsx(source, limit, progress)
+        return _read_xlsx(source, progress)
     if head.startswith(b"\xd0\xcf\x11\xe0"):
         return _fail(_("不支持旧版 .xls 或加密的工作簿：请在 Excel 中另存为 .xlsx 或 CSV 后再导入"))
     if suffix in {".xlsx", ".xlsm", ".xls", ".ods", ".numbers"}:
@@ -177,16 +175,12 @@ def read_table(
     return _read_csv(source.read(limit + 1), progress)
 
 
-def _read_xlsx(source: IO[bytes], limit: int, progress: Progress | None) -> Table:
+def _read_xlsx(source: IO[bytes], progress: Progress | None) -> Table:
     import openpyxl
 
-    try:
-        with zipfile.ZipFile(source) as archive:
-            unpacked = sum(info.file_size for info in archive.infolist())
-    except (zipfile.BadZipFile, OSError, ValueError):
-        return _fail(_("这不是有效的表格文件：请上传 XLSX 或 CSV 格式的花名册"))
-    if unpacked > limit * ZIP_EXPANSION_LIMIT:
-        return _fail(_("文件解压后过大，不能导入"))
+    refused = scan.check_xlsx(source, progress)  # before openpyxl: a tiny zip may unpack to gigabytes
+    if refused:
+        return _fail(refused)
     source.seek(0)
     try:
         workbook = openpyxl.load_workbook(source, read_only=True, data_only=False)
