@@ -137,6 +137,8 @@ class ImportResult:
     summary: dict[str, int]
     committed: bool = False
     problem_total: int = 0  # every problem found, also those past the listed ones
+    encodings: tuple[str, ...] = ()  # a CSV readable in these encodings alike: ask which (``charset``)
+    crashed: bool = False  # an internal error, not a problem of the file
 
     @property
     def ok(self) -> bool:
@@ -157,11 +159,17 @@ def import_roster(
     create_units: bool = False,
     actor: User | None = None,
     progress: Progress | None = None,
+    encoding: str | None = None,
 ) -> ImportResult:
-    """Read, check, plan and (unless ``dry_run`` or anything is wrong) apply a roster file: all or nothing."""
-    table = read_table(source, filename, size, progress)
+    """Read, check, plan and (unless ``dry_run`` or anything is wrong) apply a roster file: all or nothing.
+
+    ``encoding`` (``utf-8`` or ``gbk``) answers a CSV whose encoding ``ImportResult.encodings`` said
+    was ambiguous."""
+    table = read_table(source, filename, size, progress, encoding)
     if table.problems:
-        return ImportResult.failed(table.problems)
+        result = ImportResult.failed(table.problems)
+        result.encodings = table.encodings
+        return result
     rows, problems = check_rows(table, progress)
     del table
     if dry_run:

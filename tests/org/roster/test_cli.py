@@ -169,3 +169,15 @@ def test_bench_import_prints_one_json_object(db):
 def test_bench_refuses_a_database_with_people(cast):
     with pytest.raises(CommandError, match="throwaway"):
         call_command("bench", "import", "--rows", "10", stdout=io.StringIO(), stderr=io.StringIO())
+
+
+def test_an_ambiguous_csv_needs_encoding_on_the_command_line(cast, tmp_path):
+    path = tmp_path / "名单.csv"
+    path.write_bytes("name,kind,number,college,class\nJosé,student,2023204,CS,CS2301\n".encode())
+    code, out, err = fanzha("import-roster", str(path), "--root", "UNI")
+    assert code == 2
+    assert "--encoding utf-8" in err and "--encoding gbk" in err and "José" in err and "Jos茅" in err
+    assert not Person.objects.filter(external_number="2023204").exists()
+    code, out, err = fanzha("import-roster", str(path), "--root", "UNI", "--encoding", "utf-8")
+    assert code == 0, err
+    assert Person.objects.get(external_number="2023204").name == "José"
