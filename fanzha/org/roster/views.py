@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 import io
 import tempfile
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -30,10 +29,9 @@ from fanzha.core.models import AuditRecord
 
 from ..models import ImportJob, Unit, UnitKind, User
 from ..scope import Cap, in_scope, units_for
-from . import actions, columns, export, jobs
+from . import actions, charset, columns, export, jobs, tasks
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-STALE_AFTER = timedelta(minutes=15)  # a running job not heard from for this long was cut short
 SHOWN_PROBLEMS = 1000
 _LEAF_KINDS = (UnitKind.CLASS, UnitKind.DORM_ROOM, UnitKind.DORM_BUILDING)
 
@@ -79,11 +77,7 @@ def _job_for(request: HttpRequest, job_id: Any) -> ImportJob:
     job = get_object_or_404(ImportJob.objects.select_related("root"), pk=job_id, user=_user(request))
     if not in_scope(request.user, job.root, Cap.IMPORT):
         raise Http404
-    if job.is_running and timezone.now() - job.updated_at > STALE_AFTER:
-        job.status = ImportJob.Status.FAILED
-        job.problems = [[0, "-", _("处理被中断（服务器可能已重启），未写入任何数据；请重新上传")]]
-        job.problem_count = 1
-        job.save(update_fields=["status", "problems", "problem_count", "updated_at"])
+    jobs.expire_if_stale(job)
     return job
 
 
@@ -115,7 +109,7 @@ def import_start(request: HttpRequest) -> HttpResponse:
         suffix = Path(upload.name).suffix.lower()[:8]
         job.file.save(f"{job.pk}{suffix}", upload, save=False)
         job.save()
-        jobs.start_job(job, commit=False)
+        tasks.start_job(job, commit=False)  # the check runs on the task queue, never in the request
         return redirect("roster_import_job", job_id=job.pk)
     recent = ImportJob.objects.filter(user=_user(request)).select_related("root")[:10]
     context = {
@@ -137,6 +131,8 @@ def import_job(request: HttpRequest, job_id: Any) -> HttpResponse:
     summary = [(key, job.summary.get(key, 0)) for key in actions.SUMMARY_KEYS] if job.summary else []
     context = {
         "job": job,
+        "queued": job.is_running and not job.stage,
+        "encodings": _encoding_preview(job) if job.status == ImportJob.Status.ENCODING else [],
         "problems": job.problems[:SHOWN_PROBLEMS],
         "more": max(0, len(job.problems) - SHOWN_PROBLEMS),
         "summary": summary,
@@ -145,6 +141,28 @@ def import_job(request: HttpRequest, job_id: Any) -> HttpResponse:
         else "",
     }
     return render(request, "org/import_job.html", context)
+
+
+def _encoding_preview(job: ImportJob) -> list[tuple[str, str, list[str]]]:
+    """(choice, label, first lines read that way) for a CSV whose encoding the uploader must choose."""
+    if not job.file:
+        return []
+    with job.file.open("rb") as handle:
+        head = handle.read(16 * 1024)
+    shown = charset.preview(head)
+    return [(name, charset.CHOICE_LABELS[name], shown[name]) for name in charset.CHOICES]
+
+
+@login_required
+@require_POST
+def import_encoding(request: HttpRequest, job_id: Any) -> HttpResponse:
+    """The uploader's answer for a CSV that reads as text in both encodings: check it again that way."""
+    job = _job_for(request, job_id)
+    choice = request.POST.get("encoding", "")
+    if job.status == ImportJob.Status.ENCODING and choice in charset.CHOICES:
+        jobs.choose_encoding(job, choice)
+        tasks.start_job(job, commit=False)
+    return redirect("roster_import_job", job_id=job.pk)
 
 
 @login_required
@@ -186,11 +204,10 @@ def import_commit(request: HttpRequest, job_id: Any) -> HttpResponse:
     """Write a checked file: all or nothing. A second click finds the job no longer checked."""
     job = _job_for(request, job_id)
     claimed = ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.CHECKED).update(
-        status=ImportJob.Status.COMMITTING, stage="read", done=0, total=None
+        status=ImportJob.Status.COMMITTING, stage="", done=0, total=None, updated_at=timezone.now()
     )
     if claimed:
-        job.refresh_from_db()
-        jobs.start_job(job, commit=True)
+        tasks.start_job(job, commit=True)
     return redirect("roster_import_job", job_id=job.pk)
 
 
