@@ -16,7 +16,7 @@ from typing import Any
 from django import forms
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -24,8 +24,6 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
-
-from fanzha.core.models import AuditRecord
 
 from ..models import ImportJob, Unit, UnitKind, User
 from ..scope import Cap, in_scope, units_for
@@ -222,32 +220,36 @@ def roster_template(request: HttpRequest) -> FileResponse:
 
 
 @login_required
-@require_GET
+@require_http_methods(["GET", "POST"])
 def roster_export(request: HttpRequest) -> HttpResponseBase:
-    """Choose a unit, then download the roster of its subtree (phone and ID masked unless revealed)."""
+    """Choose a unit, then download the roster of its subtree (phone and ID masked unless revealed).
+
+    The form posts (with its CSRF token); a GET with ``unit`` downloads the masked roster, for links.
+    Full numbers come only from the POST: a GET with ``reveal=1`` (a link from anywhere) shows the
+    form with the choice made, for the user to confirm. Every download is audited.
+    """
     visible = units_for(request.user, Cap.VIEW)
-    unit_id = request.GET.get("unit")
-    if not unit_id:
+    data = request.POST if request.method == "POST" else request.GET
+    unit_id = data.get("unit", "")
+    asked_reveal = data.get("reveal") == "1"
+    if not unit_id or (request.method == "GET" and asked_reveal):
         if not visible.exists():
             raise Http404
         units = visible.exclude(kind=UnitKind.DORM_ROOM).order_by("path")[:500]
         can_reveal = bool(units_for(request.user, Cap.REVEAL).exists())
-        return render(request, "org/roster_export.html", {"units": units, "can_reveal": can_reveal})
+        context = {
+            "units": units,
+            "can_reveal": can_reveal,
+            "selected": str(unit_id),
+            "reveal_checked": asked_reveal and can_reveal,
+        }
+        return render(request, "org/roster_export.html", context)
     if not unit_id.isdigit():
         raise Http404
     unit = get_object_or_404(visible, pk=unit_id)
-    reveal = request.GET.get("reveal") == "1"
-    if reveal and not in_scope(request.user, unit, Cap.REVEAL):
-        raise PermissionDenied
+    reveal = request.method == "POST" and asked_reveal
     spool = tempfile.TemporaryFile()  # big rosters: keep the workbook out of memory
-    count = export.export_roster(unit, spool, reveal=reveal)
+    actions.export_for(_user(request), unit, spool, reveal=reveal)  # PermissionDenied: 403
     spool.seek(0)
-    AuditRecord.objects.create(
-        actor=_user(request),
-        action=AuditRecord.Action.EXPORT,
-        object_type="unit",
-        object_id=str(unit.pk),
-        detail=f"roster rows={count}{' reveal' if reveal else ''}",
-    )
     filename = f"花名册-{unit.code}-{timezone.localdate():%Y%m%d}.xlsx"
     return FileResponse(spool, as_attachment=True, filename=filename, content_type=XLSX)

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
-from django.test import TestCase
+from django.test import Client, TestCase
 from django.urls import reverse
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
@@ -152,15 +152,38 @@ def test_export_in_scope_masked_and_audited(client, cast):
     assert AuditRecord.objects.filter(action="export", actor=cast.college_admin).count() == 1
 
 
+def test_reveal_is_a_post_with_csrf_never_a_link(client, cast):
+    """A link from another site (a GET with reveal=1) shows the form; only its POST reveals."""
+    client.force_login(cast.counsellor)
+    url = reverse("roster_export")
+    page = client.get(url, {"unit": cast.cs2301.pk, "reveal": "1"})
+    assert page.status_code == 200 and page["Content-Type"].startswith("text/html")
+    text = page.content.decode()
+    assert 'method="post"' in text and "csrfmiddlewaretoken" in text and "13800138000" not in text
+    assert not AuditRecord.objects.filter(action="export").exists()
+
+    strict = Client(enforce_csrf_checks=True)
+    strict.force_login(cast.counsellor)
+    assert strict.post(url, {"unit": cast.cs2301.pk, "reveal": "1"}).status_code == 403
+    assert not AuditRecord.objects.filter(action="export").exists()
+    token = strict.get(url).cookies["csrftoken"].value
+    response = strict.post(url, {"unit": cast.cs2301.pk, "reveal": "1", "csrfmiddlewaretoken": token})
+    rows = list(load_workbook(io.BytesIO(b"".join(response.streaming_content)))["花名册"].values)
+    assert "13800138000" in {row[8] for row in rows}
+    record = AuditRecord.objects.get(action="export", actor=cast.counsellor)
+    assert record.detail == "roster;unit=CS2301;count=2;reveal"  # 张三 and the monitor 李四
+
+
 def test_export_scope_and_reveal(client, cast):
     client.force_login(cast.outsider)
     assert client.get(reverse("roster_export"), {"unit": cast.uni.pk}).status_code == 404
     client.force_login(cast.auditor)  # may view, may not reveal
     assert client.get(reverse("roster_export"), {"unit": cast.uni.pk}).status_code == 200
-    assert client.get(reverse("roster_export"), {"unit": cast.uni.pk, "reveal": "1"}).status_code == 403
+    assert client.post(reverse("roster_export"), {"unit": cast.uni.pk, "reveal": "1"}).status_code == 403
     client.force_login(cast.counsellor)  # may reveal in CS2301 only
     assert client.get(reverse("roster_export"), {"unit": cast.ma2301.pk}).status_code == 404
-    response = client.get(reverse("roster_export"), {"unit": cast.cs2301.pk, "reveal": "1"})
+    assert client.post(reverse("roster_export"), {"unit": cast.ma2301.pk, "reveal": "1"}).status_code == 404
+    response = client.post(reverse("roster_export"), {"unit": cast.cs2301.pk, "reveal": "1"})
     rows = list(load_workbook(io.BytesIO(b"".join(response.streaming_content)))["花名册"].values)
     assert "13800138000" in {row[8] for row in rows}
     assert AuditRecord.objects.get(action="export", actor=cast.counsellor).detail.endswith("reveal")
