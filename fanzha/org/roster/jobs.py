@@ -151,7 +151,7 @@ def expire_if_stale(job: ImportJob, now: datetime | None = None) -> bool:
     idle = (now or timezone.now()) - job.updated_at
     if not job.stage and idle > QUEUE_PATIENCE:
         message = _(
-            "后台任务一小时内没有开始处理此文件（请管理员确认 fanzha worker 在运行），未写入任何数据；"
+            "后台任务一小时内没有开始处理此文件（请管理员确认后台任务进程在运行），未写入任何数据；"
             "请稍后重新上传"
         )
     elif job.stage and idle > STALE_AFTER:

@@ -204,7 +204,7 @@ def _scan_part(name: str, stream: IO[bytes], tick: Callable[[int], None]) -> Non
 
     def doctype(*_args: object) -> None:
         # Excel never writes one; a DTD is where entity-expansion bombs live.
-        raise Refused(_("文件含有 XML 文档类型声明（DOCTYPE），正常的 Excel 文件不会有，不能导入"))
+        raise Refused(_("文件含有 XML 文档类型声明，正常的 Excel 文件不会有，不能导入"))
 
     parser = expat.ParserCreate()
     parser.buffer_text = False

@@ -224,7 +224,7 @@ def test_a_job_no_worker_takes_is_given_up_and_its_file_deleted(client, cast, se
     job = ImportJob.objects.get()
     ImportJob.objects.filter(pk=job.pk).update(updated_at=timezone.now() - timedelta(hours=2))
     page = client.get(reverse("roster_import_job", args=[job.pk])).content.decode()
-    assert "fanzha worker" in page
+    assert "后台任务进程" in page
     job.refresh_from_db()
     assert job.status == ImportJob.Status.FAILED and not job.file
     call_command("worker", "--burst", "--queue", "slow", verbosity=0)  # the task comes too late
