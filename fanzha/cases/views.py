@@ -17,7 +17,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Exists, OuterRef, QuerySet
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -27,6 +27,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from fanzha.campaigns.activities.queries import month_bounds
 from fanzha.core import crypto
+from fanzha.core.downloads import upload_response
 from fanzha.core.paging import paginate
 from fanzha.org.models import Unit
 from fanzha.org.scope import Cap, people_for, scope_paths, units_for
@@ -478,15 +479,13 @@ def case_attachment(request: HttpRequest, pk: int, file_pk: int) -> HttpResponse
     """One file of a case, after the case's scope check; always a download, never shown inline."""
     case = _case(request, pk)
     attachment = get_object_or_404(case.attachments.all(), pk=file_pk)
-    response = FileResponse(
+    return upload_response(
         attachment.file.open("rb"),
-        content_type=attachment.content_type,
-        as_attachment=True,
-        filename=attachment.original_name,
+        attachment.content_type,
+        attachment.original_name,
+        inline_images=False,  # evidence of a crime, even a photo: a download, never shown in the browser
+        cache="private, no-store",
     )
-    response["Cache-Control"] = "private, no-store"
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
 
 
 # Edit --------------------------------------------------------------------------------------------

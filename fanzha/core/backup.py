@@ -12,7 +12,8 @@ is overwritten. The archive holds, in this order:
     a consistent snapshot taken while the server runs: SQLite's online backup API, or
     ``pg_dump -Fc``.
 ``media/…``
-    every uploaded file under ``MEDIA_ROOT`` (file-system storage only).
+    every uploaded file under ``MEDIA_ROOT`` (file-system storage only), except the folders apps
+    leave out with ``skip_media`` (short-lived uploads holding personal data).
 
 The field key and the secret key are never in the archive: a stolen backup then reveals no ID or
 phone number. The key must be kept separately; the fingerprint lets a restore refuse a wrong key
@@ -156,6 +157,25 @@ def media_storage() -> FileSystemStorage | None:
         return None
     storage = storages["default"]
     return storage if isinstance(storage, FileSystemStorage) else None
+
+
+_skipped_media: set[str] = set()
+
+
+def skip_media(*folders: str) -> None:
+    """Leave the files under these folders of ``MEDIA_ROOT`` (relative, e.g. ``"uploads-tmp/"``) out of
+    every backup. Apps call it from their ``AppConfig.ready()`` for short-lived uploads that hold
+    personal data and that nothing needs after a restore; core names no app's folder itself."""
+    for folder in folders:
+        clean = PurePosixPath(folder.strip("/"))
+        if not folder.strip("/") or clean.is_absolute() or ".." in clean.parts:
+            raise ValueError(f"not a folder inside MEDIA_ROOT: {folder!r}")
+        _skipped_media.add(clean.as_posix())
+
+
+def skipped_media() -> tuple[str, ...]:
+    """The folders of ``MEDIA_ROOT`` that backups leave out (``skip_media``), sorted."""
+    return tuple(sorted(_skipped_media))
 
 
 def _private_paths() -> set[Path]:
@@ -339,6 +359,7 @@ def create_backup(
         if include_media and storage is not None:
             root = Path(storage.location).resolve()
             skip = {output.parent, Path(settings.DATA_DIR).resolve() / "backups"}
+            skip |= {(root / folder).resolve() for folder in skipped_media()}
             for name, path in _media_files(root, skip):
                 plan.media.append((Entry(MEDIA_PREFIX + name, path.stat().st_size, _sha256_file(path)), path))
             media_info = {"included": True, "storage": "filesystem"}

@@ -9,9 +9,13 @@ through its own scoped views, never by a public or pre-signed link handed to a b
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
+from django.core.files.base import File
+from django.core.files.storage import Storage
+from django.utils.deconstruct import deconstructible
 
 FILESYSTEM = "django.core.files.storage.FileSystemStorage"
 S3 = "fanzha.core.storage_s3.S3MediaStorage"  # its own module: boto3 is imported only when used
@@ -100,3 +104,70 @@ def static_origin(env: Mapping[str, str]) -> str:
             return f"{scheme}://{bucket}.{host}"
         return f"{scheme}://{host}"
     return "https://*.amazonaws.com"
+
+
+@deconstructible
+class PrivateStorage(Storage):
+    """The uploads' storage for files that hold personal data (a roster with ID and phone numbers):
+    the configured default one, but on the file system its files are created 0600 and its folders
+    0700, whatever ``FILE_UPLOAD_PERMISSIONS`` says for photos and the like.
+
+    Why a wrapper resolved on every call: a model field keeps its storage from import time, while
+    ``STORAGES`` is read from the environment (and changed by tests); S3 objects are private anyway.
+    """
+
+    FILE_MODE = 0o600
+    DIRECTORY_MODE = 0o700
+
+    def target(self) -> Storage:
+        """The storage that does the work: the default one, or its file-system twin with private modes."""
+        from django.core.files.storage import FileSystemStorage, storages
+
+        default = storages["default"]
+        if isinstance(default, FileSystemStorage):
+            return FileSystemStorage(
+                location=default.location,
+                base_url=default.base_url,
+                file_permissions_mode=self.FILE_MODE,
+                directory_permissions_mode=self.DIRECTORY_MODE,
+            )
+        return default
+
+    def _open(self, name: str, mode: str = "rb") -> File:
+        return self.target().open(name, mode)
+
+    def _save(self, name: str, content: File) -> str:
+        return self.target().save(name, content)
+
+    def get_available_name(self, name: str, max_length: int | None = None) -> str:
+        return self.target().get_available_name(name, max_length)
+
+    def generate_filename(self, filename: Any) -> str:
+        return self.target().generate_filename(filename)
+
+    def delete(self, name: str) -> None:
+        self.target().delete(name)
+
+    def exists(self, name: str) -> bool:
+        return self.target().exists(name)
+
+    def listdir(self, path: str) -> tuple[list[str], list[str]]:
+        return self.target().listdir(path)
+
+    def size(self, name: str) -> int:
+        return self.target().size(name)
+
+    def url(self, name: str | None) -> str:
+        return self.target().url(name)
+
+    def path(self, name: str) -> str:
+        return self.target().path(name)
+
+    def get_modified_time(self, name: str) -> datetime:
+        return self.target().get_modified_time(name)
+
+    def get_created_time(self, name: str) -> datetime:
+        return self.target().get_created_time(name)
+
+    def get_accessed_time(self, name: str) -> datetime:
+        return self.target().get_accessed_time(name)

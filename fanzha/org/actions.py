@@ -43,6 +43,39 @@ def _check_code(code: str) -> str:
     return code
 
 
+def root_codes() -> set[str]:
+    """The codes of every organisation (root unit): no other unit may take one."""
+    return set(Unit.objects.filter(depth=1).values_list("code", flat=True))
+
+
+def _root_code_error(code: str) -> ValidationError:
+    return ValidationError(
+        {
+            "code": _(
+                "代码 %(code)s 是一个组织（顶级单位）的代码，下级单位不能使用：否则按代码指定该组织时无法区分"
+            )
+            % {"code": code}
+        }
+    )
+
+
+def _check_code_free(code: str, *, root: bool, exclude_pk: int | None = None) -> None:
+    """Why: commands and imports name an organisation by its bare code (``--root OTH``); a unit
+    elsewhere with the same code made that ambiguous, so every command naming the root failed. A
+    root's code is unique among all units; any other unit may repeat codes, except a root's."""
+    if root:
+        taken = Unit.objects.filter(code=code).exclude(pk=exclude_pk).exists()
+        if taken:
+            raise ValidationError(
+                {
+                    "code": _("代码 %(code)s 已有单位使用：组织（顶级单位）的代码须与所有单位都不同")
+                    % {"code": code}
+                }
+            )
+    elif Unit.objects.filter(depth=1, code=code).exclude(pk=exclude_pk).exists():
+        raise _root_code_error(code)
+
+
 def _announce(units: Sequence[Unit]) -> None:
     """After commit, tell other apps (campaign obligations) that ``units`` appeared; see ``core.hooks``."""
     units = list(units)
@@ -68,6 +101,7 @@ def create_unit(*, parent: Unit | None, name: str, code: str, kind: str, actor: 
     parent_path = parent.path if parent else ""
     if _sibling_code_taken(parent_path, code):
         raise ValidationError({"code": _("同一上级下已有代码为 %(code)s 的单位") % {"code": code}})
+    _check_code_free(code, root=parent is None)
     fields: dict[str, Any] = dict(
         name=name,
         code=code,
@@ -107,6 +141,7 @@ def bulk_create_children(parent: Unit, specs: Sequence[UnitSpec], actor: User | 
     """
     parent = Unit.objects.select_for_update().get(pk=parent.pk)
     taken = set(Unit.objects.filter(parent_path=parent.path).values_list("code", flat=True))
+    roots = root_codes()
     last = Unit.objects.get_last_child(parent)
     pos = last._get_lastpos_in_path() if last else 0
     units = []
@@ -114,6 +149,8 @@ def bulk_create_children(parent: Unit, specs: Sequence[UnitSpec], actor: User | 
         code = _check_code(spec.code)
         if code in taken:
             raise ValidationError({"code": _("同一上级下已有代码为 %(code)s 的单位") % {"code": code}})
+        if code in roots:
+            raise _root_code_error(code)
         taken.add(code)
         pos += 1
         units.append(
@@ -161,6 +198,7 @@ def rename_unit(
         code = _check_code(code)
         if _sibling_code_taken(unit.parent_path, code, exclude_pk=unit.pk):
             raise ValidationError({"code": _("同一上级下已有代码为 %(code)s 的单位") % {"code": code}})
+        _check_code_free(code, root=unit.is_root(), exclude_pk=unit.pk)
         UnitEvent.objects.create(unit=unit, kind=UnitEvent.Kind.RECODED, old=unit.code, new=code, actor=actor)
         unit.code = code
     unit.save()
@@ -178,6 +216,7 @@ def move_unit(unit: Unit, new_parent: Unit, actor: User | None = None) -> Unit:
         return unit
     if _sibling_code_taken(new_parent.path, unit.code):
         raise ValidationError({"code": _("目标上级下已有代码为 %(code)s 的单位") % {"code": unit.code}})
+    _check_code_free(unit.code, root=False, exclude_pk=unit.pk)  # older data may hold such a unit
     old_parent = Unit.objects.get_parent(unit)
     Unit.objects.move(unit, new_parent, "last-child")
     unit.refresh_from_db()
@@ -382,6 +421,12 @@ def resolve_unit(code: str, within: Iterable[Unit] | None = None) -> Unit:
 
         qs = qs.filter(path_q([r.path for r in roots]))
     candidates = list(qs[:2]) if len(parts) > 1 else list(qs[:3])
+    if len(candidates) > 1:
+        # An organisation's own code names it, even where older data gave a unit elsewhere the same
+        # code (the unit verbs refuse that now); that unit is reached by its path.
+        top = [unit for unit in qs.filter(depth=1)[:2]]
+        if len(top) == 1:
+            candidates = top
     if len(parts) == 1:
         if not candidates:
             raise Unit.DoesNotExist(_("未找到单位代码 %(code)s") % {"code": code})
@@ -435,6 +480,7 @@ def bulk_create_tree(parent: Unit, trees: Sequence[UnitTree], actor: User | None
     """
     parent = Unit.objects.select_for_update().get(pk=parent.pk)
     taken = set(Unit.objects.filter(parent_path=parent.path).values_list("code", flat=True))
+    roots = root_codes()
     last = Unit.objects.get_last_child(parent)
     first_pos = last._get_lastpos_in_path() if last else 0
     units: list[Unit] = []
@@ -444,6 +490,8 @@ def bulk_create_tree(parent: Unit, trees: Sequence[UnitTree], actor: User | None
             code = _check_code(tree.code)
             if code in codes:
                 raise ValidationError({"code": _("同一上级下已有代码为 %(code)s 的单位") % {"code": code}})
+            if code in roots:
+                raise _root_code_error(code)
             if tree.kind not in UnitKind.values:
                 raise ValidationError({"kind": _("未知的单位类型")})
             codes.add(code)

@@ -10,9 +10,14 @@ class OrgConfig(AppConfig):
     def ready(self) -> None:
         # core draws the menu but must not import org: we register our entries and the function
         # that tells a user's capabilities (see fanzha/core/menu.py).
-        from fanzha.core import menu
+        from fanzha.core import backup, jobs, menu
 
+        from .models import ROSTER_UPLOADS
+        from .roster.tasks import JOBS
         from .scope import capabilities
+
+        jobs.register(*JOBS)  # roster uploads are deleted a day after they came (hourly)
+        backup.skip_media(ROSTER_UPLOADS)  # they hold plain ID and phone numbers: never in a backup
 
         menu.on_capabilities(capabilities)
         menu.register(

@@ -18,6 +18,7 @@ from treebeard.mp_tree import MP_Node
 
 from fanzha.core import crypto
 from fanzha.core.identifiers import mask_id_number, mask_phone
+from fanzha.core.storage import PrivateStorage
 
 
 class UnitKind(models.TextChoices):
@@ -326,16 +327,22 @@ class RoleGrant(models.Model):
         return f"{self.user_id}:{self.role}@{self.unit_id}"
 
 
+ROSTER_UPLOADS = "roster-imports/"  # the media folder of roster uploads: private, short-lived, not backed up
+
+
 class ImportJob(models.Model):
     """A roster upload on its way through check (dry run) and commit, with progress for the page to poll.
 
-    The id is a random UUID, so a job's URL cannot be guessed; the uploaded file is deleted once
-    the job is committed or found to have problems (it holds ID and phone numbers).
+    The id is a random UUID, so a job's URL cannot be guessed. The uploaded file holds ID and phone
+    numbers: it is created 0600 in a 0700 folder (``PrivateStorage``), deleted once the job is
+    committed or found to have problems, and after a day whatever happened (``roster.jobs``), and
+    left out of backups (``OrgConfig.ready``).
     """
 
     class Status(models.TextChoices):
         QUEUED = "queued", _("排队中")
         CHECKING = "checking", _("检查中")
+        ENCODING = "encoding", _("待选择编码")
         CHECKED = "checked", _("检查通过，待确认")
         INVALID = "invalid", _("有问题，未导入")
         COMMITTING = "committing", _("导入中")
@@ -345,8 +352,11 @@ class ImportJob(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+", verbose_name=_("上传人"))
     root = models.ForeignKey(Unit, on_delete=models.CASCADE, related_name="+", verbose_name=_("导入到"))
-    file = models.FileField(_("文件"), upload_to="roster-imports/%Y/%m/", blank=True)
+    file = models.FileField(
+        _("文件"), upload_to=ROSTER_UPLOADS + "%Y/%m/", storage=PrivateStorage(), blank=True
+    )
     filename = models.CharField(_("文件名"), max_length=255)
+    encoding = models.CharField(_("编码"), max_length=16, blank=True)  # a CSV's, when the uploader chose it
     size = models.PositiveBigIntegerField(_("大小"), default=0)
     create_units = models.BooleanField(_("自动创建班级和宿舍"), default=False)
     status = models.CharField(_("状态"), max_length=16, choices=Status.choices, default=Status.QUEUED)

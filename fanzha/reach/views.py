@@ -17,7 +17,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -32,6 +32,7 @@ from fanzha.campaigns.activities.files import sniff
 from fanzha.campaigns.models import Campaign
 from fanzha.campaigns.queries import campaigns_for
 from fanzha.core import sheets
+from fanzha.core.downloads import upload_response
 from fanzha.core.paging import paginate
 from fanzha.org.credentials import actions as credentials
 from fanzha.org.forms import apply_errors
@@ -317,12 +318,7 @@ def attestation_file(request: HttpRequest, pk: int, which: str) -> HttpResponseB
     handle = stored.open("rb")
     kind = sniff(handle)
     content_type = kind.content_type if kind else "application/octet-stream"
-    response = FileResponse(
-        handle, content_type=content_type, as_attachment=kind is None or kind.kind == "document"
-    )
-    response["Cache-Control"] = "private, max-age=3600"
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
+    return upload_response(handle, content_type)  # images inline, anything else a download
 
 
 @login_required

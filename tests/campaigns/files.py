@@ -72,3 +72,11 @@ def plain_zip() -> bytes:
 
 def upload(name: str, content: bytes, content_type: str = "application/octet-stream") -> SimpleUploadedFile:
     return SimpleUploadedFile(name, content, content_type=content_type)
+
+
+# A PDF that runs JavaScript when opened (an OpenAction): accepted as a document, never shown inline.
+PDF_WITH_JAVASCRIPT = (
+    b"%PDF-1.7\n1 0 obj << /Type /Catalog /OpenAction 2 0 R >> endobj\n"
+    b"2 0 obj << /S /JavaScript /JS (app.alert\\(document.cookie\\)) >> endobj\n"
+    b"trailer << /Root 1 0 R >>\n%%EOF\n"
+)

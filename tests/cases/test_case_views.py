@@ -338,6 +338,7 @@ def test_attachments_upload_and_download(client, cast, case):
     assert download.status_code == 200
     assert download["Content-Disposition"].startswith("attachment")
     assert download["X-Content-Type-Options"] == "nosniff"
+    assert "sandbox" in download["Content-Security-Policy"]  # never a page of this site
     assert b"".join(download.streaming_content) == jpeg()
     client.force_login(cast.outsider)
     assert client.get(url).status_code == 404

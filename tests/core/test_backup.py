@@ -336,6 +336,27 @@ def test_restore_refuses_a_database_in_use(cast, tmp_path):
     assert "not empty" in _restore_error(path)
 
 
+def test_roster_uploads_are_left_out_of_backups(tmp_path):
+    """Roster uploads hold plain ID and phone numbers and live a day: org has backups skip their folder
+    (``backup.skip_media`` in ``OrgConfig.ready``); every other upload is in the archive."""
+    src = tmp_path / "src"
+    env = _env(src)
+    assert _fanzha(env, "migrate", "-v", "0").returncode == 0
+    roster = src / "media" / "roster-imports" / "2026" / "01" / "upload.csv"
+    roster.parent.mkdir(parents=True)
+    roster.write_text("姓名,手机号,身份证号\n张三,13800138000,110101200503010011\n")
+    photo = src / "media" / "evidence" / "2026" / "01" / "photo.png"
+    photo.parent.mkdir(parents=True)
+    photo.write_bytes(b"\x89PNG\r\n\x1a\n")
+    archive = tmp_path / "backup.tar.gz"
+    made = _fanzha(env, "backup", "-o", str(archive))
+    assert made.returncode == 0, made.stderr
+    members = _members(archive)
+    assert "media/evidence/2026/01/photo.png" in members
+    assert not [name for name in members if "roster-imports" in name]
+    assert not any(b"13800138000" in data for data in members.values())
+
+
 @pytest.mark.django_db
 def test_backup_refuses_to_leave_out_external_uploads_silently(tmp_path, monkeypatch):
     # The test settings keep uploads in memory: not the file system, like an S3 bucket.

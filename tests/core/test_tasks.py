@@ -35,6 +35,7 @@ def test_every_app_registers_its_own_jobs():
     owners = {job.name: job.enqueue.__module__ for job in jobs.registered()}
     assert owners == {
         "housekeeping": "fanzha.core.tasks",
+        "purge_roster_uploads": "fanzha.org.roster.tasks",  # org's work lives with its roster feature
         "deliver_outbox": "fanzha.notify.tasks",
         "send_reminders": "fanzha.campaigns.tasks",
         "post_tips": "fanzha.learn.tasks",

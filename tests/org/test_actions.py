@@ -100,3 +100,39 @@ def test_login_by_number_or_phone(cast, client):
     assert login("2023001", PASSWORD)
     assert login("+86 138-0013-8000", PASSWORD)
     assert not login("2023001", "wrong")
+
+
+def test_no_unit_below_a_root_may_take_a_root_code(cast):
+    """A college admin's unit coded like another organisation (OTH) made every command naming it fail."""
+    before = Unit.objects.count()
+    with pytest.raises(ValidationError) as caught:
+        actions.create_unit(parent=cast.cs, name="冒名", code="OTH", kind="class", actor=cast.college_admin)
+    assert "顶级单位" in caught.value.messages[0]
+    with pytest.raises(ValidationError):
+        actions.create_unit(parent=cast.cs, name="冒名", code="UNI", kind="class")
+    with pytest.raises(ValidationError):
+        actions.bulk_create_children(cast.cs, [actions.UnitSpec(name="冒名", code="OTH", kind="class")])
+    with pytest.raises(ValidationError):
+        actions.bulk_create_tree(cast.cs, [actions.UnitTree(name="冒名", code="OTH", kind="class")])
+    with pytest.raises(ValidationError):
+        actions.rename_unit(cast.cs2302, code="OTH", actor=cast.college_admin)
+    with pytest.raises(ValidationError):  # nor a new organisation a code some unit already has
+        actions.create_unit(parent=None, name="新学校", code="CS2301", kind="school")
+    with pytest.raises(ValidationError):
+        actions.rename_unit(cast.other, code="CS")
+    assert Unit.objects.count() == before
+    assert actions.resolve_unit("OTH") == cast.other and actions.resolve_unit("UNI") == cast.uni
+    # Codes may still repeat below roots (a class code in two colleges), and a root may be renamed.
+    actions.create_unit(parent=cast.ma, name="x", code="CS2301", kind="class")
+    assert actions.rename_unit(cast.other, code="OTH2").code == "OTH2"
+
+
+def test_a_unit_that_already_has_a_root_code_cannot_move_and_the_root_still_resolves(cast):
+    """Older data may hold such a unit: commands naming the root resolve to the root all the same."""
+    fields = {"name": "旧", "code": "OTH", "kind": "class", "parent_path": cast.cs.path}
+    legacy = Unit.objects.add_child(cast.cs, create_kwargs=fields)  # past the verbs, as older data
+    assert actions.resolve_unit("OTH") == cast.other
+    assert actions.resolve_unit("OTH/OC") == Unit.objects.get(code="OC")
+    assert actions.resolve_unit("UNI/CS/OTH") == legacy
+    with pytest.raises(ValidationError):
+        actions.move_unit(legacy, cast.ma)

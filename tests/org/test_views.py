@@ -531,3 +531,19 @@ def test_unit_detail_query_count_does_not_grow(client, cast, django_assert_num_q
         response = client.get(url)
     assert len(response.context["members"].page.object_list) == 40
     assert len(response.context["children"].page.object_list) == 40
+
+
+def test_a_college_admin_cannot_take_another_organisations_root_code(client, cast):
+    client.force_login(cast.college_admin)
+    before = Unit.objects.count()
+    response = client.post(
+        reverse("unit_add_child", args=[cast.cs.pk]),
+        {"child-name": "冒名班", "child-code": "OTH", "child-kind": "class"},
+    )
+    assert response.status_code == 200
+    assert "顶级单位" in response.context["child_form"].errors["code"][0]
+    response = client.post(
+        reverse("unit_rename", args=[cast.cs2302.pk]), {"rename-name": "计科2302班", "rename-code": "OTH"}
+    )
+    assert response.status_code == 200 and "顶级单位" in response.content.decode()
+    assert Unit.objects.count() == before and Unit.objects.get(pk=cast.cs2302.pk).code == "CS2302"

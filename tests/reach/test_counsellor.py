@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 
 import pytest
+from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -19,7 +20,7 @@ from fanzha.notify.models import ChannelKind, Outbox
 from fanzha.org import actions as org_actions
 from fanzha.reach import actions
 from fanzha.reach.models import Attestation, ClassLink, Item
-from tests.campaigns.files import jpeg, png
+from tests.campaigns.files import PDF_WITH_JAVASCRIPT, jpeg, png
 
 VIEWERS = ("school_admin", "college_admin", "counsellor", "police_liaison", "auditor")
 EDITORS = ("school_admin", "college_admin", "counsellor")
@@ -106,6 +107,13 @@ def test_bulk_confirm_with_evidence(client, cast, campaign):
     assert row.evidence and row.verified_by == cast.counsellor
     image = client.get(reverse("reach_file", args=[row.pk, "evidence"]))
     assert image.status_code == 200 and image["Content-Type"] == "image/jpeg"
+    assert image["Content-Disposition"].startswith("inline") and "sandbox" in image["Content-Security-Policy"]
+    row.evidence.save("签到表.pdf", ContentFile(PDF_WITH_JAVASCRIPT))  # a document: a download, never a page
+    document = client.get(reverse("reach_file", args=[row.pk, "evidence"]))
+    assert document["Content-Disposition"].startswith("attachment")
+    assert (
+        document["X-Content-Type-Options"] == "nosniff" and "sandbox" in document["Content-Security-Policy"]
+    )
     client.force_login(cast.outsider)
     assert client.get(reverse("reach_file", args=[row.pk, "evidence"])).status_code == 404
 

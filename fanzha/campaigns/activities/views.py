@@ -15,7 +15,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
-from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseBase
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -27,6 +27,7 @@ from django.views.decorators.http import require_POST
 
 from fanzha.core import ratelimit
 from fanzha.core.clientip import client_ip
+from fanzha.core.downloads import upload_response
 from fanzha.core.paging import paginate
 from fanzha.org.credentials import actions as credentials
 from fanzha.org.forms import apply_errors
@@ -297,20 +298,13 @@ def activity_add_attendee(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def evidence_file(request: HttpRequest, pk: int) -> HttpResponseBase:
-    """One evidence file, after the same scope check as its activity; never cached by shared caches."""
+    """One evidence file, after the same scope check as its activity; never cached by shared caches.
+    Photos are shown inline; a PDF, an office file or a video is a download (``core.downloads``)."""
     evidence = get_object_or_404(
         Evidence.objects.filter(activity__in=queries.activities_for(request.user)), pk=pk
     )
-    inline = evidence.kind != Evidence.Kind.DOCUMENT or evidence.content_type == "application/pdf"
-    response = FileResponse(
-        evidence.file.open("rb"),
-        content_type=evidence.content_type,
-        as_attachment=not inline,
-        filename=evidence.original_name,
-    )
-    response["Cache-Control"] = "private, max-age=3600"
-    response["X-Content-Type-Options"] = "nosniff"  # the type was checked from the content on upload
-    return response
+    # The type was checked from the content on upload.
+    return upload_response(evidence.file.open("rb"), evidence.content_type, evidence.original_name)
 
 
 # Check-in (members, no login) --------------------------------------------------------------------

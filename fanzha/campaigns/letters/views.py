@@ -11,11 +11,12 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from fanzha.core.downloads import upload_response
 from fanzha.org.forms import apply_errors
 
 from .. import queries
@@ -151,6 +152,4 @@ def letter_signature(request: HttpRequest, pk: int, side: str) -> HttpResponseBa
     signature = letter.signatures.filter(side=side).first()
     if signature is None:
         raise Http404
-    response = FileResponse(signature.image.open("rb"), content_type="image/png")
-    response["Cache-Control"] = "private, max-age=3600"
-    return response
+    return upload_response(signature.image.open("rb"), "image/png")  # checked as PNG when drawn

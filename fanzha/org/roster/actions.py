@@ -137,6 +137,8 @@ class ImportResult:
     summary: dict[str, int]
     committed: bool = False
     problem_total: int = 0  # every problem found, also those past the listed ones
+    encodings: tuple[str, ...] = ()  # a CSV readable in these encodings alike: ask which (``charset``)
+    crashed: bool = False  # an internal error, not a problem of the file
 
     @property
     def ok(self) -> bool:
@@ -157,11 +159,17 @@ def import_roster(
     create_units: bool = False,
     actor: User | None = None,
     progress: Progress | None = None,
+    encoding: str | None = None,
 ) -> ImportResult:
-    """Read, check, plan and (unless ``dry_run`` or anything is wrong) apply a roster file: all or nothing."""
-    table = read_table(source, filename, size, progress)
+    """Read, check, plan and (unless ``dry_run`` or anything is wrong) apply a roster file: all or nothing.
+
+    ``encoding`` (``utf-8`` or ``gbk``) answers a CSV whose encoding ``ImportResult.encodings`` said
+    was ambiguous."""
+    table = read_table(source, filename, size, progress, encoding)
     if table.problems:
-        return ImportResult.failed(table.problems)
+        result = ImportResult.failed(table.problems)
+        result.encodings = table.encodings
+        return result
     rows, problems = check_rows(table, progress)
     del table
     if dry_run:
@@ -196,6 +204,32 @@ def import_roster(
 
 
 # --------------------------------------------------------------------------- template and export
+
+
+def export_for(user: User, unit: Unit, out: IO[bytes] | str | Path, reveal: bool = False) -> int:
+    """Write the roster of ``unit``'s subtree to ``out`` (XLSX) on ``user``'s authority: ``Cap.VIEW`` at
+    the unit, and ``Cap.REVEAL`` for full phone and ID numbers (masked otherwise). Every export is
+    audited: who, which unit, how many people, whether revealed. Returns the number of people."""
+    from django.core.exceptions import PermissionDenied
+
+    from fanzha.core.models import AuditRecord
+
+    from ..scope import Cap, in_scope
+    from .export import export_roster
+
+    if user is None or not user.is_authenticated or not in_scope(user, unit, Cap.VIEW):
+        raise PermissionDenied(_("您没有权限导出该单位的花名册"))
+    if reveal and not in_scope(user, unit, Cap.REVEAL):
+        raise PermissionDenied(_("您没有权限导出完整的手机号和身份证号"))
+    count = export_roster(unit, out, reveal=reveal)
+    AuditRecord.objects.create(
+        actor=user,
+        action=AuditRecord.Action.EXPORT,
+        object_type="unit",
+        object_id=str(unit.pk),
+        detail=(f"roster;unit={unit.code};count={count}" + (";reveal" if reveal else ""))[:200],
+    )
+    return count
 
 
 # --------------------------------------------------------------------------- web jobs

@@ -56,6 +56,7 @@ class UnitIndex:
         self.by_code: dict[str, list[UnitNode]] = defaultdict(list)
         self.by_parent: dict[tuple[str, str], UnitNode] = {}
         self.pending: list[UnitNode] = []
+        self.root_codes = actions.root_codes()  # a new unit may not take an organisation's code
         self.root = UnitNode(root.pk, root.path, root.parent_path, root.code, root.kind)
         self._add(self.root)
         rows = Unit.objects.filter(path__startswith=root.path).exclude(pk=root.pk)
@@ -449,6 +450,9 @@ def _resolve_dorm(
             if _bad_new_code(row.building):
                 add(row.row, "building", _new_code_message("building", row.building))
                 return None
+            if row.building in index.root_codes:
+                add(row.row, "building", _root_code_message("building", row.building))
+                return None
             building = index.create(index.root, row.building, UnitKind.DORM_BUILDING)
     if not row.room:
         return building
@@ -492,6 +496,8 @@ def _resolve_child(
             add(row.row, key, needs_parent % {"code": code})
         elif _bad_new_code(code):
             add(row.row, key, _new_code_message(key, code))
+        elif code in index.root_codes:
+            add(row.row, key, _root_code_message(key, code))
         else:
             return index.create(parent, code, kind)
     return None
@@ -512,6 +518,13 @@ def _new_code_message(key: str, code: str) -> str:
     return _("未知的%(column)s %(code)s，且不能用作新单位代码（不含“/”，最长40个字符）") % {
         "column": header_label(key),
         "code": code[:40],
+    }
+
+
+def _root_code_message(key: str, code: str) -> str:
+    return _("%(column)s %(code)s 是一个组织（顶级单位）的代码，不能用作新单位的代码") % {
+        "column": header_label(key),
+        "code": code,
     }
 
 

@@ -1,6 +1,7 @@
-"""Reading a roster file into raw rows: XLSX through openpyxl's read-only reader, CSV in UTF-8,
-GB18030/GBK or UTF-16. Whatever is not one clean table is refused here: oversize, not a
-spreadsheet, unknown encoding, no template header, merged or formula cells, too many rows.
+"""Reading a roster file into raw rows: XLSX through openpyxl's read-only reader, once ``scan`` has
+checked the zip and its XML as a stream; CSV in UTF-8, GB18030/GBK or UTF-16. Whatever is not one
+clean table is refused here: oversize, a zip bomb, not a spreadsheet, unknown encoding, no template
+header, merged or formula cells, too many rows.
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ import csv
 import io
 import re
 import time
-import zipfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +19,7 @@ from typing import IO, Any
 from django.conf import settings
 from django.utils.translation import gettext as _
 
+from . import charset, scan
 from .columns import (
     HEADER_KEYS,
     MAX_HEADER_COLUMNS,
@@ -36,9 +37,6 @@ MAX_DATA_ROWS = 200_000  # a bigger file is refused before any checking
 EMPTY_RUN_LIMIT = 1_000  # this many blank rows in a row end the table
 
 
-ZIP_EXPANSION_LIMIT = 40  # unpacked XLSX may be at most this many times the upload limit
-
-
 @dataclass
 class Table:
     """Raw rows of the roster sheet: column key → index, and (row number, cell values) pairs."""
@@ -47,6 +45,7 @@ class Table:
     rows: list[tuple[int, tuple[Any, ...]]] = field(default_factory=list)
     problems: Problems = field(default_factory=Problems)
     kind: str = ""  # "xlsx" or "csv"
+    encodings: tuple[str, ...] = ()  # a CSV readable in these encodings alike: the user must choose
 
 
 _EXCEL_ERRORS = {"#N/A", "#VALUE!", "#REF!", "#DIV/0!", "#NUM!", "#NAME?", "#NULL!", "#GETTING_DATA"}
@@ -147,12 +146,16 @@ def read_table(
     filename: str = "",
     size: int | None = None,
     progress: Progress | None = None,
+    encoding: str | None = None,
 ) -> Table:
-    """Read a roster file (XLSX or CSV, decided by content) into raw rows, or into file-level problems."""
+    """Read a roster file (XLSX or CSV, decided by content) into raw rows, or into file-level problems.
+
+    ``encoding`` (a key of ``charset.CHOICES``) is the uploader's answer for a CSV whose encoding was
+    ambiguous (``Table.encodings``)."""
     if isinstance(source, str | Path):
         path = Path(source)
         with path.open("rb") as handle:
-            return read_table(handle, filename or path.name, path.stat().st_size, progress)
+            return read_table(handle, filename or path.name, path.stat().st_size, progress, encoding)
     if size is None:
         source.seek(0, io.SEEK_END)
         size = source.tell()
@@ -169,24 +172,20 @@ def read_table(
     source.seek(0)
     suffix = Path(filename).suffix.lower()
     if head.startswith(b"PK\x03\x04"):
-        return _read_xlsx(source, limit, progress)
+        return _read_xlsx(source, progress)
     if head.startswith(b"\xd0\xcf\x11\xe0"):
         return _fail(_("不支持旧版 .xls 或加密的工作簿：请在 Excel 中另存为 .xlsx 或 CSV 后再导入"))
     if suffix in {".xlsx", ".xlsm", ".xls", ".ods", ".numbers"}:
         return _fail(_("这不是有效的表格文件：请上传 XLSX 或 CSV 格式的花名册"))
-    return _read_csv(source.read(limit + 1), progress)
+    return _read_csv(source.read(limit + 1), progress, encoding)
 
 
-def _read_xlsx(source: IO[bytes], limit: int, progress: Progress | None) -> Table:
+def _read_xlsx(source: IO[bytes], progress: Progress | None) -> Table:
     import openpyxl
 
-    try:
-        with zipfile.ZipFile(source) as archive:
-            unpacked = sum(info.file_size for info in archive.infolist())
-    except (zipfile.BadZipFile, OSError, ValueError):
-        return _fail(_("这不是有效的表格文件：请上传 XLSX 或 CSV 格式的花名册"))
-    if unpacked > limit * ZIP_EXPANSION_LIMIT:
-        return _fail(_("文件解压后过大，不能导入"))
+    refused = scan.check_xlsx(source, progress)  # before openpyxl: a tiny zip may unpack to gigabytes
+    if refused:
+        return _fail(refused)
     source.seek(0)
     try:
         workbook = openpyxl.load_workbook(source, read_only=True, data_only=False)
@@ -279,34 +278,50 @@ def _check_merges(table: Table, workbook: Any, sheet: Any) -> None:
             tail = data[cut:] if cut >= 0 and data.find(b">", cut) == -1 and len(data) - cut < 512 else b""
 
 
-def _decode(data: bytes) -> str | None:
-    """Decode CSV bytes: BOMs first, then strict UTF-8, then GB18030 (superset of GBK, as Excel saves)."""
-    if data.startswith(codecs.BOM_UTF8):
-        encodings = ["utf-8-sig"]
-    elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        encodings = ["utf-16"]
-    elif b"\x00" in data[:4096]:
-        sample = data[:4096]
-        if sample[1::2].count(0) > len(sample) // 4:
-            encodings = ["utf-16-le"]
-        elif sample[0::2].count(0) > len(sample) // 4:
-            encodings = ["utf-16-be"]
-        else:
-            return None
-    else:
-        encodings = ["utf-8", "gb18030"]
-    for encoding in encodings:
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    return None
+class _Counted:
+    """A CSV reader that knows how many records it has handed out, so that an error names its row."""
+
+    def __init__(self, reader: Iterator[list[str]]) -> None:
+        self.reader = reader
+        self.records = 0
+
+    def __iter__(self) -> _Counted:
+        return self
+
+    def __next__(self) -> list[str]:
+        row = next(self.reader)
+        self.records += 1
+        return row
 
 
-def _read_csv(data: bytes, progress: Progress | None) -> Table:
+def _csv_error(exc: csv.Error, row: int) -> Table:
+    """A CSV the reader gave up on: name the row, and what is wrong when the reader says it."""
+    if "field larger than field limit" in str(exc):
+        return _fail(
+            _(
+                "第 %(row)d 行有一个单元格超过 %(limit)d 个字符（常见原因：引号没有成对，"
+                "后面的内容都并进了这个单元格）"
+            )
+            % {"row": row, "limit": csv.field_size_limit()},
+            row=row,
+        )
+    return _fail(_("CSV 文件第 %(row)d 行格式错误：请检查引号是否成对") % {"row": row}, row=row)
+
+
+def _read_csv(data: bytes, progress: Progress | None, encoding: str | None = None) -> Table:
     binary = b"\x00" in data[:4096] and not data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
-    text = _decode(data)
+    decoded = charset.decode(data, encoding)
+    if decoded.choices:
+        table = _fail(_("无法确定文件的编码：按 UTF-8 和 GBK 读都像是正常文字，请指定文件的编码"))
+        table.encodings = decoded.choices
+        return table
+    text = decoded.text
     if text is None:
+        if encoding:
+            return _fail(
+                _("文件不是 %(encoding)s 编码：请选择另一种编码，或在 Excel 中另存为 UTF-8 CSV")
+                % {"encoding": charset.CHOICE_LABELS[encoding]}
+            )
         if binary:
             return _fail(_("这不是有效的表格文件：请上传 XLSX 或 CSV 格式的花名册"))
         return _fail(_("无法识别文件编码：CSV 文件请以 UTF-8 或 GBK（GB18030）编码保存"))
@@ -315,7 +330,7 @@ def _read_csv(data: bytes, progress: Progress | None) -> Table:
     text = text.lstrip("\ufeff")
     first_line = text.split("\n", 1)[0]
     delimiter = max([",", "\t", ";", "，"], key=first_line.count)
-    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    reader = _Counted(csv.reader(io.StringIO(text), delimiter=delimiter))
     try:
         header = next(reader, [])
         table = Table(kind="csv")
@@ -330,6 +345,6 @@ def _read_csv(data: bytes, progress: Progress | None) -> Table:
         width = max(table.columns.values()) + 1
         total = text.count("\n")
         _collect_rows(table, reader, width, total, progress)
-    except csv.Error:
-        return _fail(_("CSV 文件格式错误：请检查引号是否成对"))
+    except csv.Error as exc:
+        return _csv_error(exc, reader.records + 1)
     return table

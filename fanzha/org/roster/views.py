@@ -10,14 +10,13 @@ from __future__ import annotations
 import csv
 import io
 import tempfile
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from django import forms
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -27,14 +26,12 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from fanzha.core import sheets
-from fanzha.core.models import AuditRecord
 
 from ..models import ImportJob, Unit, UnitKind, User
 from ..scope import Cap, in_scope, units_for
-from . import actions, columns, export, jobs
+from . import actions, charset, columns, export, jobs, tasks
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-STALE_AFTER = timedelta(minutes=15)  # a running job not heard from for this long was cut short
 SHOWN_PROBLEMS = 1000
 _LEAF_KINDS = (UnitKind.CLASS, UnitKind.DORM_ROOM, UnitKind.DORM_BUILDING)
 
@@ -80,11 +77,7 @@ def _job_for(request: HttpRequest, job_id: Any) -> ImportJob:
     job = get_object_or_404(ImportJob.objects.select_related("root"), pk=job_id, user=_user(request))
     if not in_scope(request.user, job.root, Cap.IMPORT):
         raise Http404
-    if job.is_running and timezone.now() - job.updated_at > STALE_AFTER:
-        job.status = ImportJob.Status.FAILED
-        job.problems = [[0, "-", _("处理被中断（服务器可能已重启），未写入任何数据；请重新上传")]]
-        job.problem_count = 1
-        job.save(update_fields=["status", "problems", "problem_count", "updated_at"])
+    jobs.expire_if_stale(job)
     return job
 
 
@@ -116,7 +109,7 @@ def import_start(request: HttpRequest) -> HttpResponse:
         suffix = Path(upload.name).suffix.lower()[:8]
         job.file.save(f"{job.pk}{suffix}", upload, save=False)
         job.save()
-        jobs.start_job(job, commit=False)
+        tasks.start_job(job, commit=False)  # the check runs on the task queue, never in the request
         return redirect("roster_import_job", job_id=job.pk)
     recent = ImportJob.objects.filter(user=_user(request)).select_related("root")[:10]
     context = {
@@ -138,6 +131,8 @@ def import_job(request: HttpRequest, job_id: Any) -> HttpResponse:
     summary = [(key, job.summary.get(key, 0)) for key in actions.SUMMARY_KEYS] if job.summary else []
     context = {
         "job": job,
+        "queued": job.is_running and not job.stage,
+        "encodings": _encoding_preview(job) if job.status == ImportJob.Status.ENCODING else [],
         "problems": job.problems[:SHOWN_PROBLEMS],
         "more": max(0, len(job.problems) - SHOWN_PROBLEMS),
         "summary": summary,
@@ -146,6 +141,28 @@ def import_job(request: HttpRequest, job_id: Any) -> HttpResponse:
         else "",
     }
     return render(request, "org/import_job.html", context)
+
+
+def _encoding_preview(job: ImportJob) -> list[tuple[str, str, list[str]]]:
+    """(choice, label, first lines read that way) for a CSV whose encoding the uploader must choose."""
+    if not job.file:
+        return []
+    with job.file.open("rb") as handle:
+        head = handle.read(16 * 1024)
+    shown = charset.preview(head)
+    return [(name, charset.CHOICE_LABELS[name], shown[name]) for name in charset.CHOICES]
+
+
+@login_required
+@require_POST
+def import_encoding(request: HttpRequest, job_id: Any) -> HttpResponse:
+    """The uploader's answer for a CSV that reads as text in both encodings: check it again that way."""
+    job = _job_for(request, job_id)
+    choice = request.POST.get("encoding", "")
+    if job.status == ImportJob.Status.ENCODING and choice in charset.CHOICES:
+        jobs.choose_encoding(job, choice)
+        tasks.start_job(job, commit=False)
+    return redirect("roster_import_job", job_id=job.pk)
 
 
 @login_required
@@ -187,11 +204,10 @@ def import_commit(request: HttpRequest, job_id: Any) -> HttpResponse:
     """Write a checked file: all or nothing. A second click finds the job no longer checked."""
     job = _job_for(request, job_id)
     claimed = ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.CHECKED).update(
-        status=ImportJob.Status.COMMITTING, stage="read", done=0, total=None
+        status=ImportJob.Status.COMMITTING, stage="", done=0, total=None, updated_at=timezone.now()
     )
     if claimed:
-        job.refresh_from_db()
-        jobs.start_job(job, commit=True)
+        tasks.start_job(job, commit=True)
     return redirect("roster_import_job", job_id=job.pk)
 
 
@@ -206,32 +222,36 @@ def roster_template(request: HttpRequest) -> FileResponse:
 
 
 @login_required
-@require_GET
+@require_http_methods(["GET", "POST"])
 def roster_export(request: HttpRequest) -> HttpResponseBase:
-    """Choose a unit, then download the roster of its subtree (phone and ID masked unless revealed)."""
+    """Choose a unit, then download the roster of its subtree (phone and ID masked unless revealed).
+
+    The form posts (with its CSRF token); a GET with ``unit`` downloads the masked roster, for links.
+    Full numbers come only from the POST: a GET with ``reveal=1`` (a link from anywhere) shows the
+    form with the choice made, for the user to confirm. Every download is audited.
+    """
     visible = units_for(request.user, Cap.VIEW)
-    unit_id = request.GET.get("unit")
-    if not unit_id:
+    data = request.POST if request.method == "POST" else request.GET
+    unit_id = data.get("unit", "")
+    asked_reveal = data.get("reveal") == "1"
+    if not unit_id or (request.method == "GET" and asked_reveal):
         if not visible.exists():
             raise Http404
         units = visible.exclude(kind=UnitKind.DORM_ROOM).order_by("path")[:500]
         can_reveal = bool(units_for(request.user, Cap.REVEAL).exists())
-        return render(request, "org/roster_export.html", {"units": units, "can_reveal": can_reveal})
+        context = {
+            "units": units,
+            "can_reveal": can_reveal,
+            "selected": str(unit_id),
+            "reveal_checked": asked_reveal and can_reveal,
+        }
+        return render(request, "org/roster_export.html", context)
     if not unit_id.isdigit():
         raise Http404
     unit = get_object_or_404(visible, pk=unit_id)
-    reveal = request.GET.get("reveal") == "1"
-    if reveal and not in_scope(request.user, unit, Cap.REVEAL):
-        raise PermissionDenied
+    reveal = request.method == "POST" and asked_reveal
     spool = tempfile.TemporaryFile()  # big rosters: keep the workbook out of memory
-    count = export.export_roster(unit, spool, reveal=reveal)
+    actions.export_for(_user(request), unit, spool, reveal=reveal)  # PermissionDenied: 403
     spool.seek(0)
-    AuditRecord.objects.create(
-        actor=_user(request),
-        action=AuditRecord.Action.EXPORT,
-        object_type="unit",
-        object_id=str(unit.pk),
-        detail=f"roster rows={count}{' reveal' if reveal else ''}",
-    )
     filename = f"花名册-{unit.code}-{timezone.localdate():%Y%m%d}.xlsx"
     return FileResponse(spool, as_attachment=True, filename=filename, content_type=XLSX)

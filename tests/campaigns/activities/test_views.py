@@ -312,3 +312,23 @@ def test_large_scope_lists_upper_levels(client, cast, monkeypatch):
     form = client.get(reverse("activity_record"), {"unit": cast.cs2301.pk}).context["form"]
     assert [u.code for u in form.unit_list] == ["UNI", "CS", "CS2301", "MA", "D1"]
     assert form.initial["unit"] == cast.cs2301.pk
+
+
+def test_a_pdf_with_javascript_is_served_as_an_attachment_images_inline(client, cast, activity):
+    """Every non-image upload is a download that cannot run as a page; photos stay inline for <img>."""
+    pdf = actions.record_activity(
+        unit=cast.cs2301,
+        kind="class_meeting",
+        occurred_on=timezone.localdate(),
+        actor=cast.counsellor,
+        files=[files.upload("通知.pdf", files.PDF_WITH_JAVASCRIPT)],
+    ).evidence.get()
+    client.force_login(cast.counsellor)
+    response = client.get(reverse("evidence_file", args=[pdf.pk]))
+    assert response.status_code == 200
+    assert response["Content-Disposition"].startswith("attachment")
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert "sandbox" in response["Content-Security-Policy"]
+    photo = client.get(reverse("evidence_file", args=[activity.evidence.get().pk]))
+    assert photo["Content-Disposition"].startswith("inline") and photo["Content-Type"] == "image/jpeg"
+    assert "sandbox" in photo["Content-Security-Policy"] and photo["X-Content-Type-Options"] == "nosniff"

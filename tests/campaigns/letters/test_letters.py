@@ -222,6 +222,7 @@ def test_letter_page_and_sign(client, cast, campaign):
     assert LetterSignature.objects.filter(letter=x, side="lower").exists()
     image = client.get(reverse("letter_signature", args=[x.pk, "lower"]))
     assert image.status_code == 200 and image["Content-Type"] == "image/png"
+    assert image["X-Content-Type-Options"] == "nosniff" and "sandbox" in image["Content-Security-Policy"]
     # the second time: refused with a clear message, nothing changes
     again = client.post(
         reverse("letter_sign", args=[x.pk]),

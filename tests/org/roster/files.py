@@ -101,3 +101,76 @@ def snapshot() -> tuple[int, int, int, int]:
 
 def lines(result: roster.ImportResult) -> list[str]:
     return [str(p) for p in result.problems]
+
+
+# Crafted bombs: tiny zips that unpack to a lot of XML (the file-size check passes them all) -------
+
+
+def replace_part(data: bytes, name: str, content: bytes, content_type: str = "") -> bytes:
+    """``data`` (an XLSX) with the part ``name`` replaced or added; a new part gets ``content_type``."""
+    source = zipfile.ZipFile(io.BytesIO(data))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for item in source.infolist():
+            if item.filename == name:
+                continue
+            part = source.read(item.filename)
+            if item.filename == "[Content_Types].xml" and content_type:
+                override = f'<Override PartName="/{name}" ContentType="{content_type}"/>'
+                part = part.replace(b"</Types>", override.encode() + b"</Types>")
+            target.writestr(item, part)
+        target.writestr(zipfile.ZipInfo(name, (2026, 1, 1, 0, 0, 0)), content, zipfile.ZIP_DEFLATED, 9)
+    return out.getvalue()
+
+
+def sheet_xml(rows: bytes, *, before: bytes = b"", after: bytes = b"") -> bytes:
+    """A worksheet whose first row is the template header and then ``rows`` (raw ``<row>`` XML)."""
+    header = b"".join(b'<c t="inlineStr"><is><t>' + h.encode() + b"</t></is></c>" for h in HEADERS)
+    return (
+        b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+        b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+        + before
+        + b'<sheetData><row r="1">'
+        + header
+        + b"</row>"
+        + rows
+        + b"</sheetData>"
+        + after
+        + b"</worksheet>"
+    )
+
+
+def with_sheet(xml: bytes) -> bytes:
+    return replace_part(xlsx([]), "xl/worksheets/sheet1.xml", xml)
+
+
+def empty_cells_bomb(cells: int = 16_000_000) -> bytes:
+    """One row of millions of empty ``<c/>`` cells: 64 MB unpacked in a zip of about 70 KB."""
+    return with_sheet(sheet_xml(b'<row r="2">' + b"<c/>" * cells + b"</row>"))
+
+
+def shared_strings_bomb(count: int = 5_000_000) -> bytes:
+    """A shared-strings table of millions of entries, which openpyxl loads all at once."""
+    strings = (
+        b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+        b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+        + b"<si><t>x</t></si>" * count
+        + b"</sst>"
+    )
+    return replace_part(
+        xlsx([]),
+        "xl/sharedStrings.xml",
+        strings,
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml",
+    )
+
+
+def repeated_rows_bomb(rows: int = 2_000_000) -> bytes:
+    """Millions of the same one-cell data row, past Excel's 1,048,576 rows."""
+    row = b'<row><c t="inlineStr"><is><t>x</t></is></c></row>'
+    return with_sheet(sheet_xml(row * rows))
+
+
+def ratio_bomb(size: int = 200 << 20) -> bytes:
+    """A sheet padded with 200 MB of blanks: packs about a thousand to one."""
+    return with_sheet(sheet_xml(b"", after=b" " * size))

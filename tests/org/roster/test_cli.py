@@ -14,6 +14,7 @@ from django.core.management import ManagementUtility, call_command
 from django.core.management.base import CommandError
 from openpyxl import load_workbook
 
+from fanzha.core.models import AuditRecord
 from fanzha.org.models import Membership, Person
 
 from .files import bad_checksum, id_number, student, xlsx
@@ -152,7 +153,42 @@ def test_export_roster_command(cast, tmp_path):
     numbers = {row[2] for row in load_workbook(target)["花名册"].iter_rows(min_row=2, values_only=True)}
     assert numbers == {"2023001", "2023002"}
     code, _out, err = fanzha("export-roster", "--unit", "NOPE", "-o", str(target))
-    assert code == 1 and "未找到单位代码" in err
+    assert code == 2 and "未找到单位代码" in err
+
+
+def test_export_roster_reveal_needs_an_authorised_user_and_is_audited(cast, tmp_path):
+    target = tmp_path / "full.xlsx"
+    before = AuditRecord.objects.count()
+    code, _out, err = fanzha("export-roster", "--unit", "UNI/CS", "-o", str(target), "--reveal")
+    assert code == 2 and "--user" in err and not target.exists()
+    code, _out, err = fanzha(
+        "export-roster", "--unit", "UNI/CS", "-o", str(target), "--reveal", "--user", "nobody"
+    )
+    assert code == 2 and "nobody" in err and not target.exists()
+    auditor = cast.auditor.username  # may view, may not reveal
+    code, _out, err = fanzha(
+        "export-roster", "--unit", "UNI/CS", "-o", str(target), "--reveal", "--user", auditor
+    )
+    assert code == 2 and "没有权限" in err and not target.exists()
+    outsider = cast.outsider.username
+    code, _out, err = fanzha("export-roster", "--unit", "UNI/CS", "-o", str(target), "--user", outsider)
+    assert code == 2 and "没有权限" in err and not target.exists()
+    assert AuditRecord.objects.count() == before
+
+    admin = cast.school_admin.username
+    code, out, err = fanzha(
+        "export-roster", "--unit", "UNI/CS", "-o", str(target), "--reveal", "--user", admin
+    )
+    assert code == 0, err
+    phones = {row[8] for row in load_workbook(target)["花名册"].iter_rows(min_row=2, values_only=True)}
+    assert "13800138000" in phones
+    record = AuditRecord.objects.get(actor=cast.school_admin, action="export")
+    assert record.object_type == "unit" and record.object_id == str(cast.cs.pk)
+    assert record.detail == "roster;unit=CS;count=2;reveal"
+    # A masked export on a named account is audited too (without --user it is the operator's own).
+    code, out, err = fanzha("export-roster", "--unit", "UNI/CS", "-o", str(target), "--user", auditor)
+    assert code == 0, err
+    assert AuditRecord.objects.get(actor=cast.auditor).detail == "roster;unit=CS;count=2"
 
 
 def test_bench_import_prints_one_json_object(db):
@@ -169,3 +205,15 @@ def test_bench_import_prints_one_json_object(db):
 def test_bench_refuses_a_database_with_people(cast):
     with pytest.raises(CommandError, match="throwaway"):
         call_command("bench", "import", "--rows", "10", stdout=io.StringIO(), stderr=io.StringIO())
+
+
+def test_an_ambiguous_csv_needs_encoding_on_the_command_line(cast, tmp_path):
+    path = tmp_path / "名单.csv"
+    path.write_bytes("name,kind,number,college,class\nJosé,student,2023204,CS,CS2301\n".encode())
+    code, out, err = fanzha("import-roster", str(path), "--root", "UNI")
+    assert code == 2
+    assert "--encoding utf-8" in err and "--encoding gbk" in err and "José" in err and "Jos茅" in err
+    assert not Person.objects.filter(external_number="2023204").exists()
+    code, out, err = fanzha("import-roster", str(path), "--root", "UNI", "--encoding", "utf-8")
+    assert code == 0, err
+    assert Person.objects.get(external_number="2023204").name == "José"

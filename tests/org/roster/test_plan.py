@@ -140,6 +140,17 @@ def test_create_units_needs_an_existing_college(cast):
     assert lines(result) == ["row 2, column 学院代码: 未知的学院代码 NOPE"]
 
 
+def test_created_units_may_not_take_an_organisations_code(cast):
+    rows = [student("2023009", **{"class": "OTH"}), student("2023010", building="OTH", room="R1")]
+    before = snapshot()
+    result = run(xlsx(rows), cast.uni, create_units=True)
+    assert lines(result) == [
+        "row 2, column 班级代码: 班级代码 OTH 是一个组织（顶级单位）的代码，不能用作新单位的代码",
+        "row 3, column 宿舍楼代码: 宿舍楼代码 OTH 是一个组织（顶级单位）的代码，不能用作新单位的代码",
+    ]
+    assert snapshot() == before
+
+
 def test_class_codes_resolve_bare_by_path_and_within_college(cast):
     from fanzha.org import actions
 

@@ -160,3 +160,59 @@ def test_missing_and_duplicated_columns(cast):
         "row 1, column 类别: 缺少必需的列“类别”",
         "row 1, column 手机号: 列“手机号”重复出现（第一次在 C 列）",
     ]
+
+
+def test_a_gbk_file_that_is_also_valid_utf8_is_read_as_gbk(cast):
+    """叶小雪 and 谢思远 in GBK are valid UTF-8 (Cyrillic and Arabic letters): once imported as that."""
+    data = (
+        "name,kind,number,college,class\n叶小雪,student,2023201,CS,CS2301\n谢思远,student,2023202,CS,CS2301\n"
+    )
+    raw = data.encode("gbk")
+    raw.decode("utf-8")  # the point of the test: these bytes are valid UTF-8 as well
+    result = run(raw, cast.uni, filename="名单.csv")
+    assert result.ok, lines(result)
+    assert set(Person.objects.filter(external_number__startswith="20232").values_list("name", flat=True)) == {
+        "叶小雪",
+        "谢思远",
+    }
+
+
+def test_utf8_that_is_also_valid_gb18030_is_read_as_utf8(cast):
+    raw = "name,kind,number,college,class\n名字,student,2023203,CS,CS2301\n".encode()
+    raw.decode("gb18030")  # 鍚嶅瓧 in GB18030
+    assert run(raw, cast.uni, filename="名单.csv").ok
+    assert Person.objects.get(external_number="2023203").name == "名字"
+
+
+def test_an_ambiguous_encoding_is_asked_not_guessed(cast):
+    """José in UTF-8 reads as Jos茅 in GB18030: both plausible, so the import stops and asks."""
+    raw = "name,kind,number,college,class\nJosé,student,2023204,CS,CS2301\n".encode()
+    before = snapshot()
+    result = run(raw, cast.uni, filename="名单.csv")
+    assert result.encodings == ("utf-8", "gbk")
+    assert lines(result) == [
+        "row 0, column -: 无法确定文件的编码：按 UTF-8 和 GBK 读都像是正常文字，请指定文件的编码"
+    ]
+    assert snapshot() == before
+    assert run(raw, cast.uni, filename="名单.csv", encoding="utf-8").ok
+    assert Person.objects.get(external_number="2023204").name == "José"
+    wrong = run("姓名,类别\n张三,学生\n".encode("gbk"), cast.uni, filename="r.csv", encoding="utf-8")
+    assert lines(wrong) == [
+        "row 0, column -: 文件不是 UTF-8 编码：请选择另一种编码，或在 Excel 中另存为 UTF-8 CSV"
+    ]
+
+
+def test_an_overlong_csv_cell_is_named_not_blamed_on_quotes(cast):
+    import csv
+
+    limit = csv.field_size_limit()
+    rows = csv_bytes([student("2023009"), student("2023010", name="甲" * (10 * 2**20 // 3))])
+    result = run(rows, cast.uni, filename="r.csv")
+    assert lines(result) == [
+        f"row 3, column -: 第 3 行有一个单元格超过 {limit} 个字符（常见原因：引号没有成对，"
+        "后面的内容都并进了这个单元格）"
+    ]
+    stray_quote = csv_bytes([]) + '"张三,学生,2023011,CS,CS2301\n'.encode() + b"a,b\n" * (limit // 4 + 10)
+    assert lines(run(stray_quote, cast.uni, filename="r.csv"))[0].startswith(
+        f"row 2, column -: 第 2 行有一个单元格超过 {limit} 个字符"
+    )

@@ -1,9 +1,11 @@
-"""``fanzha import-roster FILE --root CODE [--dry-run] [--create-units]`` and ``--template -o FILE.xlsx``.
+"""``fanzha import-roster FILE --root CODE [--dry-run] [--create-units] [--encoding utf-8|gbk]`` and
+``--template -o FILE.xlsx``.
 
 Exit status 0 when the file was imported (or, with ``--dry-run``, would be), 1 when it has
 problems: then one line per problem, ``row N, column X: message`` (N is the spreadsheet row,
 the header being row 1, row 0 the file as a whole; X is the template header of the column),
-and nothing is written.
+and nothing is written. Exit status 2 for bad input, and for a CSV that reads as plausible text
+in both UTF-8 and GBK: then ``--encoding`` says which it is (the first lines are shown both ways).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from django.utils.translation import gettext as _
 from fanzha.org import actions
 from fanzha.org.models import Unit
 from fanzha.org.roster import actions as roster
-from fanzha.org.roster import export
+from fanzha.org.roster import charset, export
 
 
 def resolve_root(code: str) -> Unit:
@@ -41,6 +43,11 @@ class Command(BaseCommand):
         parser.add_argument("--dry-run", action="store_true", help="check and report, write nothing")
         parser.add_argument(
             "--create-units", action="store_true", help="create missing classes and dormitories"
+        )
+        parser.add_argument(
+            "--encoding",
+            choices=sorted(charset.CHOICES),
+            help="a CSV's encoding, needed when it reads as text in both (default: detected)",
         )
         parser.add_argument("--template", action="store_true", help="write the empty template (with -o)")
         parser.add_argument("-o", "--output", help="where --template writes")
@@ -68,13 +75,30 @@ class Command(BaseCommand):
             dry_run=options["dry_run"],
             create_units=options["create_units"],
             progress=progress,
+            encoding=options["encoding"],
         )
+        if result.encodings:
+            raise CommandError(self._ask_encoding(path), returncode=2)
         for problem in result.problems:
             self.stdout.write(str(problem))
         if result.problems:
             message = _("文件有 %(count)d 个问题，未写入任何数据") % {"count": result.problem_total}
             raise CommandError(message, returncode=1)
         self.stdout.write(roster.summary_text(result.summary, result.committed))
+
+    def _ask_encoding(self, path: Path) -> str:
+        """The message for a CSV that reads as text in both encodings: its first lines both ways."""
+        with path.open("rb") as handle:
+            shown = charset.preview(handle.read(16 * 1024), lines=3)
+        lines = [
+            _("无法确定 %(file)s 的编码：按 UTF-8 和 GBK 读都像是正常文字。请看哪一种读对了，")
+            % {"file": path.name}
+            + _("再用 --encoding utf-8 或 --encoding gbk 指定：")
+        ]
+        for name, rows in shown.items():
+            lines.append(f"--encoding {name}:")
+            lines += [f"    {row}" for row in rows]
+        return "\n".join(lines)
 
     def _progress(self, stage: str, done: int, total: int | None) -> None:
         sys.stderr.write(f"{stage} {done}/{total or '?'}\n")

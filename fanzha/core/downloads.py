@@ -1,0 +1,44 @@
+"""Serving an uploaded file back to a browser: images inline, everything else as a download, and
+nothing an upload holds may run as a page of this site.
+
+Why: a PDF with JavaScript, accepted as evidence, was shown inline; an HTML or SVG file would run
+its scripts with the user's session. So every upload answers with ``X-Content-Type-Options:
+nosniff`` (the type is the one checked on upload, never guessed) and a sandboxing
+``Content-Security-Policy`` (no scripts, no forms, no same-origin access, even when a browser
+renders it after all); only the raster image types every browser shows, and nothing else, are
+inline, for the ``<img>`` of the pages that show them.
+"""
+
+from __future__ import annotations
+
+from typing import IO
+
+from django.http import FileResponse
+
+# Raster images every browser displays itself; no SVG (it is a document that can hold scripts).
+INLINE_IMAGE_TYPES = frozenset({"image/jpeg", "image/png", "image/gif", "image/webp"})
+UPLOAD_CSP = "default-src 'none'; img-src 'self'; media-src 'self'; sandbox"
+
+
+def upload_response(
+    handle: IO[bytes],
+    content_type: str,
+    filename: str = "",
+    *,
+    inline_images: bool = True,
+    cache: str = "private, max-age=3600",
+) -> FileResponse:
+    """A response for one uploaded file, after the caller's scope check: an image of
+    ``INLINE_IMAGE_TYPES`` inline (unless ``inline_images`` is off), anything else (PDF, office
+    files, video, HEIC …) as an attachment."""
+    inline = inline_images and content_type in INLINE_IMAGE_TYPES
+    response = FileResponse(
+        handle,
+        content_type=content_type or "application/octet-stream",
+        as_attachment=not inline,
+        filename=filename,
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = UPLOAD_CSP
+    response["Cache-Control"] = cache
+    return response
