@@ -9,10 +9,11 @@ class ApiConfig(AppConfig):
 
     def ready(self) -> None:
         # The tokens page is reached from the account area of every page, which core draws without
-        # knowing the API (see fanzha/core/menu.py).
+        # knowing the API (see fanzha/core/menu.py). Staff only: students and parents have no use for
+        # the API, and a link they cannot use is noise on a phone.
         from fanzha.core import menu
 
         prefixes = ("account_tokens", "account_token_")
         menu.register_account(
-            menu.Entry(10, "api_tokens", "account_tokens", _("接口令牌"), prefixes=prefixes)
+            menu.Entry(10, "api_tokens", "account_tokens", _("接口令牌"), cap="view", prefixes=prefixes)
         )
