@@ -189,6 +189,9 @@ def test_export_scope_and_reveal(client, cast):
     assert AuditRecord.objects.get(action="export", actor=cast.counsellor).detail.endswith("reveal")
 
 
+# A real worker runs in this process and closes its connections when done: the test may not
+# sit inside a transaction of its own (PostgreSQL would lose it).
+@pytest.mark.django_db(transaction=True)
 def test_every_check_and_commit_runs_on_the_task_queue(client, cast, settings):
     """Even a tiny file is checked by a worker, never in the request; the page shows it queued."""
     settings.TASKS = DATABASE
@@ -217,6 +220,9 @@ def test_every_check_and_commit_runs_on_the_task_queue(client, cast, settings):
     assert tasks.run_import.call(str(job.pk), True) == "done"
 
 
+# A real worker runs in this process and closes its connections when done: the test may not
+# sit inside a transaction of its own (PostgreSQL would lose it).
+@pytest.mark.django_db(transaction=True)
 def test_a_job_no_worker_takes_is_given_up_and_its_file_deleted(client, cast, settings):
     settings.TASKS = DATABASE
     client.force_login(cast.school_admin)
