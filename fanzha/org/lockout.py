@@ -19,6 +19,7 @@ from axes.handlers.database import AxesDatabaseHandler
 from axes.helpers import get_client_session_hash, get_client_username, get_failure_limit
 from axes.models import AccessAttempt, AccessLog
 from django.conf import settings
+from django.contrib.auth import BACKEND_SESSION_KEY
 from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet, Sum
 
@@ -122,7 +123,9 @@ class LockoutHandler(AxesDatabaseHandler):
                 attempt_time=request.axes_attempt_time,
                 session_hash=get_client_session_hash(request),
             )
-        if settings.AXES_RESET_ON_SUCCESS and getattr(user, "backend", None) != SSO_BACKEND:
+        session = getattr(request, "session", None)
+        by_sso = session is not None and session.get(BACKEND_SESSION_KEY) == SSO_BACKEND
+        if settings.AXES_RESET_ON_SUCCESS and not by_sso:
             AccessAttempt.objects.filter(username=key).delete()
 
     def user_logged_out(self, sender: Any, request: Any, user: Any, **kwargs: Any) -> None:

@@ -15,7 +15,7 @@ from . import config
 
 _OPTIONS = (
     (10, config.CAS, config.cas, "sso_cas_login", _("统一身份认证登录")),
-    (20, config.OIDC, config.oidc, "sso_oidc_login", _("单位统一登录（OpenID Connect）")),
+    (20, config.OIDC, config.oidc, "sso_oidc_login", _("统一认证平台登录")),
     (30, config.WECOM, config.wecom, "sso_wecom_login", _("企业微信登录")),
     (40, config.DINGTALK, config.dingtalk, "sso_dingtalk_login", _("钉钉登录")),
 )

@@ -130,7 +130,7 @@ class Browser(requests.Session):
         self.trust_env = False
 
     def request(self, method, url, *args, **kwargs):
-        kwargs.setdefault("allow_redirects", False)
+        kwargs["allow_redirects"] = False  # Session.get asks for True
         kwargs.setdefault("timeout", 15)
         return super().request(method, url, *args, **kwargs)
 
@@ -264,3 +264,13 @@ def strangers(cast) -> dict[str, Person]:
             root=cast.other, name="外校学生", kind="student", external_number="2029999"
         ),
     }
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache() -> Iterator[None]:
+    """Provider tokens and discovery documents are cached; each test starts without them."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
