@@ -12,6 +12,7 @@ class SsoConfig(AppConfig):
         # providers are configured, and core draws a button for each (see fanzha/core/menu.py).
         from fanzha.core import menu
 
+        from . import checks  # noqa: F401 (registers its system check)
         from .options import login_options
 
         menu.on_login_options(login_options)

@@ -66,3 +66,19 @@ def test_english_page(client, db, settings):
     configure(settings, "cas", "wecom")
     page = client.get(reverse("login"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "WeCom" in page and "企业微信" not in page
+
+
+def test_check_deploy_names_what_a_half_configured_provider_lacks(db, settings):
+    from fanzha.sso.checks import half_configured
+
+    assert half_configured() == []
+    settings.CAS_SERVER_URL = "https://cas.example.edu.cn/cas/"
+    settings.FANZHA_WECOM_CORP_ID = "ww1"
+    messages = [w.msg for w in half_configured()]
+    assert messages == [
+        "Single sign-on through CAS is not offered: FANZHA_CAS_ORGANISATION not set.",
+        "Single sign-on through WeCom is not offered: FANZHA_WECOM_AGENT_ID, FANZHA_WECOM_SECRET, "
+        "FANZHA_WECOM_ORGANISATION not set.",
+    ]
+    configure(settings, "cas", "wecom")
+    assert half_configured() == []
