@@ -182,10 +182,11 @@ FANZHA_SSO_TIMEOUT = float(os.environ.get("FANZHA_SSO_TIMEOUT", "10"))
 FANZHA_SSO_PROXY = os.environ.get("FANZHA_SSO_PROXY", "").strip()
 FANZHA_SSO_CA_BUNDLE = os.environ.get("FANZHA_SSO_CA_BUNDLE", "").strip()
 FANZHA_SSO_ACCOUNT_KINDS = env_list("FANZHA_SSO_ACCOUNT_KINDS", "student,teacher")
-# CAS (统一身份认证) through django-cas-ng's client: the server's URL (ending in "/", e.g.
-# https://cas.example.edu.cn/cas/), the protocol version, the organisation whose numbers the CAS usernames
-# are, and the attribute that holds the number when the username is not it.
-CAS_SERVER_URL = os.environ.get("FANZHA_CAS_SERVER_URL", "").strip() or None
+# CAS (统一身份认证) through django-cas-ng's client: the server's URL (e.g. https://cas.example.edu.cn/cas/;
+# a "/" is added at the end, since python-cas joins "login" to it), the protocol version, the organisation
+# whose numbers the CAS usernames are, and the attribute that holds the number when the username is not it.
+_CAS_SERVER = os.environ.get("FANZHA_CAS_SERVER_URL", "").strip().rstrip("/")
+CAS_SERVER_URL = _CAS_SERVER + "/" if _CAS_SERVER else None
 CAS_VERSION = os.environ.get("FANZHA_CAS_VERSION", "3").strip()
 if CAS_VERSION not in {"2", "3"}:
     raise ValueError("FANZHA_CAS_VERSION must be 2 or 3")

@@ -88,9 +88,13 @@ def idp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Idp]:
         "redirect_uri": "http://testserver" + reverse("sso_oidc_callback"),
         "service": "^http://testserver" + re.escape(reverse("sso_cas_callback")),
     }
-    run = {"env": env, "cwd": ROOT, "check": True, "capture_output": True, "timeout": 180}
-    subprocess.run([sys.executable, "-m", "django", "migrate", "--noinput", "-v", "0"], **run)
-    subprocess.run([sys.executable, "-m", "tests.sso.idp.prepare", json.dumps(spec)], **run)
+    for command in (
+        ["-m", "django", "migrate", "--noinput", "-v", "0"],
+        ["-m", "tests.sso.idp.prepare", json.dumps(spec)],
+    ):
+        done = subprocess.run([sys.executable, *command], env=env, cwd=ROOT, capture_output=True, timeout=180)
+        if done.returncode:
+            raise RuntimeError(f"preparing the IdP failed: {done.stderr.decode()[-2000:]}")
     log = (folder / "server.log").open("wb")
     server = subprocess.Popen(
         [sys.executable, "-m", "django", "runserver", "--noreload", f"127.0.0.1:{port}"],
