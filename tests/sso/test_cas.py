@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import signal
+import socket
+import time
+
 import pytest
 from django.urls import reverse
 
@@ -137,3 +141,29 @@ def test_single_sign_out_ends_the_session(client, cast, cas_on):
     assert answer.status_code == 200
     assert client.get(reverse("home")).status_code == 302  # signed out
     assert not CasTicket.objects.exists()
+
+
+def test_a_cas_server_that_does_not_answer_is_given_up_on(client, cast, cas_on, settings):
+    """Validation waits FANZHA_SSO_TIMEOUT, not for ever (requests' own default): one silent CAS server
+    must not hold every server worker."""
+    callback = cas_to_callback(client, "2023001")
+    settings.FANZHA_SSO_TIMEOUT = 0.5
+
+    def stuck(*_args: object) -> None:
+        raise TimeoutError("still waiting after 10 s")
+
+    with socket.socket() as silent:  # accepts connections, never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        settings.CAS_SERVER_URL = f"http://127.0.0.1:{silent.getsockname()[1]}/cas/"
+        previous = signal.signal(signal.SIGALRM, stuck)
+        signal.alarm(10)
+        try:
+            started = time.monotonic()
+            response = client.get(callback)
+            waited = time.monotonic() - started
+        finally:
+            signal.alarm(0)
+            signal.signal(signal.SIGALRM, previous)
+    assert response.status_code == 502 and "稍后重试" in response.content.decode()
+    assert waited < 5 and signed_in_user_id(client) is None
