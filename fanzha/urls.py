@@ -11,6 +11,7 @@ urlpatterns = [
     path("api/", include("fanzha.api.urls")),
     path("account/tokens/", include("fanzha.api.tokens.urls")),
     path("admin/", admin.site.urls),
+    path("sso/", include("fanzha.sso.urls")),
     path("campaigns/", include("fanzha.campaigns.urls")),
     path("notifications/", include("fanzha.notify.urls")),
     path("learn/", include("fanzha.learn.urls")),

@@ -1,6 +1,8 @@
-"""Template context shared by every page: the signed-in user's capabilities and the main menu.
+"""Template context shared by every page: the signed-in user's capabilities and the main menu, or,
+for a visitor who is not signed in, the further ways to sign in.
 
-The entries come from ``core.menu``, where each app registers its own; core knows none of them.
+The entries and options come from ``core.menu``, where each app registers its own; core knows none
+of them.
 """
 
 from __future__ import annotations
@@ -38,10 +40,11 @@ def menu(caps: set[Any], url_name: str | None, entries: list[registry.Entry] | N
 
 
 def nav(request: HttpRequest) -> dict[str, Any]:
-    """The signed-in user's capabilities and main menu (no query beyond the cached grants)."""
+    """The signed-in user's capabilities and main menu (no query beyond the cached grants); for a
+    visitor, the sign-in options (single sign-on …) the sign-in page offers."""
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
-        return {}
+        return {"login_options": registry.login_options(request)}
     caps = registry.capabilities(user)
     match = getattr(request, "resolver_match", None)
     url_name = match.url_name if match else None

@@ -31,9 +31,21 @@ class Entry:
     member_label: str | Promise | None = None
 
 
+@dataclass(frozen=True)
+class LoginOption:
+    """A further way to sign in, offered as a button on the sign-in page (single sign-on, WeCom …):
+    ``url`` starts it, ``label`` names it."""
+
+    order: int
+    key: str
+    url: str
+    label: str | Promise
+
+
 _entries: dict[str, Entry] = {}
 _account: dict[str, Entry] = {}
 _capabilities: list[Callable[[Any], set[Any]]] = []
+_login_options: list[Callable[[Any], Iterable[LoginOption]]] = []
 
 
 def register(*entries: Entry) -> None:
@@ -77,6 +89,19 @@ def capabilities(user: Any) -> set[Any]:
     for provider in _capabilities:
         held |= provider(user)
     return held
+
+
+def on_login_options(provider: Callable[[Any], Iterable[LoginOption]]) -> None:
+    """Register ``provider(request)``, which returns the sign-in options it offers now (``sso`` offers
+    the providers that are configured); registering twice is a no-op."""
+    if provider not in _login_options:
+        _login_options.append(provider)
+
+
+def login_options(request: Any) -> list[LoginOption]:
+    """Every registered provider's sign-in options for ``request``, in order."""
+    options = [option for provider in _login_options for option in provider(request)]
+    return sorted(options, key=lambda o: o.order)
 
 
 def _prefixes(entries: Iterable[Entry]) -> Iterable[tuple[str, str]]:

@@ -19,6 +19,7 @@ from axes.handlers.database import AxesDatabaseHandler
 from axes.helpers import get_client_session_hash, get_client_username, get_failure_limit
 from axes.models import AccessAttempt, AccessLog
 from django.conf import settings
+from django.contrib.auth import BACKEND_SESSION_KEY
 from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet, Sum
 
@@ -28,6 +29,7 @@ from fanzha.core.identifiers import normalize_phone
 from .auth import candidate_users
 
 _CACHE = "_fanzha_lockout_keys"
+SSO_BACKEND = "fanzha.sso.backends.SsoBackend"  # named, not imported: org knows no app above it
 _SPACE = re.compile(r"\s+")
 
 
@@ -103,8 +105,12 @@ class LockoutHandler(AxesDatabaseHandler):
         return account
 
     def user_logged_in(self, sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
-        """Log the sign-in under ``user:<pk>`` (never the username, which holds the number) and clear
-        the account's failures."""
+        """Log the sign-in under ``user:<pk>`` (never the username, which holds the number) and, unless
+        it was by single sign-on, clear the account's failures.
+
+        Why not after single sign-on (``fanzha/sso``): the failures count guesses at the password, which
+        a sign-in through the school's portal says nothing about; clearing them there would give whoever
+        is guessing a fresh five tries each time the owner signs in that way."""
         self.clean_expired_user_attempts(request, None)
         key = f"user:{user.pk}"
         if not getattr(settings, "AXES_DISABLE_ACCESS_LOG", False):
@@ -117,7 +123,9 @@ class LockoutHandler(AxesDatabaseHandler):
                 attempt_time=request.axes_attempt_time,
                 session_hash=get_client_session_hash(request),
             )
-        if settings.AXES_RESET_ON_SUCCESS:
+        session = getattr(request, "session", None)
+        by_sso = session is not None and session.get(BACKEND_SESSION_KEY) == SSO_BACKEND
+        if settings.AXES_RESET_ON_SUCCESS and not by_sso:
             AccessAttempt.objects.filter(username=key).delete()
 
     def user_logged_out(self, sender: Any, request: Any, user: Any, **kwargs: Any) -> None:

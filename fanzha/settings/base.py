@@ -84,6 +84,7 @@ INSTALLED_APPS = [
     "fanzha.api",
     "fanzha.demo",
     "fanzha.bench",
+    "fanzha.sso",
 ]
 
 MIDDLEWARE = [
@@ -144,6 +145,8 @@ AUTH_USER_MODEL = "org.User"
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "fanzha.org.auth.NumberOrPhoneBackend",
+    # Keeps a session begun by single sign-on (fanzha/sso/backends.py); it checks no password itself.
+    "fanzha.sso.backends.SsoBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -169,6 +172,78 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked.html"
 AXES_USERNAME_FORM_FIELD = "username"
 AXES_VERBOSE = False
+# Single sign-on (fanzha/sso, docs/deployment.md "Single sign-on"): CAS 2/3, OpenID Connect, WeCom and
+# DingTalk. Each provider is offered on the sign-in page once it is configured; the identity it vouches
+# for is matched to a person of one organisation (a root unit's code) by student or staff number. A
+# student or teacher with no account gets one (FANZHA_SSO_ACCOUNT_KINDS); anyone else must have an account
+# already. Calls to the providers time out after FANZHA_SSO_TIMEOUT seconds and ignore the HTTP(S)_PROXY
+# variables: FANZHA_SSO_PROXY names a proxy explicitly, FANZHA_SSO_CA_BUNDLE a CA file for a private CA.
+FANZHA_SSO_TIMEOUT = float(os.environ.get("FANZHA_SSO_TIMEOUT", "10"))
+FANZHA_SSO_PROXY = os.environ.get("FANZHA_SSO_PROXY", "").strip()
+FANZHA_SSO_CA_BUNDLE = os.environ.get("FANZHA_SSO_CA_BUNDLE", "").strip()
+FANZHA_SSO_ACCOUNT_KINDS = env_list("FANZHA_SSO_ACCOUNT_KINDS", "student,teacher")
+# CAS (统一身份认证) through django-cas-ng's client: the server's URL (e.g. https://cas.example.edu.cn/cas/;
+# a "/" is added at the end, since python-cas joins "login" to it), the protocol version, the organisation
+# whose numbers the CAS usernames are, and the attribute that holds the number when the username is not it.
+_CAS_SERVER = os.environ.get("FANZHA_CAS_SERVER_URL", "").strip().rstrip("/")
+CAS_SERVER_URL = _CAS_SERVER + "/" if _CAS_SERVER else None
+CAS_VERSION = os.environ.get("FANZHA_CAS_VERSION", "3").strip()
+if CAS_VERSION not in {"2", "3"}:
+    raise ValueError("FANZHA_CAS_VERSION must be 2 or 3")
+FANZHA_CAS_ORGANISATION = os.environ.get("FANZHA_CAS_ORGANISATION", "").strip()
+FANZHA_CAS_NUMBER_ATTRIBUTE = os.environ.get("FANZHA_CAS_NUMBER_ATTRIBUTE", "").strip()
+
+
+def _sso_session() -> object:
+    """django-cas-ng calls this for every CAS client: our session, with timeouts and no proxy from the
+    environment (imported here, when called, because settings load before the apps)."""
+    from fanzha.sso.outbound import session
+
+    return session()
+
+
+CAS_SESSION_FACTORY = _sso_session
+# OpenID Connect through mozilla-django-oidc: the issuer (its endpoints are discovered from
+# <issuer>/.well-known/openid-configuration unless given below), the client, the claim that holds the
+# number and the organisation it belongs to.
+FANZHA_OIDC_ISSUER = os.environ.get("FANZHA_OIDC_ISSUER", "").strip().rstrip("/")
+FANZHA_OIDC_CLIENT_ID = os.environ.get("FANZHA_OIDC_CLIENT_ID", "").strip()
+FANZHA_OIDC_CLIENT_SECRET = os.environ.get("FANZHA_OIDC_CLIENT_SECRET", "").strip()
+FANZHA_OIDC_ORGANISATION = os.environ.get("FANZHA_OIDC_ORGANISATION", "").strip()
+FANZHA_OIDC_NUMBER_CLAIM = os.environ.get("FANZHA_OIDC_NUMBER_CLAIM", "preferred_username").strip()
+FANZHA_OIDC_SCOPES = os.environ.get("FANZHA_OIDC_SCOPES", "openid profile").strip()
+FANZHA_OIDC_SIGN_ALGO = os.environ.get("FANZHA_OIDC_SIGN_ALGO", "RS256").strip()
+FANZHA_OIDC_AUTHORIZATION_ENDPOINT = os.environ.get("FANZHA_OIDC_AUTHORIZATION_ENDPOINT", "").strip()
+FANZHA_OIDC_TOKEN_ENDPOINT = os.environ.get("FANZHA_OIDC_TOKEN_ENDPOINT", "").strip()
+FANZHA_OIDC_USERINFO_ENDPOINT = os.environ.get("FANZHA_OIDC_USERINFO_ENDPOINT", "").strip()
+FANZHA_OIDC_JWKS_ENDPOINT = os.environ.get("FANZHA_OIDC_JWKS_ENDPOINT", "").strip()
+# WeCom (企业微信) web sign-in: the corp ID, the self-built app's AgentId and Secret, the organisation, and
+# where the number is: "userid" (the member's account is the number), "alias", or the name of a custom
+# text attribute (扩展属性, e.g. 工号). The URLs are WeCom's; tests point them at a local fake.
+FANZHA_WECOM_CORP_ID = os.environ.get("FANZHA_WECOM_CORP_ID", "").strip()
+FANZHA_WECOM_AGENT_ID = os.environ.get("FANZHA_WECOM_AGENT_ID", "").strip()
+FANZHA_WECOM_SECRET = os.environ.get("FANZHA_WECOM_SECRET", "").strip()
+FANZHA_WECOM_ORGANISATION = os.environ.get("FANZHA_WECOM_ORGANISATION", "").strip()
+FANZHA_WECOM_NUMBER_FIELD = os.environ.get("FANZHA_WECOM_NUMBER_FIELD", "userid").strip()
+FANZHA_WECOM_API_URL = os.environ.get("FANZHA_WECOM_API_URL", "https://qyapi.weixin.qq.com").rstrip("/")
+FANZHA_WECOM_OAUTH_URL = os.environ.get(
+    "FANZHA_WECOM_OAUTH_URL", "https://open.weixin.qq.com/connect/oauth2/authorize"
+)
+FANZHA_WECOM_QR_URL = os.environ.get(
+    "FANZHA_WECOM_QR_URL", "https://login.work.weixin.qq.com/wwlogin/sso/login"
+)
+# DingTalk (钉钉) sign-in: the internal app's Client ID (AppKey) and Client Secret (AppSecret), the
+# organisation, and where the number is: "job_number" (工号, from the corp's address book) or "userid".
+FANZHA_DINGTALK_CLIENT_ID = os.environ.get("FANZHA_DINGTALK_CLIENT_ID", "").strip()
+FANZHA_DINGTALK_CLIENT_SECRET = os.environ.get("FANZHA_DINGTALK_CLIENT_SECRET", "").strip()
+FANZHA_DINGTALK_ORGANISATION = os.environ.get("FANZHA_DINGTALK_ORGANISATION", "").strip()
+FANZHA_DINGTALK_NUMBER_FIELD = os.environ.get("FANZHA_DINGTALK_NUMBER_FIELD", "job_number").strip()
+FANZHA_DINGTALK_LOGIN_URL = os.environ.get(
+    "FANZHA_DINGTALK_LOGIN_URL", "https://login.dingtalk.com/oauth2/auth"
+)
+FANZHA_DINGTALK_API_URL = os.environ.get("FANZHA_DINGTALK_API_URL", "https://api.dingtalk.com").rstrip("/")
+FANZHA_DINGTALK_OAPI_URL = os.environ.get("FANZHA_DINGTALK_OAPI_URL", "https://oapi.dingtalk.com").rstrip("/")
+
 # Behind a reverse proxy: how many proxies append to X-Forwarded-For (nginx in front: 1). Rate limits
 # and the login lockout then key on the client's address, not the proxy's (fanzha/core/clientip.py).
 FANZHA_TRUSTED_PROXIES = int(os.environ.get("FANZHA_TRUSTED_PROXIES", "0"))
