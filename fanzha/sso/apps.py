@@ -10,6 +10,11 @@ class SsoConfig(AppConfig):
     def ready(self) -> None:
         # The sign-in page is core's and must not import us: we register the function that tells which
         # providers are configured, and core draws a button for each (see fanzha/core/menu.py).
+        # django-cas-ng fills in its defaults on the settings when first imported: import it now, while
+        # the settings are the real ones (imported first inside a test's override_settings, its
+        # defaults would vanish with the override).
+        import django_cas_ng  # noqa: F401
+
         from fanzha.core import menu
 
         from . import checks  # noqa: F401 (registers its system check)
