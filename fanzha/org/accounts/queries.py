@@ -89,13 +89,23 @@ def accounts_for(actor: Any, cap: Cap = Cap.VIEW) -> QuerySet[User]:
     return accounts
 
 
+def manageable(actor: Any, users: list[User]) -> set[int]:
+    """The ids of those ``users`` that ``actor`` may manage, in two queries whatever their number."""
+    pks = [u.pk for u in users if actor.is_superuser or not u.is_superuser]
+    if not pks:
+        return set()
+    visible = set(accounts_for(actor, Cap.GRANT).filter(pk__in=pks).values_list("pk", flat=True))
+    refused = {
+        g.user_id
+        for g in RoleGrant.objects.filter(user_id__in=visible).select_related("unit")
+        if not may_grant(actor, g.unit, g.role)
+    }
+    return visible - refused
+
+
 def may_manage(actor: Any, user: User) -> bool:
     """Whether ``actor`` may invite, reset, deactivate, grant to or revoke from ``user``."""
-    if user.is_superuser and not actor.is_superuser:
-        return False
-    if not accounts_for(actor, Cap.GRANT).filter(pk=user.pk).exists():
-        return False
-    return all(may_grant(actor, g.unit, g.role) for g in user.grants.select_related("unit"))
+    return user.pk in manageable(actor, [user])
 
 
 def person_in_grant_scope(actor: Any, person: Person) -> bool:
@@ -240,8 +250,9 @@ class Panel:
     reachable: list[str] = field(default_factory=list)
 
     @property
-    def any_unsent(self) -> bool:
-        return any(letter.unsent for letter in self.letters)
+    def none_sent(self) -> bool:
+        """Every message of the open invitation or reset ended unsent or failed: nobody got it."""
+        return bool(self.letters) and all(letter.unsent for letter in self.letters)
 
 
 def panel(actor: Any, person: Person) -> Panel | None:
@@ -270,13 +281,33 @@ def panel(actor: Any, person: Person) -> Panel | None:
 # The unit page's grants ------------------------------------------------------------------------
 
 
-def unit_grants(actor: Any, unit: Unit) -> list[tuple[RoleGrant, bool]]:
-    """The grants at ``unit``, each with whether ``actor`` may revoke it."""
-    grants = RoleGrant.objects.filter(unit=unit).select_related("user", "user__person", "granted_by")
-    rows = []
-    for grant in grants.order_by("role", "user__first_name", "pk"):
-        rows.append((grant, may_grant(actor, unit, grant.role) and may_manage(actor, grant.user)))
-    return rows
+@dataclass(frozen=True)
+class GrantRow:
+    """A grant at a unit as its page shows it: whether ``actor`` may revoke it, and the person page to
+    link to (None when it is out of ``actor``'s sight)."""
+
+    grant: RoleGrant
+    revocable: bool
+    person_pk: int | None
+
+
+def unit_grants(actor: Any, unit: Unit) -> list[GrantRow]:
+    """The grants at ``unit``, in a fixed number of queries however many there are."""
+    grants = list(
+        RoleGrant.objects.filter(unit=unit)
+        .select_related("user", "granted_by")
+        .order_by("role", "user__first_name", "pk")
+    )
+    if not grants:
+        return []
+    managed = manageable(actor, [g.user for g in grants])
+    people = dict(
+        scope.people_for(actor).filter(user_id__in=[g.user_id for g in grants]).values_list("user_id", "pk")
+    )
+    return [
+        GrantRow(g, may_grant(actor, unit, g.role) and g.user_id in managed, people.get(g.user_id))
+        for g in grants
+    ]
 
 
 def grant_to_revoke(actor: Any, pk: int) -> RoleGrant:

@@ -130,6 +130,8 @@ def test_without_a_gateway_the_page_says_unsent_and_offers_email(client, cast, t
     client.post(reverse("account_invite", args=[user.pk]), {"email": "lin@example.edu.cn"})
     mails = mail_texts("lin@example.edu.cn")
     assert len(mails) == 1 and "/account/welcome/?t=" in mails[0]
+    page = client.get(reverse("person_detail", args=[teacher.pk])).content.decode()
+    assert "未发送：未配置短信网关" in page and 'data-testid="unsent"' not in page  # the e-mail got out
     client.logout()
     assert set_password(client, last_link(mails[0])).status_code == 302
 
