@@ -452,8 +452,9 @@ def forgot(request: HttpRequest) -> HttpResponse:
         if ratelimit.exceeded(*buckets):
             return _limited(request, "org/accounts/forgot.html", form)
         ratelimit.hit(*buckets)
-        users, keys = actions.request_reset_code(login_text)
-        actions.send_now(keys)
+        # The codes leave with the worker (woken as this commits), not in this request: a reply that
+        # waited for a mail server only when the account exists would tell that it does.
+        users, _keys = actions.request_reset_code(login_text)
         request.session[FORGOT_SESSION] = {"users": users, "expires": time.time() + FORGOT_AGE}
         return redirect("account_forgot_code")
     return render(request, "org/accounts/forgot.html", {"form": form})

@@ -65,6 +65,13 @@ LINK = re.compile(r"https://fanzha\.example\.edu\.cn(/account/(?:welcome|reset)/
 CODE = re.compile(r"验证码 (\d{6})")
 
 
+def deliver() -> None:
+    """What the worker does next: send every queued message (the "忘记密码" codes wait for it)."""
+    from fanzha.notify.delivery import deliver_pending
+
+    deliver_pending()
+
+
 def sms_texts(phone: str = TEACHER_PHONE) -> list[str]:
     return [text for to, text in SmsCapture.sent if to == phone]
 

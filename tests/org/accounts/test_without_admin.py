@@ -10,7 +10,7 @@ from django.urls import reverse
 from fanzha.org.models import Person, User
 from tests.conftest import PASSWORD
 
-from .conftest import CODE, SmsCapture, last_link
+from .conftest import CODE, SmsCapture, deliver, last_link
 
 pytestmark = pytest.mark.django_db
 
@@ -55,6 +55,7 @@ def test_open_invite_grant_sign_in_reset_deactivate_without_the_admin_site(cast,
 
     # Forgotten: a code by SMS, a new password.
     person.post(reverse("account_forgot"), {"login": "T0100"})
+    deliver()  # the worker's next round
     code = CODE.search(SmsCapture.sent[-1][1]).group(1)
     again = "Lin-again-2026!"
     person.post(
