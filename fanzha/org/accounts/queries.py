@@ -265,7 +265,8 @@ def panel(actor: Any, person: Person) -> Panel | None:
         account=account,
         staff=is_staff_kind(person),
         can_open=account is None and is_staff_kind(person) and person.is_active,
-        can_manage=account is not None and may_manage(actor, account),
+        # One's own account is changed on one's own pages (change password), not deactivated or reset here.
+        can_manage=account is not None and account.pk != actor.pk and may_manage(actor, account),
         sms_configured=sms_configured(),
         reachable=channels(person, account),
     )

@@ -132,3 +132,12 @@ def test_sessions_from_before_the_generation_field_stay_valid(cast):
     User.objects.filter(pk=user.pk).update(session_generation=1)
     user.refresh_from_db()
     assert user.get_session_auth_hash() != AbstractBaseUser.get_session_auth_hash(user)
+
+
+def test_ones_own_person_page_offers_no_deactivate_or_reset(client, cast):
+    from fanzha.org import actions as org_actions
+
+    org_actions.add_membership(cast.school_admin.person, cast.uni)
+    client.force_login(cast.school_admin)
+    page = client.get(reverse("person_detail", args=[cast.school_admin.person.pk])).content.decode()
+    assert 'id="account"' in page and "停用账号" not in page and "发放临时密码" not in page
