@@ -11,7 +11,12 @@ class ApiConfig(AppConfig):
         # The tokens page is reached from the account area of every page, which core draws without
         # knowing the API (see fanzha/core/menu.py). Staff only: students and parents have no use for
         # the API, and a link they cannot use is noise on a phone.
-        from fanzha.core import menu
+        from fanzha.core import hooks, menu
+
+        from .tokens.actions import revoke_all
+
+        # A deactivated account, or one whose password an administrator reset, keeps no token.
+        hooks.on_sign_ins_ended(revoke_all)
 
         prefixes = ("account_tokens", "account_token_")
         menu.register_account(

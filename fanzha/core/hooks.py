@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 UnitsHandler = Callable[[Sequence[Any]], object]  # what a handler returns is ignored
 
@@ -120,3 +120,86 @@ def attestations_changed(changes: Sequence[AttestationChange]) -> None:
         return
     for handler in list(_attestations_changed):
         handler(changes)
+
+
+# Messages from below notify -----------------------------------------------------------------------
+#
+# Why here: ``org.accounts`` sends invitations and password-reset codes by SMS and e-mail, but the
+# outbox lives in ``notify``, which sits above ``org``. ``notify`` registers its postman in its
+# ``AppConfig.ready``; ``org.accounts`` asks ``postman()`` for it. One postman, so one place sends.
+
+
+@dataclass(frozen=True)
+class Letter:
+    """One message to one phone (``kind`` "sms") or e-mail address ("email"). ``key`` makes queueing
+    it twice a no-op; a key that starts with ``otp:`` marks a secret (its SMS text is blanked once sent)."""
+
+    kind: str
+    to: str
+    subject: str
+    body: str
+    key: str
+    link: str = ""
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """Where a letter stands: ``state`` "pending", "sent", "failed" or "unsent", and ``text``, the
+    state in words with its reason (e.g. "未发送：未配置短信网关"), as every page shows it."""
+
+    state: str
+    text: str
+
+
+class Postman(Protocol):
+    def queue(self, letter: Letter) -> None:
+        """Queue the letter in the caller's transaction."""
+
+    def send_now(self, keys: Sequence[str]) -> None:
+        """Send the queued letters with these keys at once (outside any transaction)."""
+
+    def status(self, keys: Sequence[str]) -> dict[str, Delivery]:
+        """Where each letter stands, by key (letters never queued are absent)."""
+
+    def sms_configured(self) -> bool:
+        """Whether an SMS gateway is configured (without one, every SMS ends unsent)."""
+
+
+_postman: list[Postman] = []
+
+
+def set_postman(postman: Postman) -> None:
+    """Register the postman (``notify``); a second registration replaces the first."""
+    _postman[:] = [postman]
+
+
+def postman() -> Postman:
+    """The registered postman; none registered is a set-up error (``fanzha.notify`` not installed)."""
+    if not _postman:
+        raise RuntimeError("no postman registered: fanzha.notify must be installed")
+    return _postman[0]
+
+
+# An account's sign-ins ended ----------------------------------------------------------------------
+#
+# Why here: deactivating an account, or an administrator's password reset, must end everything that
+# signs in as it, and API tokens live in ``api``, far above ``org``. ``org.accounts.actions`` calls
+# ``sign_ins_ended`` inside its own transaction (so the end is atomic with the change); ``api``
+# registers the handler that revokes the account's tokens.
+
+SignInsHandler = Callable[[Any], object]
+
+_sign_ins_ended: list[SignInsHandler] = []
+
+
+def on_sign_ins_ended(handler: SignInsHandler) -> SignInsHandler:
+    """Register ``handler(user)``; registering twice is a no-op."""
+    if handler not in _sign_ins_ended:
+        _sign_ins_ended.append(handler)
+    return handler
+
+
+def sign_ins_ended(user: Any) -> None:
+    """Tell every registered handler that nothing issued to ``user`` may sign in any more."""
+    for handler in list(_sign_ins_ended):
+        handler(user)

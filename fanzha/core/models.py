@@ -18,6 +18,15 @@ class AuditRecord(models.Model):
         GRANT = "grant", _("授权")
         ISSUE_CODE = "code_issue", _("发放登录码")
         REVOKE_CODE = "code_revoke", _("作废登录码")
+        # Accounts (``org.accounts``): every change of who may sign in, and as what.
+        REVOKE = "revoke", _("撤销授权")
+        ACCOUNT_CREATE = "account_create", _("开通账号")
+        INVITE = "account_invite", _("发送账号邀请")
+        DEACTIVATE = "account_off", _("停用账号")
+        REACTIVATE = "account_on", _("启用账号")
+        PASSWORD_RESET = "password_reset", _("重置密码")
+        TEMP_PASSWORD = "temp_password", _("发放临时密码")
+        PASSWORD_SET = "password_set", _("设置密码")
 
     at = models.DateTimeField(_("时间"), auto_now_add=True, db_index=True)
     actor = models.ForeignKey(

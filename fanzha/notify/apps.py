@@ -13,9 +13,11 @@ class NotifyConfig(AppConfig):
         from fanzha.core import hooks, jobs, menu
 
         from .home import home_items
+        from .postman import OutboxPostman
         from .tasks import JOBS
 
         hooks.on_home(home_items)
+        hooks.set_postman(OutboxPostman())  # org's invitations and reset codes go through the outbox
         jobs.register(*JOBS)
         menu.register(
             menu.Entry(

@@ -8,6 +8,8 @@ The unit tree is a treebeard materialized path, so a subtree is one indexed pref
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from datetime import datetime
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
@@ -138,12 +140,42 @@ class Gender(models.TextChoices):
     UNKNOWN = "", _("未填")
 
 
+_SESSION_HASH_SALT = "django.contrib.auth.models.AbstractBaseUser.get_session_auth_hash"
+
+
 class User(AbstractUser):
-    """A login. Staff sign in with their external number or phone; see ``auth.NumberOrPhoneBackend``."""
+    """A login. Staff sign in with their external number or phone; see ``auth.NumberOrPhoneBackend``.
+
+    Accounts are made, invited, deactivated and reset in the product (``org.accounts``), never by
+    typing a password for someone else.
+    """
+
+    # Set by a reset or a temporary password: every page leads to "choose a new password" until done
+    # (``org.accounts.middleware``).
+    must_change_password = models.BooleanField(_("须修改密码"), default=False)
+    # Raised to end every session of the account at once (deactivation, an administrator's reset):
+    # it is part of the hash that each session carries, so older sessions no longer match.
+    session_generation = models.PositiveIntegerField(default=0, editable=False)
 
     class Meta:
         verbose_name = _("账号")
         verbose_name_plural = _("账号")
+
+    def _session_hash(self, secret: str | bytes | None) -> str:
+        from django.utils.crypto import salted_hmac
+
+        # Generation 0 hashes exactly as Django does, so sessions from before this field stay valid.
+        value = (
+            self.password if not self.session_generation else f"{self.password}\x1f{self.session_generation}"
+        )
+        return salted_hmac(_SESSION_HASH_SALT, value, secret=secret, algorithm="sha256").hexdigest()
+
+    def get_session_auth_hash(self) -> str:
+        return self._session_hash(None)
+
+    def get_session_auth_fallback_hash(self) -> Iterator[str]:
+        for secret in settings.SECRET_KEY_FALLBACKS:
+            yield self._session_hash(secret)
 
 
 class Person(models.Model):
@@ -325,6 +357,90 @@ class RoleGrant(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id}:{self.role}@{self.unit_id}"
+
+
+class AccountToken(models.Model):
+    """A single-use secret that lets a person set their own password: an invitation to a new account,
+    a reset link from an administrator, or a code sent after "忘记密码".
+
+    Why a row and only a hash: the secret travels by SMS or e-mail and is shown nowhere else; a keyed
+    hash (``core.crypto``) is all that is kept, so a copy of the database lets nobody in. A row is used
+    once (``used_at``), expires, and is voided when a newer one of the same purpose is sent. Verbs:
+    ``org.accounts.actions``.
+    """
+
+    class Purpose(models.TextChoices):
+        INVITE = "invite", _("账号邀请")
+        RESET = "reset", _("重置密码链接")
+        CODE = "code", _("找回密码验证码")
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="account_tokens")
+    purpose = models.CharField(_("用途"), max_length=8, choices=Purpose.choices)
+    secret_hash = models.CharField(max_length=64, db_index=True, editable=False)
+    created_at = models.DateTimeField(_("发送时间"))
+    expires_at = models.DateTimeField(_("有效期至"))
+    used_at = models.DateTimeField(_("使用时间"), null=True, blank=True)
+    voided_at = models.DateTimeField(_("作废时间"), null=True, blank=True)
+    created_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("发送人")
+    )
+    failures = models.PositiveSmallIntegerField(default=0)  # wrong codes typed against it
+    # The messages that carried it: [[kind, outbox key, masked address], …], for the page to show
+    # where each stands ("已发送", "未发送：未配置短信网关").
+    letters = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        verbose_name = _("账号邀请与重置")
+        verbose_name_plural = _("账号邀请与重置")
+        indexes = [models.Index(fields=["user", "purpose", "-created_at"], name="org_accounttoken_user")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.purpose} {self.created_at:%Y-%m-%d %H:%M}"
+
+    def is_open(self, now: datetime) -> bool:
+        """Neither used, voided nor expired."""
+        return self.used_at is None and self.voided_at is None and self.expires_at > now
+
+
+class AccountBatch(models.Model):
+    """Accounts opened for the staff of a subtree at once, with progress for the page to poll.
+
+    Why a row: a school's hundreds of staff are done by a background task (``org.accounts.tasks``), and
+    the page that started it follows it here. The id is a random UUID, so its URL cannot be guessed.
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("排队中")
+        RUNNING = "running", _("处理中")
+        DONE = "done", _("已完成")
+        FAILED = "failed", _("失败")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    unit = models.ForeignKey(Unit, on_delete=models.CASCADE, related_name="+", verbose_name=_("单位"))
+    actor = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+", verbose_name=_("操作人"))
+    site = models.CharField(max_length=200, blank=True)  # the address the invitation links start with
+    status = models.CharField(_("状态"), max_length=8, choices=Status.choices, default=Status.QUEUED)
+    total = models.PositiveIntegerField(default=0)
+    done = models.PositiveIntegerField(default=0)
+    summary = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("批量开通账号")
+        verbose_name_plural = _("批量开通账号")
+
+    def __str__(self) -> str:
+        return f"{self.unit_id} {self.status}"
+
+    @property
+    def is_running(self) -> bool:
+        return self.status in {self.Status.QUEUED, self.Status.RUNNING}
+
+    @property
+    def percent(self) -> int:
+        return min(100, int(100 * self.done / self.total)) if self.total else 0
 
 
 ROSTER_UPLOADS = "roster-imports/"  # the media folder of roster uploads: private, short-lived, not backed up

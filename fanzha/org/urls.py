@@ -31,4 +31,5 @@ urlpatterns = [
         name="person_remove_membership",
     ),
     path("", include("fanzha.org.credentials.urls")),
+    path("", include("fanzha.org.accounts.urls")),
 ]

@@ -25,6 +25,8 @@ from fanzha.core import hooks
 from fanzha.core.paging import paginate
 
 from . import actions, scope
+from .accounts import queries as accounts
+from .accounts.forms import GrantForm, InviteForm, OpenAccountForm
 from .credentials import actions as credentials
 from .forms import (
     ChildUnitForm,
@@ -174,7 +176,13 @@ def _unit_page(request: AuthedRequest, unit: Unit, status: int = 200, **forms: A
         "can_edit": can_edit,
         # Sign-in slips (printed from the class link in reach) for those who may edit its people.
         "can_issue_codes": scope.in_scope(user, unit, Cap.EDIT_PEOPLE),
+        # Grants at this unit, and opening the staff's accounts, for those who may grant here.
+        "can_grant": scope.in_scope(user, unit, Cap.GRANT),
     }
+    if context["can_grant"]:
+        roles = accounts.grantable_roles(user, unit)
+        context["grant_rows"] = accounts.unit_grants(user, unit)
+        context["grant_form"] = GrantForm(roles=roles) if roles else None
     if can_edit:
         context["child_form"] = forms.get("child_form") or ChildUnitForm.for_parent(unit)
         context["rename_form"] = forms.get("rename_form") or RenameUnitForm(
@@ -314,6 +322,10 @@ def _person_page(request: AuthedRequest, person: Person, status: int = 200, **ex
         "code_person": can_edit and person.kind != PersonKind.PARENT,
         "may_have_code": can_edit and credentials.may_have_code(person),
         "signin_code": credentials.current_code(person) if can_edit else None,
+        # The staff account (open, invite, reset, deactivate), for those who may grant to this person.
+        "account_panel": accounts.panel(user, person),
+        "open_form": OpenAccountForm(),
+        "invite_form": InviteForm(),
         **extra,
     }
     if can_edit and "membership_form" not in context:

@@ -100,6 +100,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
+    # After a reset or a temporary password, every page leads to "choose a new password" until done.
+    "fanzha.org.accounts.middleware.PasswordChangeRequiredMiddleware",
 ]
 
 ROOT_URLCONF = "fanzha.urls"
@@ -339,6 +341,10 @@ LOGGING = {
 
 # Tree and org settings
 FANZHA_DEMO_PASSWORD = os.environ.get("FANZHA_DEMO_PASSWORD", "fanzha-demo-2026")
+# Hours an account invitation or an administrator's password-reset link stays valid (each is used once).
+FANZHA_INVITATION_HOURS = int(os.environ.get("FANZHA_INVITATION_HOURS", "72"))
+if FANZHA_INVITATION_HOURS < 1:
+    raise ValueError("FANZHA_INVITATION_HOURS must be at least 1")
 
 # The emergency stop-payment flow: a case with money moved within this many hours raises an alert;
 # an alert nobody on the police side acknowledges within this many minutes goes to the next contact.

@@ -26,11 +26,15 @@ ADMIN_MENU = [
     "责任书",
     "方案模板",
     "名册导入",
+    "账号",
     "知识库",
     "通知",
 ]
-STUDENT_MENU = ["首页", "我的信息", "知识库", "通知"]
-ACCOUNT_MENU = ["接口令牌"]  # the account area's links, folded into the phone menu after the main ones
+STUDENT_MENU = ["首页", "我的信息", "知识库", "通知", "修改密码"]
+ACCOUNT_MENU = [
+    "接口令牌",
+    "修改密码",
+]  # the account area's links, folded into the phone menu after the main ones
 
 
 @pytest.mark.parametrize("width", [1440, 1366])

@@ -42,12 +42,14 @@ ORDER = [
     "letter_index",
     "template_list",
     "roster_import",
+    "account_list",
     "learn_kb",
     "notification_list",
 ]
 
 
-ACCOUNT = ["/account/tokens/"]
+TOKENS = ["/account/tokens/"]  # staff only
+PASSWORD_PAGE = ["/account/password/"]  # everyone with an account
 
 
 def in_order(names: list[str]) -> list[str]:
@@ -55,9 +57,9 @@ def in_order(names: list[str]) -> list[str]:
 
 
 MENU = {
-    "school_admin": in_order(EVERYONE + VIEWERS + ["roster_import"]),
-    "college_admin": in_order(EVERYONE + VIEWERS + ["roster_import"]),
-    "outsider": in_order(EVERYONE + VIEWERS + ["roster_import"]),
+    "school_admin": in_order(EVERYONE + VIEWERS + ["roster_import", "account_list"]),
+    "college_admin": in_order(EVERYONE + VIEWERS + ["roster_import", "account_list"]),
+    "outsider": in_order(EVERYONE + VIEWERS + ["roster_import", "account_list"]),
     "counsellor": in_order(EVERYONE + VIEWERS),
     "police_liaison": in_order(EVERYONE + VIEWERS),
     "auditor": in_order(EVERYONE + VIEWERS),
@@ -96,8 +98,8 @@ def test_each_cast_member_sees_the_menu_of_their_capabilities(client, cast):
         for page in ("home", "notification_list", "person_list"):
             body = client.get(reverse(page)).content.decode()
             # The folded menu for phones also holds the account area's pages (by the name when wide);
-            # the API tokens page is for staff only.
-            account = ACCOUNT if who not in ("student", "parent") else []
+            # the API tokens page is for staff only, changing one's password for everyone.
+            account = (TOKENS if who not in ("student", "parent") else []) + PASSWORD_PAGE
             assert menus(body) == [MENU[who], MENU[who] + account], (who, page)
 
 
@@ -130,6 +132,7 @@ def test_superuser_sees_every_entry(client, cast):
         ("template_list", [], "template_list"),
         ("roster_import", [], "roster_import"),
         ("roster_export", [], "roster_import"),
+        ("account_list", [], "account_list"),
         ("notification_list", [], "notification_list"),
         ("channel_list", [], "notification_list"),
     ],

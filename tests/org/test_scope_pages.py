@@ -195,6 +195,7 @@ def test_missing_objects_are_404(client, cast):
 def test_every_named_route_is_covered():
     """A new page must join the matrix."""
     from fanzha.org import urls
+    from fanzha.org.apps import ACCOUNT_PAGES
 
     covered = {
         "home",
@@ -212,6 +213,14 @@ def test_every_named_route_is_covered():
         "unit_set_active",
         "person_code_issue",
         "person_code_revoke",
+        # The account pages: their own matrix in tests/org/accounts/test_scope.py (administrators'
+        # pages), and their flows in tests/org/accounts/ (a person's own pages need no grant).
+        *ACCOUNT_PAGES,
+        "account_welcome",
+        "account_reset_link",
+        "account_forgot",
+        "account_forgot_code",
+        "account_password_change",
     }
 
     def names(patterns):

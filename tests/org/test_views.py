@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from fanzha.core.models import AuditRecord
 from fanzha.org import actions
-from fanzha.org.models import Membership, Person, Unit, UnitEvent, User
+from fanzha.org.models import Membership, Person, Role, Unit, UnitEvent, User
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -505,7 +505,7 @@ def count_queries(client, url):
 
 # session, user, grants (once), filter unit, count, page, prefetch.
 PEOPLE_LIST_QUERIES = 7
-UNIT_DETAIL_QUERIES = 12
+UNIT_DETAIL_QUERIES = 13  # with the grants at the unit, for an administrator who may grant there
 
 
 def test_people_list_query_count_does_not_grow(client, cast, django_assert_num_queries):
@@ -531,6 +531,21 @@ def test_unit_detail_query_count_does_not_grow(client, cast, django_assert_num_q
         response = client.get(url)
     assert len(response.context["members"].page.object_list) == 40
     assert len(response.context["children"].page.object_list) == 40
+
+
+def test_unit_detail_query_count_does_not_grow_with_grants(client, cast):
+    """Whether each grant may be revoked is decided for all of them at once, not one query per grant."""
+    client.force_login(cast.college_admin)
+    url = reverse("unit_detail", args=[cast.cs2302.pk])
+    accounts = []
+    for n in range(6):
+        person = actions.enrol_person(unit=cast.cs, name=f"教师{n}", kind="teacher", external_number=f"G{n}")
+        accounts.append(actions.create_account(person, PASSWORD))
+    actions.grant_role(accounts[0], cast.cs2302, Role.COUNSELLOR)
+    one = count_queries(client, url)
+    for user in accounts[1:]:
+        actions.grant_role(user, cast.cs2302, Role.COUNSELLOR)
+    assert count_queries(client, url) == one
 
 
 def test_a_college_admin_cannot_take_another_organisations_root_code(client, cast):

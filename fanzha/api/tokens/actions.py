@@ -69,6 +69,18 @@ def revoke_tokens(tokens: Iterable[ApiToken], now: datetime | None = None) -> in
     return sum(revoke_token(token, now) for token in tokens)
 
 
+@transaction.atomic
+def revoke_all(user: Any, now: datetime | None = None) -> int:
+    """Revoke every still valid token of ``user`` (the account was deactivated, or an administrator
+    reset its password: ``core.hooks.sign_ins_ended``); how many."""
+    count = ApiToken.objects.filter(user=user, revoked_at__isnull=True).update(
+        revoked_at=now or timezone.now()
+    )
+    if count:
+        log.info("%s API tokens of account %s revoked with its sign-ins", count, user.pk)
+    return count
+
+
 def record_use(token: ApiToken, now: datetime | None = None) -> None:
     """Note that ``token`` was used, at most once a minute: an API client must not turn every read
     into a write."""

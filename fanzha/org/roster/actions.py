@@ -114,7 +114,10 @@ SUMMARY_KEYS = (
     "memberships_removed",
     "guardian_links",
     "coverage_changed",
+    "accounts_requested",
 )
+# What became of the "开通账号" rows once the import committed (``accounts.actions.open_accounts``).
+ACCOUNT_KEYS = ("accounts_created", "accounts_existing", "accounts_unreachable", "accounts_refused")
 
 
 def summary_text(summary: dict[str, int], committed: bool) -> str:
@@ -126,6 +129,14 @@ def summary_text(summary: dict[str, int], committed: bool) -> str:
         "加入单位 %(memberships_added)d 次，移出 %(memberships_removed)d 次；"
         "监护关系 %(guardian_links)d 条；联系班委 %(coverage_changed)d 条"
     ) % {key: summary.get(key, 0) for key in SUMMARY_KEYS}
+    if summary.get("accounts_requested"):
+        if committed:
+            text += _(
+                "；开通账号 %(accounts_created)d 个（已发送邀请），已有账号 %(accounts_existing)d 人，"
+                "没有手机号未开通 %(accounts_unreachable)d 人，无权开通 %(accounts_refused)d 人"
+            ) % {key: summary.get(key, 0) for key in ACCOUNT_KEYS}
+        else:
+            text += _("；将开通账号 %(count)d 个") % {"count": summary["accounts_requested"]}
     return text if committed else text + _("（试运行，未写入）")
 
 
@@ -200,7 +211,28 @@ def import_roster(
         message = _("数据在导入期间被其他操作修改，未写入任何数据，请重新导入。%(detail)s")
         message = message % {"detail": detail}
         return ImportResult([Problem(0, "-", message.strip())], {}, problem_total=1)
+    wanted = [t.id for t in plan.account_targets()]
+    if wanted:
+        counts.update(_open_accounts(actor, wanted, progress))
     return ImportResult([], counts, committed=True)
+
+
+def _open_accounts(actor: User | None, person_ids: list[int], progress: Progress | None) -> dict[str, int]:
+    """Open and invite the accounts that "开通账号" rows asked for, once the import has committed (each
+    in its own transaction: an invitation never goes out for people who were rolled back). Only on
+    the authority of the importing account, where it may grant; a command without ``--user`` opens none."""
+    from django.conf import settings
+
+    from ..accounts import actions as accounts
+    from ..models import Person
+
+    def step(done: int, total: int) -> None:
+        if progress:
+            progress("accounts", done, total)
+
+    people = Person.objects.filter(pk__in=person_ids).order_by("pk")
+    result = accounts.open_accounts(actor, people, site=settings.FANZHA_SITE_URL, progress=step)
+    return {f"accounts_{key}": value for key, value in result.items()}
 
 
 # --------------------------------------------------------------------------- template and export

@@ -51,6 +51,7 @@ class RowData:
     guardian_masked: str = ""
     guardian_relation: str = ""
     coverer: str = ""
+    account: bool = False  # "开通账号": open a staff account after the import
     valid: bool = True
 
 
@@ -121,6 +122,10 @@ def _value_maps() -> dict[str, dict[str, str]]:
             },
         ),
     }
+
+
+_YES = {"是", "开通", "y", "yes", "1", "true", "√", "✓", "需要"}
+_NO = {"否", "不", "不开通", "n", "no", "0", "false", "×", "不需要"}
 
 
 def _choices_text(choices: Any) -> str:
@@ -320,6 +325,21 @@ def check_rows(table: Table, progress: Progress | None = None) -> tuple[list[Row
             add("role", _("填写了班委职务，但没有班级代码"))
         if data.coverer and data.coverer == data.number:
             add("coverer", _("联系班委不能是本人"))
+        wants = text.get("account", "").lower()
+        if wants in _YES:
+            if data.kind in {PersonKind.STUDENT, PersonKind.PARENT}:
+                add(
+                    "account",
+                    _("学生和家长在班级链接上登录，不开通员工账号（本行类别为%(kind)s）")
+                    % {"kind": PersonKind(data.kind).label},
+                )
+            else:
+                data.account = True
+        elif wants and wants not in _NO:
+            add(
+                "account",
+                _("开通账号只能填“是”或“否”（不填为否），不能是“%(value)s”") % {"value": wants[:20]},
+            )
 
         # Within the file: one row per person.
         if data.number:

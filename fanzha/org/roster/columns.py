@@ -64,6 +64,15 @@ COLUMNS: tuple[Column, ...] = (
     ),
     Column("guardian_relation", "监护人关系", False, gettext_lazy("父亲、母亲、祖父母、其他"), 10),
     Column("coverer", "联系班委学号", False, gettext_lazy("负责联系本人的班委的学号"), 14, True),
+    Column(
+        "account",
+        "开通账号",
+        False,
+        gettext_lazy(
+            "填“是”：为教职工、民警、银行职员等开通员工账号，导入后把设置密码的链接用短信发到本人手机"
+        ),
+        8,
+    ),
 )
 
 
@@ -94,6 +103,7 @@ _HEADER_ALIASES = {
     "guardian_phone": ["监护人手机", "监护人手机号", "监护人电话", "家长手机", "家长电话", "guardian_phone"],
     "guardian_relation": ["监护人关系", "与学生关系", "家长关系", "guardian_relation"],
     "coverer": ["联系班委学号", "联系班委", "coverer"],
+    "account": ["开通账号", "开通员工账号", "开账号", "account"],
 }
 
 

@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 
 from fanzha.core import sheets
 
+from ..accounts.queries import STAFF_KINDS
 from ..models import Gender, Guardianship, Membership, MembershipRole, Person, PersonKind, Unit, UnitKind
 from .columns import COLUMN_ORDER, COLUMNS, SHEET_NAME
 from .plan import _DORM_KINDS, _chunks
@@ -151,6 +152,8 @@ def export_rows(unit: Unit, reveal: bool = False) -> Iterator[list[Any]]:
                 (guardian[1].phone if reveal else guardian[1].phone_masked) if guardian else "",
                 relations.get(guardian[2], "") if guardian else "",
                 numbers.get(person.covered_by_id or 0, ""),
+                # "开通账号": staff who have one (a re-import leaves accounts as they are)
+                _("是") if person.user_id and person.kind in STAFF_KINDS else "",
             ]
 
 

@@ -113,6 +113,7 @@ class Existing:
     id_masked: str
     covered_by_id: int | None
     is_active: bool
+    user_id: int | None
 
 
 _EXISTING_FIELDS = (
@@ -129,6 +130,7 @@ _EXISTING_FIELDS = (
     "id_number_masked",
     "covered_by_id",
     "is_active",
+    "user_id",
 )
 
 
@@ -144,6 +146,7 @@ class Target:
     phone: str | None = None  # plain values to encrypt at apply time
     id_number: str | None = None
     row: int = 0
+    account: bool = False  # the row asks for a staff account ("开通账号")
 
     @property
     def id(self) -> int:
@@ -188,12 +191,19 @@ class Plan:
             "memberships_removed": len(self.remove_memberships),
             "guardian_links": len(self.links),
             "coverage_changed": len(self.coverage) + self.covered_at_insert,
+            "accounts_requested": len(self.account_targets()),
         }
+
+    def account_targets(self) -> list[Target]:
+        """The rows' people who asked for a staff account and have none yet."""
+        return [t for t in self.targets if t.account and (t.existing is None or t.existing.user_id is None)]
 
     @property
     def is_empty(self) -> bool:
+        """Nothing for ``apply_plan`` to write (accounts are opened after the import, not by the plan)."""
         counts = self.summary()
-        return not any(v for k, v in counts.items() if k not in {"rows", "people_unchanged"})
+        quiet = {"rows", "people_unchanged", "accounts_requested"}
+        return not any(v for k, v in counts.items() if k not in quiet)
 
 
 def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
@@ -322,6 +332,7 @@ def build_plan(
             continue
 
         target = _person_target(row, existing, org)
+        target.account = row.account
         plan.targets.append(target)
         all_targets.append((row, target))
         if row.number:

@@ -128,7 +128,8 @@ def import_start(request: HttpRequest) -> HttpResponse:
 def import_job(request: HttpRequest, job_id: Any) -> HttpResponse:
     """Progress while running; then the problems, or the counts and a button to commit."""
     job = _job_for(request, job_id)
-    summary = [(key, job.summary.get(key, 0)) for key in actions.SUMMARY_KEYS] if job.summary else []
+    keys = actions.SUMMARY_KEYS + (actions.ACCOUNT_KEYS if "accounts_created" in job.summary else ())
+    summary = [(key, job.summary.get(key, 0)) for key in keys] if job.summary else []
     context = {
         "job": job,
         "queued": job.is_running and not job.stage,

@@ -39,7 +39,7 @@ def test_export_writes_the_template_layout_masked(cast):
     zhang = rows["2023001"]
     assert zhang[:8] == ("张三", "学生", "2023001", "CS", "CS2301", "D1", "D1-101", None)
     assert zhang[8] == "138****8000" and zhang[9] == "110***********002X"
-    assert zhang[13:] == ("张父", "139****9000", "父亲", "2023002")
+    assert zhang[13:] == ("张父", "139****9000", "父亲", "2023002", None)
     assert rows["2023002"][7] == "班长"
 
 
