@@ -38,7 +38,7 @@ from django.utils import timezone
 
 from fanzha.org import demo as org_demo
 from fanzha.org.models import Membership, MembershipRole, Person, Role, RoleGrant, Unit, UnitKind, User
-from fanzha.org.scope import ROLE_CAPS, path_q
+from fanzha.org.scope import path_q, role_caps, roles_with
 
 from . import compliance
 from . import periods as P
@@ -389,12 +389,15 @@ class Recorders:
     """
 
     def __init__(self, root: Unit, fallback: User | None, dorm_class: dict[int, str]) -> None:
-        roles = [role for role, caps in ROLE_CAPS.items() if activity_actions.RECORD in caps]
-        grants = list(
-            RoleGrant.objects.filter(unit__path__startswith=root.path, role__in=roles)
+        grants = [
+            (path, user_id)
+            for path, user_id, role, kind in RoleGrant.objects.filter(
+                unit__path__startswith=root.path, role__in=roles_with(activity_actions.RECORD)
+            )
             .order_by("pk")
-            .values_list("unit__path", "user_id")
-        )
+            .values_list("unit__path", "user_id", "role", "unit__kind")
+            if activity_actions.RECORD in role_caps(role, kind)
+        ]
         users = User.objects.in_bulk({user_id for _path, user_id in grants})
         self.by_path: dict[str, User] = {}
         for path, user_id in grants:

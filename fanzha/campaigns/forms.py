@@ -120,7 +120,7 @@ class StartCampaignForm(SectionsMixin, Form):
         super().__init__(*args, **kwargs)
         self.spec, self.user = spec, user
         self.fields["starts_on"].initial = timezone.localdate()
-        roots = scope_paths(user, Cap.EDIT_UNITS)
+        roots = scope_paths(user, Cap.CAMPAIGN)
         if len(roots) == 1 and not self.is_bound:  # one place to start from: offer it
             self.fields["unit"].initial = (
                 Unit.objects.filter(path=roots[0]).values_list("code", flat=True).first()
@@ -137,7 +137,7 @@ class StartCampaignForm(SectionsMixin, Form):
         self.add_section_fields(sections)
 
     def clean_unit(self) -> Unit:
-        roots = Unit.objects.filter(path__in=scope_paths(self.user, Cap.EDIT_UNITS))
+        roots = Unit.objects.filter(path__in=scope_paths(self.user, Cap.CAMPAIGN))
         try:
             return org_actions.resolve_unit(self.cleaned_data["unit"], within=roots)
         except Unit.DoesNotExist as exc:

@@ -159,6 +159,11 @@ def _unit_page(request: AuthedRequest, unit: Unit, status: int = 200, **forms: A
     crumbs = [{"unit": a, "link": scope.in_scope(user, a)} for a in Unit.objects.get_ancestors(unit)]
     children = Unit.objects.filter(parent_path=unit.path).annotate(people=_subtree_people()).order_by("path")
     members = unit.memberships.select_related("person").order_by("role", "person__initials", "pk")
+    people_count = Membership.objects.filter(unit__path__startswith=unit.path).values("person_id").distinct()
+    if scope.reached_only(user, unit):
+        # A room the user sees because their students live there: those students, nobody else.
+        members = members.filter(person__in=scope.people_for(user))
+        people_count = people_count.filter(person__in=scope.people_for(user))
     can_edit = scope.in_scope(user, unit, Cap.EDIT_UNITS)
     context: dict[str, Any] = {
         "unit": unit,
@@ -167,10 +172,7 @@ def _unit_page(request: AuthedRequest, unit: Unit, status: int = 200, **forms: A
         "members": paginate(request, members, PAGE_SIZE, "mpage"),
         "events": unit.events.select_related("actor")[:HISTORY_LENGTH],
         "unit_count": Unit.objects.filter(path__startswith=unit.path).count() - 1,
-        "people_count": Membership.objects.filter(unit__path__startswith=unit.path)
-        .values("person_id")
-        .distinct()
-        .count(),
+        "people_count": people_count.count(),
         "can_edit": can_edit,
         # Sign-in slips (printed from the class link in reach) for those who may edit its people.
         "can_issue_codes": scope.in_scope(user, unit, Cap.EDIT_PEOPLE),

@@ -237,8 +237,9 @@ def test_scope_matrix(cast, api, operation, who):
 # What each cast member's lists return: exactly their scope, nothing from outside it.
 VISIBLE_UNITS = {
     "school_admin": {"UNI", "CS", "CS2301", "CS2302", "MA", "MA2301", "D1", "D1-101"},
-    "college_admin": {"CS", "CS2301", "CS2302"},
-    "counsellor": {"CS2301"},
+    # and the room where their student 张三 lives (reached through the class, not the tree)
+    "college_admin": {"CS", "CS2301", "CS2302", "D1-101"},
+    "counsellor": {"CS2301", "D1-101"},
     "police_liaison": {"UNI", "CS", "CS2301", "CS2302", "MA", "MA2301", "D1", "D1-101"},
     "auditor": {"UNI", "CS", "CS2301", "CS2302", "MA", "MA2301", "D1", "D1-101"},
     "student": set(),
@@ -258,8 +259,9 @@ VISIBLE_PEOPLE = {
 _WHOLE_SCHOOL = {"张三@CS2301", "张三@D1-101", "李四@CS2301", "王五@MA2301", "王五@D1-101"}
 VISIBLE_MEMBERSHIPS = {
     "school_admin": _WHOLE_SCHOOL,
-    "college_admin": {"张三@CS2301", "李四@CS2301"},
-    "counsellor": {"张三@CS2301", "李四@CS2301"},
+    # their student's room, not who else lives there (王五@D1-101)
+    "college_admin": {"张三@CS2301", "张三@D1-101", "李四@CS2301"},
+    "counsellor": {"张三@CS2301", "张三@D1-101", "李四@CS2301"},
     "police_liaison": _WHOLE_SCHOOL,
     "auditor": _WHOLE_SCHOOL,
     "student": set(),

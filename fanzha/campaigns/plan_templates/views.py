@@ -2,7 +2,7 @@
 
 Thin: reads come from ``queries.templates_for`` and ``scope``, writes from ``actions``,
 documents from ``documents``. A template or unit outside the user's scope answers 404 exactly
-like a missing one. Adding a template needs ``Cap.EDIT_UNITS`` on some unit (the new template
+like a missing one. Adding a template needs ``Cap.CAMPAIGN`` on some unit (the new template
 belongs to one of them); editing needs it at the template's owner unit; otherwise 403.
 """
 
@@ -55,7 +55,7 @@ def _builtin_order() -> dict[str, int]:
 
 
 def _owner_units(user: Any) -> QuerySet[Unit]:
-    return units_for(user, Cap.EDIT_UNITS).exclude(kind__in=_LEAF_KINDS).order_by("path")
+    return units_for(user, Cap.CAMPAIGN).exclude(kind__in=_LEAF_KINDS).order_by("path")
 
 
 def _template_for(request: HttpRequest, code: str) -> CampaignTemplate:
@@ -66,7 +66,7 @@ def _can_edit(user: Any, template: CampaignTemplate) -> bool:
     return (
         template.source == CampaignTemplate.Source.CUSTOM
         and template.owner_unit is not None
-        and in_scope(user, template.owner_unit, Cap.EDIT_UNITS)
+        and in_scope(user, template.owner_unit, Cap.CAMPAIGN)
     )
 
 
@@ -95,7 +95,7 @@ def template_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "campaigns/template_list.html",
-        {"templates": templates, "can_create": bool(scope_paths(request.user, Cap.EDIT_UNITS))},
+        {"templates": templates, "can_create": bool(scope_paths(request.user, Cap.CAMPAIGN))},
     )
 
 
@@ -147,7 +147,7 @@ def template_detail(request: HttpRequest, code: str) -> HttpResponse:
     context: dict[str, Any] = {
         "template": template,
         "can_edit": _can_edit(request.user, template),
-        "can_create": bool(scope_paths(request.user, Cap.EDIT_UNITS)),
+        "can_create": bool(scope_paths(request.user, Cap.CAMPAIGN)),
     }
     try:
         context.update(_detail_context(template.spec()))
@@ -185,7 +185,7 @@ def _save(
 @require_http_methods(["GET", "POST"])
 def template_create(request: HttpRequest) -> HttpResponse:
     """Upload a TOML file or paste its text; ``?from=CODE`` starts from a visible template's text."""
-    if not scope_paths(request.user, Cap.EDIT_UNITS):
+    if not scope_paths(request.user, Cap.CAMPAIGN):
         raise PermissionDenied
     owners = _owner_units(request.user)
     initial: dict[str, Any] = {}
