@@ -31,7 +31,8 @@ from django.views.decorators.http import require_GET, require_POST
 
 from fanzha.core.paging import paginate
 from fanzha.org.forms import apply_errors
-from fanzha.org.models import MembershipRole, Unit, UnitKind
+from fanzha.org.models import Unit
+from fanzha.org.names import Levels, role_label
 from fanzha.org.scope import Cap, in_scope, people_for, reached_only, scope_paths, units_for
 from fanzha.org.views import AuthedRequest
 
@@ -57,8 +58,6 @@ EVENT_LABELS: dict[str, Promise] = {
     EVENT_LETTERS_GENERATED: gettext_lazy("生成责任书"),
 }
 FREQUENCY_LABELS = dict(Frequency.choices)
-KIND_LABELS = dict(UnitKind.choices)
-ROLE_LABELS = dict(MembershipRole.choices)
 STATUS_CLASSES = {"done": "ok", "due": "warn", "overdue": "bad", "upcoming": "muted"}
 
 
@@ -230,12 +229,13 @@ def campaign_detail(request: AuthedRequest, pk: int) -> HttpResponse:
     rules = campaign.rules.annotate(
         units=Count("obligations", filter=Q(obligations__is_active=True))
     ).order_by("pk")
+    naming = Levels([campaign.unit])  # 辅导员 at a university, 班主任 at a school, 教师 at a kindergarten
     rule_rows = [
         {
             "rule": r,
             "frequency": FREQUENCY_LABELS.get(r.frequency, r.frequency),
-            "level": KIND_LABELS.get(r.level, r.level),
-            "responsible": ROLE_LABELS.get(r.responsible, r.responsible),
+            "level": naming.kind(r.level, campaign.unit),
+            "responsible": naming.role(r.responsible, campaign.unit),
         }
         for r in rules
     ]
@@ -449,6 +449,7 @@ def campaign_obligation(request: AuthedRequest, pk: int, obligation_pk: int) -> 
             "person": _shown_person(
                 request, obligation.unit, people[(obligation.unit.path, obligation.rule.responsible)]
             ),
+            "responsible": role_label(obligation.rule.responsible, obligation.unit),
             "activities": activities,
             "crumbs": _crumbs(request, campaign, obligation.unit),
             "today": snap.today,

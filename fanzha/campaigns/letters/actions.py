@@ -13,6 +13,7 @@ from django.db import IntegrityError, transaction
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
+from fanzha.org import names
 from fanzha.org.models import Membership, Unit
 from fanzha.org.scope import in_tree_scope
 
@@ -39,6 +40,7 @@ def letter_values(campaign: Campaign) -> dict[str, str]:
     spec = campaign.spec()
     values = {
         "organisation": campaign.unit.name,
+        "locality": names.place(campaign.unit),
         "year": str(campaign.starts_on.year),
         "issue_date": date_format(campaign.starts_on, "DATE_FORMAT"),
         **spec.placeholder_defaults(),

@@ -9,7 +9,8 @@ from typing import Any
 
 from django.db.models import Q
 
-from fanzha.org.models import Membership, MembershipRole, Person, RoleGrant, Unit, UnitKind
+from fanzha.org.models import Membership, MembershipRole, Person, RoleGrant, Unit
+from fanzha.org.names import Levels
 from fanzha.org.scope import path_q, role_caps, roles_with, scope_paths
 
 from .. import queries
@@ -94,17 +95,14 @@ class LevelStatus:
         return sorted(waiting, key=lambda r: (r.lower_signed, r.letter.lower_unit.path))
 
 
-def _kind_label(kind: str) -> str:
-    return str(UnitKind(kind).label) if kind in UnitKind.values else kind
-
-
 def letter_status(user: Any, campaign: Campaign) -> list[LevelStatus]:
     """Signing status of the campaign's letters that the user can see, level by level."""
     spec = campaign.spec()
     values = letter_values(campaign)
+    naming = Levels([campaign.unit])  # a county's bureau is its 县教育局
     levels = []
     for i, level in enumerate(spec.letters):
-        upper, lower = _kind_label(level.upper), _kind_label(level.lower)
+        upper, lower = naming.kind(level.upper, campaign.unit), naming.kind(level.lower, campaign.unit)
         title = fill(level.title, {**values, "upper_unit": upper, "lower_unit": lower})
         levels.append(LevelStatus(index=i, title=title, upper_kind=upper, lower_kind=lower))
     letters = list(

@@ -8,6 +8,7 @@ belongs to one of them); editing needs it at the template's owner unit; otherwis
 
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import lru_cache
 from typing import Any, cast
 
@@ -22,14 +23,14 @@ from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
-from fanzha.org.models import MembershipRole, PersonKind, Unit, UnitKind
+from fanzha.org.models import PersonKind, Unit, UnitKind
 from fanzha.org.scope import Cap, in_scope, scope_paths, units_for
 
 from ..documents import formats
 from ..documents import plan as documents
 from ..models import CampaignTemplate
 from ..queries import templates_for
-from ..spec import TemplateError, TemplateSpec, builtin_templates
+from ..spec import TemplateError, TemplateSpec, builtin_templates, fill
 from .actions import save_custom_template
 from .forms import TemplateForm
 
@@ -103,6 +104,17 @@ def _detail_context(spec: TemplateSpec) -> dict[str, Any]:
     year = str(timezone.localdate().year)
     evidence = documents.evidence_labels()
     metrics = documents.metric_labels()
+    naming = documents.Naming(spec, None)
+    # Texts that may name a placeholder ("全{locality}"), filled as the preview fills them.
+    values = documents.plan_values(spec, naming=naming)
+    spec = replace(
+        spec,
+        goals=tuple(replace(g, description=fill(g.description, values)) for g in spec.goals),
+        obligations=tuple(replace(o, description=fill(o.description, values)) for o in spec.obligations),
+        accountability=tuple(
+            replace(a, description=fill(a.description, values)) for a in spec.accountability
+        ),
+    )
     return {
         "spec": spec,
         "audiences": [_label(PersonKind, a) for a in spec.audiences],
@@ -122,7 +134,7 @@ def _detail_context(spec: TemplateSpec) -> dict[str, Any]:
                 "rule": o,
                 "level": _label(UnitKind, o.level),
                 "frequency": documents.frequency_text(o, year),
-                "responsible": _label(MembershipRole, o.responsible),
+                "responsible": naming.role(o.responsible),
                 "evidence": "、".join(evidence.get(e, e) for e in o.evidence),
             }
             for o in spec.obligations
@@ -132,8 +144,7 @@ def _detail_context(spec: TemplateSpec) -> dict[str, Any]:
             for a in spec.accountability
         ],
         "letters": [
-            {"letter": x, "upper": _label(UnitKind, x.upper), "lower": _label(UnitKind, x.lower)}
-            for x in spec.letters
+            {"letter": x, "upper": naming.kind(x.upper), "lower": naming.kind(x.lower)} for x in spec.letters
         ],
         "preview": documents.build_plan(spec),
     }
