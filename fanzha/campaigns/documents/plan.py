@@ -92,8 +92,9 @@ def _fill_known(text: str, values: Mapping[str, str]) -> str:
     return PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), text)
 
 
-def _filler(values: Mapping[str, str]) -> Any:
-    """``fill`` that writes a blank line for an empty value, so a printed plan shows where to write."""
+def filler(values: Mapping[str, str]) -> Any:
+    """``fill`` that writes a blank line for an empty value, so a printed plan (or a template's page)
+    shows where to write."""
 
     def fill(text: str) -> str:
         def one(match: re.Match[str]) -> str:
@@ -438,7 +439,7 @@ def build_plan(
     """
     naming = Naming(spec, unit)
     values = plan_values(spec, unit, placeholders, today, naming)
-    fill = _filler(values)
+    fill = filler(values)
     chosen = list(spec.sections if sections is None else sections)
     blocks = _blocks(spec, _with_missing_autos(spec, chosen), 1, fill, values["year"], naming)
     return PlanDocument(

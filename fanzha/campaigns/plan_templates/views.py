@@ -30,7 +30,7 @@ from ..documents import formats
 from ..documents import plan as documents
 from ..models import CampaignTemplate
 from ..queries import templates_for
-from ..spec import TemplateError, TemplateSpec, builtin_templates, fill
+from ..spec import TemplateError, TemplateSpec, builtin_templates
 from .actions import save_custom_template
 from .forms import TemplateForm
 
@@ -105,15 +105,15 @@ def _detail_context(spec: TemplateSpec) -> dict[str, Any]:
     evidence = documents.evidence_labels()
     metrics = documents.metric_labels()
     naming = documents.Naming(spec, None)
-    # Texts that may name a placeholder ("全{locality}"), filled as the preview fills them.
-    values = documents.plan_values(spec, naming=naming)
+    # Texts that may name a placeholder ("全{locality}", "{leader}"), filled as the preview fills them:
+    # a blank line for what is left to the campaign.
+    fill = documents.filler(documents.plan_values(spec, naming=naming))
     spec = replace(
         spec,
-        goals=tuple(replace(g, description=fill(g.description, values)) for g in spec.goals),
-        obligations=tuple(replace(o, description=fill(o.description, values)) for o in spec.obligations),
-        accountability=tuple(
-            replace(a, description=fill(a.description, values)) for a in spec.accountability
-        ),
+        goals=tuple(replace(g, description=fill(g.description)) for g in spec.goals),
+        obligations=tuple(replace(o, description=fill(o.description)) for o in spec.obligations),
+        accountability=tuple(replace(a, description=fill(a.description)) for a in spec.accountability),
+        leadership=tuple(replace(x, holder=fill(x.holder), duty=fill(x.duty)) for x in spec.leadership),
     )
     return {
         "spec": spec,
