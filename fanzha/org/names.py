@@ -39,6 +39,11 @@ def _teacher_labels() -> dict[str, str]:
     return {UNIVERSITY: _("辅导员"), SCHOOL: _("班主任"), KINDERGARTEN: _("教师")}
 
 
+def _district_bureaus() -> dict[str, str]:
+    """A district-level education bureau as its place calls it."""
+    return {"县": _("县教育局"), "区": _("区教育局"), "旗": _("旗教育局")}
+
+
 # Roles (account grants or memberships) that mean "the teacher who answers for a class".
 TEACHER_ROLES = frozenset({Role.COUNSELLOR, Role.CLASS_TEACHER, MembershipRole.COUNSELLOR})
 
@@ -127,16 +132,18 @@ class Levels:
         return default or neutral_role_label(role)
 
     def place(self, unit: Unit | None) -> str:
-        """县, 区, 市 … for ``unit`` (its own name first, then the units above it); 区县 if none says."""
+        """县, 区, 市 … for ``unit`` (its own name first, then the units above it); 区县 if none says.
+
+        A word of the plan's own (Chinese) text ("全{locality}"), so it is not translated."""
         word = self.info(unit).place if unit is not None else ""
-        return word or _("区县")
+        return word or "区县"
 
     def kind(self, kind: str, unit: Unit | None) -> str:
         """A unit kind's name, with the district bureau named after ``unit``'s place (县教育局)."""
         if kind == UnitKind.BUREAU_DISTRICT and unit is not None:
-            word = self.info(unit).place
-            if word in ("县", "区", "旗"):
-                return _("%(place)s教育局") % {"place": word}
+            named = _district_bureaus().get(self.info(unit).place)
+            if named:
+                return named
         return str(UnitKind(kind).label) if kind in UnitKind.values else kind
 
 
