@@ -12,6 +12,22 @@ The cast lives in a small real world:
         D1-101 (dorm room)          张三, 王五
     OTH 另一所学校 (school)
       OC 其他学院 → OC01 其他1班     student 赵六
+
+``build_cast(county=True)`` (the ``county_cast`` fixture) adds a county in roots of its own, with an
+account for every role of every level, and leaves everything above as it is:
+
+    QS 青山县教育局 (district bureau)
+      M01 青山县第一初级中学 (school) → G7 七年级 → M0701 七年级(1)班   pupil 孙小明, class teacher
+                                                   M0702 七年级(2)班
+      K01 青山县实验幼儿园 (kindergarten) → XB 小班 → K0101 小一班       child 周豆豆, teacher
+    QSGA 青山县公安局 (police bureau)                  anti-fraud centre admin; the police liaison too
+      XZ 刑侦大队 → FZZX 反电诈中心
+      PCS01 城关派出所 → PCS01-01 东门社区             station officer
+      PCS02 东岭派出所
+    QSNSH 青山农商银行 (bank head)
+      ZH01 城关支行 → ZH0101 东门分理处                branch manager, outlet manager
+      ZH02 东岭支行
+    and at the university: the security officer (UNI), the dorm manager (D1)
 """
 
 from __future__ import annotations
@@ -66,9 +82,35 @@ class Cast:
     outsider: User
     student_user: User
     parent_user: User
+    # The county (``build_cast(county=True)``); None otherwise.
+    county: Unit | None = None
+    m01: Unit | None = None
+    m0701: Unit | None = None
+    m0702: Unit | None = None
+    k01: Unit | None = None
+    k0101: Unit | None = None
+    police: Unit | None = None
+    centre: Unit | None = None
+    station: Unit | None = None
+    community: Unit | None = None
+    station2: Unit | None = None
+    bank: Unit | None = None
+    branch: Unit | None = None
+    outlet: Unit | None = None
+    branch2: Unit | None = None
+    pupil: Person | None = None
+    child: Person | None = None
+    class_teacher: User | None = None
+    kg_teacher: User | None = None
+    dorm_manager: User | None = None
+    security_officer: User | None = None
+    police_admin: User | None = None
+    police_officer: User | None = None
+    branch_manager: User | None = None
+    outlet_manager: User | None = None
 
     def users(self) -> dict[str, User]:
-        return {
+        users = {
             "school_admin": self.school_admin,
             "college_admin": self.college_admin,
             "counsellor": self.counsellor,
@@ -78,6 +120,24 @@ class Cast:
             "parent": self.parent_user,
             "outsider": self.outsider,
         }
+        for name in COUNTY_ROLES:
+            user = getattr(self, name)
+            if user is not None:
+                users[name] = user
+        return users
+
+
+# The roles of the county world, in the order the matrices list them.
+COUNTY_ROLES = (
+    "class_teacher",
+    "kg_teacher",
+    "dorm_manager",
+    "security_officer",
+    "police_admin",
+    "police_officer",
+    "branch_manager",
+    "outlet_manager",
+)
 
 
 def make_staff(
@@ -90,7 +150,7 @@ def make_staff(
     return user
 
 
-def build_cast() -> Cast:
+def build_cast(county: bool = False) -> Cast:
     uni = actions.create_unit(parent=None, name="示范大学", code="UNI", kind="school")
     cs = actions.create_unit(parent=uni, name="计算机学院", code="CS", kind="college")
     cs2301 = actions.create_unit(parent=cs, name="计科2301班", code="CS2301", kind="class")
@@ -129,7 +189,7 @@ def build_cast() -> Cast:
 
     student_user = actions.create_account(student, PASSWORD)
     parent_user = actions.create_account(parent, PASSWORD)
-    return Cast(
+    cast = Cast(
         uni=uni,
         cs=cs,
         cs2301=cs2301,
@@ -154,11 +214,64 @@ def build_cast() -> Cast:
         student_user=student_user,
         parent_user=parent_user,
     )
+    if county:
+        add_county(cast)
+    return cast
+
+
+def add_county(c: Cast) -> None:
+    """The county world of ``build_cast(county=True)`` (see the module's docstring)."""
+    unit = actions.create_unit
+    c.county = unit(parent=None, name="青山县教育局", code="QS", kind="bureau_district")
+    c.m01 = unit(parent=c.county, name="青山县第一初级中学", code="M01", kind="school")
+    g7 = unit(parent=c.m01, name="七年级", code="G7", kind="grade")
+    c.m0701 = unit(parent=g7, name="七年级(1)班", code="M0701", kind="class")
+    c.m0702 = unit(parent=g7, name="七年级(2)班", code="M0702", kind="class")
+    c.k01 = unit(parent=c.county, name="青山县实验幼儿园", code="K01", kind="kindergarten")
+    xb = unit(parent=c.k01, name="小班", code="XB", kind="grade")
+    c.k0101 = unit(parent=xb, name="小一班", code="K0101", kind="class")
+    c.police = unit(parent=None, name="青山县公安局", code="QSGA", kind="police_bureau")
+    xz = unit(parent=c.police, name="刑侦大队", code="XZ", kind="police_department")
+    c.centre = unit(parent=xz, name="反电诈中心", code="FZZX", kind="police_department")
+    c.station = unit(parent=c.police, name="城关派出所", code="PCS01", kind="police_station")
+    c.community = unit(parent=c.station, name="东门社区", code="PCS01-01", kind="community")
+    c.station2 = unit(parent=c.police, name="东岭派出所", code="PCS02", kind="police_station")
+    c.bank = unit(parent=None, name="青山农商银行", code="QSNSH", kind="bank_head")
+    c.branch = unit(parent=c.bank, name="城关支行", code="ZH01", kind="bank_branch")
+    c.outlet = unit(parent=c.branch, name="东门分理处", code="ZH0101", kind="bank_outlet")
+    c.branch2 = unit(parent=c.bank, name="东岭支行", code="ZH02", kind="bank_branch")
+
+    c.pupil = actions.save_person(root=c.county, name="孙小明", kind="student", external_number="2025010101")
+    c.child = actions.save_person(root=c.county, name="周豆豆", kind="student", external_number="2025030101")
+    actions.add_membership(c.pupil, c.m0701)
+    actions.add_membership(c.child, c.k0101)
+    c.class_teacher = make_staff(c.county, "T1001", "班主任甲", Role.CLASS_TEACHER, c.m0701, kind="teacher")
+    c.kg_teacher = make_staff(c.county, "T1002", "幼儿园教师甲", Role.CLASS_TEACHER, c.k0101, kind="teacher")
+    for user, klass in ((c.class_teacher, c.m0701), (c.kg_teacher, c.k0101)):
+        actions.add_membership(user.person, klass, MembershipRole.COUNSELLOR)
+    c.dorm_manager = make_staff(c.uni, "T0010", "楼长甲", Role.DORM_MANAGER, c.d1)
+    c.security_officer = make_staff(c.uni, "S0001", "保卫处干事", Role.SECURITY_OFFICER, c.uni)
+    c.police_admin = make_staff(c.police, "P1001", "反诈中心管理员", Role.POLICE_ADMIN, c.police, "police")
+    c.police_officer = make_staff(c.police, "P1002", "城关所民警", Role.POLICE_OFFICER, c.station, "police")
+    c.branch_manager = make_staff(
+        c.bank, "B1001", "城关支行行长", Role.BANK_BRANCH_MANAGER, c.branch, "bank_staff"
+    )
+    c.outlet_manager = make_staff(
+        c.bank, "B1002", "分理处主任", Role.BANK_OUTLET_MANAGER, c.outlet, "bank_staff"
+    )
+    # As in the demo, the police liaison also holds a grant at the police bureau.
+    actions.grant_role(c.police_liaison, c.police, Role.POLICE_LIAISON)
 
 
 @pytest.fixture
 def cast(db) -> Cast:
     return build_cast()
+
+
+@pytest.fixture
+def county_cast(db) -> Cast:
+    """The cast with the county: an account for every role of every level."""
+    return build_cast(county=True)
 
 
 @pytest.fixture

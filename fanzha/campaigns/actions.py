@@ -24,6 +24,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from fanzha.org import names
 from fanzha.org.models import Unit, User
 
 from . import compliance
@@ -38,7 +39,7 @@ from .models import (
     ObligationRule,
     SchoolCalendar,
 )
-from .spec import AUTO_SECTIONS, Section, TemplateError, TemplateSpec, fill
+from .spec import AUTO_SECTIONS, BUILTIN_PLACEHOLDERS, Section, TemplateError, TemplateSpec, fill
 
 EVENT_STARTED = "started"
 EVENT_SECTIONS_EDITED = "sections_edited"
@@ -76,18 +77,20 @@ def placeholder_values(
 
     Why refuse unknown names: a typo such as ``{leadr}`` would otherwise silently stay unfilled.
     """
-    known = {p.name for p in spec.placeholders} | {"organisation", "year", "issue_date"}
+    known = {p.name for p in spec.placeholders} | set(BUILTIN_PLACEHOLDERS)
     unknown = sorted(set(given) - known)
     if unknown:
         raise ValidationError(
             {"placeholders": _("未声明的占位符：%(names)s") % {"names": ", ".join(unknown)}}
         )
-    values = {
+    builtin = {
         "organisation": unit.name,
+        "locality": names.place(unit),
         "year": str(starts_on.year),
         "issue_date": chinese_date(starts_on),
-        **{k: v for k, v in spec.placeholder_defaults().items() if v},
     }
+    # A default may name a built-in ("本{locality}" is 本县 in a county, 本区 in a district).
+    values = {**builtin, **{k: fill(v, builtin) for k, v in spec.placeholder_defaults().items() if v}}
     values.update({k: str(v).strip() for k, v in given.items() if str(v).strip()})
     return values
 

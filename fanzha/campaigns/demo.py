@@ -38,7 +38,7 @@ from django.utils import timezone
 
 from fanzha.org import demo as org_demo
 from fanzha.org.models import Membership, MembershipRole, Person, Role, RoleGrant, Unit, UnitKind, User
-from fanzha.org.scope import ROLE_CAPS, path_q
+from fanzha.org.scope import path_q, role_caps, roles_with
 
 from . import compliance
 from . import periods as P
@@ -280,6 +280,8 @@ class DemoCampaign:
     unit: str = ""  # code of the issuing unit directly below the root ("" = the root itself)
     admin: str = ""  # key of ``org_demo.DEMO_NUMBERS`` whose account starts and records; "" = superuser
     letter_shares: tuple[float, ...] = ()  # share of letters signed by both sides, per letter level
+    # Runs over last month and this one (a branch's own plan, filed now), not the template's window.
+    running: bool = False
 
 
 CAMPAIGNS = [
@@ -299,8 +301,17 @@ CAMPAIGNS = [
     ),
     DemoCampaign("篇四", "school-publicity", org_demo.EDUCATION_CODE, "M01", admin=Role.BUREAU_ADMIN),
     DemoCampaign("篇一", "kindergarten-lesson", org_demo.EDUCATION_CODE, "K01", admin=Role.BUREAU_ADMIN),
-    DemoCampaign("篇五", "county-police-special-action", org_demo.POLICE_CODE),
+    DemoCampaign("篇五", "county-police-special-action", org_demo.POLICE_CODE, admin=Role.POLICE_ADMIN),
     DemoCampaign("篇六", "bank-publicity-month", org_demo.BANK_CODE, admin=Role.BANK_ADMIN),
+    # 篇六 asks each branch to file its own plan: the demo branch manager's, running now.
+    DemoCampaign(
+        "篇六",
+        "bank-publicity-month",
+        org_demo.BANK_CODE,
+        "ZH01",
+        admin=Role.BANK_BRANCH_MANAGER,
+        running=True,
+    ),
 ]
 # Fictional office numbers (Huanggang's area code) for the plans' contact lines.
 PHONES = {
@@ -350,13 +361,16 @@ def placeholders(plan: DemoCampaign, unit: Unit) -> dict[str, str]:
         director = holder(investigation, MembershipRole.LEADER) if investigation else None
         return {"area": "青山县", "leader": _name(deputy), "office_director": _name(director)}
     if plan.template == "bank-publicity-month":
-        return {"leader": _name(deputy), **phone}
+        # The head office's plan is led by its deputy governor; a branch's by its own head (行长).
+        return {"leader": _name(leader if unit.kind == UnitKind.BANK_BRANCH else deputy), **phone}
     return {}
 
 
 def dates(plan: DemoCampaign, template: CampaignTemplate, today: date) -> tuple[date, date | None]:
     """When the demo campaign runs (``None`` as the end: the template's usual length)."""
     spec = template.spec()
+    if plan.running:
+        return (today.replace(day=1) - timedelta(days=1)).replace(day=1), None
     if plan.template == "bank-publicity-month":
         start = window_start(spec.extra.get("period_start", "05-01"), today)
         return start, P.month_day(spec.extra.get("period_end", "06-30"), start)
@@ -373,6 +387,9 @@ def login_user(key: str) -> User | None:
     """The account of a demo login (see ``org_demo.DEMO_NUMBERS``); the superuser for ""."""
     if not key:
         return User.objects.filter(username=org_demo.SUPERUSER_NAME).first()
+    if key == "dorm_head":
+        head = org_demo.demo_person(key, org_demo.UNIVERSITY_CODE)
+        return head.user if head is not None else None
     person = (
         Person.objects.filter(external_number=org_demo.DEMO_NUMBERS[key], user__isnull=False)
         .select_related("user")
@@ -382,6 +399,35 @@ def login_user(key: str) -> User | None:
     return person.user if person is not None else None
 
 
+@dataclass(frozen=True)
+class Waiting:
+    """Units whose work of the current period is left to do: the demo logins' own (``WAITING_LOGINS``),
+    so that each finds an obligation due and a letter to sign. A building's rooms wait with it."""
+
+    exact: frozenset[str] = frozenset()
+    below: tuple[str, ...] = ()
+
+    def __contains__(self, unit: object) -> bool:
+        path = getattr(unit, "path", "")
+        return path in self.exact or (bool(self.below) and path.startswith(self.below))
+
+
+def waiting_units() -> Waiting:
+    users = [user for key in org_demo.WAITING_LOGINS if (user := login_user(key)) is not None]
+    exact: set[str] = set()
+    below: list[str] = []
+    for path, kind in RoleGrant.objects.filter(user__in=users).values_list("unit__path", "unit__kind"):
+        if kind == UnitKind.DORM_BUILDING:
+            below.append(path)
+        else:
+            exact.add(path)
+    heads = Membership.objects.filter(
+        person__user__in=users, role__in=[MembershipRole.DORM_HEAD, MembershipRole.LEADER]
+    ).values_list("unit__path", flat=True)
+    exact.update(heads)
+    return Waiting(frozenset(exact), tuple(below))
+
+
 class Recorders:
     """Who records a unit's activities: the nearest account that may record there, else ``fallback``.
 
@@ -389,12 +435,15 @@ class Recorders:
     """
 
     def __init__(self, root: Unit, fallback: User | None, dorm_class: dict[int, str]) -> None:
-        roles = [role for role, caps in ROLE_CAPS.items() if activity_actions.RECORD in caps]
-        grants = list(
-            RoleGrant.objects.filter(unit__path__startswith=root.path, role__in=roles)
+        grants = [
+            (path, user_id)
+            for path, user_id, role, kind in RoleGrant.objects.filter(
+                unit__path__startswith=root.path, role__in=roles_with(activity_actions.RECORD)
+            )
             .order_by("pk")
-            .values_list("unit__path", "user_id")
-        )
+            .values_list("unit__path", "user_id", "role", "unit__kind")
+            if activity_actions.RECORD in role_caps(role, kind)
+        ]
         users = User.objects.in_bulk({user_id for _path, user_id in grants})
         self.by_path: dict[str, User] = {}
         for path, user_id in grants:
@@ -502,8 +551,10 @@ def plan_activities(
     today: date,
     recorders: Recorders,
     headcounts: Headcounts,
+    waiting: Waiting = Waiting(),
 ) -> list[activity_actions.NewActivity]:
-    """The activities that the units of ``obligations`` recorded from the start until today."""
+    """The activities that the units of ``obligations`` recorded from the start until today (a waiting
+    unit's current period left to do)."""
     schedule = compliance.Schedule(campaign, compliance.load_calendars(campaign.unit.path))
     reliability = diligence(campaign, {o.unit for o in obligations})
     slug = campaign.unit.code.lower()
@@ -529,6 +580,8 @@ def plan_activities(
         for period in schedule.for_rule(rule, unit.path).periods:
             if period.start > today:
                 break
+            if period.end >= today and unit in waiting:
+                break  # the demo login's own work of this period: waiting for them
             end = period.end
             if rule.code in EARLY:
                 end = min(end, period.start + timedelta(days=EARLY_DAYS))
@@ -609,7 +662,13 @@ def with_attendees(
     return items, attendees
 
 
-def record(campaign: Campaign, today: date, actor: User | None, dorm_class: dict[int, str]) -> int:
+def record(
+    campaign: Campaign,
+    today: date,
+    actor: User | None,
+    dorm_class: dict[int, str],
+    waiting: Waiting = Waiting(),
+) -> int:
     """Record the campaign's activities so far, a few with attendees and photos; returns how many."""
     # Each obligation shares the campaign and its rule (not a copy per row): no JSON decoded twice.
     rules = {rule.pk: rule for rule in campaign.rules.all()}
@@ -621,7 +680,7 @@ def record(campaign: Campaign, today: date, actor: User | None, dorm_class: dict
     for obligation in obligations:
         obligation.campaign, obligation.rule = campaign, rules[obligation.rule_id]
     recorders = Recorders(campaign.unit, actor, dorm_class)
-    items = plan_activities(campaign, obligations, today, recorders, Headcounts(campaign.unit))
+    items = plan_activities(campaign, obligations, today, recorders, Headcounts(campaign.unit), waiting)
     items, attendees = with_attendees(campaign, items, today)
     activities = activity_actions.bulk_record_activities(items, actor)
     for index, people in attendees.items():
@@ -652,7 +711,9 @@ SIGNER_ROLES = {
 }
 
 
-def sign_letters(campaign: Campaign, shares: tuple[float, ...]) -> tuple[int, int]:
+def sign_letters(
+    campaign: Campaign, shares: tuple[float, ...], waiting: Waiting = Waiting()
+) -> tuple[int, int]:
     """Sign ``shares[level]`` of each level's letters on both sides, some on the upper side only.
 
     Each side is signed by the person answering for its unit (leader; a class's counsellor;
@@ -690,6 +751,8 @@ def sign_letters(campaign: Campaign, shares: tuple[float, ...]) -> tuple[int, in
             if roll < share + (1 - share) * 0.4
             else []
         )
+        if letter.lower_unit in waiting:  # the demo login's letter: theirs to sign
+            sides = [side for side in sides if side == Side.UPPER]
         for side in sides:
             unit = letter.upper_unit if side == Side.UPPER else letter.lower_unit
             signer_name, signer_id = signers.get(
@@ -738,7 +801,9 @@ def set_calendars(today: date, log: Log) -> None:
         log(f"[campaigns] school calendars set on {len(missing)} schools")
 
 
-def start(plan: DemoCampaign, unit: Unit, template: CampaignTemplate, today: date) -> tuple[Campaign, str]:
+def start(
+    plan: DemoCampaign, unit: Unit, template: CampaignTemplate, today: date, waiting: Waiting = Waiting()
+) -> tuple[Campaign, str]:
     """Start one demo campaign and work on it until today; returns it and a line for the log."""
     actor = login_user(plan.admin)
     starts_on, ends_on = dates(plan, template, today)
@@ -749,7 +814,7 @@ def start(plan: DemoCampaign, unit: Unit, template: CampaignTemplate, today: dat
     if campaign.spec().letters:
         if not ResponsibilityLetter.objects.filter(campaign=campaign).exists():
             letters_actions.generate_letters(campaign, actor)  # unless starting the campaign did
-        both, one = sign_letters(campaign, plan.letter_shares)
+        both, one = sign_letters(campaign, plan.letter_shares, waiting)
         total = ResponsibilityLetter.objects.filter(campaign=campaign).count()
         letters = f", {total} letters ({both} signed, {one} half-signed)"
         dorm_class = dict(
@@ -757,7 +822,7 @@ def start(plan: DemoCampaign, unit: Unit, template: CampaignTemplate, today: dat
                 campaign=campaign, lower_unit__kind=UnitKind.DORM_ROOM
             ).values_list("lower_unit_id", "upper_unit__path")
         )
-    activities = record(campaign, today, actor, dorm_class)
+    activities = record(campaign, today, actor, dorm_class, waiting)
     if campaign.ends_on < today:
         close_campaign(campaign, actor)
     obligations = Obligation.objects.filter(campaign=campaign).count()
@@ -771,6 +836,7 @@ def build_campaigns(log: Log = print, today: date | None = None) -> list[Built]:
     sync_builtin_templates()
     templates = {t.code: t for t in CampaignTemplate.objects.filter(source=CampaignTemplate.Source.BUILTIN)}
     set_calendars(today, log)
+    waiting = waiting_units()
     result: list[Built] = []
     for plan in CAMPAIGNS:
         unit = issuing_unit(plan)
@@ -785,7 +851,7 @@ def build_campaigns(log: Log = print, today: date | None = None) -> list[Built]:
             continue
         t0 = time.monotonic()
         with transaction.atomic():
-            campaign, summary = start(plan, unit, template, today)
+            campaign, summary = start(plan, unit, template, today, waiting)
         log(f"[{plan.seed}] {campaign.title}: {summary}, {time.monotonic() - t0:.1f} s")
         result.append(Built(plan, campaign, True))
     log(f"demo campaigns ready in {time.monotonic() - started:.1f} s")

@@ -19,12 +19,13 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from fanzha.org import actions as org_actions
+from fanzha.org import names
 from fanzha.org.forms import Form
 from fanzha.org.models import Unit
 from fanzha.org.scope import Cap, scope_paths
 
 from .periods import Semester
-from .spec import TemplateSpec
+from .spec import PLACEHOLDER, TemplateSpec, fill
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
@@ -120,24 +121,31 @@ class StartCampaignForm(SectionsMixin, Form):
         super().__init__(*args, **kwargs)
         self.spec, self.user = spec, user
         self.fields["starts_on"].initial = timezone.localdate()
-        roots = scope_paths(user, Cap.EDIT_UNITS)
-        if len(roots) == 1 and not self.is_bound:  # one place to start from: offer it
-            self.fields["unit"].initial = (
-                Unit.objects.filter(path=roots[0]).values_list("code", flat=True).first()
-            )
+        roots = scope_paths(user, Cap.CAMPAIGN)
+        only = Unit.objects.filter(path=roots[0]).first() if len(roots) == 1 else None
+        if only is not None and not self.is_bound:  # one place to start from: offer it
+            self.fields["unit"].initial = only.code
+        builtin = {"locality": names.place(only)} if only is not None else {}
         self.placeholder_names: list[str] = []
         for placeholder in spec.placeholders:
             if placeholder.name == "organisation":
                 continue
             name = f"ph_{placeholder.name}"
+            # A default naming a built-in ("本{locality}") is shown filled in, or left blank to be
+            # filled from the unit the campaign starts on.
+            initial = fill(placeholder.default, builtin)
             self.fields[name] = forms.CharField(
-                label=placeholder.label, required=False, max_length=200, initial=placeholder.default
+                label=placeholder.label,
+                required=False,
+                max_length=200,
+                initial="" if PLACEHOLDER.search(initial) else initial,
+                help_text=_("留空则按发起单位填写") if PLACEHOLDER.search(initial) else "",
             )
             self.placeholder_names.append(placeholder.name)
         self.add_section_fields(sections)
 
     def clean_unit(self) -> Unit:
-        roots = Unit.objects.filter(path__in=scope_paths(self.user, Cap.EDIT_UNITS))
+        roots = Unit.objects.filter(path__in=scope_paths(self.user, Cap.CAMPAIGN))
         try:
             return org_actions.resolve_unit(self.cleaned_data["unit"], within=roots)
         except Unit.DoesNotExist as exc:

@@ -96,7 +96,7 @@ def home_items(user: Any, caps: frozenset[str]) -> Iterable[HomeLink | HomePanel
     """Start a campaign and the dashboards for those who run or watch campaigns; record an activity,
     sign letters and the obligations due for those who do the work in classes."""
     items: list[HomeLink | HomePanel] = []
-    manages = "edit_units" in caps
+    manages = "campaign" in caps
     records = RECORD in caps
     worker = records and not manages
     if manages:

@@ -12,7 +12,7 @@ from typing import Any
 from django.db.models import Q, QuerySet
 
 from fanzha.org.models import Membership
-from fanzha.org.scope import Cap, path_q, scope_paths
+from fanzha.org.scope import Cap, path_q, scope_paths, unit_q
 
 from .models import Activity, Campaign, CampaignTemplate, Obligation, ResponsibilityLetter
 
@@ -33,18 +33,18 @@ def campaigns_for(user: Any, cap: Cap = Cap.VIEW) -> QuerySet[Campaign]:
 
 
 def campaigns_managed_by(user: Any) -> QuerySet[Campaign]:
-    """Campaigns whose issuing unit lies inside the user's unit-editing scope."""
-    return Campaign.objects.filter(path_q(scope_paths(user, Cap.EDIT_UNITS), "unit__path"))
+    """Campaigns whose issuing unit lies inside the user's campaign-running scope (``Cap.CAMPAIGN``)."""
+    return Campaign.objects.filter(path_q(scope_paths(user, Cap.CAMPAIGN), "unit__path"))
 
 
 def obligations_for(user: Any, cap: Cap = Cap.VIEW) -> QuerySet[Obligation]:
-    """Obligations of units inside the scope."""
-    return Obligation.objects.filter(path_q(scope_paths(user, cap), "unit__path"))
+    """Obligations of units inside the scope (with the dormitory rooms a counsellor's students live in)."""
+    return Obligation.objects.filter(unit_q(user, cap))
 
 
 def activities_for(user: Any, cap: Cap = Cap.VIEW) -> QuerySet[Activity]:
     """Activities recorded for units inside the scope (deleted ones excluded)."""
-    return Activity.objects.filter(path_q(scope_paths(user, cap), "unit__path"), is_deleted=False)
+    return Activity.objects.filter(unit_q(user, cap), is_deleted=False)
 
 
 # Members who answer for a unit that has no staff grant (a dormitory head, a group leader) sign that

@@ -57,6 +57,10 @@ PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
 # Names that only a responsibility letter's title and body may use: the two signing units and the
 # campaign, filled per letter by ``letters.actions.generate_letters``.
 LETTER_PLACEHOLDERS = ("upper_unit", "lower_unit", "campaign_title")
+# Names every template may use without declaring them, filled from the issuing unit and the start:
+# its name, the year, the date, and its place word (县, 区, 市: "全{locality}" reads 全县 in a county,
+# 全区 in a city district; see ``org.names.place``).
+BUILTIN_PLACEHOLDERS = ("organisation", "year", "issue_date", "locality")
 
 
 # Arrays and tables nest at most this deep: no template needs more, and Python's TOML reader recurses
@@ -397,7 +401,7 @@ def parse_template(text: str, source: str = "<template>") -> TemplateSpec:
     )
     if not spec.sections:
         raise r.fail("sections", _("方案至少需要一个章节"))
-    names = {p.name for p in spec.placeholders} | {"organisation", "year", "issue_date"}
+    names = {p.name for p in spec.placeholders} | set(BUILTIN_PLACEHOLDERS)
     for text_value in _all_texts(spec):
         for name in PLACEHOLDER.findall(text_value):
             if name not in names:

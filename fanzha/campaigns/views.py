@@ -31,8 +31,9 @@ from django.views.decorators.http import require_GET, require_POST
 
 from fanzha.core.paging import paginate
 from fanzha.org.forms import apply_errors
-from fanzha.org.models import MembershipRole, Unit, UnitKind
-from fanzha.org.scope import Cap, in_scope, scope_paths, units_for
+from fanzha.org.models import Unit
+from fanzha.org.names import Levels, role_label
+from fanzha.org.scope import Cap, in_scope, people_for, reached_only, scope_paths, units_for
 from fanzha.org.views import AuthedRequest
 
 from . import actions, compliance, queries
@@ -57,8 +58,6 @@ EVENT_LABELS: dict[str, Promise] = {
     EVENT_LETTERS_GENERATED: gettext_lazy("生成责任书"),
 }
 FREQUENCY_LABELS = dict(Frequency.choices)
-KIND_LABELS = dict(UnitKind.choices)
-ROLE_LABELS = dict(MembershipRole.choices)
 STATUS_CLASSES = {"done": "ok", "due": "warn", "overdue": "bad", "upcoming": "muted"}
 
 
@@ -72,7 +71,7 @@ def _campaign(request: AuthedRequest, pk: int) -> Campaign:
 def _managed(request: AuthedRequest, pk: int) -> Campaign:
     """A campaign the user may change: 404 when invisible, 403 when visible but not theirs to manage."""
     campaign = _campaign(request, pk)
-    if not in_scope(request.user, campaign.unit, Cap.EDIT_UNITS):
+    if not in_scope(request.user, campaign.unit, Cap.CAMPAIGN):
         raise PermissionDenied
     return campaign
 
@@ -158,13 +157,13 @@ def campaign_list(request: AuthedRequest) -> HttpResponse:
         "campaigns/campaign_list.html",
         {
             "paged": paginate(request, campaigns, PAGE_SIZE),
-            "can_start": bool(scope_paths(request.user, Cap.EDIT_UNITS)),
+            "can_start": bool(scope_paths(request.user, Cap.CAMPAIGN)),
         },
     )
 
 
 def _require_starter(request: AuthedRequest) -> None:
-    if not scope_paths(request.user, Cap.EDIT_UNITS):
+    if not scope_paths(request.user, Cap.CAMPAIGN):
         raise PermissionDenied
 
 
@@ -230,12 +229,13 @@ def campaign_detail(request: AuthedRequest, pk: int) -> HttpResponse:
     rules = campaign.rules.annotate(
         units=Count("obligations", filter=Q(obligations__is_active=True))
     ).order_by("pk")
+    naming = Levels([campaign.unit])  # 辅导员 at a university, 班主任 at a school, 教师 at a kindergarten
     rule_rows = [
         {
             "rule": r,
             "frequency": FREQUENCY_LABELS.get(r.frequency, r.frequency),
-            "level": KIND_LABELS.get(r.level, r.level),
-            "responsible": ROLE_LABELS.get(r.responsible, r.responsible),
+            "level": naming.kind(r.level, campaign.unit),
+            "responsible": naming.role(r.responsible, campaign.unit),
         }
         for r in rules
     ]
@@ -252,7 +252,7 @@ def campaign_detail(request: AuthedRequest, pk: int) -> HttpResponse:
             "rules": rule_rows,
             "sections": list(flatten_sections(campaign.sections)),
             "events": events,
-            "can_manage": in_scope(request.user, campaign.unit, Cap.EDIT_UNITS),
+            "can_manage": in_scope(request.user, campaign.unit, Cap.CAMPAIGN),
             "is_active": campaign.status == Campaign.Status.ACTIVE,
         },
     )
@@ -369,7 +369,9 @@ def campaign_dashboard(request: AuthedRequest, pk: int) -> HttpResponse:
             "state": s,
             "frequency": FREQUENCY_LABELS.get(s.rule.frequency, s.rule.frequency),
             "current": _current_cells(s),
-            "person": compliance.responsible_for(s, people),
+            "person": _shown_person(request, view.at, compliance.responsible_for(s, people))
+            if view.at is not None
+            else compliance.responsible_for(s, people),
             "url": reverse("campaign_obligation", args=[campaign.pk, s.item.pk])
             + (f"?{on[1:]}" if on else ""),
             **_tally_cells(s.tally),
@@ -444,13 +446,24 @@ def campaign_obligation(request: AuthedRequest, pk: int, obligation_pk: int) -> 
             "state": state,
             "tally": _tally_cells(state.tally) if state else None,
             "paged": paginate(request, periods, PAGE_SIZE),
-            "person": people[(obligation.unit.path, obligation.rule.responsible)],
+            "person": _shown_person(
+                request, obligation.unit, people[(obligation.unit.path, obligation.rule.responsible)]
+            ),
+            "responsible": role_label(obligation.rule.responsible, obligation.unit),
             "activities": activities,
             "crumbs": _crumbs(request, campaign, obligation.unit),
             "today": snap.today,
             "record_url": record_url,
         },
     )
+
+
+def _shown_person(request: AuthedRequest, unit: Unit, person: Any) -> Any:
+    """The responsible person, unless the unit is a room the user reaches only through their students
+    and the person is not one of them (a counsellor does not learn who else lives there)."""
+    if person is None or not reached_only(request.user, unit):
+        return person
+    return person if people_for(request.user).filter(pk=person.pk).exists() else None
 
 
 # Period list and month calendar -------------------------------------------------------------------
@@ -561,7 +574,7 @@ def campaign_calendar(request: AuthedRequest, pk: int) -> HttpResponse:
 def school_calendar(request: AuthedRequest, unit_pk: int) -> HttpResponse:
     """A unit's own semesters, or the ones it inherits; editors may set its own."""
     unit = get_object_or_404(units_for(request.user), pk=unit_pk)
-    can_edit = in_scope(request.user, unit, Cap.EDIT_UNITS)
+    can_edit = in_scope(request.user, unit, Cap.CAMPAIGN)
     if request.method == "POST" and not can_edit:
         raise PermissionDenied
     own = [Semester(s.starts_on, s.ends_on, s.name) for s in unit.semesters.order_by("starts_on")]

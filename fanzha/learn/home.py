@@ -16,7 +16,7 @@ from fanzha.core.hooks import HomeLink, HomePanel
 
 def home_items(user: Any, caps: frozenset[str]) -> Iterable[HomeLink | HomePanel]:
     items = [HomeLink(80, _("防骗知识库"), reverse("learn_kb"), _("诈骗类型、防骗守则和法律知识"))]
-    if "edit_people" in caps:
+    if "publish" in caps:
         items.append(
             HomeLink(
                 62, _("每日防骗提示"), reverse("learn_tip_schedules"), _("班级群机器人每天一条，漏发一目了然")

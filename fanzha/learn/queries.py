@@ -2,8 +2,8 @@
 
 Knowledge-base articles and fraud types are public information: anyone, signed in or not, reads
 the built-in articles and every unit's published ones. Tip schedules belong to a unit and follow
-its scope: visible to whoever can see the unit, managed by whoever may edit its people
-(``Cap.EDIT_PEOPLE``, the counsellor's everyday grant).
+its scope: visible to whoever can see the unit, managed by whoever may publish there
+(``Cap.PUBLISH``: counsellors, class teachers, police stations, bank branches, administrators).
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ from fanzha.org.scope import Cap, path_q, scope_paths
 
 from .models import Article, TipSchedule
 
-# Managing a class's daily tips is the same everyday work as recording its activities.
-MANAGE = Cap.EDIT_PEOPLE
+# Publishing articles and running a unit's daily tips (``Cap.PUBLISH``).
+MANAGE = Cap.PUBLISH
 
 
 def public_articles(today: date | None = None) -> QuerySet[Article]:

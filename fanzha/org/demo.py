@@ -72,8 +72,25 @@ DEMO_NUMBERS: dict[str, str] = {
     Role.BANK_ADMIN: "0100001",
     Role.SECURITY_OFFICER: "20150005",
     Role.PSYCHOLOGIST: "20160006",
+    Role.DORM_MANAGER: "20170007",  # 楼长 of the demo student's building
+    "kg_teacher": "201690001",  # a class's teacher at 青山县实验幼儿园 (tag 90: no school has it)
+    "class_teacher": "201891001",  # 班主任 of 七年级(1)班 at 青山县第一初级中学 (tag 91)
+    Role.POLICE_ADMIN: "031002",  # 反电诈中心
+    Role.POLICE_OFFICER: "031003",  # 城关派出所
+    Role.BANK_BRANCH_MANAGER: "0100002",  # 城关支行
     "student": "2023010105",
 }
+# The demo logins whose own units keep this period's work waiting for them (``campaigns.demo``): the
+# campaigns record everyone else's work, so that these logins find an obligation due, a letter to sign.
+WAITING_LOGINS = (
+    "kg_teacher",
+    "class_teacher",
+    Role.DORM_MANAGER,
+    Role.POLICE_OFFICER,
+    Role.POLICE_ADMIN,
+    Role.BANK_BRANCH_MANAGER,
+    "dorm_head",
+)
 # The demo student's personal sign-in code for the phone pages (class link, activity check-in),
 # printed with the demo logins. Real codes are drawn at random and shown once (org.credentials).
 DEMO_MEMBER_CODE = "2468013579"
@@ -566,7 +583,26 @@ def plan_university(p: Planner) -> Section:
     centre = root.add("心理健康教育中心", "XLZX", UnitKind.OTHER)
     psychologist = staff(centre, MembershipRole.MEMBER, DEMO_NUMBERS[Role.PSYCHOLOGIST], 2016)
     psychologist.grants = [(root, Role.PSYCHOLOGIST)]
+    # The demo student's building: its manager (楼长) and the head (宿舍长) of a room in it.
+    room = next(u for u, _ in demo_student.memberships if u.kind == UnitKind.DORM_ROOM)
+    building = next(b for b in root.children if isinstance(b, UnitPlan) and room in b.children)
+    manager = staff(building, MembershipRole.MEMBER, DEMO_NUMBERS[Role.DORM_MANAGER], 2017)
+    manager.grants = [(building, Role.DORM_MANAGER)]
+    dorm_head = dorm_head_of(people, building, not_person=demo_student)
+    if dorm_head is not None:
+        dorm_head.grants = []  # an account: the head signs the room's letter
     return Section("university", root, iter([Chunk(root, list(root.children), people)]))
+
+
+def dorm_head_of(people: list[PersonPlan], building: UnitPlan, not_person: PersonPlan) -> PersonPlan | None:
+    """The head of the first room of ``building`` (in room order) who is not ``not_person``."""
+    heads = {
+        id(unit): person
+        for person in people
+        for unit, role in person.memberships
+        if role == MembershipRole.DORM_HEAD and person is not not_person
+    }
+    return next((heads[id(r)] for r in building.children if id(r) in heads), None)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -629,8 +665,12 @@ def plan_school(
     staff_no: StaffNumbers,
     people: list[PersonPlan],
     grandparents: float = 0.1,
+    demo_teacher: str = "",
 ) -> UnitPlan:
-    """Add one school with grades, classes, teachers, committees, guardians, volunteers and dorms."""
+    """Add one school with grades, classes, teachers, committees, guardians, volunteers and dorms.
+
+    ``demo_teacher``: the number of the demo login who teaches the school's first class (an account
+    with the class teacher's grant there)."""
     school = parent.add(name, code, spec.kind)
     kindergarten = spec.stage == "kindergarten"
 
@@ -659,6 +699,9 @@ def plan_school(
             cls = grade_unit.add(grade.class_name(c), f"{year}{c:02d}", UnitKind.CLASS)
             head = teacher(school, MembershipRole.MEMBER)
             head.memberships.append((cls, MembershipRole.COUNSELLOR))  # 班主任
+            if demo_teacher and grade is spec.grades[0] and c == 1:
+                head.spec.external_number = demo_teacher
+                head.grants = [(cls, Role.CLASS_TEACHER)]
             students = []
             for s in range(1, p.n(rng.randint(*spec.size), 6 if not kindergarten else 2) + 1):
                 gender = Gender.MALE if rng.random() < 0.52 else Gender.FEMALE
@@ -747,6 +790,7 @@ def plan_education(p: Planner) -> Section:
     for entry in COUNTY_SCHOOLS:
         by_type.setdefault(entry[1][0], []).append(entry)
     school_no = 0
+    demo_teachers = {"K01": DEMO_NUMBERS["kg_teacher"], "M01": DEMO_NUMBERS["class_teacher"]}
     for entries in by_type.values():
         for name, code, spec in entries[: p.n(len(entries))]:
             school_no += 1
@@ -762,6 +806,7 @@ def plan_education(p: Planner) -> Section:
                 student_number=numbering(prefix),
                 staff_no=StaffNumbers(f"{school_no:02d}", 3),
                 people=people,
+                demo_teacher=demo_teachers.get(code, ""),
             )
     return Section("education", root, iter([Chunk(root, list(root.children), people)]))
 
@@ -820,13 +865,17 @@ def plan_police(p: Planner) -> Section:
             liaison = officer(centre, MembershipRole.LEADER, DEMO_NUMBERS[Role.POLICE_LIAISON])
             liaison.memberships.append((root, MembershipRole.LIAISON))
             liaison.grants = [(root, Role.POLICE_LIAISON)]  # school grants are added by plan_world
-            for _ in range(p.n(5)):
-                officer(centre, MembershipRole.MEMBER)
+            members = [officer(centre, MembershipRole.MEMBER) for _ in range(p.n(5))]
+            members[0].spec.external_number = DEMO_NUMBERS[Role.POLICE_ADMIN]
+            members[0].grants = [(root, Role.POLICE_ADMIN)]  # runs the county's plan (篇五)
     for i, town in enumerate(TOWNS[: p.n(12, 10)], 1):
         station = root.add(f"{town}派出所", f"PCS{i:02d}", UnitKind.POLICE_STATION)
         officer(station, MembershipRole.LEADER)  # 所长
         officer(station, MembershipRole.DEPUTY)  # 教导员
         officers = [officer(station, MembershipRole.MEMBER) for _ in range(p.n(rng.randint(10, 22)))]
+        if i == 1:
+            officers[0].spec.external_number = DEMO_NUMBERS[Role.POLICE_OFFICER]
+            officers[0].grants = [(station, Role.POLICE_OFFICER)]
         grid = (
             rng.sample(COMMUNITIES, 3)
             if i == 1
@@ -863,7 +912,10 @@ def plan_bank(p: Planner) -> Section:
     towns = TOWNS[: p.n(8, 2)]
     for i, town in enumerate(towns, 1):
         branch = root.add(f"{town}支行", f"ZH{i:02d}", UnitKind.BANK_BRANCH)
-        clerk(branch, MembershipRole.LEADER)
+        manager = clerk(branch, MembershipRole.LEADER)  # 行长
+        if i == 1:
+            manager.spec.external_number = DEMO_NUMBERS[Role.BANK_BRANCH_MANAGER]
+            manager.grants = [(branch, Role.BANK_BRANCH_MANAGER)]
         clerk(branch, MembershipRole.LIAISON)
         for _ in range(p.n(5)):
             clerk(branch, MembershipRole.MEMBER)
@@ -1160,6 +1212,9 @@ class DemoLogin:
 
 ROLE_LABELS = {
     **dict(Role.choices),
+    "kg_teacher": "幼儿园教师",
+    "class_teacher": "班主任（初中）",
+    "dorm_head": "宿舍长（学生）",
     "student": "学生",
     "parent": "家长",
     "superuser": "超级管理员",
@@ -1170,13 +1225,23 @@ def demo_logins() -> list[DemoLogin]:
     """The demo accounts as they are in the database: one per role, a student, a parent, a superuser."""
     result: list[DemoLogin] = []
 
+    def named(unit: Unit) -> str:
+        """A class or a room with the school, college or building it is in: 青山县第一初级中学 七年级(1)班."""
+        if unit.depth <= 2:
+            return unit.name
+        above = Unit.objects.filter(path=unit.path[: 2 * Unit.steplen]).values_list("name", flat=True).first()
+        return f"{above} {unit.name}" if above else unit.name
+
     def describe(user: User | None, nothing: str = "本人") -> str:
         if user is None:
             return "（未找到）"
         if user.is_superuser:
             return "全部单位"
         grants = RoleGrant.objects.filter(user=user).select_related("unit").order_by("pk")
-        units = [g.unit.name for g in grants]
+        units = [named(g.unit) for g in grants]
+        if not units:  # a member answering for a unit: a dormitory head's room
+            headed = Membership.objects.filter(person__user=user, role=MembershipRole.DORM_HEAD)
+            units = [f"{named(m.unit)}（宿舍长）" for m in headed.select_related("unit").order_by("pk")]
         if len(units) > 3:
             return "、".join(units[:2]) + f" 等 {len(units)} 个单位"
         return "、".join(units) or nothing
@@ -1193,15 +1258,18 @@ def demo_logins() -> list[DemoLogin]:
         Role.AUDITOR: UNIVERSITY_CODE,
         Role.SECURITY_OFFICER: UNIVERSITY_CODE,
         Role.PSYCHOLOGIST: UNIVERSITY_CODE,
+        "kg_teacher": EDUCATION_CODE,
+        "class_teacher": EDUCATION_CODE,
+        Role.DORM_MANAGER: UNIVERSITY_CODE,
+        "dorm_head": UNIVERSITY_CODE,
+        Role.POLICE_ADMIN: POLICE_CODE,
+        Role.POLICE_OFFICER: POLICE_CODE,
+        Role.BANK_BRANCH_MANAGER: BANK_CODE,
         "student": UNIVERSITY_CODE,
     }
     for role, root_code in roots.items():
-        number = DEMO_NUMBERS[role]
-        person = (
-            Person.objects.filter(root__parent_path="", root__code=root_code, external_number=number)
-            .select_related("user")
-            .first()
-        )
+        person = demo_person(role, root_code)
+        number = person.external_number if person else DEMO_NUMBERS.get(role, "")
         user = person.user if person else None
         result.append(DemoLogin(str(role), number, person.name if person else "", describe(user), user))
         if role == "student":
@@ -1224,6 +1292,41 @@ def demo_logins() -> list[DemoLogin]:
                 )
             )
     return result
+
+
+def demo_person(key: str, root_code: str) -> Person | None:
+    """The person of a demo login (``DEMO_NUMBERS`` key, or "dorm_head": the student heading a room of
+    the dorm manager's building), with their account loaded."""
+    people = Person.objects.filter(root__parent_path="", root__code=root_code).select_related("user")
+    if key == "dorm_head":
+        manager = RoleGrant.objects.filter(
+            role=Role.DORM_MANAGER, user__person__external_number=DEMO_NUMBERS[Role.DORM_MANAGER]
+        ).first()
+        if manager is None:
+            return None
+        heads = people.filter(
+            user__isnull=False,
+            memberships__role=MembershipRole.DORM_HEAD,
+            memberships__unit__path__startswith=manager.unit.path,
+        ).exclude(external_number=DEMO_NUMBERS["student"])
+        return heads.order_by("memberships__unit__path").first()
+    return people.filter(external_number=DEMO_NUMBERS[key]).first()
+
+
+def logins_data(logins: Sequence[DemoLogin]) -> list[dict[str, str]]:
+    """The demo logins for scripts and tests (``fanzha demo-logins --json``): the table's columns, the
+    role's key and the demo password every demo account shares."""
+    return [
+        {
+            "role": d.role,
+            "label": str(ROLE_LABELS.get(d.role, d.role)),
+            "login": d.login,
+            "name": d.name,
+            "scope": d.where,
+            "password": settings.FANZHA_DEMO_PASSWORD,
+        }
+        for d in logins
+    ]
 
 
 def _width(text: str) -> int:

@@ -328,12 +328,24 @@ class Guardianship(models.Model):
 
 
 class Role(models.TextChoices):
+    """What an account does at the unit where it is granted; ``scope.ROLE_CAPS`` says what each allows.
+
+    Labels are the neutral names; ``org.names.role_label`` names a role as the unit's level says it
+    (a counsellor at a primary-school class is its 班主任).
+    """
+
     BUREAU_ADMIN = "bureau_admin", _("教育局管理员")
     SCHOOL_ADMIN = "school_admin", _("学校管理员")
     COLLEGE_ADMIN = "college_admin", _("学院管理员")
     COUNSELLOR = "counsellor", _("辅导员")
+    CLASS_TEACHER = "class_teacher", _("班主任")
+    DORM_MANAGER = "dorm_manager", _("楼长（宿舍管理员）")
     POLICE_LIAISON = "police_liaison", _("警务联络员")
+    POLICE_ADMIN = "police_admin", _("反诈中心管理员")
+    POLICE_OFFICER = "police_officer", _("派出所民警")
     BANK_ADMIN = "bank_admin", _("银行管理员")
+    BANK_BRANCH_MANAGER = "branch_manager", _("支行负责人")
+    BANK_OUTLET_MANAGER = "outlet_manager", _("网点负责人")
     AUDITOR = "auditor", _("只读审计员")
     SECURITY_OFFICER = "security_officer", _("保卫处（安全办）")
     PSYCHOLOGIST = "psychologist", _("心理咨询师")

@@ -1,6 +1,7 @@
 """The one place where what a user may see and change is decided.
 
-A role is granted at a unit and covers its whole subtree. Every queryset of units, people
+A role is granted at a unit and covers its whole subtree; counsellors and class teachers also reach
+the dormitory rooms where their students live (``reach_paths``). Every queryset of units, people
 and memberships that a page or API endpoint returns is built here, so that no view writes
 its own filter. Objects outside the scope are simply absent: a lookup answers 404 exactly
 as for an object that does not exist.
@@ -13,7 +14,7 @@ from typing import Any
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
-from .models import Guardianship, Membership, Person, Role, RoleGrant, Unit
+from .models import Guardianship, Membership, Person, PersonKind, Role, RoleGrant, Unit, UnitKind
 
 
 class Cap(StrEnum):
@@ -25,6 +26,15 @@ class Cap(StrEnum):
     IMPORT = "import"
     REVEAL = "reveal"
     GRANT = "grant"
+    # Running campaigns (``fanzha.campaigns``): start one at a unit whose kind the template lets issue
+    # it, edit its plan and the school calendar, close and sync it, generate its letters, write
+    # custom plan templates.
+    CAMPAIGN = "campaign"
+    # The work a plan puts on a unit: record activities with evidence and attendees, sign the unit's
+    # side of responsibility letters.
+    RECORD = "record"
+    # Publish knowledge-base articles and run the daily tips of a unit's chat groups (``fanzha.learn``).
+    PUBLISH = "publish"
     # The case ledger (``fanzha.cases``): see the cases, record and edit them, act as the police side
     # (acknowledge alerts, file, investigate, close), reveal a victim's sensitive details, read and
     # write counselling notes, issue accountability actions.
@@ -36,16 +46,36 @@ class Cap(StrEnum):
     ACCOUNTABILITY = "accountability"
 
 
-_ADMIN = frozenset(
+# Whoever a plan makes responsible runs the campaigns of their level, records its work and publishes.
+_WORK = frozenset({Cap.CAMPAIGN, Cap.RECORD, Cap.PUBLISH})
+_ADMIN = (
+    frozenset(
+        {
+            Cap.VIEW,
+            Cap.EDIT_PEOPLE,
+            Cap.EDIT_UNITS,
+            Cap.IMPORT,
+            Cap.REVEAL,
+            Cap.GRANT,
+            Cap.CASE_VIEW,
+            Cap.CASE_EDIT,
+        }
+    )
+    | _WORK
+)
+# The police side of a case: receive it, acknowledge alerts, file, investigate, close, see the victim.
+_POLICE_CASES = frozenset({Cap.CASE_VIEW, Cap.CASE_EDIT, Cap.CASE_POLICE, Cap.CASE_REVEAL})
+_COUNSELLOR = frozenset(
     {
         Cap.VIEW,
         Cap.EDIT_PEOPLE,
-        Cap.EDIT_UNITS,
-        Cap.IMPORT,
         Cap.REVEAL,
-        Cap.GRANT,
+        Cap.RECORD,
+        Cap.PUBLISH,
         Cap.CASE_VIEW,
         Cap.CASE_EDIT,
+        Cap.CASE_REVEAL,
+        Cap.COUNSEL,
     }
 )
 ROLE_CAPS: dict[str, frozenset[Cap]] = {
@@ -53,16 +83,55 @@ ROLE_CAPS: dict[str, frozenset[Cap]] = {
     Role.SCHOOL_ADMIN: _ADMIN | {Cap.ACCOUNTABILITY},
     Role.COLLEGE_ADMIN: _ADMIN,
     Role.BANK_ADMIN: _ADMIN,
-    Role.COUNSELLOR: frozenset(
-        {Cap.VIEW, Cap.EDIT_PEOPLE, Cap.REVEAL, Cap.CASE_VIEW, Cap.CASE_EDIT, Cap.CASE_REVEAL, Cap.COUNSEL}
-    ),
-    Role.POLICE_LIAISON: frozenset(
-        {Cap.VIEW, Cap.CASE_VIEW, Cap.CASE_EDIT, Cap.CASE_POLICE, Cap.CASE_REVEAL}
-    ),
+    # A university's counsellor: the people of their classes, their cases, counselling, the class's work.
+    Role.COUNSELLOR: _COUNSELLOR,
+    # A kindergarten's or school's class teacher: the counsellor's powers for the class, and starting
+    # the campaigns a class issues itself (篇一, the kindergarten lesson).
+    Role.CLASS_TEACHER: _COUNSELLOR | {Cap.CAMPAIGN},
+    # Staff in charge of a dormitory building (楼长): its residents, its activities and letters.
+    Role.DORM_MANAGER: frozenset({Cap.VIEW, Cap.RECORD}),
+    # Police grants at schools and bureaus let the liaison take their cases; at police units it also
+    # runs the police plan (``KIND_CAPS``).
+    Role.POLICE_LIAISON: frozenset({Cap.VIEW}) | _POLICE_CASES,
+    # The county bureau's anti-fraud centre (反电诈中心) runs the police plan (篇五) and its grid.
+    Role.POLICE_ADMIN: _ADMIN | _POLICE_CASES,
+    # A police station: its cases and alerts, the "five into" outreach, typical cases in the media.
+    Role.POLICE_OFFICER: frozenset({Cap.VIEW, Cap.RECORD, Cap.PUBLISH}) | _POLICE_CASES,
+    # A bank branch files its own plan for the publicity month (篇六) and does its outreach.
+    Role.BANK_BRANCH_MANAGER: frozenset({Cap.VIEW}) | _WORK,
+    Role.BANK_OUTLET_MANAGER: frozenset({Cap.VIEW, Cap.RECORD, Cap.PUBLISH}),
     Role.AUDITOR: frozenset({Cap.VIEW, Cap.CASE_VIEW}),
-    Role.SECURITY_OFFICER: frozenset({Cap.VIEW, Cap.CASE_VIEW, Cap.CASE_EDIT, Cap.CASE_REVEAL}),
+    # The security office (保卫处) leads the university's action (篇二): it starts and records it.
+    Role.SECURITY_OFFICER: frozenset({Cap.VIEW, Cap.CASE_VIEW, Cap.CASE_EDIT, Cap.CASE_REVEAL}) | _WORK,
     Role.PSYCHOLOGIST: frozenset({Cap.VIEW, Cap.CASE_VIEW, Cap.CASE_REVEAL, Cap.COUNSEL}),
 }
+POLICE_KINDS = frozenset({UnitKind.POLICE_BUREAU, UnitKind.POLICE_DEPARTMENT, UnitKind.POLICE_STATION})
+# Capabilities a role adds where it is granted at a unit of one of these kinds, and only there.
+KIND_CAPS: dict[str, tuple[frozenset[str], frozenset[Cap]]] = {
+    Role.POLICE_LIAISON: (POLICE_KINDS, _WORK),
+}
+
+
+def role_caps(role: str, kind: str | None = None) -> frozenset[Cap]:
+    """What ``role`` allows when granted at a unit of ``kind`` (None: at any unit, the most it allows)."""
+    caps = ROLE_CAPS.get(role, frozenset())
+    extra = KIND_CAPS.get(role)
+    if extra is not None and (kind is None or kind in extra[0]):
+        caps = caps | extra[1]
+    return caps
+
+
+def roles_with(cap: Cap) -> list[str]:
+    """Roles that hold ``cap`` at some kind of unit (whose grants may answer for a unit's work)."""
+    return [role for role in Role.values if cap in role_caps(role)]
+
+
+# Counsellors and class teachers reach the dormitory rooms where the students of their classes live,
+# and college administrators those of their colleges' students: rooms sit under buildings, outside
+# their subtree. Reaching a room lets them see it and record its activities; not see its other
+# residents (``people_for`` never widens), sign its letters or change it.
+MEMBERSHIP_REACH_ROLES = frozenset({Role.COUNSELLOR, Role.CLASS_TEACHER, Role.COLLEGE_ADMIN})
+REACH_CAPS = frozenset({Cap.VIEW, Cap.RECORD})
 
 
 def _minimal(paths: set[str]) -> list[str]:
@@ -74,12 +143,14 @@ def _minimal(paths: set[str]) -> list[str]:
     return result
 
 
-def _grants(user: Any) -> list[tuple[str, str]]:
-    """(role, unit path) of the user's grants on active units, loaded once per user object."""
+def _grants(user: Any) -> list[tuple[str, str, str]]:
+    """(role, unit path, unit kind) of the user's grants on active units, loaded once per user object."""
     cache: dict[str, Any] = user.__dict__.setdefault("_fanzha_scope", {})
     if "grants" not in cache:
         cache["grants"] = list(
-            RoleGrant.objects.filter(user=user, unit__is_active=True).values_list("role", "unit__path")
+            RoleGrant.objects.filter(user=user, unit__is_active=True).values_list(
+                "role", "unit__path", "unit__kind"
+            )
         )
     return cache["grants"]
 
@@ -95,7 +166,8 @@ def scope_paths(user: Any, cap: Cap = Cap.VIEW) -> list[str]:
                 cache["roots"] = list(Unit.objects.get_root_nodes().values_list("path", flat=True))
             cache[cap] = cache["roots"]
         else:
-            cache[cap] = _minimal({path for role, path in _grants(user) if cap in ROLE_CAPS.get(role, ())})
+            held = {path for role, path, kind in _grants(user) if cap in role_caps(role, kind)}
+            cache[cap] = _minimal(held)
     return cache[cap]
 
 
@@ -112,20 +184,83 @@ def path_q(paths: list[str], field: str = "path") -> Q:
     return q
 
 
+def reach_paths(user: Any, cap: Cap = Cap.VIEW) -> list[str]:
+    """Subtrees whose students' dormitory rooms the user reaches for ``cap`` (see
+    ``MEMBERSHIP_REACH_ROLES``); empty for most users, and then no query ever looks for rooms."""
+    if cap not in REACH_CAPS or user is None or not user.is_authenticated or not user.is_active:
+        return []
+    if user.is_superuser:
+        return []  # every room is in the tree scope already
+    cache: dict[str, Any] = user.__dict__.setdefault("_fanzha_scope", {})
+    key = f"reach:{cap}"
+    if key not in cache:
+        cache[key] = _minimal(
+            {
+                path
+                for role, path, kind in _grants(user)
+                if role in MEMBERSHIP_REACH_ROLES and cap in role_caps(role, kind)
+            }
+        )
+    return cache[key]
+
+
+def _room_memberships(paths: list[str]) -> QuerySet[Membership]:
+    """Memberships in dormitory rooms of the students who are members of a class inside ``paths``."""
+    students = Membership.objects.filter(
+        path_q(paths, "unit__path"), unit__kind=UnitKind.CLASS, person__kind=PersonKind.STUDENT
+    ).values("person_id")
+    return Membership.objects.filter(unit__kind=UnitKind.DORM_ROOM, person_id__in=students)
+
+
+def unit_q(user: Any, cap: Cap = Cap.VIEW, field: str = "unit") -> Q:
+    """Q matching rows whose ``field`` (a unit; "" for units themselves) the user may act on with ``cap``:
+    the subtrees of the grants, and the dormitory rooms reached through the students of a class."""
+    prefix = f"{field}__" if field else ""
+    q = path_q(scope_paths(user, cap), f"{prefix}path")
+    reach = reach_paths(user, cap)
+    if reach:
+        rooms = _room_memberships(reach).values("unit_id")
+        q |= Q(**{f"{field}_id__in" if field else "pk__in": rooms})
+    return q
+
+
 def units_for(user: Any, cap: Cap = Cap.VIEW) -> QuerySet[Unit]:
     """Units the user may see (or act on with ``cap``)."""
-    return Unit.objects.filter(path_q(scope_paths(user, cap)))
+    return Unit.objects.filter(unit_q(user, cap, ""))
+
+
+def in_tree_scope(user: Any, unit: Unit, cap: Cap = Cap.VIEW) -> bool:
+    """Whether ``unit`` lies in the subtree of one of the user's grants for ``cap`` (no rooms reached by
+    membership): for what only a unit's own people do, such as signing its letters."""
+    return any(unit.path.startswith(p) for p in scope_paths(user, cap))
 
 
 def in_scope(user: Any, unit: Unit, cap: Cap = Cap.VIEW) -> bool:
-    """Whether ``unit`` lies inside the user's scope for ``cap``."""
-    return any(unit.path.startswith(p) for p in scope_paths(user, cap))
+    """Whether ``unit`` lies inside the user's scope for ``cap`` (as ``units_for`` answers)."""
+    if in_tree_scope(user, unit, cap):
+        return True
+    if unit.kind != UnitKind.DORM_ROOM:
+        return False
+    reach = reach_paths(user, cap)
+    if not reach:
+        return False
+    cache: dict[str, Any] = user.__dict__.setdefault("_fanzha_scope", {})
+    key = f"room:{cap}:{unit.pk}"
+    if key not in cache:
+        cache[key] = _room_memberships(reach).filter(unit_id=unit.pk).exists()
+    return bool(cache[key])
+
+
+def reached_only(user: Any, unit: Unit) -> bool:
+    """Whether the user sees ``unit`` only as a room where their students live (so not its other people)."""
+    return not in_tree_scope(user, unit) and in_scope(user, unit)
 
 
 def people_for(user: Any, cap: Cap = Cap.VIEW) -> QuerySet[Person]:
     """People the user may see: members of a unit in scope, and the guardians of such members.
 
     A user with no grant sees only their own person record and, for a parent, their children.
+    Rooms reached by membership add nobody: a counsellor's students are there through their class.
     """
     paths = scope_paths(user, cap)
     if not paths:
@@ -140,5 +275,10 @@ def people_for(user: Any, cap: Cap = Cap.VIEW) -> QuerySet[Person]:
 
 
 def memberships_for(user: Any, cap: Cap = Cap.VIEW) -> QuerySet[Membership]:
-    """Memberships in units inside the scope."""
-    return Membership.objects.filter(path_q(scope_paths(user, cap), "unit__path"))
+    """Memberships in units inside the scope, and the room memberships of the students whose rooms the
+    user reaches (a counsellor sees which room their student lives in, not who else does)."""
+    q = path_q(scope_paths(user, cap), "unit__path")
+    reach = reach_paths(user, cap)
+    if reach:
+        q |= Q(pk__in=_room_memberships(reach).values("pk"))
+    return Membership.objects.filter(q)

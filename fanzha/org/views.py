@@ -24,7 +24,7 @@ from django.views.decorators.http import require_POST
 from fanzha.core import hooks
 from fanzha.core.paging import paginate
 
-from . import actions, scope
+from . import actions, names, scope
 from .accounts import queries as accounts
 from .accounts.forms import GrantForm, InviteForm, OpenAccountForm
 from .credentials import actions as credentials
@@ -62,6 +62,15 @@ def _subtree_people(outer: str = "path") -> Subquery:
         .annotate(n=count)
         .values("n")[:1]
     )
+
+
+def _label_roles(rows: list[Any]) -> list[Any]:
+    """Set ``role_label`` on memberships or grants: the role as the unit's level names it (a class's
+    teacher is 辅导员 at a university, 班主任 at a school, 教师 at a kindergarten; ``org.names``)."""
+    levels = names.Levels(row.unit for row in rows)
+    for row in rows:
+        row.role_label = levels.role(row.role, row.unit, row.get_role_display())
+    return rows
 
 
 def _with_parents(units: list[Unit]) -> list[dict[str, Any]]:
@@ -113,7 +122,7 @@ def home(request: AuthedRequest) -> HttpResponse:
     caps = scope.capabilities(user)
     links, panels = hooks.home_items(user, caps)
     links = sorted([*links, *_home_links(caps)], key=lambda link: link.order)
-    grants = list(user.grants.select_related("unit").order_by("unit__path", "role"))
+    grants = _label_roles(list(user.grants.select_related("unit").order_by("unit__path", "role")))
     visible = scope.people_for(user)
     context: dict[str, Any] = {
         "grants": grants,
@@ -161,18 +170,22 @@ def _unit_page(request: AuthedRequest, unit: Unit, status: int = 200, **forms: A
     crumbs = [{"unit": a, "link": scope.in_scope(user, a)} for a in Unit.objects.get_ancestors(unit)]
     children = Unit.objects.filter(parent_path=unit.path).annotate(people=_subtree_people()).order_by("path")
     members = unit.memberships.select_related("person").order_by("role", "person__initials", "pk")
+    people_count = Membership.objects.filter(unit__path__startswith=unit.path).values("person_id").distinct()
+    if scope.reached_only(user, unit):
+        # A room the user sees because their students live there: those students, nobody else.
+        members = members.filter(person__in=scope.people_for(user))
+        people_count = people_count.filter(person__in=scope.people_for(user))
     can_edit = scope.in_scope(user, unit, Cap.EDIT_UNITS)
+    members_page = paginate(request, members, PAGE_SIZE, "mpage")
+    members_page.page.object_list = _label_roles(list(members_page.page.object_list))
     context: dict[str, Any] = {
         "unit": unit,
         "crumbs": crumbs,
         "children": paginate(request, children, PAGE_SIZE),
-        "members": paginate(request, members, PAGE_SIZE, "mpage"),
+        "members": members_page,
         "events": unit.events.select_related("actor")[:HISTORY_LENGTH],
         "unit_count": Unit.objects.filter(path__startswith=unit.path).count() - 1,
-        "people_count": Membership.objects.filter(unit__path__startswith=unit.path)
-        .values("person_id")
-        .distinct()
-        .count(),
+        "people_count": people_count.count(),
         "can_edit": can_edit,
         # Sign-in slips (printed from the class link in reach) for those who may edit its people.
         "can_issue_codes": scope.in_scope(user, unit, Cap.EDIT_PEOPLE),
@@ -290,11 +303,10 @@ def person_list(request: AuthedRequest) -> HttpResponse:
     people = people.order_by("initials", "name", "pk").prefetch_related(
         Prefetch("memberships", queryset=memberships, to_attr="visible_memberships")
     )
-    return render(
-        request,
-        "org/person_list.html",
-        {"form": form, "unit": unit, "paged": paginate(request, people, PAGE_SIZE)},
-    )
+    paged = paginate(request, people, PAGE_SIZE)
+    paged.page.object_list = list(paged.page.object_list)
+    _label_roles([m for p in paged.page.object_list for m in p.visible_memberships])
+    return render(request, "org/person_list.html", {"form": form, "unit": unit, "paged": paged})
 
 
 def _person_page(request: AuthedRequest, person: Person, status: int = 200, **extra: Any) -> HttpResponse:
@@ -304,8 +316,8 @@ def _person_page(request: AuthedRequest, person: Person, status: int = 200, **ex
     editable = set(
         scope.memberships_for(user, Cap.EDIT_PEOPLE).filter(person=person).values_list("pk", flat=True)
     )
-    memberships = (
-        scope.memberships_for(user).filter(person=person).select_related("unit").order_by("unit__path")
+    memberships = _label_roles(
+        list(scope.memberships_for(user).filter(person=person).select_related("unit").order_by("unit__path"))
     )
     can_edit = scope.people_for(user, Cap.EDIT_PEOPLE).filter(pk=person.pk).exists()
     context: dict[str, Any] = {

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from tests.api.conftest import API, snapshot
-from tests.conftest import Cast
+from tests.api.conftest import API, client_for, snapshot
+from tests.conftest import COUNTY_ROLES, Cast
 
 pytestmark = pytest.mark.django_db
 
@@ -237,8 +237,9 @@ def test_scope_matrix(cast, api, operation, who):
 # What each cast member's lists return: exactly their scope, nothing from outside it.
 VISIBLE_UNITS = {
     "school_admin": {"UNI", "CS", "CS2301", "CS2302", "MA", "MA2301", "D1", "D1-101"},
-    "college_admin": {"CS", "CS2301", "CS2302"},
-    "counsellor": {"CS2301"},
+    # and the room where their student 张三 lives (reached through the class, not the tree)
+    "college_admin": {"CS", "CS2301", "CS2302", "D1-101"},
+    "counsellor": {"CS2301", "D1-101"},
     "police_liaison": {"UNI", "CS", "CS2301", "CS2302", "MA", "MA2301", "D1", "D1-101"},
     "auditor": {"UNI", "CS", "CS2301", "CS2302", "MA", "MA2301", "D1", "D1-101"},
     "student": set(),
@@ -258,8 +259,9 @@ VISIBLE_PEOPLE = {
 _WHOLE_SCHOOL = {"张三@CS2301", "张三@D1-101", "李四@CS2301", "王五@MA2301", "王五@D1-101"}
 VISIBLE_MEMBERSHIPS = {
     "school_admin": _WHOLE_SCHOOL,
-    "college_admin": {"张三@CS2301", "李四@CS2301"},
-    "counsellor": {"张三@CS2301", "李四@CS2301"},
+    # their student's room, not who else lives there (王五@D1-101)
+    "college_admin": {"张三@CS2301", "张三@D1-101", "李四@CS2301"},
+    "counsellor": {"张三@CS2301", "张三@D1-101", "李四@CS2301"},
     "police_liaison": _WHOLE_SCHOOL,
     "auditor": _WHOLE_SCHOOL,
     "student": set(),
@@ -316,3 +318,99 @@ def test_visible_target_without_write_right_is_403(cast, api):
     assert snapshot() == before
     # …and inside the college everything still works.
     assert client.post(f"{API}/units/{cast.cs2302.pk}/move/", {"parent": cast.cs2301.pk}).status_code == 200
+
+
+# The roles of every level (``county_cast``) ---------------------------------------------------------
+
+_UNIVERSITY = {"UNI", "CS", "CS2301", "CS2302", "MA", "MA2301", "D1", "D1-101"}
+COUNTY_UNITS = {
+    "class_teacher": {"M0701"},
+    "kg_teacher": {"K0101"},
+    "dorm_manager": {"D1", "D1-101"},
+    "security_officer": _UNIVERSITY,
+    "police_admin": {"QSGA", "XZ", "FZZX", "PCS01", "PCS01-01", "PCS02"},
+    "police_officer": {"PCS01", "PCS01-01"},
+    "branch_manager": {"ZH01", "ZH0101"},
+    "outlet_manager": {"ZH0101"},
+}
+COUNTY_PEOPLE = {
+    "class_teacher": {"孙小明", "班主任甲"},  # the teacher is a member of the class too
+    "kg_teacher": {"周豆豆", "幼儿园教师甲"},
+    "dorm_manager": {"张三", "王五", "张父"},  # the residents, and their guardians
+    "security_officer": {"张三", "李四", "王五", "张父"},
+    "police_admin": set(),
+    "police_officer": set(),
+    "branch_manager": set(),
+    "outlet_manager": set(),
+}
+
+
+@pytest.mark.parametrize("who", COUNTY_ROLES)
+def test_lists_of_every_level_hold_exactly_the_scope(county_cast, who):
+    client = client_for(county_cast.users()[who])
+    units = client.get(f"{API}/units/", {"page_size": 500}).json()["results"]
+    assert {u["code"] for u in units} == COUNTY_UNITS[who]
+    people = client.get(f"{API}/people/", {"page_size": 500}).json()["results"]
+    assert {p["name"] for p in people} == COUNTY_PEOPLE[who]
+
+
+# name → (request, {who: status}), as ``OPERATIONS`` for the roles of every level.
+COUNTY_OPERATIONS: dict[str, tuple[Callable[[Cast], Request], dict[str, int]]] = {
+    "units.retrieve.station": (
+        lambda c: ("get", f"{API}/units/{c.station.pk}/", None),
+        {"police_admin": 200, "police_officer": 200, "*": 404},
+    ),
+    "units.update.station": (
+        lambda c: ("patch", f"{API}/units/{c.station.pk}/", {"name": "城关中心派出所"}),
+        {"police_admin": 200, "police_officer": 403, "*": 404},
+    ),
+    "units.create.under_branch": (
+        lambda c: (
+            "post",
+            f"{API}/units/",
+            {"parent": c.branch.pk, "name": "新网点", "code": "N1", "kind": "bank_outlet"},
+        ),
+        # the police admin may create units, but not in the bank: as for a parent that does not exist
+        {"police_admin": 400, "*": 403},
+    ),
+    "units.update.class": (
+        lambda c: ("patch", f"{API}/units/{c.m0701.pk}/", {"name": "改名班"}),
+        {"class_teacher": 403, "*": 404},
+    ),
+    "people.update.pupil": (
+        lambda c: ("patch", f"{API}/people/{c.pupil.pk}/", {"name": "孙小亮"}),
+        {"class_teacher": 200, "*": 404},
+    ),
+    "people.update.resident": (
+        lambda c: ("patch", f"{API}/people/{c.student.pk}/", {"name": "张三丰"}),
+        {"dorm_manager": 403, "security_officer": 403, "*": 404},
+    ),
+    "people.create.in_class": (
+        lambda c: ("post", f"{API}/people/", {"name": "新同学", "kind": "student", "unit": c.m0701.pk}),
+        # who may add people somewhere else: an unknown unit to them; who may add nobody: 403
+        {"class_teacher": 201, "kg_teacher": 400, "police_admin": 400, "*": 403},
+    ),
+    "memberships.create.pupil_in_kindergarten": (
+        lambda c: ("post", f"{API}/memberships/", {"person": c.pupil.pk, "unit": c.k0101.pk}),
+        {"class_teacher": 400, "kg_teacher": 400, "police_admin": 400, "*": 403},
+    ),
+}
+
+
+@pytest.mark.parametrize("who", COUNTY_ROLES)
+@pytest.mark.parametrize("operation", list(COUNTY_OPERATIONS))
+def test_scope_matrix_of_every_level(county_cast, operation, who):
+    request, table = COUNTY_OPERATIONS[operation]
+    method, url, body = request(county_cast)
+    client = client_for(county_cast.users()[who])
+    before = snapshot()
+
+    response = getattr(client, method)(url, body, format="json")
+
+    expected = table.get(who, table["*"])
+    assert response.status_code == expected, response.content.decode()
+    after = snapshot()
+    if method == "get" or expected >= 400:
+        assert after == before, "a read or a refused write changed the database"
+    else:
+        assert after != before, "an accepted write changed nothing"

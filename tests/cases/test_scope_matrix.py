@@ -1,10 +1,12 @@
 """Every cast member against every operation of the case ledger, through the API and the pages.
 
-Two cases: one in CS2301 (reported by its counsellor) and one in the other school (by its
-administrator); both raised an alert. The rules, as for the organisation grid: outside your
-subtree (or absent) → 404, and lists leave it out; visible but your role may not change it → 403;
-a create whose unit you cannot see → 400, as for a unit that does not exist; no token → 401 (API)
-or the sign-in page (pages). Every read and every refused write leaves the database as it was.
+Three cases: one in CS2301 (reported by its counsellor), one in the other school (by its
+administrator) and one at the county's police station (by its officer); each raised an alert. The
+cast includes the county (``county_cast``): a role of every level. The rules, as for the organisation
+grid: outside your subtree (or absent) → 404, and lists leave it out; visible but your role may not
+change it → 403; a create whose unit you cannot see → 400, as for a unit that does not exist; no
+token → 401 (API) or the sign-in page (pages). Every read and every refused write leaves the
+database as it was.
 
 Pages are looked up by url name when the test runs, so the matrix grows with the ledger's pages.
 """
@@ -41,7 +43,7 @@ from tests.api.conftest import API, client_for
 from tests.api.conftest import snapshot as org_snapshot
 from tests.cases.conftest import intake
 from tests.cases.test_api import body
-from tests.conftest import Cast
+from tests.conftest import COUNTY_ROLES, Cast
 
 pytestmark = pytest.mark.django_db
 
@@ -54,11 +56,17 @@ WHO = [
     "student",
     "parent",
     "outsider",
+    *COUNTY_ROLES,
 ]
 # Who holds a case capability on CS2301 (all of the university: the school's roles; CS only: the
 # college admin; the class: its counsellor).
-INSIDE = {"school_admin", "college_admin", "counsellor", "police_liaison", "auditor"}
-NO_LEDGER = {"student", "parent"}  # no case capability anywhere
+INSIDE = {"school_admin", "college_admin", "counsellor", "police_liaison", "auditor", "security_officer"}
+# No case capability anywhere: a dormitory's manager, a bank's branch and outlet.
+NO_LEDGER = {"student", "parent", "dorm_manager", "branch_manager", "outlet_manager"}
+# Who sees the police station's case: the police of the county (the liaison is granted there too).
+AT_STATION = {"police_liaison", "police_admin", "police_officer"}
+# Who may record a case somewhere, but not in CS2301: the outsider, the class teachers, the county police.
+EDITS_ELSEWHERE = {"outsider", "class_teacher", "kg_teacher", "police_admin", "police_officer"}
 MISSING = 987654
 
 
@@ -67,6 +75,7 @@ class World:
     cast: Cast
     inside: Case  # CS2301
     outside: Case  # the other school
+    station: Case  # the county's police station
 
     @property
     def alert_in(self) -> Alert:
@@ -76,13 +85,19 @@ class World:
     def alert_out(self) -> Alert:
         return self.outside.alert
 
+    @property
+    def alert_station(self) -> Alert:
+        return self.station.alert
+
 
 @pytest.fixture
-def world(cast) -> World:
+def world(county_cast) -> World:
+    cast = county_cast
     inside = actions.report_case(intake(cast.cs2301, cast.student), cast.counsellor)
     outside = actions.report_case(intake(cast.oc01, cast.other_student), cast.outsider)
-    assert Alert.objects.filter(case__in=[inside, outside]).count() == 2
-    return World(cast, inside, outside)
+    station = actions.report_case(intake(cast.community), cast.police_officer)
+    assert Alert.objects.filter(case__in=[inside, outside, station]).count() == 3
+    return World(cast, inside, outside, station)
 
 
 def _rows(model: Any, *fields: str) -> list[tuple[Any, ...]]:
@@ -159,14 +174,27 @@ API_OPERATIONS: dict[str, tuple[Callable[[World], Request], dict[str, int]]] = {
             "college_admin": 201,
             "counsellor": 201,
             "police_liaison": 201,
-            "outsider": 400,
+            "security_officer": 201,
+            **dict.fromkeys(EDITS_ELSEWHERE, 400),
             "*": 403,
         },
     ),
     "cases.create.outside": (
         lambda w: ("post", f"{API}/cases/", _body(w.cast.oc01)),
         # the auditor, the student and the parent may record nowhere: 403 before the body is read
-        {"outsider": 201, "auditor": 403, "student": 403, "parent": 403, "*": 400},
+        {"outsider": 201, "auditor": 403, **dict.fromkeys(NO_LEDGER, 403), "*": 400},
+    ),
+    "cases.retrieve.station": (
+        lambda w: ("get", f"{API}/cases/{w.station.pk}/", None),
+        {**dict.fromkeys(AT_STATION, 200), "*": 404},
+    ),
+    "cases.create.station": (
+        lambda w: ("post", f"{API}/cases/", _body(w.cast.community)),
+        {**dict.fromkeys(AT_STATION, 201), "auditor": 403, **dict.fromkeys(NO_LEDGER, 403), "*": 400},
+    ),
+    "cases.transition.station": (
+        lambda w: ("post", f"{API}/cases/{w.station.pk}/transition/", FILE),
+        {**dict.fromkeys(AT_STATION, 200), "*": 404},
     ),
     "cases.transition.inside": (
         lambda w: ("post", f"{API}/cases/{w.inside.pk}/transition/", FILE),
@@ -194,6 +222,10 @@ API_OPERATIONS: dict[str, tuple[Callable[[World], Request], dict[str, int]]] = {
     "alerts.acknowledge.outside": (
         lambda w: ("post", f"{API}/alerts/{w.alert_out.pk}/acknowledge/", {}),
         {"outsider": 403, "*": 404},
+    ),
+    "alerts.acknowledge.station": (
+        lambda w: ("post", f"{API}/alerts/{w.alert_station.pk}/acknowledge/", {"note": ""}),
+        {**dict.fromkeys(AT_STATION, 200), "*": 404},
     ),
     "alerts.delete": (lambda w: ("delete", f"{API}/alerts/{w.alert_in.pk}/", None), {"*": 405}),
 }
@@ -224,29 +256,23 @@ def test_api_matrix(world, operation, who):
         assert after != before, "an accepted write changed nothing"
 
 
-VISIBLE = {
-    "school_admin": "inside",
-    "college_admin": "inside",
-    "counsellor": "inside",
-    "police_liaison": "inside",
-    "auditor": "inside",
-    "student": None,
-    "parent": None,
-    "outsider": "outside",
-}
+def visible(who: str) -> set[str]:
+    """The cases each cast member's lists hold."""
+    seen = {"inside"} if who in INSIDE else {"outside"} if who == "outsider" else set()
+    return seen | ({"station"} if who in AT_STATION else set())
 
 
 @pytest.mark.parametrize("who", WHO)
 def test_api_lists_hold_exactly_the_scope(world, who):
     client = client_for(world.cast.users()[who])
-    seen = VISIBLE[who]
-    expected = {getattr(world, seen).pk} if seen else set()
+    seen = visible(who)
+    expected = {getattr(world, name).pk for name in seen}
     cases = client.get(f"{API}/cases/", {"page_size": 500}).json()["results"]
     assert {c["id"] for c in cases} == expected
     alerts = client.get(f"{API}/alerts/", {"page_size": 500}).json()["results"]
     assert {a["case"] for a in alerts} == expected
     # Filtering on a unit outside the scope finds nothing rather than revealing anything.
-    other = world.cast.cs2301 if seen == "outside" else world.cast.oc01
+    other = world.cast.cs2301 if "outside" in seen else world.cast.oc01
     assert client.get(f"{API}/cases/", {"unit": other.pk}).json()["results"] == []
 
 

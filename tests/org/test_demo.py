@@ -231,6 +231,13 @@ EXPECTED_GRANTS = {
     Role.AUDITOR: {(Role.AUDITOR, UnitKind.SCHOOL)},
     Role.SECURITY_OFFICER: {(Role.SECURITY_OFFICER, UnitKind.SCHOOL)},
     Role.PSYCHOLOGIST: {(Role.PSYCHOLOGIST, UnitKind.SCHOOL)},
+    "kg_teacher": {(Role.CLASS_TEACHER, UnitKind.CLASS)},
+    "class_teacher": {(Role.CLASS_TEACHER, UnitKind.CLASS)},
+    Role.DORM_MANAGER: {(Role.DORM_MANAGER, UnitKind.DORM_BUILDING)},
+    "dorm_head": set(),
+    Role.POLICE_ADMIN: {(Role.POLICE_ADMIN, UnitKind.POLICE_BUREAU)},
+    Role.POLICE_OFFICER: {(Role.POLICE_OFFICER, UnitKind.POLICE_STATION)},
+    Role.BANK_BRANCH_MANAGER: {(Role.BANK_BRANCH_MANAGER, UnitKind.BANK_BRANCH)},
     "student": set(),
     "parent": set(),
 }
@@ -257,6 +264,20 @@ def test_demo_logins_exist_with_the_right_grants(world):
     numbers = [d.login for d in logins]
     assert len(set(numbers)) == len(numbers)
     assert Person.objects.filter(user__isnull=False, external_number__in=numbers).count() == len(numbers) - 2
+    # The teachers teach the classes they are granted: a kindergarten's, a middle school's first class.
+    for key, school in (("kg_teacher", "青山县实验幼儿园"), ("class_teacher", "青山县第一初级中学")):
+        login = next(d for d in logins if d.role == key)
+        grant = RoleGrant.objects.select_related("unit").get(user=login.user)
+        assert Membership.objects.filter(
+            person__user=login.user, unit=grant.unit, role=MembershipRole.COUNSELLOR
+        ).exists()
+        assert Unit.objects.get(path=grant.unit.path[:8]).name == school
+    # The dorm head heads a room of the dorm manager's building.
+    head = next(d for d in logins if d.role == "dorm_head")
+    building = RoleGrant.objects.get(user=next(d for d in logins if d.role == Role.DORM_MANAGER).user).unit
+    assert Membership.objects.filter(
+        person__user=head.user, role=MembershipRole.DORM_HEAD, unit__path__startswith=building.path
+    ).exists()
 
 
 @pytest.mark.parametrize("role", list(EXPECTED_GRANTS))

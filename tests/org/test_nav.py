@@ -262,8 +262,9 @@ def test_a_dorm_head_without_grants_gets_the_letters_link(client, cast):
 # top units; then the quick links: running campaigns for the dashboards.
 ADMIN_HOME_QUERIES = 8
 # … a counsellor's quick links need no dashboards but the due list: running campaigns, then per
-# campaign rules, obligations, school calendars, activity counts; then the units' names.
-COUNSELLOR_HOME_QUERIES = 13
+# campaign rules, obligations, school calendars, activity counts; then the units' names; and the
+# units above their classes, to name their role as the level does (辅导员, 班主任, 教师).
+COUNSELLOR_HOME_QUERIES = 14
 # session, user, grants, the user's grants, headed units (letters link), own record and children.
 STUDENT_HOME_QUERIES = 6
 

@@ -31,7 +31,9 @@ def test_people_visible_per_role(cast, who):
 
 def test_units_subtree(cast):
     codes = set(scope.units_for(cast.college_admin).values_list("code", flat=True))
-    assert codes == {"CS", "CS2301", "CS2302"}
+    # The college, its classes, and the room where its student 张三 lives (reached by membership).
+    assert codes == {"CS", "CS2301", "CS2302", "D1-101"}
+    assert set(scope.scope_paths(cast.college_admin)) == {cast.cs.path}
     assert not scope.units_for(cast.outsider).filter(path__startswith=cast.uni.path).exists()
 
 

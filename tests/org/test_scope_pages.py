@@ -15,7 +15,7 @@ from django.urls import reverse
 
 from fanzha.core.models import AuditRecord
 from fanzha.org.models import Guardianship, Membership, Person, RoleGrant, SignInCode, Unit, UnitEvent
-from tests.conftest import Cast
+from tests.conftest import COUNTY_ROLES, Cast
 
 pytestmark = pytest.mark.django_db
 
@@ -228,3 +228,91 @@ def test_every_named_route_is_covered():
             yield from names(p.url_patterns) if hasattr(p, "url_patterns") else [p.name]
 
     assert set(names(urls.urlpatterns)) - {"login", "logout"} == covered
+
+
+# The roles of every level (``county_cast``): their own units answer, everything else is missing, and a
+# write their role does not allow is refused and changes nothing.
+#         class_teacher kg_teacher dorm_manager security police_admin police_officer branch outlet
+COUNTY_CASES: dict[str, Case] = {
+    "home": Case(lambda c: reverse("home"), "200 200 200 200 200 200 200 200"),
+    "unit list": Case(lambda c: reverse("unit_list"), "200 200 200 200 200 200 200 200"),
+    "people list": Case(lambda c: reverse("person_list"), "200 200 200 200 200 200 200 200"),
+    "university": Case(unit("uni"), "404 404 404 200 404 404 404 404"),
+    "university class": Case(unit("cs2301"), "404 404 404 200 404 404 404 404"),
+    "dormitory room": Case(unit("d1_101"), "404 404 200 200 404 404 404 404"),
+    "middle-school class": Case(unit("m0701"), "200 404 404 404 404 404 404 404"),
+    "its sibling class": Case(unit("m0702"), "404 404 404 404 404 404 404 404"),
+    "kindergarten class": Case(unit("k0101"), "404 200 404 404 404 404 404 404"),
+    "the bureau": Case(unit("county"), "404 404 404 404 404 404 404 404"),
+    "police station": Case(unit("station"), "404 404 404 404 200 200 404 404"),
+    "another station": Case(unit("station2"), "404 404 404 404 200 404 404 404"),
+    "bank branch": Case(unit("branch"), "404 404 404 404 404 404 200 404"),
+    "its outlet": Case(unit("outlet"), "404 404 404 404 404 404 200 200"),
+    "another branch": Case(unit("branch2"), "404 404 404 404 404 404 404 404"),
+    "other school": Case(unit("oc01"), "404 404 404 404 404 404 404 404"),
+    "pupil": Case(person("pupil"), "200 404 404 404 404 404 404 404"),
+    "child": Case(person("child"), "404 200 404 404 404 404 404 404"),
+    "university student": Case(person("student"), "404 404 200 200 404 404 404 404"),
+    "other school's student": Case(person("other_student"), "404 404 404 404 404 404 404 404"),
+    "edit pupil": Case(
+        person("pupil", "person_edit"),
+        "302 404 404 404 404 404 404 404",
+        "post",
+        lambda c: {"name": "孙小明", "kind": "student", "external_number": "2025010101"},
+    ),
+    "edit university student": Case(
+        person("student", "person_edit"), "404 404 403 403 404 404 404 404", "post", lambda c: PERSON_EDIT
+    ),
+    "reveal university student": Case(
+        person("student", "person_reveal"),
+        "404 404 403 403 404 404 404 404",
+        "post",
+        lambda c: {"field": "phone"},
+    ),
+    "add a unit at the station": Case(
+        unit("station", "unit_add_child"),
+        "404 404 404 404 302 403 404 404",
+        "post",
+        lambda c: {"child-name": "西街社区", "child-code": "PCS01-02", "child-kind": "community"},
+    ),
+    "rename the class": Case(
+        unit("m0701", "unit_rename"),
+        "403 404 404 404 404 404 404 404",
+        "post",
+        lambda c: {"rename-name": "改名班", "rename-code": "X1"},
+    ),
+    "rename the building": Case(
+        unit("d1", "unit_rename"),
+        "404 404 403 403 404 404 404 404",
+        "post",
+        lambda c: {"rename-name": "改名楼", "rename-code": "X2"},
+    ),
+    "rename the branch": Case(
+        unit("branch", "unit_rename"),
+        "404 404 404 404 404 404 403 404",
+        "post",
+        lambda c: {"rename-name": "改名支行", "rename-code": "X3"},
+    ),
+    "issue a code to the pupil": Case(
+        person("pupil", "person_code_issue"), "200 404 404 404 404 404 404 404", "post"
+    ),
+}
+
+
+@pytest.mark.parametrize("role", COUNTY_ROLES)
+@pytest.mark.parametrize("name", list(COUNTY_CASES))
+def test_page_scope_of_every_level(client, county_cast, name, role):
+    case = COUNTY_CASES[name]
+    client.force_login(county_cast.users()[role])
+    before = snapshot()
+    response = getattr(client, case.method)(case.url(county_cast), case.data(county_cast))
+    expected = int(case.expected.split()[COUNTY_ROLES.index(role)])
+    assert response.status_code == expected, f"{name} as {role}: {response.status_code} != {expected}"
+    if case.method == "post" and expected != 302:
+        after = snapshot()
+        if name.startswith("issue") and expected == 200:  # the person's code row and one audit record
+            assert after[:-2] == before[:-2]
+        else:
+            assert after == before, f"refused {name} as {role} changed the database"
+    if expected == 404:
+        assert b"13800138000" not in response.content

@@ -346,7 +346,9 @@ def test_person_detail_relations(client, cast):
     client.force_login(cast.counsellor)
     response = client.get(reverse("person_detail", args=[cast.student.pk]))
     ctx = response.context
-    assert [row["m"].unit for row in ctx["memberships"]] == [cast.cs2301]  # the dormitory is out of scope
+    # The dormitory is outside the counsellor's subtree, but it is their student's room: shown.
+    assert [row["m"].unit for row in ctx["memberships"]] == [cast.cs2301, cast.d1_101]
+    assert [row["removable"] for row in ctx["memberships"]] == [True, False]
     assert [g.guardian for g in ctx["guardians"]] == [cast.parent]
     assert ctx["covered_by"] == cast.monitor
     assert ctx["can_reveal"] and ctx["can_edit"]

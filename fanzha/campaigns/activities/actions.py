@@ -29,9 +29,10 @@ from fanzha.org.scope import Cap
 from ..models import Activity, ActivityKind, ActivityRevision, Attendance, Campaign, Evidence, Obligation
 from .files import inspect_upload
 
-# Recording an activity or signing a letter for a unit is the everyday work that a counsellor's
-# grant allows (as do the administrators'); police liaisons and auditors only look.
-RECORD = Cap.EDIT_PEOPLE
+# Recording an activity or signing a letter for a unit: the work a plan puts on whoever answers for
+# the unit (counsellors, class teachers, dorm managers, police stations, bank branches, the
+# administrators); auditors only look.
+RECORD = Cap.RECORD
 
 # An activity is recorded after the fact, or up to a week ahead so that its check-in QR code
 # can be shown when it starts.

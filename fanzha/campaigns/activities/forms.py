@@ -139,8 +139,10 @@ class ActivityForm(Form):
             (forms.models.ModelChoiceIteratorValue(u.pk, u), unit_field.label_from_instance(u))
             for u in self.unit_list
         ]
-        if len(self.unit_list) == 1 and not self.initial.get("unit"):
-            self.initial["unit"] = self.unit_list[0].pk
+        # One unit of one's own (a counsellor's class, besides the rooms their students live in): chosen.
+        own = [u for u in self.unit_list if u.kind != UnitKind.DORM_ROOM] or self.unit_list
+        if len(own) == 1 and not self.initial.get("unit"):
+            self.initial["unit"] = own[0].pk
         obligation_field: Any = self.fields["obligation"]
         obligation_field.queryset = obligations
         obligation_field.choices = [("", obligation_field.empty_label)] + [

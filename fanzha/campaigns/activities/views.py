@@ -32,7 +32,7 @@ from fanzha.core.paging import paginate
 from fanzha.org.credentials import actions as credentials
 from fanzha.org.forms import apply_errors
 from fanzha.org.models import Unit
-from fanzha.org.scope import in_scope, people_for, units_for
+from fanzha.org.scope import in_scope, people_for, reached_only, units_for
 
 from .. import queries
 from ..models import Activity, ActivityKind, Evidence
@@ -183,11 +183,14 @@ def activity_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """An activity with its evidence, attendees, history and (for its recorders) the check-in code."""
     activity = _activity(request, pk)
     can_edit = in_scope(request.user, activity.unit, actions.RECORD)
+    attendances = activity.attendances.select_related("person").order_by("at", "pk")
+    if reached_only(request.user, activity.unit):  # a room reached through one's students: only them
+        attendances = attendances.filter(person__in=people_for(request.user))
     context: dict[str, Any] = {
         "activity": activity,
         "can_edit": can_edit,
         "evidence": _with_display(list(activity.evidence.all())),
-        "attendances": list(activity.attendances.select_related("person").order_by("at", "pk")),
+        "attendances": list(attendances),
         "history": reads.history(activity),
     }
     if can_edit:

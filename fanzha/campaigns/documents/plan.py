@@ -70,19 +70,31 @@ def plan_values(
     unit: Unit | None = None,
     placeholders: Mapping[str, str] | None = None,
     today: date | None = None,
+    naming: Naming | None = None,
 ) -> dict[str, str]:
     """Placeholder values: the template's defaults, then the unit and today, then what the user set."""
     today = today or timezone.localdate()
-    values = spec.placeholder_defaults()
-    values.update(year=str(today.year), issue_date=chinese_date(today))
+    builtin = {
+        "year": str(today.year),
+        "issue_date": chinese_date(today),
+        "locality": (naming or Naming(spec, unit)).place(),
+    }
     if unit is not None:
-        values["organisation"] = unit.name
+        builtin["organisation"] = unit.name
+    # A default may name a built-in ("本{locality}").
+    values = {k: _fill_known(v, builtin) for k, v in spec.placeholder_defaults().items()}
+    values.update(builtin)
     values.update({k: str(v) for k, v in (placeholders or {}).items()})
     return values
 
 
-def _filler(values: Mapping[str, str]) -> Any:
-    """``fill`` that writes a blank line for an empty value, so a printed plan shows where to write."""
+def _fill_known(text: str, values: Mapping[str, str]) -> str:
+    return PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), text)
+
+
+def filler(values: Mapping[str, str]) -> Any:
+    """``fill`` that writes a blank line for an empty value, so a printed plan (or a template's page)
+    shows where to write."""
 
     def fill(text: str) -> str:
         def one(match: re.Match[str]) -> str:
@@ -160,27 +172,33 @@ def action_labels() -> dict[str, str]:
     return {"listing": _("挂牌督办"), "interview": _("约谈"), "notice": _("通报")}
 
 
-def _kind_label(kind: str) -> str:
-    from fanzha.org.models import UnitKind
+class Naming:
+    """Names by level for one plan (``org.names``): the issuing unit's when there is one, else what the
+    template's levels say (a template previewed on its own). One query, the first time it is asked."""
 
-    try:
-        return str(UnitKind(kind).label)
-    except ValueError:
-        return kind
+    def __init__(self, spec: TemplateSpec, unit: Unit | None) -> None:
+        from fanzha.org.names import Levels
+
+        self.spec, self.unit = spec, unit
+        self.levels = Levels([unit])
+
+    def role(self, role: str) -> str:
+        from fanzha.org.names import template_role_label
+
+        if self.unit is not None:
+            return self.levels.role(role, self.unit)
+        return template_role_label(role, self.spec.issuer_kinds, self.spec.levels)
+
+    def kind(self, kind: str) -> str:
+        return self.levels.kind(kind, self.unit)
+
+    def place(self) -> str:
+        return self.levels.place(self.unit)
 
 
-def _role_label(role: str) -> str:
-    from fanzha.org.models import MembershipRole
-
-    try:
-        return str(MembershipRole(role).label)
-    except ValueError:
-        return role
-
-
-def _units(kind: str, issuer_kinds: tuple[str, ...]) -> str:
+def _units(kind: str, issuer_kinds: tuple[str, ...], naming: Naming) -> str:
     """The issuing level is one unit (“学校”); the levels below it are many (“各班级”)."""
-    label = _kind_label(kind)
+    label = naming.kind(kind)
     return label if kind in issuer_kinds else _("各%(kind)s") % {"kind": label}
 
 
@@ -251,12 +269,12 @@ def _goal_section(goal: Goal, year: str) -> Section:
     return Section(heading=goal.description, body=detail)
 
 
-def _obligation_section(rule: ObligationRule, year: str, issuer_kinds: tuple[str, ...]) -> Section:
+def _obligation_section(rule: ObligationRule, year: str, naming: Naming) -> Section:
     evidence = evidence_labels()
     detail = _("落实单位：%(level)s；频次：%(frequency)s；责任人：%(role)s") % {
-        "level": _units(rule.level, issuer_kinds),
+        "level": _units(rule.level, naming.spec.issuer_kinds, naming),
         "frequency": frequency_text(rule, year),
-        "role": _role_label(rule.responsible),
+        "role": naming.role(rule.responsible),
     }
     if rule.evidence:
         detail += _("；佐证材料：%(evidence)s") % {
@@ -287,7 +305,7 @@ def _accountability_section(rule: AccountabilityRule) -> Section:
     )
 
 
-def _auto(spec: TemplateSpec, kind: str, year: str) -> tuple[list[str], list[Section]]:
+def _auto(spec: TemplateSpec, kind: str, year: str, naming: Naming) -> tuple[list[str], list[Section]]:
     """What an ``auto`` section lists: (paragraphs, numbered child sections)."""
     if kind == "goals":
         return [], [_goal_section(g, year) for g in spec.goals]
@@ -302,15 +320,15 @@ def _auto(spec: TemplateSpec, kind: str, year: str) -> tuple[list[str], list[Sec
     if kind == "departments":
         return [], [Section(heading=d.name, body="；".join(d.duties) + "。") for d in spec.departments]
     if kind == "obligations":
-        return [], [_obligation_section(o, year, spec.issuer_kinds) for o in spec.obligations]
+        return [], [_obligation_section(o, year, naming) for o in spec.obligations]
     if kind == "accountability":
         return [], [_accountability_section(a) for a in spec.accountability]
     if kind == "letters":
         children = []
         for letter in spec.letters:
             parties = _("由%(upper)s与%(lower)s签订。") % {
-                "upper": _units(letter.upper, spec.issuer_kinds),
-                "lower": _units(letter.lower, spec.issuer_kinds),
+                "upper": _units(letter.upper, spec.issuer_kinds, naming),
+                "lower": _units(letter.lower, spec.issuer_kinds, naming),
             }
             children.append(Section(heading=f"《{letter.title}》", body=parties + "\n" + letter.body))
         return [], children
@@ -382,17 +400,19 @@ def _paragraphs(text: str) -> list[str]:
     return [line.strip() for line in text.splitlines() if line.strip()]
 
 
-def _blocks(spec: TemplateSpec, sections: Sequence[Section], level: int, fill: Any, year: str) -> list[Block]:
+def _blocks(
+    spec: TemplateSpec, sections: Sequence[Section], level: int, fill: Any, year: str, naming: Naming
+) -> list[Block]:
     blocks: list[Block] = []
     counter = 0
     for section in sections:
-        auto_lines, auto_children = _auto(spec, section.auto, year) if section.auto else ([], [])
+        auto_lines, auto_children = _auto(spec, section.auto, year, naming) if section.auto else ([], [])
         paragraphs = [fill(p) for p in _paragraphs(section.body)] + [fill(p) for p in auto_lines]
         children = [*section.children, *auto_children]
         heading = fill(section.heading).strip()
         if not heading:
             blocks += [Block("para", 0, text=p) for p in paragraphs]
-            blocks += _blocks(spec, children, level, fill, year)
+            blocks += _blocks(spec, children, level, fill, year, naming)
             continue
         counter += 1
         number = heading_number(level, counter)
@@ -402,7 +422,7 @@ def _blocks(spec: TemplateSpec, sections: Sequence[Section], level: int, fill: A
         else:
             inline = heading if heading.endswith(_CLOSING_PUNCTUATION) else heading + "。"
             blocks.append(Block("para", level, number, inline, paragraphs[0]))
-        blocks += _blocks(spec, children, level + 1, fill, year)
+        blocks += _blocks(spec, children, level + 1, fill, year, naming)
     return blocks
 
 
@@ -417,10 +437,11 @@ def build_plan(
 
     ``sections`` are the campaign's edited sections; by default the template's own.
     """
-    values = plan_values(spec, unit, placeholders, today)
-    fill = _filler(values)
+    naming = Naming(spec, unit)
+    values = plan_values(spec, unit, placeholders, today, naming)
+    fill = filler(values)
     chosen = list(spec.sections if sections is None else sections)
-    blocks = _blocks(spec, _with_missing_autos(spec, chosen), 1, fill, values["year"])
+    blocks = _blocks(spec, _with_missing_autos(spec, chosen), 1, fill, values["year"], naming)
     return PlanDocument(
         title=fill(spec.title),
         blocks=tuple(blocks),

@@ -13,8 +13,9 @@ from django.db import IntegrityError, transaction
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
+from fanzha.org import names
 from fanzha.org.models import Membership, Unit
-from fanzha.org.scope import in_scope
+from fanzha.org.scope import in_tree_scope
 
 from ..activities.actions import RECORD
 from ..activities.files import check_signature_png
@@ -39,6 +40,7 @@ def letter_values(campaign: Campaign) -> dict[str, str]:
     spec = campaign.spec()
     values = {
         "organisation": campaign.unit.name,
+        "locality": names.place(campaign.unit),
         "year": str(campaign.starts_on.year),
         "issue_date": date_format(campaign.starts_on, "DATE_FORMAT"),
         **spec.placeholder_defaults(),
@@ -168,15 +170,25 @@ def can_sign(user: Any, letter: ResponsibilityLetter, side: str, headed: set[int
 
     The upper side is signed by someone responsible for the upper unit; the lower side by someone
     responsible for the lower unit (a grant there, or heading it as a member) but not for the upper
-    one, so that nobody signs both sides. ``headed`` saves a query per letter on long lists.
+    one, so that nobody signs both sides. ``headed`` saves a query per letter on long lists. A room
+    that a counsellor reaches through their students (``org.scope.reach_paths``) is not theirs to sign
+    for: its letter is the dormitory head's and the building's.
     """
     if side == LetterSignature.Side.UPPER:
-        return in_scope(user, letter.upper_unit, RECORD)
-    if side != LetterSignature.Side.LOWER or in_scope(user, letter.upper_unit, RECORD):
+        return in_tree_scope(user, letter.upper_unit, RECORD)
+    if side != LetterSignature.Side.LOWER or in_tree_scope(user, letter.upper_unit, RECORD):
         return False
-    if in_scope(user, letter.lower_unit, RECORD):
+    if in_tree_scope(user, letter.lower_unit, RECORD):
         return True
     return letter.lower_unit_id in (headed_units(user) if headed is None else headed)
+
+
+def can_sign_as_member(person: Any, letter: ResponsibilityLetter) -> bool:
+    """Whether ``person`` signs the lower side of ``letter`` as the member heading its lower unit (a
+    dormitory head for their room): for the member's own pages, which know the person, not an account."""
+    return Membership.objects.filter(
+        person=person, unit_id=letter.lower_unit_id, role__in=LETTER_SIGNING_MEMBERSHIPS
+    ).exists()
 
 
 @transaction.atomic

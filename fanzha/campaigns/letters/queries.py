@@ -9,8 +9,9 @@ from typing import Any
 
 from django.db.models import Q
 
-from fanzha.org.models import Membership, MembershipRole, Role, RoleGrant, Unit, UnitKind
-from fanzha.org.scope import ROLE_CAPS, path_q, scope_paths
+from fanzha.org.models import Membership, MembershipRole, Person, RoleGrant, Unit
+from fanzha.org.names import Levels
+from fanzha.org.scope import path_q, role_caps, roles_with, scope_paths
 
 from .. import queries
 from ..models import Campaign, LetterSignature, ResponsibilityLetter
@@ -28,9 +29,11 @@ RESPONSIBLE_MEMBERSHIPS = (
 def responsible_people(unit_ids: set[int]) -> dict[int, list[str]]:
     """Who answers for each unit: holders of a working grant there, and its leaders, counsellors,
     liaisons and dormitory heads (two queries for any number of units)."""
-    roles = [role for role in Role.values if RECORD in ROLE_CAPS.get(role, ())]
     result: dict[int, list[str]] = defaultdict(list)
-    for grant in RoleGrant.objects.filter(unit_id__in=unit_ids, role__in=roles).select_related("user"):
+    grants = RoleGrant.objects.filter(unit_id__in=unit_ids, role__in=roles_with(RECORD))
+    for grant in grants.select_related("user", "unit"):
+        if RECORD not in role_caps(grant.role, grant.unit.kind):
+            continue  # a police liaison's grant at a school: its cases, not the school's letters
         name = grant.user.first_name or grant.user.username
         if name not in result[grant.unit_id]:
             result[grant.unit_id].append(name)
@@ -92,17 +95,14 @@ class LevelStatus:
         return sorted(waiting, key=lambda r: (r.lower_signed, r.letter.lower_unit.path))
 
 
-def _kind_label(kind: str) -> str:
-    return str(UnitKind(kind).label) if kind in UnitKind.values else kind
-
-
 def letter_status(user: Any, campaign: Campaign) -> list[LevelStatus]:
     """Signing status of the campaign's letters that the user can see, level by level."""
     spec = campaign.spec()
     values = letter_values(campaign)
+    naming = Levels([campaign.unit])  # a county's bureau is its 县教育局
     levels = []
     for i, level in enumerate(spec.letters):
-        upper, lower = _kind_label(level.upper), _kind_label(level.lower)
+        upper, lower = naming.kind(level.upper, campaign.unit), naming.kind(level.lower, campaign.unit)
         title = fill(level.title, {**values, "upper_unit": upper, "lower_unit": lower})
         levels.append(LevelStatus(index=i, title=title, upper_kind=upper, lower_kind=lower))
     letters = list(
@@ -172,3 +172,21 @@ def letters_to_sign(user: Any, limit: int = 50) -> list[ToSign]:
         )
     )
     return result[:limit]
+
+
+def letters_to_sign_as_member(person: Person, limit: int = 50) -> list[ToSign]:
+    """Letter sides a member signs for a unit they head (a dormitory head's room, a team leader's
+    team), still unsigned, oldest campaign first: for the member's own task page, which knows the
+    person but has no staff account. Only the lower side of open campaigns; the upper side is the
+    staff's (``can_sign``), and nobody signs both sides of one letter."""
+    headed = Membership.objects.filter(person=person, role__in=queries.LETTER_SIGNING_MEMBERSHIPS).values(
+        "unit_id"
+    )
+    letters = (
+        ResponsibilityLetter.objects.filter(lower_unit_id__in=headed, campaign__status=Campaign.Status.ACTIVE)
+        .exclude(signatures__side=LetterSignature.Side.LOWER)
+        .select_related("campaign", "upper_unit", "lower_unit")
+        .order_by("campaign__starts_on", "campaign_id", "level", "lower_unit__path")[:limit]
+    )
+    label = str(LetterSignature.Side.LOWER.label)
+    return [ToSign(letter, LetterSignature.Side.LOWER, label, letter.lower_unit) for letter in letters]

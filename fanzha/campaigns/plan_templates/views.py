@@ -2,12 +2,13 @@
 
 Thin: reads come from ``queries.templates_for`` and ``scope``, writes from ``actions``,
 documents from ``documents``. A template or unit outside the user's scope answers 404 exactly
-like a missing one. Adding a template needs ``Cap.EDIT_UNITS`` on some unit (the new template
+like a missing one. Adding a template needs ``Cap.CAMPAIGN`` on some unit (the new template
 belongs to one of them); editing needs it at the template's owner unit; otherwise 403.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import lru_cache
 from typing import Any, cast
 
@@ -22,7 +23,7 @@ from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
-from fanzha.org.models import MembershipRole, PersonKind, Unit, UnitKind
+from fanzha.org.models import PersonKind, Unit, UnitKind
 from fanzha.org.scope import Cap, in_scope, scope_paths, units_for
 
 from ..documents import formats
@@ -55,7 +56,7 @@ def _builtin_order() -> dict[str, int]:
 
 
 def _owner_units(user: Any) -> QuerySet[Unit]:
-    return units_for(user, Cap.EDIT_UNITS).exclude(kind__in=_LEAF_KINDS).order_by("path")
+    return units_for(user, Cap.CAMPAIGN).exclude(kind__in=_LEAF_KINDS).order_by("path")
 
 
 def _template_for(request: HttpRequest, code: str) -> CampaignTemplate:
@@ -66,7 +67,7 @@ def _can_edit(user: Any, template: CampaignTemplate) -> bool:
     return (
         template.source == CampaignTemplate.Source.CUSTOM
         and template.owner_unit is not None
-        and in_scope(user, template.owner_unit, Cap.EDIT_UNITS)
+        and in_scope(user, template.owner_unit, Cap.CAMPAIGN)
     )
 
 
@@ -95,7 +96,7 @@ def template_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "campaigns/template_list.html",
-        {"templates": templates, "can_create": bool(scope_paths(request.user, Cap.EDIT_UNITS))},
+        {"templates": templates, "can_create": bool(scope_paths(request.user, Cap.CAMPAIGN))},
     )
 
 
@@ -103,6 +104,17 @@ def _detail_context(spec: TemplateSpec) -> dict[str, Any]:
     year = str(timezone.localdate().year)
     evidence = documents.evidence_labels()
     metrics = documents.metric_labels()
+    naming = documents.Naming(spec, None)
+    # Texts that may name a placeholder ("全{locality}", "{leader}"), filled as the preview fills them:
+    # a blank line for what is left to the campaign.
+    fill = documents.filler(documents.plan_values(spec, naming=naming))
+    spec = replace(
+        spec,
+        goals=tuple(replace(g, description=fill(g.description)) for g in spec.goals),
+        obligations=tuple(replace(o, description=fill(o.description)) for o in spec.obligations),
+        accountability=tuple(replace(a, description=fill(a.description)) for a in spec.accountability),
+        leadership=tuple(replace(x, holder=fill(x.holder), duty=fill(x.duty)) for x in spec.leadership),
+    )
     return {
         "spec": spec,
         "audiences": [_label(PersonKind, a) for a in spec.audiences],
@@ -122,7 +134,7 @@ def _detail_context(spec: TemplateSpec) -> dict[str, Any]:
                 "rule": o,
                 "level": _label(UnitKind, o.level),
                 "frequency": documents.frequency_text(o, year),
-                "responsible": _label(MembershipRole, o.responsible),
+                "responsible": naming.role(o.responsible),
                 "evidence": "、".join(evidence.get(e, e) for e in o.evidence),
             }
             for o in spec.obligations
@@ -132,8 +144,7 @@ def _detail_context(spec: TemplateSpec) -> dict[str, Any]:
             for a in spec.accountability
         ],
         "letters": [
-            {"letter": x, "upper": _label(UnitKind, x.upper), "lower": _label(UnitKind, x.lower)}
-            for x in spec.letters
+            {"letter": x, "upper": naming.kind(x.upper), "lower": naming.kind(x.lower)} for x in spec.letters
         ],
         "preview": documents.build_plan(spec),
     }
@@ -147,7 +158,7 @@ def template_detail(request: HttpRequest, code: str) -> HttpResponse:
     context: dict[str, Any] = {
         "template": template,
         "can_edit": _can_edit(request.user, template),
-        "can_create": bool(scope_paths(request.user, Cap.EDIT_UNITS)),
+        "can_create": bool(scope_paths(request.user, Cap.CAMPAIGN)),
     }
     try:
         context.update(_detail_context(template.spec()))
@@ -185,7 +196,7 @@ def _save(
 @require_http_methods(["GET", "POST"])
 def template_create(request: HttpRequest) -> HttpResponse:
     """Upload a TOML file or paste its text; ``?from=CODE`` starts from a visible template's text."""
-    if not scope_paths(request.user, Cap.EDIT_UNITS):
+    if not scope_paths(request.user, Cap.CAMPAIGN):
         raise PermissionDenied
     owners = _owner_units(request.user)
     initial: dict[str, Any] = {}

@@ -19,7 +19,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from fanzha.campaigns.models import Campaign
-from fanzha.campaigns.spec import AccountabilityRule, TemplateError
+from fanzha.campaigns.spec import AccountabilityRule, TemplateError, fill
 from fanzha.org.models import Role, RoleGrant, Unit
 from fanzha.org.scope import Cap, in_scope
 
@@ -51,7 +51,7 @@ def _wanted(case: Case) -> dict[tuple[int, str], tuple[Campaign, str, str]]:
                 wanted[(campaign.pk, rule.action)] = (
                     campaign,
                     queries.target_path(campaign, case),
-                    rule.description,
+                    fill(rule.description, campaign.placeholders or {}),
                 )
     return wanted
 

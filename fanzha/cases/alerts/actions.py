@@ -60,7 +60,7 @@ from ..models import (
 log = logging.getLogger(__name__)
 
 # Who answers an alert first (every level that has them, nearest first), and who hears it last.
-RESPONDERS = (Role.POLICE_LIAISON, Role.SECURITY_OFFICER)
+RESPONDERS = (Role.POLICE_LIAISON, Role.POLICE_OFFICER, Role.POLICE_ADMIN, Role.SECURITY_OFFICER)
 LAST_RESORT = (Role.SCHOOL_ADMIN, Role.BUREAU_ADMIN)
 DELIVERY_MODES = ("thread", "sync", "off")
 TIME_FORMAT = "%Y-%m-%d %H:%M"

@@ -32,6 +32,8 @@ MAX_TEXT = 10_000
 MAX_SESSIONS = 99
 # Roles whose grant holds ``Cap.COUNSEL``: the people a follow-up may be assigned to.
 COUNSEL_ROLES = tuple(role for role, caps in ROLE_CAPS.items() if Cap.COUNSEL in caps)
+# The grants of a class's own teacher: a university's counsellor, a school's or kindergarten's class teacher.
+CLASS_ROLES = (Role.COUNSELLOR, Role.CLASS_TEACHER)
 
 
 def can_counsel(user: Any, case: Case) -> bool:
@@ -106,7 +108,7 @@ def class_counsellor(case: Case) -> User | None:
             if user is not None and can_counsel(user, case):
                 return user
         grant = (
-            RoleGrant.objects.filter(unit=unit, role=Role.COUNSELLOR, user__is_active=True)
+            RoleGrant.objects.filter(unit=unit, role__in=CLASS_ROLES, user__is_active=True)
             .select_related("user")
             .order_by("pk")
             .first()

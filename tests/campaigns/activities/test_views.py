@@ -228,7 +228,8 @@ def test_college_admin_chooses_among_buttons(client, cast):
     client.force_login(cast.college_admin)
     form = client.get(reverse("activity_record")).context["form"]
     assert form.unit_buttons
-    assert [u.code for u in form.unit_list] == ["CS", "CS2301", "CS2302"]
+    # the college, its classes, and the room where its student lives
+    assert [u.code for u in form.unit_list] == ["CS", "CS2301", "CS2302", "D1-101"]
 
 
 def test_edit_page_shows_history(client, cast, activity):

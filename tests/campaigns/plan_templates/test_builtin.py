@@ -234,7 +234,7 @@ def test_county_police_special_action(specs):
 
 def test_bank_publicity_month(specs):
     spec = specs["篇六"]
-    assert spec.issuer_kinds == ("bank_head",)
+    assert spec.issuer_kinds == ("bank_head", "bank_branch")  # a branch files its own plan (issue 12)
     assert "bank_branch" in spec.levels
     assert spec.period_months == 2
     assert (spec.extra["period_start"], spec.extra["period_end"]) == ("05-01", "06-30")

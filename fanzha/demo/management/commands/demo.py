@@ -20,6 +20,7 @@ from django.db.models import ProtectedError
 from fanzha.campaigns import demo as campaign_demo
 from fanzha.cases import demo as cases_demo
 from fanzha.core.management.commands.serve import DEFAULT_BIND, run_server
+from fanzha.demo.logins import login_table
 from fanzha.learn import actions as learn_actions
 from fanzha.org import demo
 from fanzha.reach import demo as reach_demo
@@ -86,8 +87,7 @@ class Command(BaseCommand):
                 kpis.rebuild(campaign, history=True)
             log("dashboards rebuilt")
         cases_demo.build_cases(log, scale=options["scale"])
-        table = demo.format_logins(demo.demo_logins())
-        table += "\n" + campaign_demo.format_campaigns(campaign_demo.demo_campaigns())
+        table = login_table()  # as ``fanzha demo-logins`` prints it
         log(table)
         log(f"total {time.monotonic() - started:.1f} s")
         if options["no_serve"]:
