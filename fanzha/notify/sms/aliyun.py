@@ -5,7 +5,8 @@ the documents):
 
 * 「SendSms - 发送短信」: POST to ``https://dysmsapi.aliyuncs.com/`` with ``PhoneNumbers`` (mainland
   11 digits), ``SignName`` (an approved signature), ``TemplateCode`` (an approved template,
-  ``SMS_…``) and ``TemplateParam`` (a JSON object of strings, one per ``${name}`` of the template).
+  ``SMS_…``) and ``TemplateParam`` (a JSON object of strings, one per ``${name}`` of the template; a
+  verification-code template has one variable, 4 to 6 digits, a notice's each at most 35 characters).
   Success is HTTP 200 ``{"Code": "OK", "Message": "OK", "BizId": …, "RequestId": …}``.
 * 「签名机制」 (RPC, signature version 1.0): the common parameters ``Format=JSON``,
   ``Version=2017-05-25``, ``AccessKeyId``, ``SignatureMethod=HMAC-SHA1``, ``Timestamp``
@@ -37,13 +38,16 @@ from datetime import UTC, datetime, timedelta
 from django.utils import timezone
 
 from .. import errors
-from . import GatewayConfig, Message, fit
+from . import PARAMS, GatewayConfig, Message, Template, fit
 from .transport import Answer, Unreachable, post, provider_code
 
 ENDPOINT = "https://dysmsapi.aliyuncs.com"
 REGION = "cn-hangzhou"
 VERSION = "2017-05-25"
 PARAM_CHARS = 35  # a notice template's variable: at most 35 characters (a code's: 4 to 6 digits)
+# A verification-code template has exactly one variable, the code (its text says how long it lasts);
+# the other kinds name theirs as ``PARAMS`` does.
+NAMES = {**PARAMS, Template.CODE: ("code",)}
 
 # The documented result codes, by what they mean for the row.
 PERMANENT: dict[str, str] = {
@@ -124,10 +128,16 @@ def request_params(
         "PhoneNumbers": message.phone,
         "SignName": config.sign_name,
         "TemplateCode": config.template_for(message),
-        "TemplateParam": json.dumps(fit(message.params, PARAM_CHARS), ensure_ascii=False),
+        "TemplateParam": json.dumps(_values(message), ensure_ascii=False),
     }
     params["Signature"] = signature(config.key_secret, "POST", params)
     return params
+
+
+def _values(message: Message) -> dict[str, str]:
+    """The template's variables, by name, each within the documented length."""
+    names = NAMES.get(message.template, tuple(message.params))
+    return fit({name: message.params.get(name, "") for name in names}, PARAM_CHARS)
 
 
 def classify(answer: Answer, now: datetime) -> str:

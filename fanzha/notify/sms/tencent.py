@@ -11,7 +11,8 @@ the documents):
   ``"Ok"`` and a ``SerialNo`` when it was accepted.
 * 「签名方法 v3」: headers ``X-TC-Action: SendSms``, ``X-TC-Version: 2021-01-11``, ``X-TC-Timestamp``
   (Unix seconds), ``X-TC-Region``; CanonicalRequest = ``POST\\n/\\n\\n`` + the signed headers
-  (``content-type`` and ``host``, lower-case, ``name:value\\n`` each) + ``\\n`` + their names joined
+  (``content-type`` and ``host``; names and values lower-case and trimmed, ``name:value\\n`` each, in
+  the names' order) + ``\\n`` + their names joined
   by ``;`` + ``\\n`` + hex(SHA256(payload)); CredentialScope = ``<UTC date>/sms/tc3_request``;
   StringToSign = ``TC3-HMAC-SHA256\\n<timestamp>\\n<scope>\\n`` + hex(SHA256(CanonicalRequest)); the
   key is HMAC-SHA256 chained from ``"TC3" + SecretKey`` over the date, the service and
@@ -95,7 +96,7 @@ def authorization(secret_id: str, secret_key: str, host: str, payload: bytes, st
     """The ``Authorization`` header of a POST of ``payload`` to ``host`` at ``stamp`` (Unix seconds)."""
     date = datetime.fromtimestamp(stamp, UTC).strftime("%Y-%m-%d")
     signed_headers = "content-type;host"
-    canonical_headers = f"content-type:{CONTENT_TYPE}\nhost:{host}\n"
+    canonical_headers = f"content-type:{CONTENT_TYPE.lower()}\nhost:{host.strip().lower()}\n"
     canonical = "\n".join(
         ["POST", "/", "", canonical_headers, signed_headers, hashlib.sha256(payload).hexdigest()]
     )
