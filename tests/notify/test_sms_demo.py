@@ -91,3 +91,14 @@ def test_a_gateway_without_its_settings_is_an_error(settings):
     assert {"fanzha.E010", "fanzha.W011"} <= found
     settings.FANZHA_SMS_TEMPLATES = "not json"
     assert "fanzha.E011" in _ids(sms_settings())
+
+
+def test_fanzha_demo_serves_with_the_demo_gateway_and_says_where_codes_are(monkeypatch):
+    from fanzha.demo.management.commands.demo import demo_env
+    from fanzha.org.demo import format_logins
+
+    monkeypatch.delenv("FANZHA_SMS_BACKEND", raising=False)
+    assert demo_env() == {"FANZHA_SMS_BACKEND": "demo"}
+    monkeypatch.setenv("FANZHA_SMS_BACKEND", "aliyun")  # an operator's own gateway is kept
+    assert demo_env() == {"FANZHA_SMS_BACKEND": "aliyun"}
+    assert "/notifications/sms-demo/" in format_logins([])
