@@ -9,13 +9,13 @@ from typing import Any
 
 from django.db.models import Q
 
-from fanzha.org.models import Membership, MembershipRole, Role, RoleGrant, Unit, UnitKind
+from fanzha.org.models import Membership, MembershipRole, Person, Role, RoleGrant, Unit, UnitKind
 from fanzha.org.scope import ROLE_CAPS, path_q, scope_paths
 
 from .. import queries
 from ..models import Campaign, LetterSignature, ResponsibilityLetter
 from ..spec import fill
-from .actions import RECORD, can_sign, headed_units, letter_values
+from .actions import RECORD, can_sign, headed_by, headed_units, letter_values
 
 RESPONSIBLE_MEMBERSHIPS = (
     MembershipRole.LEADER,
@@ -172,3 +172,19 @@ def letters_to_sign(user: Any, limit: int = 50) -> list[ToSign]:
         )
     )
     return result[:limit]
+
+
+def letters_for_member(person: Person, limit: int = 20) -> list[ToSign]:
+    """Letters a member signs on the phone pages (``actions.member_may_sign``): the lower side, still
+    unsigned, of the letters of running campaigns whose lower unit the member heads, oldest first."""
+    headed = headed_by(person)
+    if not headed:
+        return []
+    letters = (
+        ResponsibilityLetter.objects.filter(lower_unit_id__in=headed, campaign__status=Campaign.Status.ACTIVE)
+        .exclude(signatures__side=LetterSignature.Side.LOWER)
+        .select_related("campaign", "upper_unit", "lower_unit")
+        .order_by("campaign__starts_on", "campaign_id", "level", "lower_unit__path")
+    )
+    label = str(LetterSignature.Side.LOWER.label)
+    return [ToSign(x, LetterSignature.Side.LOWER, label, x.lower_unit) for x in letters[:limit]]
