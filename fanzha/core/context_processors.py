@@ -36,7 +36,7 @@ def menu(
         if entry.cap is not None and entry.cap not in caps:
             continue
         as_member = entry.member_label is not None and not caps
-        label = entry.member_label if as_member else entry.label
+        label = entry.member_label if entry.member_label is not None and as_member else entry.label
         url = member_url if as_member and member_url else reverse(entry.url_name)
         links.append(MenuLink(entry.section, url, label, entry.section == current))
     return links

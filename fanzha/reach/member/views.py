@@ -752,7 +752,7 @@ def member_home(request: HttpRequest) -> HttpResponse:
     their own tasks, the letters they sign and the report button, and each child's parent notices —
     as the member of their class's link and of each child's (links are created when missing)."""
     person = queries.account_person(request.user)
-    own = None
+    own: dict[str, Any] | None = None
     guardian: list[dict[str, Any]] = []
     if person is not None:
         unit = queries.home_unit(person)
@@ -763,7 +763,7 @@ def member_home(request: HttpRequest) -> HttpResponse:
             member = Member(actions.ensure_class_link(child_unit), person, True, via_account=True)
             groups, children = guardian_groups(member)
             guardian.append({"member": member, "unit": child_unit, "groups": groups, "children": children})
-    first = own["member"] if own else (guardian[0]["member"] if guardian else None)
+    first: Member | None = own["member"] if own else (guardian[0]["member"] if guardian else None)
     context: dict[str, Any] = {"person": person, "own": own, "guardian": guardian, "account": True}
     if first is not None:
         context = {**page_context(first, first.link), **context}
