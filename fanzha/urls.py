@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from fanzha.core.health import healthz
+from fanzha.reach.member.views import member_home
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
@@ -20,6 +21,7 @@ urlpatterns = [
     path("cases/", include("fanzha.cases.urls")),
     path("m/", include("fanzha.cases.member.urls")),
     path("m/", include("fanzha.reach.member.urls")),
+    path("me/", member_home, name="member_home"),
     path("dashboards/", include("fanzha.reports.urls")),
     path("", include("fanzha.org.urls")),
 ]

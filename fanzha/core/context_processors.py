@@ -25,17 +25,22 @@ class MenuLink:
     current: bool
 
 
-def menu(caps: set[Any], url_name: str | None, entries: list[registry.Entry] | None = None) -> list[MenuLink]:
+def menu(
+    caps: set[Any], url_name: str | None, entries: list[registry.Entry] | None = None, member_url: str = ""
+) -> list[MenuLink]:
     """The menu entries the capabilities open, the current page's section marked (``entries``: these
-    instead of the main menu's, e.g. the account area's)."""
+    instead of the main menu's, e.g. the account area's). ``member_url``: a student's or parent's own
+    page (``core.menu.member_home``), which an entry with a ``member_label`` opens for them."""
     entries = registry.entries() if entries is None else entries
     current = registry.section_of(url_name, entries)
     links = []
     for entry in entries:
         if entry.cap is not None and entry.cap not in caps:
             continue
-        label = entry.member_label if entry.member_label is not None and not caps else entry.label
-        links.append(MenuLink(entry.section, reverse(entry.url_name), label, entry.section == current))
+        as_member = entry.member_label is not None and not caps
+        label = entry.member_label if entry.member_label is not None and as_member else entry.label
+        url = member_url if as_member and member_url else reverse(entry.url_name)
+        links.append(MenuLink(entry.section, url, label, entry.section == current))
     return links
 
 
@@ -48,8 +53,9 @@ def nav(request: HttpRequest) -> dict[str, Any]:
     caps = registry.capabilities(user)
     match = getattr(request, "resolver_match", None)
     url_name = match.url_name if match else None
+    member_url = "" if caps or user.is_superuser else registry.member_home(user)
     return {
         "caps": caps,
-        "menu": menu(caps, url_name),
+        "menu": menu(caps, url_name, member_url=member_url),
         "account_menu": menu(caps, url_name, registry.account_entries()),
     }

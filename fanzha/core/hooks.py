@@ -132,7 +132,9 @@ def attestations_changed(changes: Sequence[AttestationChange]) -> None:
 @dataclass(frozen=True)
 class Letter:
     """One message to one phone (``kind`` "sms") or e-mail address ("email"). ``key`` makes queueing
-    it twice a no-op; a key that starts with ``otp:`` marks a secret (its SMS text is blanked once sent)."""
+    it twice a no-op; a key that starts with ``otp:`` marks a secret (its SMS text is blanked once sent).
+    An SMS names the approved template it is sent as (``sms_template``: "code" with ``code`` and
+    ``minutes``, "account" with none) and its parameters; ``body`` is the text our pages show."""
 
     kind: str
     to: str
@@ -140,6 +142,8 @@ class Letter:
     body: str
     key: str
     link: str = ""
+    sms_template: str = ""
+    sms_params: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

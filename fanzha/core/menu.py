@@ -20,7 +20,8 @@ class Entry:
     """One menu entry: the page ``url_name`` opens, shown to holders of ``cap`` (None: every signed-in
     user). ``prefixes`` are the URL-name prefixes of the pages that belong to the entry's section
     (a prefix without a trailing ``_`` must match the whole name). ``member_label`` replaces the
-    label for a user with no capability at all (a student or parent)."""
+    label for a user with no capability at all (a student or parent), and the entry then opens their
+    member page (``member_home``) when they have one."""
 
     order: int
     section: str
@@ -46,6 +47,7 @@ _entries: dict[str, Entry] = {}
 _account: dict[str, Entry] = {}
 _capabilities: list[Callable[[Any], set[Any]]] = []
 _login_options: list[Callable[[Any], Iterable[LoginOption]]] = []
+_member_home: list[Callable[[Any], str]] = []
 
 
 def register(*entries: Entry) -> None:
@@ -102,6 +104,23 @@ def login_options(request: Any) -> list[LoginOption]:
     """Every registered provider's sign-in options for ``request``, in order."""
     options = [option for provider in _login_options for option in provider(request)]
     return sorted(options, key=lambda o: o.order)
+
+
+def on_member_home(provider: Callable[[Any], str]) -> None:
+    """Register ``provider(user)``, which returns the page of a student or parent (a user with no
+    capability) — their tasks, their children's notices — or "" when the user has none (reach's ``/me/``).
+    The home page sends such a user there, and an entry's ``member_label`` leads there."""
+    if provider not in _member_home:
+        _member_home.append(provider)
+
+
+def member_home(user: Any) -> str:
+    """The member page of ``user`` as the first registered provider tells it ("" when none does)."""
+    for provider in _member_home:
+        url = provider(user)
+        if url:
+            return url
+    return ""
 
 
 def _prefixes(entries: Iterable[Entry]) -> Iterable[tuple[str, str]]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator
@@ -20,7 +21,7 @@ from fanzha.core import crypto
 from fanzha.core.identifiers import normalize_phone
 from fanzha.org.models import Unit, User
 
-from . import errors, pacing, webhooks
+from . import errors, pacing, sms, webhooks
 from .models import MAILTO, Channel, ChannelAudience, ChannelKind, Notification, Outbox, default_audience
 from .tasks import request_delivery_on_commit
 
@@ -40,9 +41,15 @@ def queue(
     not_before: datetime | None = None,
     expires_at: datetime | None = None,
     priority: int = Outbox.Priority.NORMAL,
+    sms_template: str = "",
+    sms_params: dict[str, Any] | None = None,
 ) -> Outbox:
     """Queue one message to a user (in-app or e-mail), an e-mail address, a phone number (SMS) or a
     webhook channel.
+
+    An SMS names its kind (``sms_template``, a ``sms.Template``) and that kind's parameters
+    (``sms_params``, ``sms.PARAMS``): a gateway sends the operator's approved template of that kind
+    with them, never ``body`` (which our pages show). No personal data in the parameters.
 
     ``priority`` ``Outbox.Priority.ALERT`` (stop-payment alerts) is delivered before anything else and
     may use the room pacing keeps free on a robot. ``expires_at``: a message not sent by then is
@@ -60,6 +67,11 @@ def queue(
         "expires_at": expires_at,
         "priority": priority,
     }
+    if sms_template or sms_params:
+        if kind != ChannelKind.SMS or sms_template not in sms.Template.values:
+            raise ValidationError({"sms_template": _("未知的短信模板")})
+        fields["sms_template"] = sms_template
+        fields["sms_params"] = {str(k): str(v) for k, v in (sms_params or {}).items()}
     if isinstance(to, Channel):
         if to.kind != kind:
             raise ValidationError({"channel": _("渠道类型不符")})

@@ -12,6 +12,7 @@ class NotifyConfig(AppConfig):
         # through registries; see fanzha/core/hooks.py, menu.py and jobs.py.
         from fanzha.core import hooks, jobs, menu
 
+        from . import checks  # noqa: F401  (registers the SMS and e-mail system checks)
         from .home import home_items
         from .postman import OutboxPostman
         from .tasks import JOBS
@@ -25,6 +26,6 @@ class NotifyConfig(AppConfig):
                 "notifications",
                 "notification_list",
                 _("通知"),
-                prefixes=("notification_", "channel_"),
+                prefixes=("notification_", "channel_", "sms_"),
             ),
         )

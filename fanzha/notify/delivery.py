@@ -24,10 +24,15 @@ address not allowed) fails at once; the rest is retried. The row and the channel
 an ``errors`` code, which pages show in words; nothing the remote side said is kept or logged.
 
 SMS: the row's ``address`` holds the phone number encrypted (``core.crypto``); the backend named by
-``settings.FANZHA_SMS_BACKEND`` sends it. With no gateway (the default ``LogBackend``) nothing leaves
-and the row ends ``unsent`` ("未发送：未配置短信网关"), never "sent". Once sent or given up, the address
-is replaced by the masked number, and a row whose idempotency key starts with ``otp:`` (a one-time
-sign-in code) has its body blanked: neither the number nor the code stays behind.
+``settings.FANZHA_SMS_BACKEND`` (``sms``) sends it as the approved template of the row's kind
+(``sms_template``) with its parameters (``sms_params``). With no gateway (the default) nothing leaves
+and the row ends ``unsent`` ("未发送：未配置短信网关"), never "sent". The gateway's answer is recorded:
+its message id once accepted (``provider_ref``), otherwise its result code (``provider_code``) and the
+reason in words (``last_error``); a refusal that can never succeed (an invalid number, a template not
+approved, a bad key) fails at once, a per-number rate limit waits for the provider's window uncounted,
+the service's own trouble is retried with the back-off. Once sent or given up, the address is replaced
+by the masked number, and a row whose idempotency key starts with ``otp:`` (a one-time sign-in code)
+has its body and parameters blanked: neither the number nor the code stays behind.
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.core.mail import send_mail
@@ -149,19 +155,23 @@ def _send_email(row: Outbox) -> None:
 SECRET_KEY_PREFIX = "otp:"
 
 
-def _sms_scrub(row: Outbox, phone: str) -> dict[str, str]:
+def _sms_scrub(row: Outbox, phone: str) -> dict[str, Any]:
     """What an SMS row keeps once it is done with (sent or given up): the masked number, no code."""
-    scrub = {"address": mask_phone(phone)}
+    scrub: dict[str, Any] = {"address": mask_phone(phone)}
     if row.idempotency_key.startswith(SECRET_KEY_PREFIX):
         scrub["body"] = "-"
+        scrub["sms_params"] = {}
     return scrub
 
 
-def _send_sms(row: Outbox, phone: str) -> None:
-    """Hand an SMS to the configured gateway (``LogBackend``, the default, is none: ``NotSent``)."""
+def _send_sms(row: Outbox, phone: str) -> str:
+    """Hand an SMS to the configured gateway (none by default: ``NotSent``); the provider's message id."""
     if not phone:
         raise PermanentError(errors.NO_ADDRESS, "no phone number")
-    sms.backend().send(phone, message_text(row))
+    message = sms.Message(
+        phone=phone, text=message_text(row), template=row.sms_template, params=dict(row.sms_params or {})
+    )
+    return sms.backend().send(message)
 
 
 def _claim(now: datetime, pk: int | None = None) -> Outbox | None:
@@ -202,7 +212,7 @@ def _channel_result(row: Outbox, now: datetime, reason: str = "") -> None:
         Channel.objects.filter(pk=row.channel_id).update(last_ok_at=now)
 
 
-def _mark_sent(row: Outbox, now: datetime, scrub: dict[str, str] | None = None) -> bool:
+def _mark_sent(row: Outbox, now: datetime, scrub: dict[str, Any] | None = None) -> bool:
     with transaction.atomic():
         fresh = _locked(row)
         if fresh is None:
@@ -225,7 +235,7 @@ def _mark_sent(row: Outbox, now: datetime, scrub: dict[str, str] | None = None) 
 
 
 def _mark_failed(
-    row: Outbox, now: datetime, error: DeliveryError, scrub: dict[str, str] | None = None
+    row: Outbox, now: datetime, error: DeliveryError, scrub: dict[str, Any] | None = None
 ) -> None:
     scrub = scrub or {}
     with transaction.atomic():
@@ -233,6 +243,7 @@ def _mark_failed(
         if fresh is None:
             return
         fresh.last_error = error.reason
+        fresh.provider_code = error.answer
         fresh.not_before = None
         if isinstance(error, NotSent):
             fresh.status = Outbox.Status.UNSENT
@@ -246,16 +257,16 @@ def _mark_failed(
             scrub = {}  # an SMS that will be retried keeps its number
         for name, value in scrub.items():
             setattr(fresh, name, value)
-        fresh.save(update_fields=["status", "last_error", "attempts", "not_before", *scrub])
+        fresh.save(update_fields=["status", "last_error", "provider_code", "attempts", "not_before", *scrub])
         _channel_result(fresh, now, error.reason)
     log.warning(
         "outbox %s: %s (attempt %s): %s %s", row.pk, fresh.status, row.attempts, error.reason, error.detail
     )
 
 
-def _defer(row: Outbox, now: datetime, until: datetime, reason: str = "") -> None:
+def _defer(row: Outbox, now: datetime, until: datetime, reason: str = "", answer: str = "") -> None:
     """Put the row (and every other due row to the same robot it would have to wait behind) off until
-    ``until``; the attempt does not count."""
+    ``until``; the attempt does not count. ``answer``: an SMS gateway's result code, kept on the row."""
     with transaction.atomic():
         fresh = _locked(row)
         if fresh is None:
@@ -265,7 +276,8 @@ def _defer(row: Outbox, now: datetime, until: datetime, reason: str = "") -> Non
         fields = ["attempts", "not_before"]
         if reason:
             fresh.last_error = reason
-            fields.append("last_error")
+            fresh.provider_code = answer
+            fields += ["last_error", "provider_code"]
         fresh.save(update_fields=fields)
         if row.channel_id is not None:
             waiting = Outbox.objects.filter(
@@ -281,7 +293,7 @@ def _defer(row: Outbox, now: datetime, until: datetime, reason: str = "") -> Non
 def deliver_one(row: Outbox, now: datetime) -> str:
     """Send one claimed row; ``SENT``, ``FAILED``, ``DEFERRED`` (waits for the robot's window), or
     ``NOTHING`` (another worker had sent it)."""
-    scrub: dict[str, str] = {}
+    scrub: dict[str, Any] = {}
     try:
         if row.expires_at is not None and row.expires_at <= now:
             raise NotSent(errors.EXPIRED, "expired")
@@ -292,7 +304,8 @@ def deliver_one(row: Outbox, now: datetime) -> str:
         elif row.channel_kind == ChannelKind.SMS:
             phone = crypto.decrypt(row.address)
             scrub = _sms_scrub(row, phone) if phone else {}
-            _send_sms(row, phone)
+            reference = _send_sms(row, phone)
+            scrub = {**scrub, "provider_ref": reference[:100], "provider_code": ""}
         elif row.channel_kind != ChannelKind.IN_APP:
             raise PermanentError(errors.UNKNOWN, f"no adapter for {row.channel_kind}")
         return SENT if _mark_sent(row, now, scrub) else NOTHING
@@ -302,7 +315,7 @@ def deliver_one(row: Outbox, now: datetime) -> str:
     except RateLimited as limited:
         if row.channel_id is not None:
             pacing.hold(row.channel_id, limited.until)
-        _defer(row, now, limited.until, errors.RATE_LIMITED)
+        _defer(row, now, limited.until, limited.reason, limited.answer)
         log.warning("outbox %s: rate limited (%s), next try %s", row.pk, limited.detail, limited.until)
         return DEFERRED
     except DeliveryError as exc:

@@ -36,6 +36,19 @@ MAIL_FAILED = "mail_failed"
 NO_SMS_GATEWAY = "no_sms_gateway"
 SMS_FAILED = "sms_failed"
 EXPIRED = "expired"
+# SMS gateways (Alibaba Cloud, Tencent Cloud): what their answers mean, in our words.
+SMS_NO_TEMPLATE = "sms_no_template"
+SMS_BAD_PHONE = "sms_bad_phone"
+SMS_TEMPLATE = "sms_template"
+SMS_SIGN_NAME = "sms_sign_name"
+SMS_AUTH = "sms_auth"
+SMS_BALANCE = "sms_balance"
+SMS_PARAMS = "sms_params"
+SMS_BLOCKED = "sms_blocked"
+SMS_CONTENT = "sms_content"
+SMS_SERVICE = "sms_service"
+SMS_RATE_LIMITED = "sms_rate_limited"
+SMS_REJECTED = "sms_rejected"
 UNKNOWN = "unknown"
 
 WORDS: dict[str, Promise] = {
@@ -60,6 +73,18 @@ WORDS: dict[str, Promise] = {
     NO_SMS_GATEWAY: _("未配置短信网关"),
     SMS_FAILED: _("短信网关发送失败"),
     EXPIRED: _("已过期，不再补发"),
+    SMS_NO_TEMPLATE: _("没有为这类短信配置审核通过的短信模板：请在 FANZHA_SMS_TEMPLATES 中填写模板编号"),
+    SMS_BAD_PHONE: _("手机号无效或不能接收短信"),
+    SMS_TEMPLATE: _("短信模板未审核通过或与参数不符：请检查短信模板设置"),
+    SMS_SIGN_NAME: _("短信签名未审核通过：请检查短信签名设置"),
+    SMS_AUTH: _("短信网关不接受本平台的密钥或签名：请检查短信网关的密钥设置"),
+    SMS_BALANCE: _("短信账户余额不足、已停机或未开通短信服务"),
+    SMS_PARAMS: _("短信参数不符合模板要求（过长或格式不对）"),
+    SMS_BLOCKED: _("该号码已退订短信或在免打扰名单中"),
+    SMS_CONTENT: _("短信内容被网关拦截"),
+    SMS_SERVICE: _("短信网关暂时出错：稍后自动重试"),
+    SMS_RATE_LIMITED: _("给该号码发短信太频繁，短信网关暂时限流：限流结束后自动重试"),
+    SMS_REJECTED: _("短信网关拒绝了这条短信"),
     UNKNOWN: _("发送失败"),
 }
 
@@ -75,10 +100,13 @@ def words(code: str) -> str:
 class DeliveryError(Exception):
     """A send that failed and may succeed later. ``reason`` is one of the codes above."""
 
-    def __init__(self, reason: str = UNKNOWN, detail: str = "") -> None:
+    def __init__(self, reason: str = UNKNOWN, detail: str = "", answer: str = "") -> None:
         super().__init__(reason)
         self.reason = reason
         self.detail = detail  # a short code for the log (``errcode 310000``), never remote text
+        # An SMS gateway's own result code (``isv.MOBILE_NUMBER_ILLEGAL``), kept on the row for the
+        # operator: one of the provider's documented identifiers, checked to be one, never its text.
+        self.answer = answer
 
 
 class PermanentError(DeliveryError):
@@ -92,6 +120,8 @@ class NotSent(PermanentError):
 class RateLimited(DeliveryError):
     """The service refused for sending too often: try again at ``until``, not counted as a failure."""
 
-    def __init__(self, until: datetime, detail: str = "") -> None:
-        super().__init__(RATE_LIMITED, detail)
+    def __init__(
+        self, until: datetime, detail: str = "", reason: str = RATE_LIMITED, answer: str = ""
+    ) -> None:
+        super().__init__(reason, detail, answer)
         self.until = until

@@ -176,6 +176,14 @@ class Outbox(models.Model):
     expires_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     sent_at = models.DateTimeField(null=True, blank=True)
+    # SMS: the approved template's kind (``sms.Template``) and its parameters, which a gateway sends
+    # instead of ``body`` (kept for pages); the provider's answer: its message id once accepted (BizId,
+    # SerialNo), its result code otherwise (``isv.MOBILE_NUMBER_ILLEGAL``; the reason in words is
+    # ``last_error``).
+    sms_template = models.CharField(max_length=20, blank=True)
+    sms_params = models.JSONField(default=dict, blank=True)
+    provider_ref = models.CharField(max_length=100, blank=True)
+    provider_code = models.CharField(max_length=80, blank=True)
 
     class Meta:
         verbose_name = _("发件箱")
@@ -199,6 +207,24 @@ class Outbox(models.Model):
         label = str(self.get_status_display())
         reason = self.error_text
         return gettext("%(status)s：%(reason)s") % {"status": label, "reason": reason} if reason else label
+
+
+class DemoSms(models.Model):
+    """An SMS the demo's gateway kept instead of sending (``FANZHA_SMS_BACKEND=demo``): the system
+    administrator reads it on a page marked as the demo's, so that a demo parent can sign in with a code."""
+
+    phone = models.CharField(max_length=20)  # masked: the page never shows a whole number
+    text = models.TextField()
+    template = models.CharField(max_length=20, blank=True)
+    params = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("演示短信")
+        verbose_name_plural = _("演示短信")
+
+    def __str__(self) -> str:
+        return f"{self.phone} {self.created_at:%Y-%m-%d %H:%M}"
 
 
 class Notification(models.Model):

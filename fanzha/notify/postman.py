@@ -20,7 +20,14 @@ class OutboxPostman:
 
     def queue(self, letter: Letter) -> None:
         actions.queue(
-            letter.kind, letter.to, subject=letter.subject, body=letter.body, key=letter.key, link=letter.link
+            letter.kind,
+            letter.to,
+            subject=letter.subject,
+            body=letter.body,
+            key=letter.key,
+            link=letter.link,
+            sms_template=letter.sms_template if letter.kind == "sms" else "",
+            sms_params=letter.sms_params if letter.kind == "sms" else None,
         )
 
     def send_now(self, keys: Sequence[str]) -> None:

@@ -1,4 +1,5 @@
-"""In-app notifications under /notifications/, and the units' channels under /notifications/channels/."""
+"""In-app notifications under /notifications/, the units' channels under /notifications/channels/, and
+the demo's SMS under /notifications/sms-demo/."""
 
 from django.urls import include, path
 
@@ -9,4 +10,5 @@ urlpatterns = [
     path("<int:pk>/read/", views.notification_read, name="notification_read"),
     path("read-all/", views.notification_read_all, name="notification_read_all"),
     path("channels/", include("fanzha.notify.channels.urls")),
+    path("sms-demo/", include("fanzha.notify.sms.urls")),
 ]

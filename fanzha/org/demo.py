@@ -1353,4 +1353,8 @@ def format_logins(logins: Sequence[DemoLogin]) -> str:
         f"学生手机端（班级自助链接、活动签到）: 学号 {DEMO_NUMBERS['student']} + 个人登录码 {code}"
         "（其他学生的登录码由辅导员在班级页面打印登录条）"
     )
+    lines.append(
+        "家长手机端: 班级自助链接 → 家长登录，填上表家长的手机号；短信验证码不真实发送，"
+        "以系统管理员登录后在 /notifications/sms-demo/（演示短信）查看"
+    )
     return "\n".join(lines)

@@ -21,7 +21,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
-from fanzha.core import hooks
+from fanzha.core import hooks, menu
 from fanzha.core.paging import paginate
 
 from . import actions, names, scope
@@ -117,9 +117,15 @@ def _home_links(caps: set[Cap]) -> list[hooks.HomeLink]:
 @login_required
 def home(request: AuthedRequest) -> HttpResponse:
     """Each role's starting page: quick links to its usual tasks (from every app, through
-    ``core.hooks``), its grants and the size of its scope, or one's own record."""
+    ``core.hooks``), its grants and the size of its scope, or one's own record. A student or parent
+    (no capability) goes to their member page (``core.menu.member_home``: the class link's tasks)."""
     user = request.user
     caps = scope.capabilities(user)
+    if not caps and not user.is_superuser:
+        # A student or parent: their tasks and their children's notices are on their member page.
+        member_url = menu.member_home(user)
+        if member_url:
+            return redirect(member_url)
     links, panels = hooks.home_items(user, caps)
     links = sorted([*links, *_home_links(caps)], key=lambda link: link.order)
     grants = _label_roles(list(user.grants.select_related("unit").order_by("unit__path", "role")))

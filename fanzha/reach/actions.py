@@ -38,6 +38,7 @@ from fanzha.campaigns.models import Campaign, CampaignEvent, Evidence
 from fanzha.core import crypto, hooks
 from fanzha.notify import actions as notify
 from fanzha.notify.models import ChannelKind, Outbox
+from fanzha.notify.sms import Template
 from fanzha.org.models import Guardianship, Membership, Person, Unit
 
 from . import queries
@@ -530,12 +531,20 @@ def issue_code(person: Person, now: datetime | None = None) -> IssuedCode:
     row = OneTimeCode.objects.create(
         person=person, code_hash=_code_hash(person, code), expires_at=now + CODE_TTL
     )
+    minutes = int(CODE_TTL.total_seconds() // 60)
     with translation.override(settings.LANGUAGE_CODE):
         body = _("你的登录验证码是 %(code)s，10 分钟内有效。验证码只用于本人登录，请勿告诉任何人。") % {
             "code": code
         }
         outbox = notify.queue(
-            ChannelKind.SMS, phone, subject=_("【反诈工作平台】"), body=body, key=f"otp:{row.pk}"
+            ChannelKind.SMS,
+            phone,
+            subject=_("【反诈工作平台】"),
+            body=body,
+            key=f"otp:{row.pk}",
+            expires_at=row.expires_at,  # a code held up past its life is not sent at all
+            sms_template=Template.CODE,
+            sms_params={"code": code, "minutes": minutes},
         )
     return IssuedCode(row, code, outbox)
 
@@ -624,6 +633,14 @@ def _reminder_text(campaign: Campaign, item: str, children: list[Person]) -> tup
     return subject, body
 
 
+def _reminder_params(item: str, children: list[Person]) -> tuple[str, dict[str, Any]]:
+    """The SMS template of a reminder and its parameters: the task's name, or how many children a
+    parent signs the notice for (no name: a template's variables carry no personal data)."""
+    if item in queries.CHILD_ONLY:
+        return Template.PARENT_NOTICE, {"count": len(children)}
+    return Template.REMINDER, {"item": _item_label(item)}
+
+
 @transaction.atomic
 def remind_missing(
     campaign: Campaign, unit: Unit, item: str, actor: Any, today: date | None = None
@@ -671,7 +688,17 @@ def remind_missing(
             if user is not None and user.is_active:
                 notify.queue(ChannelKind.IN_APP, user, subject=subject, body=body, link=link, key=key)
             elif person.phone_enc and (phone := person.phone):
-                notify.queue(ChannelKind.SMS, phone, subject=subject, body=body, link=link, key=key)
+                template, params = _reminder_params(item, children)
+                notify.queue(
+                    ChannelKind.SMS,
+                    phone,
+                    subject=subject,
+                    body=body,
+                    link=link,
+                    key=key,
+                    sms_template=template,
+                    sms_params=params,
+                )
             else:
                 result.unreachable.append(person)
                 continue

@@ -21,7 +21,7 @@ from django.utils import timezone
 from fanzha.campaigns.models import Campaign
 from fanzha.core import crypto
 from fanzha.core.identifiers import normalize_phone
-from fanzha.org.models import Guardianship, Membership, Person, PersonKind, Unit
+from fanzha.org.models import Guardianship, Membership, Person, PersonKind, Unit, UnitKind
 from fanzha.org.scope import Cap, people_for
 
 from .models import COUNTED, Attestation, ClassLink, Item
@@ -215,3 +215,64 @@ def find_guardian(unit: Unit, phone: str) -> Person | None:
 
 def is_guardian_of(guardian: Person, child: Person) -> bool:
     return Guardianship.objects.filter(guardian=guardian, student=child).exists()
+
+
+# One place for students and parents: the member behind a signed-in account ---------------------------
+
+# The unit that is a person's own on the member pages, by its kind (lowest first): the class before the
+# grade, college or school, a dormitory last (a student is in a class and a room at once).
+_HOME_RANKS = {
+    UnitKind.CLASS: 0,
+    UnitKind.GRADE: 1,
+    UnitKind.COLLEGE: 2,
+    UnitKind.KINDERGARTEN: 3,
+    UnitKind.SCHOOL: 4,
+    UnitKind.DORM_ROOM: 8,
+    UnitKind.DORM_BUILDING: 9,
+}
+
+
+def account_person(user: Any) -> Person | None:
+    """The active person a signed-in account belongs to (None for an anonymous visitor or an account
+    that no roster links to anyone)."""
+    if not getattr(user, "is_authenticated", False):
+        return None
+    return Person.objects.filter(user_id=user.pk, is_active=True).select_related("root").first()
+
+
+def home_unit(person: Person) -> Unit | None:
+    """The person's own unit for the member pages: their class, else the lowest unit they belong to."""
+    memberships = Membership.objects.filter(person=person, unit__is_active=True).select_related("unit")
+    ranked = sorted(memberships, key=lambda m: (_HOME_RANKS.get(m.unit.kind, 5), m.pk))
+    return ranked[0].unit if ranked else None
+
+
+def children_by_unit(guardian: Person) -> list[tuple[Unit, list[Person]]]:
+    """The guardian's active children grouped by each child's own unit (``home_unit``), in name order."""
+    children = Person.objects.filter(
+        is_active=True, pk__in=Guardianship.objects.filter(guardian=guardian).values("student_id")
+    ).order_by("name", "pk")
+    groups: dict[int, tuple[Unit, list[Person]]] = {}
+    for child in children:
+        unit = home_unit(child)
+        if unit is not None:
+            groups.setdefault(unit.pk, (unit, []))[1].append(child)
+    return list(groups.values())
+
+
+def member_role(person: Person, unit: Unit) -> str:
+    """How ``person`` stands on the member pages of ``unit``'s link: "member" (they belong to it or below),
+    "guardian" (a child of theirs does), or "" (neither: the link is not theirs)."""
+    if Person.objects.filter(members_q(unit), pk=person.pk).exists():
+        return "member"
+    if wards_in(person, unit).exists():
+        return "guardian"
+    return ""
+
+
+def has_member_pages(person: Person) -> bool:
+    """Whether the person has anything on the member pages: a unit of their own, or a child."""
+    return (
+        Membership.objects.filter(person=person, unit__is_active=True).exists()
+        or Guardianship.objects.filter(guardian=person, student__is_active=True).exists()
+    )

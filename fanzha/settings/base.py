@@ -362,10 +362,38 @@ FANZHA_ALERT_DELIVERY = os.environ.get("FANZHA_ALERT_DELIVERY", "thread")
 # The address people reach this site at (e.g. https://fanzha.example.edu.cn): links in e-mails, chat-group
 # messages and SMS are absolute only when it is set.
 FANZHA_SITE_URL = os.environ.get("FANZHA_SITE_URL", "").rstrip("/")
-# SMS (one-time sign-in codes, reminders to members without an account): the backend class that
-# sends them. The default is "no gateway": it sends nothing and the message shows "未发送：未配置短信网关"
-# (never "sent"); see fanzha/notify/sms.py.
-FANZHA_SMS_BACKEND = os.environ.get("FANZHA_SMS_BACKEND", "fanzha.notify.sms.LogBackend")
+# SMS (sign-in codes, stop-payment alerts, reminders, parent notices): the gateway that sends them,
+# "none" (the default: nothing is sent, the message shows "未发送：未配置短信网关", never "sent"),
+# "aliyun" (Alibaba Cloud SMS), "tencent" (Tencent Cloud SMS) or "demo" (kept for the demo's page, never
+# in production). Each kind of message goes out as the operator's approved template of that kind
+# (FANZHA_SMS_TEMPLATES, JSON: {"code": …, "alert": …, "reminder": …, "parent_notice": …, "account": …})
+# under the approved signature FANZHA_SMS_SIGN_NAME. See fanzha/notify/sms/ and docs/deployment.md.
+FANZHA_SMS_BACKEND = os.environ.get("FANZHA_SMS_BACKEND", "none").strip() or "none"
+FANZHA_SMS_KEY_ID = os.environ.get("FANZHA_SMS_KEY_ID", "")  # AccessKey ID / SecretId
+FANZHA_SMS_KEY_SECRET = os.environ.get("FANZHA_SMS_KEY_SECRET", "")  # AccessKey secret / SecretKey
+FANZHA_SMS_SIGN_NAME = os.environ.get("FANZHA_SMS_SIGN_NAME", "")
+FANZHA_SMS_APP_ID = os.environ.get("FANZHA_SMS_APP_ID", "")  # Tencent Cloud's SmsSdkAppId
+FANZHA_SMS_REGION = os.environ.get("FANZHA_SMS_REGION", "")  # default cn-hangzhou / ap-guangzhou
+FANZHA_SMS_TEMPLATES = os.environ.get("FANZHA_SMS_TEMPLATES", "")
+# The provider's API address; empty: its public one (dysmsapi.aliyuncs.com, sms.tencentcloudapi.com).
+FANZHA_SMS_ENDPOINT = os.environ.get("FANZHA_SMS_ENDPOINT", "").strip()
+FANZHA_SMS_TIMEOUT = float(os.environ.get("FANZHA_SMS_TIMEOUT", "10"))
+
+# E-mail (invitations, alerts, e-mail channels): the SMTP server. Each setting is read from the
+# environment under its Django name (EMAIL_HOST …); without EMAIL_HOST nothing can be mailed (Django's
+# default localhost:25 is kept only for a machine with its own mail server). EMAIL_USE_TLS is STARTTLS
+# (usually port 587), EMAIL_USE_SSL implicit TLS (usually 465): at most one of them.
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT", "10"))
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "webmaster@localhost")
+# Where error reports to ADMINS come from; the sender of every message when not set apart.
+SERVER_EMAIL = os.environ.get("SERVER_EMAIL", DEFAULT_FROM_EMAIL)
+EMAIL_SUBJECT_PREFIX = os.environ.get("EMAIL_SUBJECT_PREFIX", "[fanzha] ")
 # Chat-group robot webhooks go only to the WeCom, DingTalk and Feishu/Lark hosts over https, and never to
 # an internal address. For a private deployment of a robot service, list its hosts here (comma-separated
 # "host", "host:port", "https://host[:port]", or "http://host[:port]" to allow plain http): a listed host

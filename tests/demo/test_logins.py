@@ -17,7 +17,7 @@ from django.core.management import CommandError, call_command
 
 from fanzha.campaigns.home import due_rows
 from fanzha.campaigns.letters.actions import can_sign, can_sign_as_member
-from fanzha.campaigns.letters.queries import letters_to_sign, letters_to_sign_as_member
+from fanzha.campaigns.letters.queries import letters_for_member, letters_to_sign
 from fanzha.org import demo
 from fanzha.org.models import Role
 
@@ -84,7 +84,7 @@ def test_every_new_login_signs_in_and_finds_work_waiting(world, client):
         assert waiting, f"{key} has no letter to sign"
         assert all(can_sign(logins[key].user, t.letter, t.side) for t in waiting)
     head = logins["dorm_head"].user.person
-    waiting = letters_to_sign_as_member(head)
+    waiting = letters_for_member(head)
     assert waiting and all(can_sign_as_member(head, t.letter) for t in waiting)
     assert all(t.side == "lower" for t in waiting)
     assert {t.letter.pk for t in waiting} <= {t.letter.pk for t in letters_to_sign(logins["dorm_head"].user)}

@@ -69,13 +69,13 @@ def shoot(page: Page, shots: Path | None, name: str) -> None:
         page.screenshot(path=str(shots / f"{name}.png"), full_page=True)
 
 
-def sign_in(page: Page, base: str, login: str) -> None:
-    """Sign in with the cast's password and land on the home page."""
+def sign_in(page: Page, base: str, login: str, home: str = "/") -> None:
+    """Sign in with the cast's password and land on the home page (a student's or parent's: ``/me/``)."""
     page.goto(f"{base}/login/")
     page.locator("#id_username").fill(login)
     page.locator("#id_password").fill(PASSWORD)
     page.locator("form.form button[type=submit]").click()
-    expect(page).to_have_url(f"{base}/")
+    expect(page).to_have_url(f"{base}{home}")
 
 
 def no_sideways_scroll(page: Page) -> None:

@@ -104,9 +104,12 @@ def test_student_menu_on_a_phone(browser: Browser, live_server: Any, live_cast: 
     context = browser.new_context(locale="zh-CN", viewport={"width": 390, "height": 740}, is_mobile=True)
     page = context.new_page()
     try:
-        sign_in(page, live_server.url, "UNI:2023001")
+        sign_in(page, live_server.url, "UNI:2023001", home="/me/")  # a student's home: their tasks
+        no_sideways_scroll(page)
+        page.goto(f"{live_server.url}/notifications/")
         page.locator("details.navmenu summary").click()
         expect(page.locator("details.navmenu nav a")).to_have_text(STUDENT_MENU)
+        expect(page.locator("details.navmenu nav a", has_text="我的信息")).to_have_attribute("href", "/me/")
         no_sideways_scroll(page)
     finally:
         context.close()

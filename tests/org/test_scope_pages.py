@@ -61,7 +61,8 @@ PERSON_EDIT = {"name": "改名", "kind": "student", "external_number": "2023001"
 
 #            school college counsellor police auditor student parent outsider
 CASES: dict[str, Case] = {
-    "home": Case(lambda c: reverse("home"), "200 200 200 200 200 200 200 200"),
+    # a student and a parent go on to their own page of tasks (/me/)
+    "home": Case(lambda c: reverse("home"), "200 200 200 200 200 302 302 200"),
     "unit list": Case(lambda c: reverse("unit_list"), "200 200 200 200 200 200 200 200"),
     "people list": Case(lambda c: reverse("person_list"), "200 200 200 200 200 200 200 200"),
     "unit root": Case(unit("uni"), "200 404 404 200 200 404 404 404"),

@@ -35,7 +35,7 @@ def test_login_with_staff_number(client, cast):
 def test_login_with_phone(client, cast):
     response = client.post(reverse("login"), {"username": "138 0013 8000", "password": PASSWORD})
     assert response.status_code == 302
-    assert client.get(reverse("home")).context["user"] == cast.student_user
+    assert client.get(reverse("home"), follow=True).context["user"] == cast.student_user
 
 
 def test_login_page_and_wrong_password(client, cast):
@@ -96,21 +96,29 @@ def test_home_of_school_admin(client, cast):
 
 
 def test_home_of_student_shows_own_record(client, cast):
+    """A student's home is their page of tasks (/me/), with their own record, the phone masked."""
     client.force_login(cast.student_user)
-    response = client.get(reverse("home"))
-    assert response.context["own"] == [cast.student]
-    assert response.context["children"] == []
+    response = client.get(reverse("home"), follow=True)
+    assert response.redirect_chain == [(reverse("member_home"), 302)]
+    assert response.context["person"] == cast.student and response.context["guardian"] == []
     body = response.content.decode()
-    assert "138****8000" in body
+    assert "138****8000" in body and reverse("person_detail", args=[cast.student.pk]) in body
     assert "13800138000" not in body
 
 
 def test_home_of_parent_shows_children(client, cast):
     client.force_login(cast.parent_user)
-    response = client.get(reverse("home"))
-    assert response.context["own"] == [cast.parent]
-    assert response.context["children"] == [cast.student]
+    response = client.get(reverse("home"), follow=True)
+    assert response.context["person"] == cast.parent and response.context["own"] is None
+    assert [g["children"] for g in response.context["guardian"]] == [[cast.student]]
     assert reverse("person_detail", args=[cast.student.pk]) in response.content.decode()
+
+
+def test_home_of_an_account_linked_to_nobody_says_so(client, cast):
+    lone = User.objects.create_user("lone", password=PASSWORD)
+    client.force_login(lone)
+    body = client.get(reverse("home")).content.decode()
+    assert "您的账号尚未关联人员信息" in body
 
 
 def test_home_of_superuser_sees_every_root(client, cast):

@@ -16,6 +16,7 @@ from django.core.files.storage import default_storage
 from django.utils import timezone
 
 from fanzha.campaigns.models import Campaign, CampaignTemplate
+from fanzha.notify.sms import Message
 from fanzha.reach import actions
 from fanzha.reach.models import ClassLink
 from tests.codes import give_code
@@ -44,12 +45,16 @@ body = "让每一名师生都会识骗防骗。"
 
 
 class CaptureBackend:
-    """An SMS backend that keeps what it was given (phone, text), for tests to read."""
+    """An SMS backend that keeps what it was given (phone, text; and the whole message), for tests to
+    read."""
 
     sent: ClassVar[list[tuple[str, str]]] = []
+    messages: ClassVar[list[Message]] = []
 
-    def send(self, phone: str, text: str) -> None:
-        self.sent.append((phone, text))
+    def send(self, message: Message) -> str:
+        self.sent.append((message.phone, message.text))
+        self.messages.append(message)
+        return f"capture-{len(self.sent)}"
 
 
 @pytest.fixture(autouse=True)
@@ -57,6 +62,7 @@ def _reach_env(settings) -> None:
     """Each test starts with an empty cache and SMS capture (rate limits live in the test database)."""
     cache.clear()
     CaptureBackend.sent.clear()
+    CaptureBackend.messages.clear()
     settings.FANZHA_SMS_BACKEND = "tests.reach.conftest.CaptureBackend"
 
 

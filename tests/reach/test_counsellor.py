@@ -18,6 +18,7 @@ from openpyxl import load_workbook
 
 from fanzha.notify.models import ChannelKind, Outbox
 from fanzha.org import actions as org_actions
+from fanzha.org.models import Guardianship
 from fanzha.reach import actions
 from fanzha.reach.models import Attestation, ClassLink, Item
 from tests.campaigns.files import PDF_WITH_JAVASCRIPT, jpeg, png
@@ -269,3 +270,20 @@ def _matrix_queries(client, cast, campaign, people):
 @pytest.mark.parametrize("people", [5, 30])
 def test_matrix_query_count_is_pinned(client, cast, campaign, people):
     assert _matrix_queries(client, cast, campaign, people) == 10
+
+
+def test_reminder_sms_names_its_template_and_carries_no_name(client, cast, campaign):
+    """Issue 12, item 5: a reminder SMS is the approved reminder template with the task's name; a parent's
+    is the parent-notice template with how many children, never their names."""
+    phoned = org_actions.save_person(
+        root=cast.uni, name="孙七", kind="student", external_number="2023010", phone="13700137000"
+    )
+    org_actions.add_membership(phoned, cast.cs2301)
+    actions.remind_missing(campaign, cast.cs2301, Item.QUIZ_PASSED, cast.counsellor)
+    sms = Outbox.objects.get(channel_kind=ChannelKind.SMS)
+    assert (sms.sms_template, sms.sms_params) == ("reminder", {"item": "答题合格"})
+    parent = org_actions.save_person(root=cast.uni, name="孙父", kind="parent", phone="13600136000")
+    org_actions.link_guardian(parent, phoned, Guardianship.Relation.FATHER)
+    actions.remind_missing(campaign, cast.cs2301, Item.PARENT_NOTICE_SIGNED, cast.counsellor)
+    notice = Outbox.objects.filter(channel_kind=ChannelKind.SMS, sms_template="parent_notice").get()
+    assert notice.sms_params == {"count": "1"} and "孙七" in notice.body

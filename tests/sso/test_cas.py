@@ -126,7 +126,7 @@ def test_a_ticket_works_once_and_a_forged_one_not_at_all(client, cast, cas_on):
 def test_single_sign_out_ends_the_session(client, cast, cas_on):
     client.get(cas_to_callback(client, "2023001"))
     ticket = CasTicket.objects.get().ticket
-    assert client.get(reverse("home")).status_code == 200
+    assert client.get(reverse("member_home")).status_code == 200  # the student's own page
 
     message = (
         '<samlp:LogoutRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" '
@@ -139,7 +139,8 @@ def test_single_sign_out_ends_the_session(client, cast, cas_on):
     server = Client()  # the CAS server posts without our cookies or CSRF token
     answer = server.post(reverse("sso_cas_callback"), {"logoutRequest": message})
     assert answer.status_code == 200
-    assert client.get(reverse("home")).status_code == 302  # signed out
+    assert client.get(reverse("member_home")).status_code == 302  # signed out: to the sign-in page
+    assert signed_in_user_id(client) is None
     assert not CasTicket.objects.exists()
 
 

@@ -14,7 +14,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from fanzha.org import names
-from fanzha.org.models import Membership, Unit
+from fanzha.org.models import Membership, Person, Unit
 from fanzha.org.scope import in_tree_scope
 
 from ..activities.actions import RECORD
@@ -163,6 +163,22 @@ def headed_units(user: Any) -> set[int]:
             "unit_id", flat=True
         )
     )
+
+
+def headed_by(person: Person) -> set[int]:
+    """Units whose letters ``person`` signs as the member answering for them (a dormitory head …): the
+    same rule as ``headed_units``, for a member signed in on the phone pages without an account."""
+    return set(
+        Membership.objects.filter(person=person, role__in=LETTER_SIGNING_MEMBERSHIPS).values_list(
+            "unit_id", flat=True
+        )
+    )
+
+
+def member_may_sign(person: Person, letter: ResponsibilityLetter, side: str) -> bool:
+    """Whether a member (no staff grant needed) signs ``side`` of ``letter`` on the phone pages: only the
+    lower side, of a letter whose lower unit they head (the dormitory head signs the dormitory's)."""
+    return side == LetterSignature.Side.LOWER and letter.lower_unit_id in headed_by(person)
 
 
 def can_sign(user: Any, letter: ResponsibilityLetter, side: str, headed: set[int] | None = None) -> bool:

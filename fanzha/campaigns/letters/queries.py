@@ -16,7 +16,7 @@ from fanzha.org.scope import path_q, role_caps, roles_with, scope_paths
 from .. import queries
 from ..models import Campaign, LetterSignature, ResponsibilityLetter
 from ..spec import fill
-from .actions import RECORD, can_sign, headed_units, letter_values
+from .actions import RECORD, can_sign, headed_by, headed_units, letter_values
 
 RESPONSIBLE_MEMBERSHIPS = (
     MembershipRole.LEADER,
@@ -174,19 +174,17 @@ def letters_to_sign(user: Any, limit: int = 50) -> list[ToSign]:
     return result[:limit]
 
 
-def letters_to_sign_as_member(person: Person, limit: int = 50) -> list[ToSign]:
-    """Letter sides a member signs for a unit they head (a dormitory head's room, a team leader's
-    team), still unsigned, oldest campaign first: for the member's own task page, which knows the
-    person but has no staff account. Only the lower side of open campaigns; the upper side is the
-    staff's (``can_sign``), and nobody signs both sides of one letter."""
-    headed = Membership.objects.filter(person=person, role__in=queries.LETTER_SIGNING_MEMBERSHIPS).values(
-        "unit_id"
-    )
+def letters_for_member(person: Person, limit: int = 20) -> list[ToSign]:
+    """Letters a member signs on the phone pages (``actions.member_may_sign``): the lower side, still
+    unsigned, of the letters of running campaigns whose lower unit the member heads, oldest first."""
+    headed = headed_by(person)
+    if not headed:
+        return []
     letters = (
         ResponsibilityLetter.objects.filter(lower_unit_id__in=headed, campaign__status=Campaign.Status.ACTIVE)
         .exclude(signatures__side=LetterSignature.Side.LOWER)
         .select_related("campaign", "upper_unit", "lower_unit")
-        .order_by("campaign__starts_on", "campaign_id", "level", "lower_unit__path")[:limit]
+        .order_by("campaign__starts_on", "campaign_id", "level", "lower_unit__path")
     )
     label = str(LetterSignature.Side.LOWER.label)
-    return [ToSign(letter, LetterSignature.Side.LOWER, label, letter.lower_unit) for letter in letters]
+    return [ToSign(x, LetterSignature.Side.LOWER, label, x.lower_unit) for x in letters[:limit]]

@@ -39,6 +39,7 @@ from django.utils.translation import gettext as _
 from fanzha.notify import actions as notify
 from fanzha.notify.delivery import deliver_now
 from fanzha.notify.models import ALERT_AUDIENCES, Channel, ChannelKind, Outbox
+from fanzha.notify.sms import Template
 from fanzha.org.models import Role, RoleGrant, Unit, User
 from fanzha.org.scope import Cap, in_scope
 
@@ -209,9 +210,12 @@ def is_unverified(case: Case) -> bool:
 class Message:
     subject: str
     body: str  # in-app and chat groups: fits a robot (``ROBOT_TEXT_BYTES`` with subject and link)
-    short: str  # SMS
+    short: str  # SMS, as our pages show it
     link: str
     full: str = ""  # e-mail: every transfer and every suspect line
+    # SMS, as a gateway sends it: the approved alert template's parameters (no personal data: the case
+    # number, the loss, the stop-payment deadline; the rest is on the alert page).
+    sms_params: dict[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -350,6 +354,11 @@ class _Text:
         lines.append(_("请立即联系银行或支付机构紧急止付，并在平台上确认接警。"))
         return "\n".join(lines)
 
+    def sms_params(self) -> dict[str, str]:
+        """The alert template's parameters, each short enough for any provider's variable (12 characters)."""
+        deadline = timezone.localtime(self.deadline).strftime("%m-%d %H:%M") if self.deadline else _("尽快")
+        return {"number": self.case.number, "loss": f"{self.case.total_loss:.2f}", "deadline": deadline}
+
     def short(self) -> str:
         accounts = [_clip(p.account, 40) for p in self.payees if p.account]
         listed = "、".join(accounts[:2]) or "—"
@@ -423,6 +432,7 @@ def alert_message(
             short=text.short(),
             link=text.link,
             full=text.body(None, 0, 0),
+            sms_params=text.sms_params(),
         )
 
 
@@ -465,6 +475,7 @@ def _queue_all(
 
     def send(kind: str, to: Any, who: str, user: User | None, body: str) -> None:
         key = f"case-alert:{case.pk}:{label}:{kind}:{who}"
+        sms = kind == ChannelKind.SMS
         try:
             row = notify.queue(
                 kind,
@@ -474,6 +485,8 @@ def _queue_all(
                 key=key,
                 link=message.link,
                 priority=Outbox.Priority.ALERT,  # ahead of tips and reminders, with room kept on every robot
+                sms_template=Template.ALERT if sms else "",
+                sms_params=message.sms_params if sms else None,
             )
         except ValidationError:
             log.warning("case alert %s: %s message to %s not queued (bad address)", case.pk, kind, who)

@@ -21,7 +21,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_post_parameters
 
-from fanzha.reach.member.views import Member, member_required
+from fanzha.reach.member.views import Member, member_required, page_context
 
 from .. import queries
 from ..intake import CaseInput, TransferIn
@@ -33,7 +33,7 @@ TRANSFER_PREFIX = "tr"
 
 
 def _ctx(member: Member, **extra: object) -> dict[str, object]:
-    return {"link": member.link, "unit": member.link.unit, "member": member, **extra}
+    return page_context(member, member.link, **extra)
 
 
 @sensitive_post_parameters()

@@ -114,16 +114,35 @@ def _link(site: str, name: str, secret: str) -> str:
     return f"{base}{reverse(name)}?t={secret}"
 
 
+@dataclass(frozen=True)
+class Sms:
+    """What the phone gets: an SMS is an approved template (``notify.sms``), so its text is its own."""
+
+    body: str
+    template: str
+    params: dict[str, str] = field(default_factory=dict)
+
+
+def _set_password_sms() -> Sms:
+    """An invitation's or an administrator's reset by SMS: a link fits no template's variable, so the
+    SMS sends the person to "忘记密码", where this phone number gets a code to set the password with."""
+    body = _(
+        "【反诈工作平台】请设置您的账号密码：打开平台登录页，点“忘记密码”，输入本手机号，"
+        "获取验证码后设置新密码；之后可用手机号登录。"
+    )
+    return Sms(body, "account")
+
+
 def _letters(
-    token: AccountToken, person: Person | None, user: User, subject: str, body: str
+    token: AccountToken, person: Person | None, user: User, subject: str, body: str, sms: Sms
 ) -> list[list[str]]:
-    """Queue ``body`` to the person's phone and the account's e-mail, whichever there are."""
+    """Queue ``body`` to the account's e-mail and ``sms`` to the person's phone, whichever there are."""
     letters = []
     postman = hooks.postman()
     phone = person.phone if person is not None else ""
     if phone:
         key = f"otp:account:{token.purpose}:{token.pk}:sms"
-        postman.queue(hooks.Letter("sms", phone, subject, body, key))
+        postman.queue(hooks.Letter("sms", phone, subject, sms.body, key, "", sms.template, sms.params))
         letters.append(["sms", key, mask_phone(phone)])
     if user.email:
         key = f"otp:account:{token.purpose}:{token.pk}:email"
@@ -192,7 +211,8 @@ def _send_link(actor: User | None, user: User, purpose: str, site: str, now: dat
                 "请在 %(hours)s 小时内打开下面的链接设置新密码；链接只能使用一次。"
                 "如有疑问，请联系本单位管理员。%(link)s"
             ) % {"name": user.first_name, "hours": hours, "link": _link(site, "account_reset_link", secret)}
-    token.letters = _letters(token, person, user, subject, body)
+        sms = _set_password_sms()  # the link goes by e-mail only
+    token.letters = _letters(token, person, user, subject, body, sms)
     token.save(update_fields=["letters"])
     return Sent(token, [key for _kind, key, _to in token.letters])
 
@@ -455,13 +475,15 @@ def _send_code(user: User, now: datetime) -> Sent | None:
         created_at=now,
         expires_at=now + CODE_TTL,
     )
+    minutes = int(CODE_TTL.total_seconds() // 60)
     with translation.override(settings.LANGUAGE_CODE):
         subject = _("【反诈工作平台】找回密码验证码")
         body = _(
             "您正在找回反诈工作平台的密码，验证码 %(code)s，%(minutes)s 分钟内有效。"
             "如不是您本人操作，请忽略本消息；不要把验证码告诉任何人。"
-        ) % {"code": code, "minutes": int(CODE_TTL.total_seconds() // 60)}
-    token.letters = _letters(token, person, user, subject, body)
+        ) % {"code": code, "minutes": minutes}
+    sms = Sms(body, "code", {"code": code, "minutes": str(minutes)})
+    token.letters = _letters(token, person, user, subject, body, sms)
     token.save(update_fields=["letters"])
     return Sent(token, [key for _kind, key, _to in token.letters])
 

@@ -1,4 +1,5 @@
-"""Member self-service pages, mounted at /m/: everything hangs off a class link's token."""
+"""Member self-service pages, mounted at /m/: everything hangs off a class link's token. (``/me/``, the
+same pages for a signed-in account, is mounted by ``fanzha/urls.py``.)"""
 
 from django.urls import path
 
@@ -16,4 +17,5 @@ urlpatterns = [
     path("<str:token>/c/<int:campaign_pk>/app/", views.app, name="member_app"),
     path("<str:token>/c/<int:campaign_pk>/quiz/", views.quiz, name="member_quiz"),
     path("<str:token>/c/<int:campaign_pk>/notice/<int:child_pk>/", views.notice, name="member_notice"),
+    path("<str:token>/letters/<int:letter_pk>/", views.letter, name="member_letter"),
 ]

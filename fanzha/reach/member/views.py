@@ -1,11 +1,17 @@
 """Member self-service pages, reached by a class link or its QR code and built for phones.
 
-No passwords and no Django login: a member proves who they are with their student or staff number
-and their personal sign-in code (``org.credentials``: given once by their counsellor, on a page or a
-printed slip), or with a one-time code sent to the phone the school registered; a parent with their
-phone number and a code. Nothing shown on a staff page, an export or an API answer (such as the
-masked phone's last four digits) signs anyone in. The result is a member session key, bound to the
-class link and good for two hours; every page below reads it through ``member_required``.
+No passwords needed: a member proves who they are with their student or staff number and their
+personal sign-in code (``org.credentials``: given once by their counsellor, on a page or a printed
+slip), or with a one-time code sent to the phone the school registered; a parent with their phone
+number and a code. Nothing shown on a staff page, an export or an API answer (such as the masked
+phone's last four digits) signs anyone in. The result is a member session key, bound to the class
+link and good for two hours; every page below reads it through ``member_required``.
+
+One place for students and parents: someone signed in to their account (a password today, single
+sign-on tomorrow: any login) is the member of the links that are theirs — their own class's, and
+each child's class's — with no second sign-in; ``/me/`` (``member_home``) gathers their tasks,
+their children's parent notices, the letters they sign and the report button on one page, built
+from the very functions and templates of the class link's pages. Any other link is not theirs.
 
 Failures are limited in the store every worker shares (``core.ratelimit``): 10 per address and 5 per
 typed number (or phone) in 10 minutes, and a person whose code was missed 5 times is locked for 15
@@ -22,6 +28,7 @@ from functools import wraps
 from typing import Any
 
 from django.contrib import messages
+from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db.models import Case, IntegerField, Q, Value, When
 from django.http import Http404, HttpRequest, HttpResponse
@@ -33,10 +40,13 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
-from fanzha.campaigns.models import Campaign
+from fanzha.campaigns.letters import actions as letters
+from fanzha.campaigns.letters import queries as letter_queries
+from fanzha.campaigns.models import Campaign, ResponsibilityLetter
 from fanzha.core import ratelimit
 from fanzha.core.clientip import client_ip
 from fanzha.core.identifiers import normalize_phone
+from fanzha.notify import sms
 from fanzha.org.credentials import actions as credentials
 from fanzha.org.forms import apply_errors
 from fanzha.org.models import Person, PersonKind, UnitKind
@@ -51,6 +61,16 @@ SESSION_AGE = timedelta(hours=2)
 PENDING_AGE = actions.CODE_TTL
 # Code requests ("send me a code") per address in the sign-in window.
 SEND_LIMIT = ratelimit.Limit("member-send", 10, credentials.WINDOW)
+
+
+def no_sms_text() -> str:
+    """What the sign-in pages say when no SMS gateway is configured, instead of "已发送"."""
+    return _("本站尚未开通短信，无法发送验证码。请用个人登录码登录；还没有登录码，请向辅导员或班主任索取。")
+
+
+def no_sms_parent_text() -> str:
+    return _("本站尚未开通短信，无法向家长发送验证码，家长暂时不能在手机上登录。请联系孩子的辅导员或班主任。")
+
 
 SELF_SERVICE: dict[str, str] = {
     Item.PLEDGE_SIGNED: "member_pledge",
@@ -81,7 +101,7 @@ def _limited(request: HttpRequest, link: ClassLink, seconds: int = credentials.W
     return render(
         request,
         "reach/member_limited.html",
-        {"link": link, "unit": link.unit, "minutes": seconds // 60},
+        page_context(None, link, minutes=seconds // 60),
         status=429,
     )
 
@@ -91,11 +111,18 @@ def _limited(request: HttpRequest, link: ClassLink, seconds: int = credentials.W
 
 @dataclass
 class Member:
-    """The signed-in member of a class link: a student or staff member, or a guardian."""
+    """The signed-in member of a class link: a student or staff member, or a guardian. ``via_account``:
+    signed in to their account rather than on the link (their pages lead back to ``/me/``)."""
 
     link: ClassLink
     person: Person
     is_guardian: bool
+    via_account: bool = False
+
+    @property
+    def tasks_url(self) -> str:
+        """Where "my tasks" is: ``/me/`` for an account, else the link's task page."""
+        return reverse("member_home") if self.via_account else reverse("member_tasks", args=[self.link.token])
 
 
 def _link(token: str) -> ClassLink:
@@ -117,16 +144,26 @@ def _sign_in(request: HttpRequest, link: ClassLink, person: Person, guardian: bo
 
 
 def current_member(request: HttpRequest, link: ClassLink) -> Member | None:
+    """The member signed in on this link, else the signed-in account's person when the link is theirs
+    (their class, or a child's class); None otherwise."""
     data = request.session.get(SESSION_KEY)
-    if not isinstance(data, dict) or data.get("link") != link.pk:
-        return None
-    if float(data.get("expires", 0)) <= _now_ts():
-        request.session.pop(SESSION_KEY, None)
-        return None
-    person = Person.objects.filter(pk=int(data.get("person") or 0), is_active=True).first()
+    if isinstance(data, dict) and data.get("link") == link.pk:
+        if float(data.get("expires", 0)) > _now_ts():
+            person = Person.objects.filter(pk=int(data.get("person") or 0), is_active=True).first()
+            if person is not None:
+                return Member(link, person, bool(data.get("guardian")))
+        else:
+            request.session.pop(SESSION_KEY, None)
+    return account_member(request, link)
+
+
+def account_member(request: HttpRequest, link: ClassLink) -> Member | None:
+    """The signed-in account's person as the member of ``link``, when the link is theirs."""
+    person = queries.account_person(request.user)
     if person is None:
         return None
-    return Member(link, person, bool(data.get("guardian")))
+    role = queries.member_role(person, link.unit)
+    return Member(link, person, role == "guardian", via_account=True) if role else None
 
 
 def member_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -152,8 +189,21 @@ def _campaign_for(member: Member, campaign_pk: int, item: str) -> Campaign:
     raise Http404
 
 
-def _ctx(member: Member | None, link: ClassLink, **extra: Any) -> dict[str, Any]:
-    return {"link": link, "unit": link.unit, "member": member, **extra}
+def page_context(member: Member | None, link: ClassLink, **extra: Any) -> dict[str, Any]:
+    """What every member page gets: the link, its unit, the member, where "my tasks" and "home" are."""
+    account = member is not None and member.via_account
+    return {
+        "link": link,
+        "unit": link.unit,
+        "member": member,
+        "account": account,
+        "home_url": reverse("member_home") if account else reverse("member_landing", args=[link.token]),
+        "tasks_url": member.tasks_url if member else reverse("member_tasks", args=[link.token]),
+        **extra,
+    }
+
+
+_ctx = page_context
 
 
 # Landing and sign-in -------------------------------------------------------------------------------
@@ -207,6 +257,11 @@ def signin(request: HttpRequest, token: str) -> HttpResponse:
             return _limited(request, link)
         person = queries.find_member(link.unit, number)
         if "send_code" in request.POST:
+            if not sms.configured():  # say so, rather than "sent" for a text that cannot leave
+                form.add_error(None, no_sms_text())
+                return render(
+                    request, "reach/member_signin.html", _ctx(None, link, form=form, sms_ok=False), status=400
+                )
             send = SEND_LIMIT.bucket(client_ip(request))
             if ratelimit.exceeded(send):
                 return _limited(request, link)
@@ -232,7 +287,8 @@ def signin(request: HttpRequest, token: str) -> HttpResponse:
         status = 400
     elif request.method == "POST":
         status = 400
-    return render(request, "reach/member_signin.html", _ctx(None, link, form=form), status=status)
+    context = _ctx(None, link, form=form, sms_ok=sms.configured())
+    return render(request, "reach/member_signin.html", context, status=status)
 
 
 @sensitive_post_parameters()
@@ -241,6 +297,10 @@ def guardian_signin(request: HttpRequest, token: str) -> HttpResponse:
     """Parents: the phone number the school registered, then a code sent to it."""
     link = _link(token)
     form = GuardianSignInForm(request.POST or None)
+    if not sms.configured():  # parents sign in by SMS code only: say plainly that none can be sent
+        status = 400 if request.method == "POST" else 200
+        context = _ctx(None, link, form=None, sms_ok=False, no_sms=no_sms_parent_text())
+        return render(request, "reach/member_guardian.html", context, status=status)
     status = 200
     if request.method == "POST" and form.is_valid():
         raw = form.cleaned_data["phone"]
@@ -259,7 +319,9 @@ def guardian_signin(request: HttpRequest, token: str) -> HttpResponse:
         return redirect("member_code", token=link.token)
     if request.method == "POST":
         status = 400
-    return render(request, "reach/member_guardian.html", _ctx(None, link, form=form), status=status)
+    return render(
+        request, "reach/member_guardian.html", _ctx(None, link, form=form, sms_ok=True), status=status
+    )
 
 
 @sensitive_post_parameters()
@@ -329,34 +391,10 @@ def _tasks(
     return tasks
 
 
-@member_required
-def tasks(request: HttpRequest, member: Member) -> HttpResponse:
-    """What the member (or, for a parent, each child) still has to do, campaign by campaign."""
-    campaigns = queries.running_campaigns(member.link.unit)
-    if member.is_guardian:
-        children = list(queries.wards_in(member.person, member.link.unit))
-        groups = []
-        for campaign in campaigns:
-            if Item.PARENT_NOTICE_SIGNED not in queries.campaign_items(campaign):
-                continue
-            done = queries.attestations_of(campaign, [c.pk for c in children])
-            rows = [
-                {
-                    "child": child,
-                    "attestation": done.get((child.pk, Item.PARENT_NOTICE_SIGNED)),
-                    "url": reverse("member_notice", args=[member.link.token, campaign.pk, child.pk]),
-                }
-                for child in children
-                if queries.applies(Item.PARENT_NOTICE_SIGNED, child.kind)
-            ]
-            groups.append({"campaign": campaign, "children": rows})
-        return render(
-            request,
-            "reach/member_tasks_guardian.html",
-            _ctx(member, member.link, groups=groups, children=children),
-        )
+def student_groups(member: Member) -> list[dict[str, Any]]:
+    """The member's own items, campaign by campaign, with what is left of each."""
     groups = []
-    for campaign in campaigns:
+    for campaign in queries.running_campaigns(member.link.unit):
         if member.person.kind not in queries.tracked_kinds(campaign):
             continue
         done = queries.attestations_of(campaign, [member.person.pk])
@@ -365,7 +403,56 @@ def tasks(request: HttpRequest, member: Member) -> HttpResponse:
             groups.append(
                 {"campaign": campaign, "tasks": items, "left": sum(t.status not in COUNTED for t in items)}
             )
-    return render(request, "reach/member_tasks.html", _ctx(member, member.link, groups=groups))
+    return groups
+
+
+def guardian_groups(member: Member) -> tuple[list[dict[str, Any]], list[Person]]:
+    """A guardian's parent notices, campaign by campaign, one row per child in the link's class."""
+    children = list(queries.wards_in(member.person, member.link.unit))
+    groups = []
+    for campaign in queries.running_campaigns(member.link.unit):
+        if Item.PARENT_NOTICE_SIGNED not in queries.campaign_items(campaign):
+            continue
+        done = queries.attestations_of(campaign, [c.pk for c in children])
+        rows = [
+            {
+                "child": child,
+                "attestation": done.get((child.pk, Item.PARENT_NOTICE_SIGNED)),
+                "url": reverse("member_notice", args=[member.link.token, campaign.pk, child.pk]),
+            }
+            for child in children
+            if queries.applies(Item.PARENT_NOTICE_SIGNED, child.kind)
+        ]
+        groups.append({"campaign": campaign, "children": rows})
+    return groups, children
+
+
+def letter_tasks(member: Member) -> list[dict[str, Any]]:
+    """Responsibility letters the member signs here (a dormitory head: the dormitory's letter)."""
+    if member.is_guardian:
+        return []
+    return [
+        {
+            "letter": row.letter,
+            "unit": row.unit,
+            "url": reverse("member_letter", args=[member.link.token, row.letter.pk]),
+        }
+        for row in letter_queries.letters_for_member(member.person)
+    ]
+
+
+@member_required
+def tasks(request: HttpRequest, member: Member) -> HttpResponse:
+    """What the member (or, for a parent, each child) still has to do, campaign by campaign."""
+    if member.is_guardian:
+        groups, children = guardian_groups(member)
+        return render(
+            request,
+            "reach/member_tasks_guardian.html",
+            _ctx(member, member.link, groups=groups, children=children),
+        )
+    context = _ctx(member, member.link, groups=student_groups(member), letters=letter_tasks(member))
+    return render(request, "reach/member_tasks.html", context)
 
 
 def _own(member: Member) -> None:
@@ -396,11 +483,11 @@ def pledge(request: HttpRequest, member: Member, campaign_pk: int) -> HttpRespon
                 apply_errors(form, exc)
             else:
                 messages.success(request, _("承诺书已签署，谢谢你！"))
-                return redirect("member_tasks", token=member.link.token)
+                return redirect(member.tasks_url)
         status = 400
     elif request.method == "POST":
         messages.info(request, _("你已签署过承诺书，无需重复签署。"))
-        return redirect("member_tasks", token=member.link.token)
+        return redirect(member.tasks_url)
     return render(
         request,
         "reach/member_pledge.html",
@@ -441,7 +528,7 @@ def app(request: HttpRequest, member: Member, campaign_pk: int) -> HttpResponse:
                 apply_errors(form, exc)
             else:
                 messages.success(request, _("已提交，谢谢！老师核实后会更新状态。"))
-                return redirect("member_tasks", token=member.link.token)
+                return redirect(member.tasks_url)
         status = 400
     return render(
         request,
@@ -464,7 +551,7 @@ def notice(request: HttpRequest, member: Member, campaign_pk: int, child_pk: int
     status = 200
     if request.method == "POST" and signed:
         messages.info(request, _("%(name)s 的家长告知书已签署，无需重复签署。") % {"name": child.name})
-        return redirect("member_tasks", token=member.link.token)
+        return redirect(member.tasks_url)
     if request.method == "POST":
         if form.is_valid():
             try:
@@ -475,7 +562,7 @@ def notice(request: HttpRequest, member: Member, campaign_pk: int, child_pk: int
                 messages.success(
                     request, _("已为 %(name)s 签署家长告知书，谢谢您的配合！") % {"name": child.name}
                 )
-                return redirect("member_tasks", token=member.link.token)
+                return redirect(member.tasks_url)
         status = 400
     return render(
         request,
@@ -619,3 +706,78 @@ def tips(request: HttpRequest, token: str) -> HttpResponse:
             fraud_types_url=_url("learn_fraud_types"),
         ),
     )
+
+
+# Letters -------------------------------------------------------------------------------------------
+
+
+@member_required
+def letter(request: HttpRequest, member: Member, letter_pk: int) -> HttpResponse:
+    """A responsibility letter the member signs for the unit they head (``letters.member_may_sign``):
+    its text, and the signature pad for the lower side. Any other letter is not found."""
+    if member.is_guardian:
+        raise Http404
+    found = next(
+        (row for row in letter_queries.letters_for_member(member.person) if row.letter.pk == letter_pk), None
+    )
+    if found is None:
+        raise Http404
+    current: ResponsibilityLetter = found.letter
+    form = SignatureForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid() and letters.member_may_sign(member.person, current, found.side):
+            actor = request.user if member.via_account else None
+            try:
+                letters.sign_letter(
+                    current, found.side, member.person.name, form.cleaned_data["signature"], actor
+                )
+            except ValidationError as exc:
+                apply_errors(form, exc)
+            else:
+                messages.success(request, _("已签署《%(title)s》。") % {"title": current.title})
+                return redirect(member.tasks_url)
+        status = 400
+    context = _ctx(member, member.link, letter=current, side=found, form=form)
+    return render(request, "reach/member_letter.html", context, status=status)
+
+
+# One place for students and parents ---------------------------------------------------------------
+
+
+@never_cache
+@login_required
+def member_home(request: HttpRequest) -> HttpResponse:
+    """``/me/``: a student or parent signed in to their account sees the class link's task page —
+    their own tasks, the letters they sign and the report button, and each child's parent notices —
+    as the member of their class's link and of each child's (links are created when missing)."""
+    person = queries.account_person(request.user)
+    own: dict[str, Any] | None = None
+    guardian: list[dict[str, Any]] = []
+    if person is not None:
+        unit = queries.home_unit(person)
+        if unit is not None:
+            member = Member(actions.ensure_class_link(unit), person, False, via_account=True)
+            own = {"member": member, "groups": student_groups(member), "letters": letter_tasks(member)}
+        for child_unit, _children in queries.children_by_unit(person):
+            member = Member(actions.ensure_class_link(child_unit), person, True, via_account=True)
+            groups, children = guardian_groups(member)
+            guardian.append({"member": member, "unit": child_unit, "groups": groups, "children": children})
+    first: Member | None = own["member"] if own else (guardian[0]["member"] if guardian else None)
+    context: dict[str, Any] = {
+        "person": person,
+        "own": own,
+        "guardian": guardian,
+        "account": True,
+        "learn_url": _url("learn_kb"),  # the knowledge base, which a signed-in member may read
+    }
+    if first is not None:
+        context = {**page_context(first, first.link), **context}
+    return render(request, "reach/member_home.html", context)
+
+
+def member_home_url(user: Any) -> str:
+    """``/me/`` for an account whose person has member pages (a unit of their own or a child), else "";
+    registered with ``core.menu.on_member_home`` (the home page and the "我的信息" entry use it)."""
+    person = queries.account_person(user)
+    return reverse("member_home") if person is not None and queries.has_member_pages(person) else ""

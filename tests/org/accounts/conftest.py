@@ -14,6 +14,7 @@ import pytest
 from django.core import mail
 from django.core.cache import cache
 
+from fanzha.notify.sms import Message
 from fanzha.org import actions
 from fanzha.org.models import Person, Role
 from tests.conftest import Cast, make_staff
@@ -22,18 +23,23 @@ TEACHER_PHONE = "13700137000"
 
 
 class SmsCapture:
-    """An SMS gateway that keeps what it was given (phone, text), for tests to read."""
+    """An SMS gateway that keeps what it was given (phone, text; and the template with its
+    parameters), for tests to read."""
 
     sent: ClassVar[list[tuple[str, str]]] = []
+    templates: ClassVar[list[tuple[str, dict[str, str]]]] = []
 
-    def send(self, phone: str, text: str) -> None:
-        self.sent.append((phone, text))
+    def send(self, message: Message) -> str:
+        self.sent.append((message.phone, message.text))
+        self.templates.append((message.template, dict(message.params)))
+        return f"capture-{len(self.sent)}"
 
 
 @pytest.fixture(autouse=True)
 def _accounts_env(settings) -> None:
     cache.clear()
     SmsCapture.sent.clear()
+    SmsCapture.templates.clear()
     settings.FANZHA_SMS_BACKEND = "tests.org.accounts.conftest.SmsCapture"
     settings.FANZHA_SITE_URL = "https://fanzha.example.edu.cn"
 

@@ -13,16 +13,26 @@ from django.utils import timezone
 from fanzha.core.models import AuditRecord
 from fanzha.org.models import AccountToken, Person, User
 
-from .conftest import SmsCapture, last_link, mail_texts, sms_texts
+from .conftest import TEACHER_PHONE, SmsCapture, deliver, last_link, mail_texts, sms_texts
 
 pytestmark = pytest.mark.django_db
 
 NEW_PASSWORD = "Lin-teacher-2026!"
 
 
+EMAIL = "lin@example.edu.cn"
+
+
 def open_for(client, admin, person, follow=False, **data):
     client.force_login(admin)
     return client.post(reverse("account_open", args=[person.pk]), data, follow=follow)
+
+
+def invited(client, admin, person) -> str:
+    """Open an account with an e-mail address; the path of the link the invitation e-mail carries."""
+    open_for(client, admin, person, email=EMAIL)
+    client.logout()
+    return last_link(mail_texts(EMAIL)[-1])
 
 
 def set_password(client, path, password=NEW_PASSWORD):
@@ -41,13 +51,15 @@ def test_an_admin_opens_an_account_and_the_invitation_goes_by_sms_and_email(clie
     user = teacher.user
     assert user is not None and user.first_name == "林老师" and user.email == "lin@example.edu.cn"
     assert not user.has_usable_password()  # nobody but the teacher sets it
-    sms = sms_texts()
-    assert len(sms) == 1 and "T0100" in sms[0] and "72 小时" in sms[0]
-    assert last_link(sms[0]).startswith("/account/welcome/?t=")
-    assert len(mail_texts("lin@example.edu.cn")) == 1
+    [letter] = mail_texts(EMAIL)
+    assert "T0100" in letter and "72 小时" in letter
+    assert last_link(letter).startswith("/account/welcome/?t=")
+    # The SMS is an approved template, which holds no link: it sends the teacher to "忘记密码".
+    assert len(sms_texts()) == 1 and "忘记密码" in sms_texts()[0] and "?t=" not in sms_texts()[0]
+    assert SmsCapture.templates == [("account", {})]
     token = AccountToken.objects.get(user=user)
     assert token.purpose == "invite" and token.expires_at - token.created_at == timedelta(hours=72)
-    assert last_link(sms[0]).split("=", 1)[1] not in token.secret_hash  # only a hash is kept
+    assert last_link(letter).split("=", 1)[1] not in token.secret_hash  # only a hash is kept
     actions = set(AuditRecord.objects.filter(object_id=str(user.pk)).values_list("action", flat=True))
     assert actions == {AuditRecord.Action.ACCOUNT_CREATE, AuditRecord.Action.INVITE}
     page = client.get(reverse("person_detail", args=[teacher.pk])).content.decode()
@@ -55,9 +67,7 @@ def test_an_admin_opens_an_account_and_the_invitation_goes_by_sms_and_email(clie
 
 
 def test_the_link_sets_the_password_signs_in_and_works_once(client, cast, teacher):
-    open_for(client, cast.college_admin, teacher)
-    client.logout()
-    path = last_link(sms_texts()[0])
+    path = invited(client, cast.college_admin, teacher)
     response = set_password(client, path)
     assert response.status_code == 302 and response["Location"] == reverse("home")
     user = User.objects.get(person=teacher)
@@ -73,10 +83,9 @@ def test_the_link_sets_the_password_signs_in_and_works_once(client, cast, teache
 
 def test_an_expired_link_says_so_and_sets_nothing(client, cast, teacher, settings):
     settings.FANZHA_INVITATION_HOURS = 1
-    open_for(client, cast.college_admin, teacher)
-    client.logout()
+    path = invited(client, cast.college_admin, teacher)
     AccountToken.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
-    response = client.get(last_link(sms_texts()[0]), follow=True)
+    response = client.get(path, follow=True)
     assert response.status_code == 410
     posted = client.post(
         reverse("account_welcome"), {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD}
@@ -94,9 +103,7 @@ def test_a_forged_link_is_refused(client, cast, teacher):
 
 
 def test_a_weak_password_is_refused_and_the_link_still_works(client, cast, teacher):
-    open_for(client, cast.college_admin, teacher)
-    client.logout()
-    path = last_link(sms_texts()[0])
+    path = invited(client, cast.college_admin, teacher)
     response = set_password(client, path, "12345678")
     assert response.status_code == 200 and response.context["form"].errors
     assert not User.objects.get(person=teacher).has_usable_password()
@@ -104,13 +111,13 @@ def test_a_weak_password_is_refused_and_the_link_still_works(client, cast, teach
 
 
 def test_sending_again_voids_the_previous_link(client, cast, teacher):
-    open_for(client, cast.college_admin, teacher)
-    first = last_link(sms_texts()[0])
+    first = invited(client, cast.college_admin, teacher)
     user = User.objects.get(person=teacher)
-    response = client.post(reverse("account_invite", args=[user.pk]), {"email": "lin@example.edu.cn"})
+    client.force_login(cast.college_admin)
+    response = client.post(reverse("account_invite", args=[user.pk]), {"email": "lin2@example.edu.cn"})
     assert response.status_code == 302
-    second = last_link(sms_texts()[-1])
-    assert first != second and len(mail_texts("lin@example.edu.cn")) == 1
+    second = last_link(mail_texts("lin2@example.edu.cn")[-1])
+    assert first != second and len(mail_texts(EMAIL)) == 1 and len(sms_texts()) == 2
     client.logout()
     assert client.get(first, follow=True).status_code == 410
     assert set_password(client, second).status_code == 302
@@ -156,9 +163,25 @@ def test_students_and_parents_get_no_staff_account(client, cast):
 
 
 def test_the_page_works_in_english(client, cast, teacher):
-    open_for(client, cast.college_admin, teacher)
-    client.logout()
+    path = invited(client, cast.college_admin, teacher)
     client.cookies["django_language"] = "en"
-    first = client.get(last_link(sms_texts()[0]))
+    first = client.get(path)
     body = client.get(first["Location"]).content.decode()
     assert "Set the password and sign in" in body and "设置密码" not in body
+
+
+def test_an_invitation_by_sms_alone_leads_through_forgot_password(client, cast, teacher):
+    """A teacher with a phone and no e-mail: the SMS (template "account", no link) sends them to
+    "忘记密码", where the same phone gets a code (template "code") that sets the first password."""
+    open_for(client, cast.college_admin, teacher)
+    client.logout()
+    assert SmsCapture.templates == [("account", {})] and mail.outbox == []
+    assert client.post(reverse("account_forgot"), {"login": TEACHER_PHONE}).status_code == 302
+    deliver()
+    template, params = SmsCapture.templates[-1]
+    assert template == "code" and set(params) == {"code", "minutes"} and params["minutes"] == "15"
+    data = {"code": params["code"], "new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD}
+    assert client.post(reverse("account_forgot_code"), data).status_code == 302
+    user = User.objects.get(person=teacher)
+    assert user.check_password(NEW_PASSWORD)
+    assert AccountToken.objects.get(purpose="invite").voided_at is not None  # the link is no longer open

@@ -119,6 +119,7 @@ def run_server(
     with_worker: bool = False,
     dev: bool = False,
     plain_http: bool = False,
+    env: dict[str, str] | None = None,
 ) -> int:
     """Start gunicorn in a child process, call ``on_ready`` once it answers, wait for it to stop.
 
@@ -129,6 +130,8 @@ def run_server(
     demo logins after gunicorn's start-up lines), and Ctrl-C or SIGTERM reach gunicorn's
     arbiter, which stops its workers gracefully. The child runs ``serve_settings`` (production unless
     ``dev``); ``plain_http`` serves them without HTTPS on a loopback address (``check_plain_http``).
+    ``env``: settings the server and the worker get on top of this process's environment (the demo's
+    SMS gateway).
     """
     if ":" not in bind and not bind.startswith("unix:"):
         raise CommandError("--bind must look like HOST:PORT")
@@ -137,10 +140,11 @@ def run_server(
     workers = workers or default_workers()
     collect_static_if_needed(log)
     connections.close_all()
-    env = dict(os.environ, DJANGO_SETTINGS_MODULE=serve_settings(settings.SETTINGS_MODULE, dev))
-    env.pop("FANZHA_PLAIN_HTTP", None)
+    child_env = dict(os.environ, DJANGO_SETTINGS_MODULE=serve_settings(settings.SETTINGS_MODULE, dev))
+    child_env.pop("FANZHA_PLAIN_HTTP", None)
+    child_env.update(env or {})
     if plain_http:
-        env["FANZHA_PLAIN_HTTP"] = "1"
+        child_env["FANZHA_PLAIN_HTTP"] = "1"
     command = [
         sys.executable,
         "-m",
@@ -162,10 +166,12 @@ def run_server(
         "--logger-class",
         "fanzha.core.logging.GunicornLogger",
     ]
-    proc = subprocess.Popen(command, env=env)
+    proc = subprocess.Popen(command, env=child_env)
     worker = None
     if with_worker:
-        worker = subprocess.Popen([sys.executable, "-m", "fanzha", "worker", "--with-scheduler"], env=env)
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "fanzha", "worker", "--with-scheduler"], env=child_env
+        )
         log("background worker and scheduler started")
     previous = signal.signal(signal.SIGTERM, lambda *_: proc.terminate())
     try:

@@ -7,6 +7,7 @@ built-in campaigns running on them (``campaigns.demo``), then a year of cases (`
 from __future__ import annotations
 
 import argparse
+import os
 import time
 from collections.abc import Iterable
 from typing import Any
@@ -39,6 +40,13 @@ def migrate_if_needed(log: Any) -> None:
 def _home_units(person_ids: Iterable[int]) -> dict[int, int]:
     """Each person's home unit id, as the dashboards count it (reach's demo groups classes by it)."""
     return {pk: home.unit_id for pk, home in kpis.homes_of(person_ids).items()}
+
+
+def demo_env() -> dict[str, str]:
+    """What the demo's server runs with on top of the environment: the demo SMS gateway, whose
+    messages (parents' sign-in codes) the superuser reads on /notifications/sms-demo/, unless the
+    operator named a gateway of their own."""
+    return {"FANZHA_SMS_BACKEND": os.environ.get("FANZHA_SMS_BACKEND") or "demo"}
 
 
 class Command(BaseCommand):
@@ -98,4 +106,12 @@ class Command(BaseCommand):
             log(f"\nfanzha demo is serving on http://{bind}/ (Ctrl-C stops it). Demo logins:")
             log(table)
 
-        run_server(bind, options["workers"], on_ready=ready, log=log, with_worker=True, plain_http=True)
+        run_server(
+            bind,
+            options["workers"],
+            on_ready=ready,
+            log=log,
+            with_worker=True,
+            plain_http=True,
+            env=demo_env(),
+        )
