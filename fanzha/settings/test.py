@@ -21,3 +21,15 @@ REST_FRAMEWORK = {**REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"anon": None, "us
 STATIC_ROOT = Path(tempfile.gettempdir()) / "fanzha-test-static"
 STATIC_ROOT.mkdir(exist_ok=True)
 WHITENOISE_USE_FINDERS = True
+
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+    # A file, not memory. The browser tests' live server writes from its own thread: an in-memory
+    # database is shared between threads through SQLite's shared cache, which answers "database table
+    # is locked" at once where a file database waits for the other writer (the busy timeout). One file
+    # per process (pytest-django adds the xdist worker's suffix); Django deletes it at the end.
+    DATABASES["default"]["TEST"] = {  # noqa: F405
+        "NAME": str(Path(tempfile.gettempdir()) / f"fanzha-test-{os.getpid()}.sqlite3"),
+    }
+    DATABASES["default"]["OPTIONS"]["init_command"] = (  # noqa: F405
+        "PRAGMA journal_mode=WAL; PRAGMA synchronous=OFF; PRAGMA foreign_keys=ON;"
+    )

@@ -61,9 +61,10 @@ def test_open_an_account_and_set_the_password_on_a_phone(
         page.locator("#id_new_password1").fill("Lin-own-pass-2026!")
         page.locator("#id_new_password2").fill("Lin-own-pass-2026!")
         page.get_by_role("button", name="设置密码并登录").click()
-        expect(page).to_have_url(f"{live_server.url}/")
-        expect(page.locator(".account-name")).to_have_text("林老师")
+        # No role granted yet: the teacher lands on their own tasks, as any member does.
+        expect(page).to_have_url(f"{live_server.url}/me/")
         page.goto(f"{live_server.url}/account/password/")
+        expect(page.locator(".account-name")).to_have_text("林老师")
         no_sideways_scroll(page)
         shoot(page, shots, "phone390-account-password")
     finally:
