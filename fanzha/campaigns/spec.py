@@ -102,8 +102,9 @@ class Goal:
     metric: str
     target: float
     unit: str  # "percent" or "count" or "yuan"
-    deadline: str  # "MM-DD" in the campaign's year, or "" for the campaign's end
+    deadline: str  # "MM-DD": the first such day on or after the campaign's start; "" for its end
     description: str
+    measure: str = ""  # what a count target counts, written after the number: "类" in 5类, "场"
 
 
 @dataclass(frozen=True)
@@ -116,7 +117,7 @@ class ObligationRule:
     evidence: tuple[str, ...]
     activity_kinds: tuple[str, ...]
     responsible: str  # membership role of the responsible person (counsellor, liaison, leader …)
-    due: str = ""  # "MM-DD" for frequency "once"
+    due: str = ""  # "MM-DD" for frequency "once"; none: the campaign's last day
     description: str = ""
 
 
@@ -344,8 +345,6 @@ def parse_template(text: str, source: str = "<template>") -> TemplateSpec:
         )
         if rule.code in seen:
             raise o.fail("code", _("义务代码重复：%(code)s") % {"code": rule.code})
-        if rule.frequency == "once" and not rule.due:
-            raise o.fail("due", _("一次性义务必须给出截止日期"))
         seen.add(rule.code)
         obligations.append(rule)
     spec = TemplateSpec(
@@ -372,6 +371,7 @@ def parse_template(text: str, source: str = "<template>") -> TemplateSpec:
                 unit=x.str("unit", "percent", choices=("percent", "count", "yuan")),
                 deadline=_mmdd(x, "deadline"),
                 description=x.str("description"),
+                measure=x.str("measure", ""),
             )
             for x in r.tables("goals")
         ),

@@ -80,7 +80,7 @@ def test_kindergarten_lesson(specs):
         assert heading in headings
     assert "给家长的防骗提醒" in text and "公检法" not in spec.title
     assert "parent_notice_signed" in spec.attestations
-    assert rules(spec)["scenario-lesson"][:2] == ("class", "semester")
+    assert rules(spec)["scenario-lesson"][:2] == ("class", "once")
 
 
 def test_university_fraud_free_campus(specs):
