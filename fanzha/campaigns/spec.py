@@ -58,9 +58,10 @@ PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
 # campaign, filled per letter by ``letters.actions.generate_letters``.
 LETTER_PLACEHOLDERS = ("upper_unit", "lower_unit", "campaign_title")
 # Names every template may use without declaring them, filled from the issuing unit and the start:
-# its name, the year, the date, and its place word (县, 区, 市: "全{locality}" reads 全县 in a county,
-# 全区 in a city district; see ``org.names.place``).
-BUILTIN_PLACEHOLDERS = ("organisation", "year", "issue_date", "locality")
+# its name, the year, the date, its place word (县, 区, 市: "全{locality}" reads 全县 in a county,
+# 全区 in a city district; see ``org.names.place``) and what its level calls a class's teacher
+# (辅导员, 班主任, 教师; ``org.names.Levels.role``).
+BUILTIN_PLACEHOLDERS = ("organisation", "year", "issue_date", "locality", "class_teacher")
 
 
 # Arrays and tables nest at most this deep: no template needs more, and Python's TOML reader recurses

@@ -77,10 +77,12 @@ def plan_values(
     """Placeholder values: the template's defaults, then the unit, the campaign's year and today, then
     what the user set."""
     today = today or timezone.localdate()
+    naming = naming or Naming(spec, unit)
     builtin = {
         "year": str((window.start if window else today).year),
         "issue_date": chinese_date(today),
-        "locality": (naming or Naming(spec, unit)).place(),
+        "locality": naming.place(),
+        "class_teacher": naming.role("counsellor"),
     }
     if unit is not None:
         builtin["organisation"] = unit.name
