@@ -269,7 +269,21 @@ def _mmdd(reader: _Reader, key: str) -> str:
 
 
 def _section(reader: _Reader) -> Section:
+    """One section; ``rules = "six-always"`` puts a shared rule set's items under its body, one a line."""
+    from .rule_sets import rule_sets
+
     auto = reader.str("auto", "")
+    body = reader.str("body", "")
+    shared = reader.str("rules", "")
+    if shared:
+        found = rule_sets().get(shared)
+        if found is None:
+            raise reader.fail(
+                "rules",
+                _("取值 %(value)s 不在允许范围内：%(choices)s")
+                % {"value": shared, "choices": ", ".join(rule_sets())},
+            )
+        body = "\n".join([body, *found.items]).strip()
     if auto and auto not in AUTO_SECTIONS:
         raise reader.fail(
             "auto",
@@ -278,7 +292,7 @@ def _section(reader: _Reader) -> Section:
         )
     return Section(
         heading=reader.str("heading"),
-        body=reader.str("body", ""),
+        body=body,
         children=tuple(_section(child) for child in reader.tables("children")),
         auto=auto,
     )
