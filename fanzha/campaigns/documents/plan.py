@@ -19,7 +19,15 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from ..periods import month_day as month_day_in
-from ..spec import PLACEHOLDER, AccountabilityRule, Goal, ObligationRule, Section, TemplateSpec
+from ..spec import (
+    PLACEHOLDER,
+    AccountabilityRule,
+    Goal,
+    ObligationRule,
+    Placeholder,
+    Section,
+    TemplateSpec,
+)
 
 if TYPE_CHECKING:
     from fanzha.org.models import Unit
@@ -91,6 +99,11 @@ def plan_values(
     values.update(builtin)
     values.update({k: str(v) for k, v in (placeholders or {}).items()})
     return values
+
+
+def unfilled(spec: TemplateSpec, values: Mapping[str, str]) -> list[Placeholder]:
+    """The template's placeholders left blank (the document shows a line to write on), in its order."""
+    return [p for p in spec.placeholders if not str(values.get(p.name, "")).strip()]
 
 
 def _fill_known(text: str, values: Mapping[str, str]) -> str:

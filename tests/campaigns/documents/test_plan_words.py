@@ -6,6 +6,9 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from django.core.management import CommandError, call_command
+from django.utils import translation
+from docx import Document
 
 from fanzha.campaigns.documents import plan as documents
 from fanzha.campaigns.spec import builtin_templates
@@ -77,3 +80,35 @@ def test_a_kindergartens_plan_names_its_teacher(specs, county_cast):
     assert "由教师组织" in text and "班主任" not in text
     text = text_of(documents.build_plan(specs["kindergarten-lesson"], county_cast.m01, today=D(2026, 9, 1)))
     assert "由班主任组织" in text
+
+
+def test_plan_doc_names_blanks_and_refuses_unknown_names(county_cast, tmp_path, capsys):
+    out = tmp_path / "plan.docx"
+    call_command(
+        "plan-doc", "district-education-system", "--unit", "QS", "-o", str(out), "--set", "leader=李局长"
+    )
+    err = capsys.readouterr().err
+    assert out.exists() and "联系电话（contact_phone）" in err and "leader" not in err
+    with translation.override("en"):
+        call_command("plan-doc", "district-education-system", "--unit", "QS", "-o", str(out))
+    err = capsys.readouterr().err
+    assert "--set" in err and "leader" in err and "未填写" not in err
+    out.unlink()
+    with pytest.raises(CommandError, match="leadr"):
+        call_command(
+            "plan-doc", "district-education-system", "--unit", "QS", "-o", str(out), "--set", "leadr=李"
+        )
+    assert not out.exists()
+    with pytest.raises(CommandError, match="--start"):
+        call_command(
+            "plan-doc", "district-education-system", "--unit", "QS", "-o", str(out), "--start", "9/1"
+        )
+
+
+def test_plan_doc_counts_from_start(county_cast, tmp_path):
+    out = tmp_path / "plan.docx"
+    call_command(
+        "plan-doc", "district-education-system", "--unit", "QS", "-o", str(out), "--start", "2026-09-01"
+    )
+    text = "\n".join(p.text for p in Document(str(out)).paragraphs)
+    assert "完成时限：2027年6月30日前" in text and "完成时限：2026年12月31日前" in text
