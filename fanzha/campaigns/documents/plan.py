@@ -247,12 +247,6 @@ def window_for(spec: TemplateSpec, start: date | None = None, end: date | None =
     return Window(start, end or default_end(spec, start))
 
 
-def month_day(value: str) -> str:
-    """“06-30” as 6月30日 (a date in every year of the campaign)."""
-    month, day = value.split("-")
-    return _("%(month)d月%(day)d日") % {"month": int(month), "day": int(day)}
-
-
 def goal_target_text(goal: Goal) -> str:
     """The target as a reader expects it: 100%, 下降50%以上, 5, 100000元."""
     number = _number(abs(goal.target))
