@@ -244,3 +244,22 @@ def test_school_calendar_refuses_overlaps_and_reversed_dates(cast):
     with pytest.raises(ValidationError):
         actions.set_school_calendar(cast.uni, [Semester(D(2025, 9, 1), D(2026, 1, 31), " ")])
     assert not cast.uni.semesters.exists()
+
+
+def test_a_one_off_kindergarten_lesson_is_demanded_once(county_cast):
+    """Started mid-September for its six months, the lesson, the parents' reminder and the meeting are each
+    one period over the whole campaign: no 13-day "second semester" asks for them again."""
+    from fanzha.campaigns.models import CampaignTemplate, Obligation
+    from fanzha.campaigns.plan_templates.actions import sync_builtin_templates
+
+    sync_builtin_templates()
+    template = CampaignTemplate.objects.get(
+        code="kindergarten-lesson", source=CampaignTemplate.Source.BUILTIN
+    )
+    campaign = actions.start_campaign(template, county_cast.k01, D(2026, 9, 14), None, {})
+    assert campaign.ends_on == D(2027, 3, 13)
+    snap = compliance.snapshot(campaign, Obligation.objects.filter(rule__campaign=campaign), D(2027, 3, 20))
+    assert snap.items
+    for item in snap.items:
+        state = snap.state(item, detail=True)
+        assert [p.period for p in state.periods] == [Period(D(2026, 9, 14), D(2027, 3, 13))]
