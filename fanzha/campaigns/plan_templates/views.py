@@ -129,7 +129,9 @@ def _detail_context(spec: TemplateSpec) -> dict[str, Any]:
     spec = replace(
         spec,
         goals=tuple(replace(g, description=fill(g.description)) for g in spec.goals),
-        obligations=tuple(replace(o, description=fill(o.description)) for o in spec.obligations),
+        obligations=tuple(
+            replace(o, title=fill(o.title), description=fill(o.description)) for o in spec.obligations
+        ),
         accountability=tuple(replace(a, description=fill(a.description)) for a in spec.accountability),
         leadership=tuple(replace(x, holder=fill(x.holder), duty=fill(x.duty)) for x in spec.leadership),
     )

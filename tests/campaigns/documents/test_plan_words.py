@@ -112,3 +112,8 @@ def test_plan_doc_counts_from_start(county_cast, tmp_path):
     )
     text = "\n".join(p.text for p in Document(str(out)).paragraphs)
     assert "完成时限：2027年6月30日前" in text and "完成时限：2026年12月31日前" in text
+
+
+def test_a_kindergartens_publicity_plan_names_its_teacher(specs, county_cast):
+    text = text_of(documents.build_plan(specs["school-publicity"], county_cast.k01, today=D(2026, 9, 1)))
+    assert "教师带学生" in text and "班主任" not in text and "{class_teacher}" not in text
