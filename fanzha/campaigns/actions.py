@@ -25,7 +25,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from fanzha.org import names
-from fanzha.org.models import Unit, User
+from fanzha.org.models import MembershipRole, Unit, User
 
 from . import compliance
 from . import periods as P
@@ -86,6 +86,7 @@ def placeholder_values(
     builtin = {
         "organisation": unit.name,
         "locality": names.place(unit),
+        "class_teacher": names.role_label(MembershipRole.COUNSELLOR, unit),
         "year": str(starts_on.year),
         "issue_date": chinese_date(starts_on),
     }

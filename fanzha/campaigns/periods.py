@@ -6,7 +6,11 @@ calendar is passed in as a list of ``Semester`` values (``compliance.load_calend
 them); days between semesters belong to no semester.
 
 A campaign's periods are the frequency's periods that overlap the campaign, clipped to it:
-a campaign that starts on a Wednesday has a first week of Wednesday to Sunday.
+a campaign that starts on a Wednesday has a first week of Wednesday to Sunday. A clipped period
+shorter than ``MIN_DAYS`` of its frequency is merged into its neighbour (a short head into the
+next period, a short tail into the one before): a campaign that starts on a Sunday would otherwise
+demand a week's work in one day, and a six-month campaign would demand a second "semester" of
+thirteen days. A campaign too short for even one full-length period keeps the one it has.
 """
 
 from __future__ import annotations
@@ -20,6 +24,12 @@ from datetime import date, timedelta
 from django.utils.translation import gettext as _
 
 DAILY, WEEKLY, MONTHLY, SEMESTER, YEARLY, ONCE = "daily", "weekly", "monthly", "semester", "yearly", "once"
+
+
+# The fewest days a clipped campaign period may have before it is merged into its neighbour: about
+# the time a unit needs to hold the activity the period demands (a class meeting needs a few days'
+# notice; a semester's lesson needs a month of school). Daily and one-off periods are never merged.
+MIN_DAYS = {WEEKLY: 3, MONTHLY: 15, SEMESTER: 30, YEARLY: 60}
 
 
 @dataclass(frozen=True, order=True)
@@ -173,7 +183,8 @@ def campaign_periods(
     semesters: Sequence[Semester] | None = None,
     due: date | None = None,
 ) -> list[Period]:
-    """The periods of ``frequency`` that overlap the campaign ``start`` … ``end``, clipped to it, in order.
+    """The periods of ``frequency`` that overlap the campaign ``start`` … ``end``, clipped to it, in order,
+    with a period shorter than ``MIN_DAYS`` merged into its neighbour.
 
     A one-off obligation has one period, from the campaign's start to ``due`` (or its end).
     """
@@ -185,7 +196,7 @@ def campaign_periods(
         if semesters is None:
             semesters = default_semesters(start.year, end.year)
         found = (Period(s.start, s.end, s.name).clip(start, end) for s in semesters)
-        return sorted(p for p in found if p is not None)
+        return merge_short(sorted(p for p in found if p is not None), MIN_DAYS[SEMESTER])
     result: list[Period] = []
     day = start
     while day <= end:
@@ -195,6 +206,20 @@ def campaign_periods(
         assert clipped is not None
         result.append(clipped)
         day = period.end + timedelta(days=1)
+    return merge_short(result, MIN_DAYS.get(frequency, 1))
+
+
+def merge_short(periods: list[Period], min_days: int) -> list[Period]:
+    """Merge a first or last period shorter than ``min_days`` into its neighbour (see the module's
+    docstring); the merged period keeps the longer one's name. Only the ends are clipped, so only they
+    can be short."""
+    result = list(periods)
+    if len(result) > 1 and result[-1].days < min_days:
+        last = result.pop()
+        result[-1] = Period(result[-1].start, last.end, result[-1].name)
+    if len(result) > 1 and result[0].days < min_days:
+        first = result.pop(0)
+        result[0] = Period(first.start, result[0].end, result[0].name)
     return result
 
 
@@ -207,16 +232,10 @@ def campaign_period_containing(
     semesters: Sequence[Semester] | None = None,
     due: date | None = None,
 ) -> Period | None:
-    """The campaign period (clipped as in ``campaign_periods``) holding ``day``, without listing them all."""
+    """The campaign period (as ``campaign_periods`` lists them, merged ends included) holding ``day``."""
     if not start <= day <= end:
         return None
-    if frequency == ONCE:
-        once = Period(start, min(max(due or end, start), end))
-        return once if day in once else None
-    if frequency == SEMESTER and semesters is None:
-        semesters = default_semesters(start.year, end.year)
-    period = period_containing(frequency, day, semesters=semesters, anchor=start)
-    return period.clip(start, end) if period else None
+    return locate(campaign_periods(frequency, start, end, semesters=semesters, due=due), day)
 
 
 def locate(periods: Sequence[Period], day: date) -> Period | None:

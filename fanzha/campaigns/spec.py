@@ -58,9 +58,10 @@ PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
 # campaign, filled per letter by ``letters.actions.generate_letters``.
 LETTER_PLACEHOLDERS = ("upper_unit", "lower_unit", "campaign_title")
 # Names every template may use without declaring them, filled from the issuing unit and the start:
-# its name, the year, the date, and its place word (县, 区, 市: "全{locality}" reads 全县 in a county,
-# 全区 in a city district; see ``org.names.place``).
-BUILTIN_PLACEHOLDERS = ("organisation", "year", "issue_date", "locality")
+# its name, the year, the date, its place word (县, 区, 市: "全{locality}" reads 全县 in a county,
+# 全区 in a city district; see ``org.names.place``) and what its level calls a class's teacher
+# (辅导员, 班主任, 教师; ``org.names.Levels.role``).
+BUILTIN_PLACEHOLDERS = ("organisation", "year", "issue_date", "locality", "class_teacher")
 
 
 # Arrays and tables nest at most this deep: no template needs more, and Python's TOML reader recurses
@@ -102,8 +103,9 @@ class Goal:
     metric: str
     target: float
     unit: str  # "percent" or "count" or "yuan"
-    deadline: str  # "MM-DD" in the campaign's year, or "" for the campaign's end
+    deadline: str  # "MM-DD": the first such day on or after the campaign's start; "" for its end
     description: str
+    measure: str = ""  # what a count target counts, written after the number: "类" in 5类, "场"
 
 
 @dataclass(frozen=True)
@@ -116,7 +118,7 @@ class ObligationRule:
     evidence: tuple[str, ...]
     activity_kinds: tuple[str, ...]
     responsible: str  # membership role of the responsible person (counsellor, liaison, leader …)
-    due: str = ""  # "MM-DD" for frequency "once"
+    due: str = ""  # "MM-DD" for frequency "once"; none: the campaign's last day
     description: str = ""
 
 
@@ -267,7 +269,21 @@ def _mmdd(reader: _Reader, key: str) -> str:
 
 
 def _section(reader: _Reader) -> Section:
+    """One section; ``rules = "six-always"`` puts a shared rule set's items under its body, one a line."""
+    from .rule_sets import rule_sets
+
     auto = reader.str("auto", "")
+    body = reader.str("body", "")
+    shared = reader.str("rules", "")
+    if shared:
+        found = rule_sets().get(shared)
+        if found is None:
+            raise reader.fail(
+                "rules",
+                _("取值 %(value)s 不在允许范围内：%(choices)s")
+                % {"value": shared, "choices": ", ".join(rule_sets())},
+            )
+        body = "\n".join([body, *found.items]).strip()
     if auto and auto not in AUTO_SECTIONS:
         raise reader.fail(
             "auto",
@@ -276,7 +292,7 @@ def _section(reader: _Reader) -> Section:
         )
     return Section(
         heading=reader.str("heading"),
-        body=reader.str("body", ""),
+        body=body,
         children=tuple(_section(child) for child in reader.tables("children")),
         auto=auto,
     )
@@ -344,8 +360,6 @@ def parse_template(text: str, source: str = "<template>") -> TemplateSpec:
         )
         if rule.code in seen:
             raise o.fail("code", _("义务代码重复：%(code)s") % {"code": rule.code})
-        if rule.frequency == "once" and not rule.due:
-            raise o.fail("due", _("一次性义务必须给出截止日期"))
         seen.add(rule.code)
         obligations.append(rule)
     spec = TemplateSpec(
@@ -372,6 +386,7 @@ def parse_template(text: str, source: str = "<template>") -> TemplateSpec:
                 unit=x.str("unit", "percent", choices=("percent", "count", "yuan")),
                 deadline=_mmdd(x, "deadline"),
                 description=x.str("description"),
+                measure=x.str("measure", ""),
             )
             for x in r.tables("goals")
         ),

@@ -205,10 +205,26 @@ def parse_fraud_types(path: Path) -> list[FraudTypeData]:
     return sorted(result, key=lambda item: item.order)
 
 
+def _with_rule_set(t: _Table, body: str) -> str:
+    """An article naming a shared rule set (``rules = "six-always"``) gets its items, numbered, where its
+    body says ``{items}``: the plans print the same set (``campaigns.rule_sets``), so the two never differ."""
+    from fanzha.campaigns.rule_sets import rule_sets
+
+    slug = t.text("rules", allow_empty=True)
+    if not slug:
+        return body
+    found = rule_sets().get(slug)
+    if found is None:
+        raise t.fail("rules", f"unknown rule set {slug!r} (known: {', '.join(rule_sets())})")
+    if "{items}" not in body:
+        raise t.fail("body", "an article with a rule set must say where its items go: {items}")
+    return body.replace("{items}", found.numbered())
+
+
 def parse_articles(path: Path, fraud_type_codes: Collection[str]) -> list[ArticleData]:
     """Articles; their audiences and fraud types must be known codes."""
     source, entries = _read(path, "articles")
-    fields = ("slug", "title", "kind", "audiences", "fraud_types", "body")
+    fields = ("slug", "title", "kind", "audiences", "fraud_types", "body", "rules")
     result, keys = [], []
     for i, raw in enumerate(entries):
         t = _Table(source, "articles", i, raw, fields)
@@ -221,7 +237,7 @@ def parse_articles(path: Path, fraud_type_codes: Collection[str]) -> list[Articl
             kind=kind,
             audiences=t.choices("audiences", AUDIENCES, what="audience", min_items=1),
             fraud_types=t.choices("fraud_types", fraud_type_codes, what="fraud type"),
-            body=t.text("body"),
+            body=_with_rule_set(t, t.text("body")),
         )
         result.append(item)
         keys.append((t.where, item.slug))

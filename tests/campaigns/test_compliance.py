@@ -61,14 +61,15 @@ def test_daily(cast, campaign):
     assert [p.status for p in state.periods[:4]] == [Status.DONE, Status.DONE, Status.OVERDUE, Status.DUE]
 
 
-def test_weekly_with_a_clipped_first_week_and_a_year_end(cast, campaign):
+def test_weekly_with_a_short_first_week_merged_and_a_year_end(cast, campaign):
     ob = obligation(campaign, "weekly-article", cast.cs2301)
     record(ob, D(2026, 3, 5))
     state = judge(ob, D(2026, 3, 8))
-    assert state.periods[0].period == Period(D(2026, 3, 1), D(2026, 3, 1))  # a Sunday start: one day
-    assert [p.status for p in state.periods[:3]] == [Status.OVERDUE, Status.DONE, Status.UPCOMING]
+    # A Sunday start: that one day joins the first full week instead of demanding a week's work.
+    assert state.periods[0].period == Period(D(2026, 3, 1), D(2026, 3, 8))
+    assert [p.status for p in state.periods[:2]] == [Status.DONE, Status.UPCOMING]
     assert state.current is not None and state.current.status == Status.DONE
-    assert tally(state)[:3] == (1, 0, 1)
+    assert tally(state)[:3] == (1, 0, 0)
     # The ISO week across the new year is one period.
     record(ob, D(2026, 12, 29))
     state = judge(ob, D(2027, 1, 3))
@@ -168,9 +169,9 @@ def test_dashboard_puts_lagging_units_first(cast, campaign):
         record(obligation(campaign, code, cast.ma2301), *days[:8])
     snap = compliance.snapshot(campaign, Obligation.objects.all(), today)
     board = compliance.dashboard(snap, cast.uni)
-    # CS: 17 periods done, 6 overdue; MA: 10 done, 1 overdue; D1: nothing over yet.
+    # CS: 15 periods done, 6 overdue; MA: 9 done, 1 overdue; D1: nothing over yet.
     assert [row.unit for row in board.rows] == [cast.cs, cast.ma, cast.d1]
-    assert [row.tally.percent for row in board.rows] == [74, 91, None]
+    assert [row.tally.percent for row in board.rows] == [71, 90, None]
     board = compliance.dashboard(snap, cast.cs)
     assert [row.unit for row in board.rows] == [cast.cs2302, cast.cs2301]
     assert board.rows[0].obligations == 5 and board.rows[0].tally.overdue == 6

@@ -134,7 +134,7 @@ def test_campaign_periods_are_clipped_and_cover_the_campaign():
     start, end = D(2026, 3, 4), D(2026, 5, 20)  # a Wednesday to a Wednesday
     weeks = P.campaign_periods("weekly", start, end)
     assert weeks[0] == Period(D(2026, 3, 4), D(2026, 3, 8))
-    assert weeks[-1] == Period(D(2026, 5, 18), D(2026, 5, 20))
+    assert weeks[-1] == Period(D(2026, 5, 18), D(2026, 5, 20))  # three days: long enough
     months = P.campaign_periods("monthly", start, end)
     assert months == [
         Period(D(2026, 3, 4), D(2026, 3, 31)),
@@ -173,6 +173,27 @@ def test_period_containing_agrees_with_the_list(frequency):
         assert found == P.locate(listed, day), day
         day += timedelta(days=1)
     assert P.campaign_period_containing(frequency, start - timedelta(days=1), start, end, due=due) is None
+
+
+def test_short_ends_merge_into_their_neighbours():
+    # A six-month campaign from mid-September: the spring semester would hold 13 days of it.
+    start, end = D(2026, 9, 14), D(2027, 3, 13)
+    assert P.campaign_periods("semester", start, end) == [Period(start, end)]
+    assert P.campaign_period_containing("semester", D(2027, 2, 10), start, end) == Period(start, end)
+    # A Sunday start does not demand a week's work in one day; a one-day tail neither.
+    weeks = P.campaign_periods("weekly", D(2026, 3, 1), D(2026, 3, 30))
+    assert weeks[0] == Period(D(2026, 3, 1), D(2026, 3, 8))
+    assert weeks[-1] == Period(D(2026, 3, 23), D(2026, 3, 30))
+    months = P.campaign_periods("monthly", D(2026, 3, 25), D(2026, 6, 3))
+    assert months == [Period(D(2026, 3, 25), D(2026, 4, 30)), Period(D(2026, 5, 1), D(2026, 6, 3))]
+    # No period is shorter than the minimum unless the campaign itself is.
+    for frequency, least in P.MIN_DAYS.items():
+        for offset in range(0, 40, 3):
+            listed = P.campaign_periods(frequency, D(2025, 8, 20) + timedelta(days=offset), D(2027, 1, 5))
+            assert all(p.days >= least for p in listed), (frequency, offset)
+    assert P.campaign_periods("monthly", D(2026, 3, 25), D(2026, 3, 28)) == [
+        Period(D(2026, 3, 25), D(2026, 3, 28))
+    ]
 
 
 def test_month_day_falls_inside_the_campaign():
@@ -223,3 +244,22 @@ def test_school_calendar_refuses_overlaps_and_reversed_dates(cast):
     with pytest.raises(ValidationError):
         actions.set_school_calendar(cast.uni, [Semester(D(2025, 9, 1), D(2026, 1, 31), " ")])
     assert not cast.uni.semesters.exists()
+
+
+def test_a_one_off_kindergarten_lesson_is_demanded_once(county_cast):
+    """Started mid-September for its six months, the lesson, the parents' reminder and the meeting are each
+    one period over the whole campaign: no 13-day "second semester" asks for them again."""
+    from fanzha.campaigns.models import CampaignTemplate, Obligation
+    from fanzha.campaigns.plan_templates.actions import sync_builtin_templates
+
+    sync_builtin_templates()
+    template = CampaignTemplate.objects.get(
+        code="kindergarten-lesson", source=CampaignTemplate.Source.BUILTIN
+    )
+    campaign = actions.start_campaign(template, county_cast.k01, D(2026, 9, 14), None, {})
+    assert campaign.ends_on == D(2027, 3, 13)
+    snap = compliance.snapshot(campaign, Obligation.objects.filter(rule__campaign=campaign), D(2027, 3, 20))
+    assert snap.items
+    for item in snap.items:
+        state = snap.state(item, detail=True)
+        assert [p.period for p in state.periods] == [Period(D(2026, 9, 14), D(2027, 3, 13))]

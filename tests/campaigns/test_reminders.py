@@ -29,7 +29,7 @@ from tests.campaigns.engine import obligation, record, start
 
 pytestmark = pytest.mark.django_db
 
-FRIDAY = date(2026, 3, 6)  # the week 2026-03-02 … 03-08 ends in two days
+FRIDAY = date(2026, 3, 6)  # the first week, 2026-03-01 (the Sunday start, merged) … 03-08, ends in two days
 NOW = timezone.make_aware(datetime(2026, 3, 6, 8, 0))
 
 
@@ -61,7 +61,7 @@ def test_reminder_goes_to_the_responsible_person_once(cast, campaign, monitor_us
         (ChannelKind.EMAIL, monitor_user),
     ]
     ob = obligation(campaign, "weekly-article", cast.cs2301)
-    assert rows[0].idempotency_key == f"reminder:{ob.pk}:2026-03-02:in_app"
+    assert rows[0].idempotency_key == f"reminder:{ob.pk}:2026-03-01:in_app"
     assert rows[1].address == "lisi@example.edu.cn"
     assert rows[0].subject == "提醒：计科2301班“每周推送一篇防骗文章”将于 2026-03-08 截止"
     assert "目前已记录 0 次" in rows[0].body and "责任人：李四" in rows[0].body

@@ -18,7 +18,16 @@ from typing import TYPE_CHECKING, Any
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from ..spec import PLACEHOLDER, AccountabilityRule, Goal, ObligationRule, Section, TemplateSpec
+from ..periods import month_day as month_day_in
+from ..spec import (
+    PLACEHOLDER,
+    AccountabilityRule,
+    Goal,
+    ObligationRule,
+    Placeholder,
+    Section,
+    TemplateSpec,
+)
 
 if TYPE_CHECKING:
     from fanzha.org.models import Unit
@@ -71,13 +80,17 @@ def plan_values(
     placeholders: Mapping[str, str] | None = None,
     today: date | None = None,
     naming: Naming | None = None,
+    window: Window | None = None,
 ) -> dict[str, str]:
-    """Placeholder values: the template's defaults, then the unit and today, then what the user set."""
+    """Placeholder values: the template's defaults, then the unit, the campaign's year and today, then
+    what the user set."""
     today = today or timezone.localdate()
+    naming = naming or Naming(spec, unit)
     builtin = {
-        "year": str(today.year),
+        "year": str((window.start if window else today).year),
         "issue_date": chinese_date(today),
-        "locality": (naming or Naming(spec, unit)).place(),
+        "locality": naming.place(),
+        "class_teacher": naming.role("counsellor"),
     }
     if unit is not None:
         builtin["organisation"] = unit.name
@@ -86,6 +99,11 @@ def plan_values(
     values.update(builtin)
     values.update({k: str(v) for k, v in (placeholders or {}).items()})
     return values
+
+
+def unfilled(spec: TemplateSpec, values: Mapping[str, str]) -> list[Placeholder]:
+    """The template's placeholders left blank (the document shows a line to write on), in its order."""
+    return [p for p in spec.placeholders if not str(values.get(p.name, "")).strip()]
 
 
 def _fill_known(text: str, values: Mapping[str, str]) -> str:
@@ -143,8 +161,8 @@ def sections_from_json(data: Iterable[Mapping[str, Any]]) -> tuple[Section, ...]
 def metric_labels() -> dict[str, str]:
     return {
         "awareness_rate": _("防诈知晓率"),
-        "case_change_yoy": _("案件数同比变化"),
-        "case_change_mom": _("案件数环比变化"),
+        "case_change_yoy": _("案件数同比"),
+        "case_change_mom": _("案件数环比"),
         "app_installed": _("反诈APP安装率"),
         "app_registered": _("反诈APP实名注册率"),
         "app_warnings_on": _("反诈APP预警开启率"),
@@ -153,7 +171,7 @@ def metric_labels() -> dict[str, str]:
         "staff_app_installed": _("教职工反诈APP安装率"),
         "activity_compliance": _("活动完成率"),
         "evaluation": _("无诈创建达标率"),
-        "reach_count": _("覆盖人群"),
+        "reach_count": _("覆盖的重点人群"),
         "custom": "",
     }
 
@@ -206,15 +224,27 @@ def _number(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else f"{value:g}"
 
 
-def _mmdd(value: str, year: str) -> str:
-    month, day = value.split("-")
-    return _("%(year)s年%(month)d月%(day)d日") % {"year": year, "month": int(month), "day": int(day)}
+@dataclass(frozen=True)
+class Window:
+    """The campaign's first and last day: every date a plan names derives from them ("06-30" is the
+    first 30 June on or after the start, kept within the end; no date means the end)."""
+
+    start: date
+    end: date
+
+    def day(self, mmdd: str) -> date:
+        return month_day_in(mmdd, self.start, self.end) if mmdd else self.end
+
+    def text(self, mmdd: str) -> str:
+        return chinese_date(self.day(mmdd))
 
 
-def month_day(value: str) -> str:
-    """“06-30” as 6月30日 (a date in every year of the campaign)."""
-    month, day = value.split("-")
-    return _("%(month)d月%(day)d日") % {"month": int(month), "day": int(day)}
+def window_for(spec: TemplateSpec, start: date | None = None, end: date | None = None) -> Window:
+    """The campaign's window; without dates, one that starts today and runs the template's usual length."""
+    from ..actions import default_end
+
+    start = start or timezone.localdate()
+    return Window(start, end or default_end(spec, start))
 
 
 def goal_target_text(goal: Goal) -> str:
@@ -241,10 +271,10 @@ def _states_target(goal: Goal) -> bool:
     return (number + "%" if goal.unit == "percent" else number) in goal.description
 
 
-def frequency_text(rule: ObligationRule, year: str) -> str:
-    """How often, with the minimum count: 每月不少于1次, 每学期不少于2次, 2026年6月30日前完成."""
+def frequency_text(rule: ObligationRule, window: Window) -> str:
+    """How often, with the minimum count: 每月不少于1次, 每学期不少于2次, 2027年6月30日前完成."""
     if rule.frequency == "once":
-        return _("%(date)s前完成") % {"date": _mmdd(rule.due, year)}
+        return _("%(date)s前完成") % {"date": window.text(rule.due)}
     period = {
         "daily": _("每天"),
         "weekly": _("每周"),
@@ -255,13 +285,24 @@ def frequency_text(rule: ObligationRule, year: str) -> str:
     return _("%(period)s不少于%(count)d次") % {"period": period, "count": rule.min_count}
 
 
-def _goal_section(goal: Goal, year: str) -> Section:
-    deadline = _mmdd(goal.deadline, year) + _("前") if goal.deadline else _("专项行动结束前")
+def goal_sentence(goal: Goal) -> str:
+    """What the goal measures, as words: 反诈APP安装率达到100%, 案件数同比下降, 覆盖的重点人群达到5类;
+    "" when the goal's own wording gives its target or it has no measure of the platform's."""
     metric = metric_labels().get(goal.metric, "")
-    if metric and not _states_target(goal):
-        detail = _("指标：%(metric)s，目标值%(target)s；完成时限：%(deadline)s。") % {
-            "metric": metric,
-            "target": goal_target_text(goal),
+    if not metric or _states_target(goal):
+        return ""
+    target = goal_target_text(goal)
+    if goal.metric in ("case_change_yoy", "case_change_mom"):
+        return metric + target
+    return _("%(metric)s达到%(target)s") % {"metric": metric, "target": target + goal.measure}
+
+
+def _goal_section(goal: Goal, window: Window) -> Section:
+    deadline = window.text(goal.deadline) + _("前")
+    sentence = goal_sentence(goal)
+    if sentence:
+        detail = _("目标：%(sentence)s；完成时限：%(deadline)s。") % {
+            "sentence": sentence,
             "deadline": deadline,
         }
     else:
@@ -269,11 +310,11 @@ def _goal_section(goal: Goal, year: str) -> Section:
     return Section(heading=goal.description, body=detail)
 
 
-def _obligation_section(rule: ObligationRule, year: str, naming: Naming) -> Section:
+def _obligation_section(rule: ObligationRule, window: Window, naming: Naming) -> Section:
     evidence = evidence_labels()
     detail = _("落实单位：%(level)s；频次：%(frequency)s；责任人：%(role)s") % {
         "level": _units(rule.level, naming.spec.issuer_kinds, naming),
-        "frequency": frequency_text(rule, year),
+        "frequency": frequency_text(rule, window),
         "role": naming.role(rule.responsible),
     }
     if rule.evidence:
@@ -305,10 +346,15 @@ def _accountability_section(rule: AccountabilityRule) -> Section:
     )
 
 
-def _auto(spec: TemplateSpec, kind: str, year: str, naming: Naming) -> tuple[list[str], list[Section]]:
+def goals_in_order(goals: Iterable[Goal], window: Window) -> list[Goal]:
+    """Goals by deadline (the template's order among equal ones): the phases of a plan follow the calendar."""
+    return sorted(goals, key=lambda g: window.day(g.deadline))
+
+
+def _auto(spec: TemplateSpec, kind: str, window: Window, naming: Naming) -> tuple[list[str], list[Section]]:
     """What an ``auto`` section lists: (paragraphs, numbered child sections)."""
     if kind == "goals":
-        return [], [_goal_section(g, year) for g in spec.goals]
+        return [], [_goal_section(g, window) for g in goals_in_order(spec.goals, window)]
     if kind == "leadership":
         lines = []
         for role in spec.leadership:
@@ -320,7 +366,7 @@ def _auto(spec: TemplateSpec, kind: str, year: str, naming: Naming) -> tuple[lis
     if kind == "departments":
         return [], [Section(heading=d.name, body="；".join(d.duties) + "。") for d in spec.departments]
     if kind == "obligations":
-        return [], [_obligation_section(o, year, naming) for o in spec.obligations]
+        return [], [_obligation_section(o, window, naming) for o in spec.obligations]
     if kind == "accountability":
         return [], [_accountability_section(a) for a in spec.accountability]
     if kind == "letters":
@@ -401,18 +447,18 @@ def _paragraphs(text: str) -> list[str]:
 
 
 def _blocks(
-    spec: TemplateSpec, sections: Sequence[Section], level: int, fill: Any, year: str, naming: Naming
+    spec: TemplateSpec, sections: Sequence[Section], level: int, fill: Any, window: Window, naming: Naming
 ) -> list[Block]:
     blocks: list[Block] = []
     counter = 0
     for section in sections:
-        auto_lines, auto_children = _auto(spec, section.auto, year, naming) if section.auto else ([], [])
+        auto_lines, auto_children = _auto(spec, section.auto, window, naming) if section.auto else ([], [])
         paragraphs = [fill(p) for p in _paragraphs(section.body)] + [fill(p) for p in auto_lines]
         children = [*section.children, *auto_children]
         heading = fill(section.heading).strip()
         if not heading:
             blocks += [Block("para", 0, text=p) for p in paragraphs]
-            blocks += _blocks(spec, children, level, fill, year, naming)
+            blocks += _blocks(spec, children, level, fill, window, naming)
             continue
         counter += 1
         number = heading_number(level, counter)
@@ -422,7 +468,7 @@ def _blocks(
         else:
             inline = heading if heading.endswith(_CLOSING_PUNCTUATION) else heading + "。"
             blocks.append(Block("para", level, number, inline, paragraphs[0]))
-        blocks += _blocks(spec, children, level + 1, fill, year, naming)
+        blocks += _blocks(spec, children, level + 1, fill, window, naming)
     return blocks
 
 
@@ -432,16 +478,21 @@ def build_plan(
     placeholders: Mapping[str, str] | None = None,
     sections: Sequence[Section] | None = None,
     today: date | None = None,
+    starts_on: date | None = None,
+    ends_on: date | None = None,
 ) -> PlanDocument:
     """The plan's title, numbered blocks and signature, with every placeholder filled.
 
-    ``sections`` are the campaign's edited sections; by default the template's own.
+    ``sections`` are the campaign's edited sections; by default the template's own. ``starts_on`` and
+    ``ends_on`` are the campaign's days (by default from today for the template's usual length): every
+    deadline in the plan is counted from them, never from the year the document is printed in.
     """
     naming = Naming(spec, unit)
-    values = plan_values(spec, unit, placeholders, today, naming)
+    window = window_for(spec, starts_on or today, ends_on)
+    values = plan_values(spec, unit, placeholders, today, naming, window)
     fill = filler(values)
     chosen = list(spec.sections if sections is None else sections)
-    blocks = _blocks(spec, _with_missing_autos(spec, chosen), 1, fill, values["year"], naming)
+    blocks = _blocks(spec, _with_missing_autos(spec, chosen), 1, fill, window, naming)
     return PlanDocument(
         title=fill(spec.title),
         blocks=tuple(blocks),
@@ -453,5 +504,13 @@ def build_plan(
 def campaign_plan(campaign: Campaign, today: date | None = None) -> PlanDocument:
     """The plan of a running campaign: its own copy of the template, placeholders and sections."""
     sections = sections_from_json(campaign.sections) if campaign.sections else None
-    plan = build_plan(campaign.spec(), campaign.unit, campaign.placeholders, sections, today)
+    plan = build_plan(
+        campaign.spec(),
+        campaign.unit,
+        campaign.placeholders,
+        sections,
+        today,
+        starts_on=campaign.starts_on,
+        ends_on=campaign.ends_on,
+    )
     return replace(plan, title=campaign.title or plan.title)

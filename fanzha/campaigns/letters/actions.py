@@ -14,7 +14,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from fanzha.org import names
-from fanzha.org.models import Membership, Person, Unit
+from fanzha.org.models import Membership, MembershipRole, Person, Unit
 from fanzha.org.scope import in_tree_scope
 
 from ..activities.actions import RECORD
@@ -41,6 +41,7 @@ def letter_values(campaign: Campaign) -> dict[str, str]:
     values = {
         "organisation": campaign.unit.name,
         "locality": names.place(campaign.unit),
+        "class_teacher": names.role_label(MembershipRole.COUNSELLOR, campaign.unit),
         "year": str(campaign.starts_on.year),
         "issue_date": date_format(campaign.starts_on, "DATE_FORMAT"),
         **spec.placeholder_defaults(),

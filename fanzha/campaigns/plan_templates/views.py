@@ -9,6 +9,7 @@ belongs to one of them); editing needs it at the template's owner unit; otherwis
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import date
 from functools import lru_cache
 from typing import Any, cast
 
@@ -18,7 +19,6 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
@@ -26,11 +26,12 @@ from django.views.decorators.http import require_GET, require_http_methods
 from fanzha.org.models import PersonKind, Unit, UnitKind
 from fanzha.org.scope import Cap, in_scope, scope_paths, units_for
 
+from .. import periods as P
 from ..documents import formats
 from ..documents import plan as documents
 from ..models import CampaignTemplate
 from ..queries import templates_for
-from ..spec import TemplateError, TemplateSpec, builtin_templates
+from ..spec import ObligationRule, TemplateError, TemplateSpec, builtin_templates
 from .actions import save_custom_template
 from .forms import TemplateForm
 
@@ -100,8 +101,25 @@ def template_list(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _demanded(rule: ObligationRule, start: date, end: date) -> tuple[int, list[str]]:
+    """How many periods a campaign from ``start`` to ``end`` would demand of one obligation (semesters by
+    the default calendar) and each one's dates: what a unit signs up for, seen before the campaign starts.
+    Daily periods are only counted (one per day)."""
+    due = P.month_day(rule.due, start, end) if rule.due else None
+    listed = P.campaign_periods(rule.frequency, start, end, due=due)
+    if rule.frequency == P.DAILY:
+        return len(listed), []
+    texts = [
+        _("%(start)s至%(end)s")
+        % {"start": documents.chinese_date(p.start), "end": documents.chinese_date(p.end)}
+        for p in listed
+    ]
+    return len(listed), texts
+
+
 def _detail_context(spec: TemplateSpec) -> dict[str, Any]:
-    year = str(timezone.localdate().year)
+    window = documents.window_for(spec)
+    today, ends = window.start, window.end
     evidence = documents.evidence_labels()
     metrics = documents.metric_labels()
     naming = documents.Naming(spec, None)
@@ -111,7 +129,9 @@ def _detail_context(spec: TemplateSpec) -> dict[str, Any]:
     spec = replace(
         spec,
         goals=tuple(replace(g, description=fill(g.description)) for g in spec.goals),
-        obligations=tuple(replace(o, description=fill(o.description)) for o in spec.obligations),
+        obligations=tuple(
+            replace(o, title=fill(o.title), description=fill(o.description)) for o in spec.obligations
+        ),
         accountability=tuple(replace(a, description=fill(a.description)) for a in spec.accountability),
         leadership=tuple(replace(x, holder=fill(x.holder), duty=fill(x.duty)) for x in spec.leadership),
     )
@@ -124,21 +144,24 @@ def _detail_context(spec: TemplateSpec) -> dict[str, Any]:
             {
                 "goal": g,
                 "metric": metrics.get(g.metric) or _("自定义"),
-                "target": documents.goal_target_text(g),
-                "deadline": documents.month_day(g.deadline) if g.deadline else "",
+                "target": documents.goal_target_text(g) + g.measure,
+                "deadline": window.text(g.deadline),
             }
-            for g in spec.goals
+            for g in documents.goals_in_order(spec.goals, window)
         ],
         "obligations": [
             {
                 "rule": o,
                 "level": _label(UnitKind, o.level),
-                "frequency": documents.frequency_text(o, year),
+                "frequency": documents.frequency_text(o, window),
                 "responsible": naming.role(o.responsible),
                 "evidence": "、".join(evidence.get(e, e) for e in o.evidence),
+                "periods": _demanded(o, today, ends),
             }
             for o in spec.obligations
         ],
+        "sample_start": documents.chinese_date(today),
+        "sample_end": documents.chinese_date(ends),
         "accountability": [
             {"rule": a, "action": documents.action_labels().get(a.action, a.action)}
             for a in spec.accountability

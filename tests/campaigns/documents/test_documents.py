@@ -104,7 +104,9 @@ def test_docx_headings_goals_obligations_and_signature(cast, specs):
     joined = "\n".join(lines)
     for goal in specs["university-fraud-free-campus"].goals:
         assert goal.description in joined
-    assert "（二）全年师生被骗案件数比上一年度下降50%以上。完成时限：2026年12月31日前。" in joined
+    assert (
+        "（一）全年师生被骗案件数比上一年度下降50%以上。完成时限：2026年12月31日前。" in joined
+    )  # first due
     assert "每天不少于1次" in joined and "每周不少于1次" in joined and "每学期不少于1次" in joined
     assert "落实单位：各班级" in joined and "责任人：辅导员" in joined
     assert "{" not in joined
@@ -136,7 +138,7 @@ def test_docx_departments_accountability_and_placeholders(cast, specs):
     assert "挂牌督办（被骗金额超过100000元）" in joined
     assert "约谈（被骗金额50000元至100000元）" in joined
     assert "通报（所有被骗案件）" in joined
-    assert "2026年6月30日前完成" in joined
+    assert "2027年6月30日前完成" in joined  # the first 30 June after a November start
     assert "每学期不少于2次" in joined
 
 

@@ -80,7 +80,7 @@ def test_kindergarten_lesson(specs):
         assert heading in headings
     assert "给家长的防骗提醒" in text and "公检法" not in spec.title
     assert "parent_notice_signed" in spec.attestations
-    assert rules(spec)["scenario-lesson"][:2] == ("class", "semester")
+    assert rules(spec)["scenario-lesson"][:2] == ("class", "once")
 
 
 def test_university_fraud_free_campus(specs):
@@ -140,7 +140,7 @@ def test_district_education_system(specs):
     assert "bureau_district" in spec.issuer_kinds
     assert {"school", "class"} <= set(spec.levels)
     deadlines = {g.deadline for g in spec.goals}
-    assert {"06-30", "12-01", "12-31"} <= deadlines
+    assert {"06-30", "12-31"} <= deadlines and "12-01" not in deadlines  # "到12月" is the end of December
     parent_goal = next(g for g in spec.goals if g.metric == "parent_notice_signed")
     assert (parent_goal.target, parent_goal.deadline) == (100, "06-30")
     assert any(g.metric == "staff_app_installed" and g.target == 100 for g in spec.goals)

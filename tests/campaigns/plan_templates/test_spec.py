@@ -73,7 +73,6 @@ def test_minimal_template_loads():
             lambda t: t.replace('responsible = "counsellor"', 'responsible = "king"'),
             "obligations[0].responsible",
         ),
-        (lambda t: t.replace('frequency = "monthly"', 'frequency = "once"'), "obligations[0].due"),
         (
             lambda t: t.replace('frequency = "monthly"', 'frequency = "once"\ndue = "13-45"'),
             "obligations[0].due",

@@ -8,6 +8,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from docx import Document
+from freezegun import freeze_time
 
 from fanzha.campaigns.documents import formats
 from fanzha.campaigns.models import CampaignTemplate
@@ -135,7 +136,7 @@ def test_paste_text_as_college_admin(client, cast, builtins):
     ("text", "field"),
     [
         (custom().replace('metric = "parent_notice_signed"', 'metric = "smiles"'), "goals[0].metric"),
-        (custom().replace('due = "01-15"\n', ""), "obligations[0].due"),
+        (custom().replace('due = "01-15"', 'due = "01-45"'), "obligations[0].due"),
         (custom().replace('level = "class"', 'level = "spaceship"'), "obligations[0].level"),
         (custom("university-fraud-free-campus"), "code"),  # taken by a built-in template
         ('code = "x\n', "-"),
@@ -271,3 +272,17 @@ def test_anonymous_is_sent_to_login(client, builtins):
     response = client.get(reverse("template_list"))
     assert response.status_code == 302
     assert reverse("login") in response["Location"]
+
+
+def test_detail_lists_every_period_a_campaign_would_demand(client, cast, builtins):
+    """Before starting, a unit sees each period it will have to fill: a one-off lesson is one period,
+    a monthly meeting one per month, and no stub of days at the end."""
+    client.force_login(cast.auditor)
+    with freeze_time("2026-09-14 09:00:00+08:00"):
+        page = client.get(reverse("template_detail", args=["kindergarten-lesson"])).content.decode()
+        assert page.count("2026年9月14日至2027年3月13日") == 1 + 3  # the note, three one-off obligations
+        assert "共 2 期" not in page
+        page = client.get(reverse("template_detail", args=["district-education-system"])).content.decode()
+    assert "2026年9月14日至2026年9月30日" in page and "2027年8月1日至2027年9月13日" in page
+    assert "2027年9月1日至2027年9月13日" not in page  # a 13-day month merged into August
+    assert "共 12 期" in page

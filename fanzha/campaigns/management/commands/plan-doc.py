@@ -1,12 +1,19 @@
-"""``fanzha plan-doc TEMPLATE --unit CODE --format docx|pdf -o FILE [--set name=value ...]``.
+"""``fanzha plan-doc TEMPLATE --unit CODE --format docx|pdf -o FILE [--start DATE] [--end DATE]
+[--set name=value ...]``.
 
 Writes the plan document of a template (built-in, or a user's own by its code) for one unit.
-Placeholders default from the unit and today: organisation = the unit's name, year = this
-year, issue_date = today as 2026年11月30日; ``--set`` overrides any of them.
+Placeholders default from the unit and today: organisation = the unit's name, year = the start's
+year, issue_date = today as 2026年11月30日; ``--set`` overrides any of them. Deadlines count from
+``--start`` (default today) to ``--end`` (default the template's usual length).
+
+Why it warns and refuses: a plan printed with blank lines nobody noticed, or a ``--set leadr=`` typo
+silently ignored, reaches the people it is sent to. Blanks are allowed (a plan may be filled in by
+hand) but named on stderr; an unknown name stops the command.
 """
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +24,7 @@ from django.utils.translation import gettext as _
 from fanzha.campaigns.documents import formats
 from fanzha.campaigns.documents import plan as documents
 from fanzha.campaigns.models import CampaignTemplate
-from fanzha.campaigns.spec import TemplateError, TemplateSpec, builtin_templates
+from fanzha.campaigns.spec import BUILTIN_PLACEHOLDERS, TemplateError, TemplateSpec, builtin_templates
 from fanzha.org import actions
 from fanzha.org.models import Unit
 
@@ -48,6 +55,28 @@ def parse_sets(items: list[str]) -> dict[str, str]:
     return values
 
 
+def check_names(spec: TemplateSpec, values: dict[str, str]) -> None:
+    """Refuse a name the template does not have, listing the ones it has."""
+    known = [p.name for p in spec.placeholders] + list(BUILTIN_PLACEHOLDERS)
+    unknown = sorted(set(values) - set(known))
+    if unknown:
+        raise CommandError(
+            _("模板中没有这些占位符：%(names)s。可以填写的有：%(known)s")
+            % {"names": "、".join(unknown), "known": "、".join(dict.fromkeys(known))}
+        )
+
+
+def parse_day(value: str | None, option: str) -> date | None:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise CommandError(
+            _("%(option)s 应为日期，例如 2026-09-01：%(value)s") % {"option": option, "value": value}
+        ) from exc
+
+
 class Command(BaseCommand):
     help = "Write a template's plan document for a unit as DOCX or PDF."
 
@@ -59,6 +88,8 @@ class Command(BaseCommand):
         parser.add_argument(
             "--set", action="append", default=[], metavar="NAME=VALUE", help="fill a placeholder"
         )
+        parser.add_argument("--start", metavar="YYYY-MM-DD", help="the campaign's first day (default today)")
+        parser.add_argument("--end", metavar="YYYY-MM-DD", help="its last day (default: the usual length)")
 
     def handle(self, *args: Any, **options: Any) -> None:
         output = Path(options["output"])
@@ -72,7 +103,19 @@ class Command(BaseCommand):
             raise CommandError(_("未找到单位代码 %(code)s") % {"code": options["unit"]}) from exc
         except ValidationError as exc:
             raise CommandError(exc.messages[0]) from exc
-        plan = documents.build_plan(spec, unit, parse_sets(options["set"]))
+        given = parse_sets(options["set"])
+        check_names(spec, given)
+        starts_on = parse_day(options["start"], "--start")
+        ends_on = parse_day(options["end"], "--end")
+        if starts_on and ends_on and ends_on < starts_on:
+            raise CommandError(_("结束日期不能早于开始日期"))
+        plan = documents.build_plan(spec, unit, given, starts_on=starts_on, ends_on=ends_on)
+        blank = documents.unfilled(spec, documents.plan_values(spec, unit, given))
+        if blank:
+            self.stderr.write(
+                _("提醒：以下内容未填写，文件中留有空白横线：%(names)s。可用 --set 名称=值 填写。")
+                % {"names": "、".join(f"{p.label}（{p.name}）" for p in blank)}
+            )
         try:
             content, _type = formats.render(plan, fmt)
         except formats.CJKFontMissing as exc:
