@@ -514,6 +514,41 @@ def snapshot(
     )
 
 
+# One record ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Standing:
+    """How one record counts for its obligation: its period, whether it was entered late, what it lacks."""
+
+    period: P.Period | None
+    late: bool
+    missing: list[Promise]
+
+
+def standing(activity: Activity) -> Standing | None:
+    """How ``activity`` counts towards its obligation (None when it has none): shown on its page and when
+    it is recorded, so the recorder learns at once that it is late or short of evidence."""
+    obligation = activity.obligation
+    if obligation is None:
+        return None
+    rule, campaign = obligation.rule, obligation.campaign
+    schedule = Schedule(campaign, load_calendars(obligation.unit.path))
+    period = P.locate(schedule.for_rule(rule, obligation.unit.path).periods, activity.occurred_on)
+    carried = {str(kind) for kind in activity.evidence.values_list("kind", flat=True)}
+    kinds = {
+        "photos": Evidence.Kind.PHOTO in carried,
+        "video": Evidence.Kind.VIDEO in carried,
+        "document": Evidence.Kind.DOCUMENT in carried,
+        "link": bool(activity.link),
+        "attendees": bool(activity.attendance_count) or activity.attendances.exists(),
+    }
+    missing = [EVIDENCE_LABELS.get(k, _("其他")) for k in rule.evidence if not kinds.get(k, False)]
+    entered = timezone.localtime(activity.created_at).date() if activity.created_at else timezone.localdate()
+    late = period is not None and entered > period.end
+    return Standing(period, late, missing)
+
+
 # Responsible people ------------------------------------------------------------------------------
 
 

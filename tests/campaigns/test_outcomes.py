@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from fanzha.campaigns import actions, compliance
 from fanzha.campaigns.compliance import Status
-from fanzha.campaigns.models import CampaignEvent, Obligation
+from fanzha.campaigns.models import Activity, CampaignEvent, Obligation
 from fanzha.reach.models import Attestation
 from tests.campaigns.engine import obligation, record, start
 
@@ -157,3 +157,15 @@ def test_a_record_entered_within_its_period_is_on_time(cast, campaign):
     ob = obligation(campaign, "monthly-meeting", cast.cs2301)
     record(ob, D(2026, 9, 20), entered=D(2026, 9, 30))
     assert september(judge(ob, D(2026, 12, 7))).status == Status.DONE
+
+
+def test_the_activity_page_says_a_record_is_late_or_short_of_evidence(client, cast, campaign):
+    ob = obligation(campaign, "monthly-meeting", cast.cs2301)
+    (late,) = record(ob, D(2026, 9, 20), entered=D(2026, 12, 7))
+    (bare,) = record(ob, D(2026, 10, 20), evidence=False)
+    Activity.objects.filter(pk__in=[late.pk, bare.pk]).update(recorded_by=cast.counsellor)
+    client.force_login(cast.school_admin)
+    body = client.get(reverse("activity_detail", args=[late.pk])).content.decode()
+    assert "逾期完成" in body and "2026-09-30" in body
+    body = client.get(reverse("activity_detail", args=[bare.pk])).content.decode()
+    assert "不计入" in body and "照片、参加人员或人数" in body
