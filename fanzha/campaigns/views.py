@@ -57,6 +57,7 @@ EVENT_LABELS: dict[str, Promise] = {
     actions.EVENT_OBLIGATIONS_SYNCED: gettext_lazy("同步单位工作任务"),
     actions.EVENT_CLOSED: gettext_lazy("结束专项行动"),
     actions.EVENT_REMINDED: gettext_lazy("发出截止提醒"),
+    actions.EVENT_PERIOD_EXCEPTED: gettext_lazy("例外认可工作周期"),
     EVENT_LETTERS_GENERATED: gettext_lazy("生成责任书"),
 }
 FREQUENCY_LABELS = dict(Frequency.choices)
@@ -234,6 +235,19 @@ def _section_fields(form: StartCampaignForm | SectionsForm) -> list[dict[str, An
     return [{"field": form[name], "depth": flat.depth, "auto": flat.auto} for flat, name in form.section_rows]
 
 
+def _event_note(event: Any) -> str:
+    """The line a history entry needs beyond its label: for an accepted period, which and why."""
+    if event.kind != actions.EVENT_PERIOD_EXCEPTED:
+        return ""
+    detail = event.detail or {}
+    start, end = (detail.get("period") or ["", ""])[:2]
+    return _("%(start)s 至 %(end)s：%(reason)s") % {
+        "start": start,
+        "end": end,
+        "reason": detail.get("reason", ""),
+    }
+
+
 @login_required
 def campaign_detail(request: AuthedRequest, pk: int) -> HttpResponse:
     """A campaign's goals, rules, plan sections and history."""
@@ -248,11 +262,13 @@ def campaign_detail(request: AuthedRequest, pk: int) -> HttpResponse:
             "frequency": FREQUENCY_LABELS.get(r.frequency, r.frequency),
             "level": naming.kind(r.level, campaign.unit),
             "responsible": naming.role(r.responsible, campaign.unit),
+            "measure": MEASURE_LABELS.get(r.measure, r.measure),
+            "evidence": "、".join(str(EVIDENCE_LABELS.get(k, k)) for k in r.evidence),
         }
         for r in rules
     ]
     events = [
-        {"event": e, "label": EVENT_LABELS.get(e.kind, e.kind)}
+        {"event": e, "label": EVENT_LABELS.get(e.kind, e.kind), "note": _event_note(e)}
         for e in campaign.events.select_related("actor")[:20]
     ]
     return render(

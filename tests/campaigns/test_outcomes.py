@@ -169,3 +169,15 @@ def test_the_activity_page_says_a_record_is_late_or_short_of_evidence(client, ca
     assert "逾期完成" in body and "2026-09-30" in body
     body = client.get(reverse("activity_detail", args=[bare.pk])).content.decode()
     assert "不计入" in body and "照片、参加人员或人数" in body
+
+
+def test_the_campaign_page_names_evidence_measure_and_accepted_periods(client, cast, campaign):
+    ob = obligation(campaign, "monthly-meeting", cast.cs2301)
+    ob.rule.measure = "parent_notice_signed"
+    ob.rule.save()
+    actions.accept_period(ob, D(2026, 9, 15), "学院已核实", cast.school_admin)
+    client.force_login(cast.school_admin)
+    body = client.get(reverse("campaign_detail", args=[campaign.pk])).content.decode()
+    assert "佐证：照片、参加人员或人数" in body and "考核：家长告知书已签达到 100%" in body
+    assert "例外认可工作周期" in body and "2026-09-01 至 2026-09-30：学院已核实" in body
+    assert "period_excepted" not in body
