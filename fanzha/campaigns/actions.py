@@ -37,6 +37,7 @@ from .models import (
     Goal,
     Obligation,
     ObligationRule,
+    PeriodException,
     SchoolCalendar,
 )
 from .spec import AUTO_SECTIONS, BUILTIN_PLACEHOLDERS, Section, TemplateError, TemplateSpec, fill
@@ -46,6 +47,7 @@ EVENT_SECTIONS_EDITED = "sections_edited"
 EVENT_OBLIGATIONS_SYNCED = "obligations_synced"
 EVENT_CLOSED = "closed"
 EVENT_REMINDED = "reminders_queued"
+EVENT_PERIOD_EXCEPTED = "period_excepted"
 
 BATCH = 2000
 MAX_SECTION_DEPTH = 6
@@ -215,6 +217,8 @@ def start_campaign(
                 responsible=rule.responsible,
                 due=P.month_day(rule.due, starts_on, ends_on) if rule.due else None,
                 description=fill(rule.description, values),
+                measure=rule.measure,
+                target=rule.target,
             )
             for rule in spec.obligations
         ]
@@ -416,6 +420,51 @@ REMIND_DAYS: dict[str, int | None] = {
 }
 
 
+@transaction.atomic
+def accept_period(obligation: Obligation, day: date, reason: str, actor: User | None) -> PeriodException:
+    """Accept the period of ``obligation`` that holds ``day`` as done without the required records.
+
+    Why a verb with a reason: an administrator may know the work was done (a lost photo, a meeting
+    held with another unit), but the page, the exports and the rates must say it was accepted, by
+    whom and why; the campaign history keeps the same. A period that is already settled needs none.
+    """
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": _("请填写认可理由")})
+    campaign = obligation.campaign
+    snap = compliance.snapshot(campaign, Obligation.objects.filter(pk=obligation.pk))
+    if not snap.items:
+        raise ValidationError(_("这项工作任务已停用"))
+    state = snap.state(snap.items[0], detail=True)
+    found = next((p for p in state.periods if day in p.period), None)
+    if found is None:
+        raise ValidationError({"period": _("这一天不在任何周期内")})
+    if found.status in compliance.SETTLED:
+        raise ValidationError({"period": _("这个周期已经完成，无需认可")})
+    if found.period.start > timezone.localdate():
+        raise ValidationError({"period": _("周期还没有开始")})
+    exception = PeriodException.objects.create(
+        obligation=obligation,
+        period_start=found.period.start,
+        period_end=found.period.end,
+        reason=reason[:1000],
+        actor=actor,
+    )
+    CampaignEvent.objects.create(
+        campaign=campaign,
+        kind=EVENT_PERIOD_EXCEPTED,
+        detail={
+            "obligation": obligation.pk,
+            "unit": obligation.unit_id,
+            "rule": obligation.rule.code,
+            "period": [found.period.start.isoformat(), found.period.end.isoformat()],
+            "reason": exception.reason,
+        },
+        actor=actor,
+    )
+    return exception
+
+
 def queue_reminders(today: date | None = None, days: int | None = None) -> int:
     """Queue a reminder for every active obligation whose current period ends soon and is not met.
 
@@ -496,6 +545,17 @@ def _reminder_messages(campaign: Campaign, due: list[compliance.ObligationState]
             "min": state.rule.min_count,
             "count": state.current.count,
         }
+        if state.rule.evidence:
+            body += "\n" + _("每次记录须附：%(evidence)s；缺少佐证的记录不计入。") % {
+                "evidence": "、".join(str(compliance.EVIDENCE_LABELS.get(k, k)) for k in state.rule.evidence)
+            }
+        if state.measured is not None:
+            body += "\n" + _("%(measure)s：%(done)s/%(total)s，须达到 %(target)s%%。") % {
+                "measure": compliance.MEASURE_LABELS.get(state.rule.measure, state.rule.measure),
+                "done": state.measured.done,
+                "total": state.measured.total,
+                "target": state.rule.target,
+            }
         if person is not None:
             body += "\n" + _("责任人：%(name)s") % {"name": person.name}
         link = reverse("campaign_obligation", args=[campaign.pk, state.item.pk])

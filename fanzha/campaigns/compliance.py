@@ -1,9 +1,17 @@
 """Compliance: for each obligation and each period of its frequency, done, due, overdue or upcoming.
 
 A period is *done* when the non-deleted activities linked to the obligation with a date inside
-it reach the rule's ``min_count``; otherwise it is *overdue* once it has ended, *due* while it
-runs and *upcoming* before it starts. Every function takes ``today`` so that tests (and the
-reminder command) can travel in time.
+it, each carrying the evidence the rule asks for (photos, attendees, a link, a document, a video),
+reach the rule's ``min_count``; otherwise it is *overdue* once it has ended, *due* while it
+runs and *upcoming* before it starts. Three refinements, so that the status says what happened:
+
+- an activity entered after its period closed counts, but the period is *late* (逾期完成), counted
+  apart from the periods done on time;
+- an administrator may accept a period as an *exception* (``PeriodException``, with a reason);
+- a rule with a ``measure`` (parent notices signed …) is done only when the unit's coverage figure,
+  from ``core.hooks.measure``, reaches the rule's ``target``.
+
+Every function takes ``today`` so that tests (and the reminder command) can travel in time.
 
 Why a snapshot: a campaign over 4,000 dormitory rooms has tens of thousands of obligations.
 A page reads the rules, the obligations (as plain tuples), the school calendars and the
@@ -20,21 +28,35 @@ from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import BooleanField, Count, Exists, ExpressionWrapper, OuterRef, Q, QuerySet
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
+from fanzha.core import hooks
+from fanzha.core.hooks import Measured
 from fanzha.org.models import Membership, Person, Unit
 
 from . import periods as P
-from .models import Activity, Campaign, Obligation, ObligationRule, SchoolCalendar
+from .models import (
+    Activity,
+    Attendance,
+    Campaign,
+    Evidence,
+    Obligation,
+    ObligationRule,
+    PeriodException,
+    SchoolCalendar,
+)
 
 STEP = Unit.steplen
 
 
 class Status(StrEnum):
     DONE = "done"
+    LATE = "late"
+    EXCEPTED = "excepted"
     DUE = "due"
     OVERDUE = "overdue"
     UPCOMING = "upcoming"
@@ -42,16 +64,57 @@ class Status(StrEnum):
 
 STATUS_LABELS: dict[str, Promise] = {
     Status.DONE: _("已完成"),
+    Status.LATE: _("逾期完成"),
+    Status.EXCEPTED: _("例外认可"),
     Status.DUE: _("进行中"),
     Status.OVERDUE: _("逾期未完成"),
     Status.UPCOMING: _("未开始"),
 }
+# Statuses in which a period's work is settled (nothing more to do).
+SETTLED = frozenset({Status.DONE, Status.LATE, Status.EXCEPTED})
+
+# What each evidence kind of a template asks of one activity.
+EVIDENCE_LABELS: dict[str, Promise] = {
+    "photos": _("照片"),
+    "attendees": _("参加人员或人数"),
+    "link": _("链接"),
+    "document": _("文档"),
+    "video": _("视频"),
+}
+
+# What a measured rule is measured by (the same words as reach's items).
+MEASURE_LABELS: dict[str, Promise] = {
+    "pledge_signed": _("签署承诺书"),
+    "app_installed": _("安装国家反诈中心APP"),
+    "app_registered": _("APP实名注册"),
+    "app_warnings_on": _("APP开启预警"),
+    "app_all": _("国家反诈中心APP“三个100%”"),
+    "parent_notice_signed": _("家长告知书已签"),
+    "training_attended": _("参加培训"),
+    "video_watched": _("观看警示视频"),
+    "quiz_passed": _("答题合格"),
+    "first_lesson_attended": _("参加开学第一课"),
+}
 
 
-def status_of(period: P.Period, count: int, min_count: int, today: date) -> Status:
-    """The status of one period that holds ``count`` activities."""
-    if count >= min_count:
+def status_of(
+    period: P.Period,
+    count: int,
+    min_count: int,
+    today: date,
+    late: int = 0,
+    excepted: bool = False,
+    met: bool = True,
+) -> Status:
+    """The status of one period that holds ``count`` qualifying activities entered on time and ``late``
+    entered after it closed; ``excepted`` when an administrator accepted it; ``met`` False when the
+    rule's measured figure falls short of its target (then no count makes it done)."""
+    if met and count >= min_count:
         return Status.DONE
+    if met and count + late >= min_count:
+        return Status.LATE
+    if excepted:
+        return Status.EXCEPTED
     if period.end < today:
         return Status.OVERDUE
     if period.start <= today:
@@ -63,10 +126,12 @@ def status_of(period: P.Period, count: int, min_count: int, today: date) -> Stat
 class Tally:
     """How many periods are in each status (for one obligation, or summed over a unit's subtree)."""
 
-    done: int = 0
+    done: int = 0  # on time
     due: int = 0
     overdue: int = 0
     upcoming: int = 0
+    late: int = 0  # done, but recorded after the period closed
+    excepted: int = 0  # accepted by an administrator without the records
 
     def add(self, status: str, n: int = 1) -> None:
         setattr(self, str(status), getattr(self, str(status)) + n)
@@ -76,12 +141,15 @@ class Tally:
         self.due += other.due
         self.overdue += other.overdue
         self.upcoming += other.upcoming
+        self.late += other.late
+        self.excepted += other.excepted
 
     @property
     def rate(self) -> float | None:
-        """Done periods among those that are done or over; None before any period counts."""
-        counted = self.done + self.overdue
-        return self.done / counted if counted else None
+        """Periods done on time (or accepted as exceptions) among those settled or over; None before any
+        period counts. Periods done late count in the denominator only: they are shown apart."""
+        counted = self.done + self.excepted + self.late + self.overdue
+        return (self.done + self.excepted) / counted if counted else None
 
     @property
     def percent(self) -> int | None:
@@ -97,8 +165,10 @@ class Tally:
 @dataclass(frozen=True)
 class PeriodState:
     period: P.Period
-    count: int
+    count: int  # qualifying activities entered on time
     status: Status
+    late: int = 0  # qualifying activities entered after the period closed
+    short: int = 0  # activities without the evidence the rule asks for (not counted)
 
     @property
     def label(self) -> Promise:
@@ -122,6 +192,7 @@ class ObligationState:
     tally: Tally
     current: PeriodState | None
     periods: list[PeriodState] = field(default_factory=list)  # filled only when asked for
+    measured: Measured | None = None  # the coverage figure, for a rule with a measure
 
 
 # School calendars --------------------------------------------------------------------------------
@@ -199,8 +270,72 @@ class Schedule:
 # Snapshot ---------------------------------------------------------------------------------------
 
 
+# One group of activities of an obligation on one day: (day entered, evidence kinds carried, how many).
+Entry = tuple[date, frozenset[str], int]
+
+
+def _has_evidence(kind: str) -> Exists:
+    return Exists(Evidence.objects.filter(activity=OuterRef("pk"), kind=kind))
+
+
+def activity_records(
+    obligations: QuerySet[Obligation], start: date, end: date
+) -> dict[int, dict[date, list[Entry]]]:
+    """Non-deleted activities per obligation and day, grouped by the day they were entered and the
+    evidence they carry, in one grouped query.
+
+    Why the day entered: a record typed in after its period closed makes the period late, not done.
+    """
+    rows = (
+        Activity.objects.filter(
+            obligation_id__in=obligations.values("pk"),
+            is_deleted=False,
+            occurred_on__gte=start,
+            occurred_on__lte=end,
+        )
+        .order_by()
+        .annotate(
+            entered=TruncDate("created_at"),
+            ev_photos=_has_evidence(Evidence.Kind.PHOTO),
+            ev_video=_has_evidence(Evidence.Kind.VIDEO),
+            ev_document=_has_evidence(Evidence.Kind.DOCUMENT),
+            ev_link=ExpressionWrapper(~Q(link=""), output_field=BooleanField()),
+            ev_attendees=ExpressionWrapper(
+                Q(attendance_count__gt=0) | Q(Exists(Attendance.objects.filter(activity=OuterRef("pk")))),
+                output_field=BooleanField(),
+            ),
+        )
+        .values_list(
+            "obligation_id",
+            "occurred_on",
+            "entered",
+            "ev_photos",
+            "ev_video",
+            "ev_document",
+            "ev_link",
+            "ev_attendees",
+        )
+        .annotate(n=Count("id"))
+    )
+    result: dict[int, dict[date, list[Entry]]] = defaultdict(lambda: defaultdict(list))
+    for obligation_id, day, entered, photos, video, document, link, attendees, n in rows:
+        kinds = frozenset(
+            k
+            for k, has in (
+                ("photos", photos),
+                ("video", video),
+                ("document", document),
+                ("link", link),
+                ("attendees", attendees),
+            )
+            if has
+        )
+        result[obligation_id][day].append((entered or day, kinds, n))
+    return result
+
+
 def activity_counts(obligations: QuerySet[Obligation], start: date, end: date) -> dict[int, dict[date, int]]:
-    """Non-deleted activities per obligation and day, in one grouped query."""
+    """Non-deleted activities per obligation and day, whatever their evidence, in one grouped query."""
     rows = (
         Activity.objects.filter(
             obligation_id__in=obligations.values("pk"),
@@ -219,6 +354,18 @@ def activity_counts(obligations: QuerySet[Obligation], start: date, end: date) -
 
 
 @dataclass
+class Bucket:
+    """The activities of one period: qualifying on time, qualifying late, and short of evidence."""
+
+    on_time: int = 0
+    late: int = 0
+    short: int = 0
+
+
+EMPTY = Bucket()
+
+
+@dataclass
 class Snapshot:
     """Everything needed to judge a set of obligations of one campaign on one day."""
 
@@ -227,55 +374,108 @@ class Snapshot:
     rules: dict[int, ObligationRule]
     items: list[Item]
     schedule: Schedule
-    counts: dict[int, dict[date, int]]
+    counts: dict[int, dict[date, list[Entry]]]
+    exceptions: dict[int, set[date]] = field(default_factory=dict)  # obligation → excepted period starts
+    measures: dict[tuple[str, int], Measured] = field(default_factory=dict)  # (measure, unit id) → figure
 
-    def buckets(self, item: Item, rp: RulePeriods) -> dict[date, int]:
-        """The obligation's activity count per period (keyed by the period's first day)."""
-        buckets: dict[date, int] = defaultdict(int)
-        for day, n in self.counts.get(item.pk, {}).items():
+    def buckets(self, item: Item, rp: RulePeriods) -> dict[date, Bucket]:
+        """The obligation's activities per period (keyed by the period's first day)."""
+        need = frozenset(self.rules[item.rule_id].evidence or ())
+        buckets: dict[date, Bucket] = defaultdict(Bucket)
+        for day, entries in self.counts.get(item.pk, {}).items():
             found = P.locate(rp.periods, day)
-            if found is not None:
-                buckets[found.start] += n
+            if found is None:
+                continue
+            bucket = buckets[found.start]
+            for entered, kinds, n in entries:
+                if not need <= kinds:
+                    bucket.short += n
+                elif entered > found.end:
+                    bucket.late += n
+                else:
+                    bucket.on_time += n
         return buckets
+
+    def measured(self, item: Item) -> Measured | None:
+        rule = self.rules[item.rule_id]
+        return self.measures.get((rule.measure, item.unit_id)) if rule.measure else None
+
+    def met(self, item: Item) -> bool:
+        """Whether the obligation's measure (if any) reaches the rule's target."""
+        rule = self.rules[item.rule_id]
+        if not rule.measure:
+            return True
+        measured = self.measured(item)
+        return measured is not None and measured.reaches(rule.target)
 
     def state(self, item: Item, detail: bool = False) -> ObligationState:
         """The obligation's tally, current period and (with ``detail``) every period."""
         rule = self.rules[item.rule_id]
         rp = self.schedule.for_rule(rule, item.path)
         buckets = self.buckets(item, rp)
+        excepted = self.exceptions.get(item.pk, set())
+        met = self.met(item)
         today = self.today
+
+        def judge(period: P.Period) -> PeriodState:
+            b = buckets.get(period.start, EMPTY)
+            status = status_of(
+                period, b.on_time, rule.min_count, today, b.late, period.start in excepted, met=met
+            )
+            return PeriodState(period, b.on_time, status, b.late, b.short)
+
         ended = bisect_left(rp.ends, today)  # periods[:ended] are over
         started = bisect_right(rp.starts, today)  # periods[:started] have begun
         current_index = started - 1 if started > ended else None
         tally = Tally()
         if rule.min_count == 0:
-            tally.done = len(rp.periods)
+            for period in rp.periods:
+                tally.add(judge(period).status)
+            tally.due = 0
         else:
-            met = [start for start, n in buckets.items() if n >= rule.min_count]
-            tally.done = len(met)
-            met_ended = sum(1 for s in met if bisect_right(rp.starts, s) - 1 < ended)
-            met_future = sum(1 for s in met if s > today)
-            tally.overdue = ended - met_ended
-            tally.upcoming = (len(rp.periods) - started) - met_future
+            settled_ended = settled_future = 0
+            for start in set(buckets) | excepted:
+                index = bisect_left(rp.starts, start)
+                if index >= len(rp.periods) or rp.starts[index] != start:
+                    continue
+                status = judge(rp.periods[index]).status
+                if status in SETTLED:
+                    tally.add(status)
+                    settled_ended += index < ended
+                    settled_future += index >= started
+            tally.overdue = ended - settled_ended
+            tally.upcoming = (len(rp.periods) - started) - settled_future
         current = None
         if current_index is not None:
-            period = rp.periods[current_index]
-            count = buckets.get(period.start, 0)
-            current = PeriodState(period, count, status_of(period, count, rule.min_count, today))
+            current = judge(rp.periods[current_index])
             if current.status == Status.DUE:
                 tally.due = 1
-        state = ObligationState(item=item, rule=rule, tally=tally, current=current)
+        state = ObligationState(
+            item=item, rule=rule, tally=tally, current=current, measured=self.measured(item)
+        )
         if detail:
-            state.periods = [
-                PeriodState(
-                    p, buckets.get(p.start, 0), status_of(p, buckets.get(p.start, 0), rule.min_count, today)
-                )
-                for p in rp.periods
-            ]
+            state.periods = [judge(p) for p in rp.periods]
         return state
 
     def states(self) -> list[ObligationState]:
         return [self.state(item) for item in self.items]
+
+
+def load_measures(
+    campaign: Campaign, rules: dict[int, ObligationRule], items: Sequence[Item]
+) -> dict[tuple[str, int], Measured]:
+    """The coverage figures of the units whose rules have a measure, from ``core.hooks.measure``."""
+    wanted: dict[str, set[int]] = defaultdict(set)
+    for item in items:
+        measure = rules[item.rule_id].measure
+        if measure:
+            wanted[measure].add(item.unit_id)
+    result: dict[tuple[str, int], Measured] = {}
+    for measure, unit_ids in wanted.items():
+        units = list(Unit.objects.filter(pk__in=unit_ids))
+        for unit_id, figure in hooks.measure(campaign, measure, units).items():
+            result[(measure, unit_id)] = figure
+    return result
 
 
 def snapshot(
@@ -302,8 +502,51 @@ def snapshot(
         )
     ]
     calendars = load_calendars(calendar_root or root_path)
-    counts = activity_counts(scoped, campaign.starts_on, campaign.ends_on)
-    return Snapshot(campaign, today, rules, items, Schedule(campaign, calendars), counts)
+    counts = activity_records(scoped, campaign.starts_on, campaign.ends_on)
+    exceptions: dict[int, set[date]] = defaultdict(set)
+    for obligation_id, start in PeriodException.objects.filter(
+        obligation__in=scoped.values("pk")
+    ).values_list("obligation_id", "period_start"):
+        exceptions[obligation_id].add(start)
+    measures = load_measures(campaign, rules, items)
+    return Snapshot(
+        campaign, today, rules, items, Schedule(campaign, calendars), counts, exceptions, measures
+    )
+
+
+# One record ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Standing:
+    """How one record counts for its obligation: its period, whether it was entered late, what it lacks."""
+
+    period: P.Period | None
+    late: bool
+    missing: list[Promise]
+
+
+def standing(activity: Activity) -> Standing | None:
+    """How ``activity`` counts towards its obligation (None when it has none): shown on its page and when
+    it is recorded, so the recorder learns at once that it is late or short of evidence."""
+    obligation = activity.obligation
+    if obligation is None:
+        return None
+    rule, campaign = obligation.rule, obligation.campaign
+    schedule = Schedule(campaign, load_calendars(obligation.unit.path))
+    period = P.locate(schedule.for_rule(rule, obligation.unit.path).periods, activity.occurred_on)
+    carried = {str(kind) for kind in activity.evidence.values_list("kind", flat=True)}
+    kinds = {
+        "photos": Evidence.Kind.PHOTO in carried,
+        "video": Evidence.Kind.VIDEO in carried,
+        "document": Evidence.Kind.DOCUMENT in carried,
+        "link": bool(activity.link),
+        "attendees": bool(activity.attendance_count) or activity.attendances.exists(),
+    }
+    missing = [EVIDENCE_LABELS.get(k, _("其他")) for k in rule.evidence if not kinds.get(k, False)]
+    entered = timezone.localtime(activity.created_at).date() if activity.created_at else timezone.localdate()
+    late = period is not None and entered > period.end
+    return Standing(period, late, missing)
 
 
 # Responsible people ------------------------------------------------------------------------------
@@ -415,8 +658,10 @@ def ending_between(snap: Snapshot, first: date, last: date) -> list[DayEntry]:
         if lo >= hi:
             continue
         buckets = snap.buckets(item, rp)
+        excepted = snap.exceptions.get(item.pk, set())
+        met = snap.met(item)
         for period in rp.periods[lo:hi]:
-            count = buckets.get(period.start, 0)
+            b = buckets.get(period.start, EMPTY)
             key = (period.end, rule.pk)
             entry = grouped.get(key)
             if entry is None:
@@ -424,7 +669,11 @@ def ending_between(snap: Snapshot, first: date, last: date) -> list[DayEntry]:
                 single[key] = item.pk
             else:
                 single.pop(key, None)
-            entry.tally.add(status_of(period, count, rule.min_count, snap.today))
+            entry.tally.add(
+                status_of(
+                    period, b.on_time, rule.min_count, snap.today, b.late, period.start in excepted, met=met
+                )
+            )
     for key, pk in single.items():
         grouped[key].obligation_pk = pk
     return sorted(grouped.values(), key=lambda e: (e.day, e.rule.title, e.rule.pk))

@@ -149,6 +149,10 @@ class ObligationRule(models.Model):
     responsible = models.CharField(_("责任人角色"), max_length=16)  # a MembershipRole value
     due = models.DateField(_("截止日期"), null=True, blank=True)  # for frequency "once"
     description = models.TextField(_("说明"), blank=True)
+    # A coverage item (an attestation item such as "parent_notice_signed", or "app_all" for the app's
+    # "three 100 %") that must reach ``target`` percent in the unit before a period counts as done.
+    measure = models.CharField(_("考核覆盖指标"), max_length=24, blank=True)
+    target = models.PositiveSmallIntegerField(_("目标覆盖率（%）"), default=100)
 
     class Meta:
         verbose_name = _("工作要求")
@@ -176,6 +180,33 @@ class Obligation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.rule_id}@{self.unit_id}"
+
+
+class PeriodException(models.Model):
+    """An administrator's acceptance of one period as done without the required records, with a reason.
+
+    Why a row and not an edited activity: the records stay what they are; pages and exports show the
+    period as "accepted as an exception" with who accepted it and why (the campaign history keeps it too).
+    """
+
+    obligation = models.ForeignKey(Obligation, on_delete=models.CASCADE, related_name="exceptions")
+    period_start = models.DateField(_("周期开始"))
+    period_end = models.DateField(_("周期结束"))
+    reason = models.TextField(_("理由"))
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("例外认可")
+        verbose_name_plural = _("例外认可")
+        constraints = [
+            models.UniqueConstraint(fields=["obligation", "period_start"], name="period_exception_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.obligation_id}@{self.period_start}"
 
 
 class SchoolCalendar(models.Model):

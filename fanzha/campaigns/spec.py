@@ -53,6 +53,10 @@ ATTESTATION_ITEMS = (
     "quiz_passed",
     "first_lesson_attended",
 )
+# What an obligation may be measured by: an attestation item, or "app_all" (the app installed,
+# registered and warnings on: the "three 100 %"). The figure comes from reach through
+# ``core.hooks.measure``.
+MEASURES = (*ATTESTATION_ITEMS, "app_all")
 PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
 # Names that only a responsibility letter's title and body may use: the two signing units and the
 # campaign, filled per letter by ``letters.actions.generate_letters``.
@@ -120,6 +124,8 @@ class ObligationRule:
     responsible: str  # membership role of the responsible person (counsellor, liaison, leader …)
     due: str = ""  # "MM-DD" for frequency "once"; none: the campaign's last day
     description: str = ""
+    measure: str = ""  # a MEASURES value: the coverage figure that must reach ``target`` percent
+    target: int = 100
 
 
 @dataclass(frozen=True)
@@ -357,7 +363,11 @@ def parse_template(text: str, source: str = "<template>") -> TemplateSpec:
             responsible=o.str("responsible", "counsellor", choices=tuple(MembershipRole.values)),
             due=_mmdd(o, "due"),
             description=o.str("description", ""),
+            measure=o.str("measure", "", choices=("", *MEASURES)),
+            target=o.int("target", 100),
         )
+        if not 0 < rule.target <= 100:
+            raise o.fail("target", _("目标覆盖率须在 1 到 100 之间"))
         if rule.code in seen:
             raise o.fail("code", _("义务代码重复：%(code)s") % {"code": rule.code})
         seen.add(rule.code)

@@ -19,6 +19,11 @@ urlpatterns = [
     path("<int:pk>/sync/", views.campaign_sync, name="campaign_sync"),
     path("<int:pk>/dashboard/", views.campaign_dashboard, name="campaign_dashboard"),
     path("<int:pk>/obligations/<int:obligation_pk>/", views.campaign_obligation, name="campaign_obligation"),
+    path(
+        "<int:pk>/obligations/<int:obligation_pk>/accept/",
+        views.campaign_obligation_accept,
+        name="campaign_obligation_accept",
+    ),
     path("<int:pk>/periods/", views.campaign_periods, name="campaign_periods"),
     path("<int:pk>/calendar/", views.campaign_calendar, name="campaign_calendar"),
     path("school-calendar/<int:unit_pk>/", views.school_calendar, name="school_calendar"),

@@ -29,6 +29,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
+from fanzha.core import hooks
 from fanzha.core.paging import paginate
 from fanzha.org.forms import apply_errors
 from fanzha.org.models import Unit
@@ -38,6 +39,7 @@ from fanzha.org.views import AuthedRequest
 
 from . import actions, compliance, queries
 from .activities.actions import RECORD
+from .compliance import EVIDENCE_LABELS, MEASURE_LABELS
 from .documents import formats
 from .documents import plan as documents
 from .forms import SchoolCalendarForm, SectionsForm, StartCampaignForm, flatten_sections, semester_lines
@@ -55,10 +57,19 @@ EVENT_LABELS: dict[str, Promise] = {
     actions.EVENT_OBLIGATIONS_SYNCED: gettext_lazy("同步单位工作任务"),
     actions.EVENT_CLOSED: gettext_lazy("结束专项行动"),
     actions.EVENT_REMINDED: gettext_lazy("发出截止提醒"),
+    actions.EVENT_PERIOD_EXCEPTED: gettext_lazy("例外认可工作周期"),
     EVENT_LETTERS_GENERATED: gettext_lazy("生成责任书"),
 }
 FREQUENCY_LABELS = dict(Frequency.choices)
-STATUS_CLASSES = {"done": "ok", "due": "warn", "overdue": "bad", "upcoming": "muted"}
+STATUS_CLASSES = {
+    "done": "ok",
+    "late": "warn",
+    "excepted": "warn",
+    "due": "warn",
+    "overdue": "bad",
+    "upcoming": "muted",
+}
+MISSING_SHOWN = 50  # names of people still missing shown on a measured obligation's page
 
 
 # Lookups -----------------------------------------------------------------------------------------
@@ -138,6 +149,8 @@ def _crumbs(request: AuthedRequest, campaign: Campaign, unit: Unit | None) -> li
 def _tally_cells(tally: compliance.Tally) -> dict[str, Any]:
     return {
         "done": tally.done,
+        "late": tally.late,
+        "excepted": tally.excepted,
         "due": tally.due,
         "overdue": tally.overdue,
         "upcoming": tally.upcoming,
@@ -222,6 +235,19 @@ def _section_fields(form: StartCampaignForm | SectionsForm) -> list[dict[str, An
     return [{"field": form[name], "depth": flat.depth, "auto": flat.auto} for flat, name in form.section_rows]
 
 
+def _event_note(event: Any) -> str:
+    """The line a history entry needs beyond its label: for an accepted period, which and why."""
+    if event.kind != actions.EVENT_PERIOD_EXCEPTED:
+        return ""
+    detail = event.detail or {}
+    start, end = (detail.get("period") or ["", ""])[:2]
+    return _("%(start)s 至 %(end)s：%(reason)s") % {
+        "start": start,
+        "end": end,
+        "reason": detail.get("reason", ""),
+    }
+
+
 @login_required
 def campaign_detail(request: AuthedRequest, pk: int) -> HttpResponse:
     """A campaign's goals, rules, plan sections and history."""
@@ -236,11 +262,13 @@ def campaign_detail(request: AuthedRequest, pk: int) -> HttpResponse:
             "frequency": FREQUENCY_LABELS.get(r.frequency, r.frequency),
             "level": naming.kind(r.level, campaign.unit),
             "responsible": naming.role(r.responsible, campaign.unit),
+            "measure": MEASURE_LABELS.get(r.measure, r.measure),
+            "evidence": "、".join(str(EVIDENCE_LABELS.get(k, k)) for k in r.evidence),
         }
         for r in rules
     ]
     events = [
-        {"event": e, "label": EVENT_LABELS.get(e.kind, e.kind)}
+        {"event": e, "label": EVENT_LABELS.get(e.kind, e.kind), "note": _event_note(e)}
         for e in campaign.events.select_related("actor")[:20]
     ]
     return render(
@@ -415,10 +443,26 @@ def campaign_obligation(request: AuthedRequest, pk: int, obligation_pk: int) -> 
         state = snap.state(snap.items[0], detail=True)
         begun = [p for p in state.periods if p.period.start <= snap.today]
         upcoming = [p for p in state.periods if p.period.start > snap.today][:1]
+        exceptions = {e.period_start: e for e in obligation.exceptions.select_related("actor")}
         periods = [
-            {"period": p.period, "count": p.count, "label": p.label, "css": STATUS_CLASSES[p.status]}
+            {
+                "period": p.period,
+                "count": p.count,
+                "late": p.late,
+                "short": p.short,
+                "label": p.label,
+                "css": STATUS_CLASSES[p.status],
+                "exception": exceptions.get(p.period.start),
+                "acceptable": p.status in (compliance.Status.OVERDUE, compliance.Status.DUE),
+            }
             for p in reversed(begun + upcoming)
         ]
+    rule = obligation.rule
+    missing: tuple[str, ...] = ()
+    if rule.measure and state is not None:
+        shown = hooks.measure(campaign, rule.measure, [obligation.unit], MISSING_SHOWN, request.user)
+        found = shown.get(obligation.unit_id)
+        missing = found.missing if found else ()
     people = compliance.responsible_people([(obligation.unit.path, obligation.rule.responsible)])
     record_url = ""
     if (
@@ -454,8 +498,37 @@ def campaign_obligation(request: AuthedRequest, pk: int, obligation_pk: int) -> 
             "crumbs": _crumbs(request, campaign, obligation.unit),
             "today": snap.today,
             "record_url": record_url,
+            "evidence": [EVIDENCE_LABELS.get(k, k) for k in rule.evidence],
+            "measure_label": MEASURE_LABELS.get(rule.measure, rule.measure),
+            "measured": state.measured if state else None,
+            "missing": missing,
+            "can_accept": campaign.status == Campaign.Status.ACTIVE
+            and in_scope(request.user, campaign.unit, Cap.CAMPAIGN),
         },
     )
+
+
+@login_required
+@require_POST
+def campaign_obligation_accept(request: AuthedRequest, pk: int, obligation_pk: int) -> HttpResponse:
+    """Accept one period of an obligation as an exception, with a reason (campaign managers only)."""
+    campaign = _managed(request, pk)
+    obligation = get_object_or_404(
+        queries.obligations_for(request.user).filter(campaign=campaign).select_related("rule", "unit"),
+        pk=obligation_pk,
+    )
+    try:
+        day = date.fromisoformat(request.POST.get("period", ""))
+    except ValueError:
+        raise Http404 from None
+    try:
+        actions.accept_period(obligation, day, request.POST.get("reason", ""), request.user)
+    except ValidationError as exc:
+        for message in exc.messages:
+            messages.error(request, message)
+    else:
+        messages.success(request, _("已按例外认可该周期"))
+    return redirect("campaign_obligation", pk=campaign.pk, obligation_pk=obligation.pk)
 
 
 def _shown_person(request: AuthedRequest, unit: Unit, person: Any) -> Any:
@@ -498,6 +571,8 @@ def _entry_cells(campaign: Campaign, entry: compliance.DayEntry, on: str) -> dic
         if entry.tally.overdue
         else "due"
         if entry.tally.due
+        else "late"
+        if entry.tally.late or entry.tally.excepted
         else "done"
         if entry.tally.done
         else "upcoming"

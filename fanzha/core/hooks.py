@@ -207,3 +207,56 @@ def sign_ins_ended(user: Any) -> None:
     """Tell every registered handler that nothing issued to ``user`` may sign in any more."""
     for handler in list(_sign_ins_ended):
         handler(user)
+
+
+# Measured obligations -----------------------------------------------------------------------------
+#
+# Why here: an obligation such as "every parent notice signed" is done only when the coverage figure
+# reaches its target, and that figure lives in ``reach``, which sits above ``campaigns`` (imports run
+# one way). ``campaigns.compliance`` calls ``measure``; ``reach`` registers its handler in its
+# ``AppConfig.ready``. With no handler, nothing is measured and a measured obligation is never done.
+
+
+@dataclass(frozen=True)
+class Measured:
+    """A unit's coverage figure on one item: people done, people concerned, and some who are missing."""
+
+    done: int
+    total: int
+    missing: tuple[str, ...] = ()  # names of people still missing (at most the number asked for)
+
+    @property
+    def percent(self) -> int | None:
+        return None if not self.total else (100 * self.done) // self.total
+
+    def reaches(self, target: int) -> bool:
+        """Whether the figure reaches ``target`` percent; a unit with nobody concerned reaches nothing."""
+        return bool(self.total) and 100 * self.done >= target * self.total
+
+
+# handler(campaign, item, units, missing_limit, user) -> {unit id: Measured}
+MeasureHandler = Callable[[Any, str, Sequence[Any], int, Any], dict[int, Measured]]
+
+_measure: list[MeasureHandler] = []
+
+
+def on_measure(handler: MeasureHandler) -> MeasureHandler:
+    """Register the provider of coverage figures; registering twice is a no-op."""
+    if handler not in _measure:
+        _measure.append(handler)
+    return handler
+
+
+def measure(
+    campaign: Any, item: str, units: Sequence[Any], missing_limit: int = 0, user: Any = None
+) -> dict[int, Measured]:
+    """Each unit's coverage figure on ``item`` in ``campaign`` (units without a figure are absent).
+
+    With ``missing_limit``, each figure names up to that many missing people that ``user`` may see.
+    """
+    result: dict[int, Measured] = {}
+    if not units:
+        return result
+    for handler in list(_measure):
+        result.update(handler(campaign, item, units, missing_limit, user))
+    return result

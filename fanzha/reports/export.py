@@ -20,7 +20,15 @@ def _cells(board: Board, name: str, code: str, figures: Figures) -> list[Any]:
     for item in board.kpis.items:
         ratio = figures.items[item]
         row += [ratio.done, ratio.due, ratio.percent]
-    row += [figures.coverage_percent, figures.tally.percent, figures.tally.overdue, figures.obligations]
+    tally = figures.tally
+    row += [
+        figures.coverage_percent,
+        tally.percent,
+        tally.late,
+        tally.excepted,
+        tally.overdue,
+        figures.obligations,
+    ]
     return row
 
 
@@ -41,7 +49,14 @@ def board_xlsx(board: Board, today: date) -> bytes:
             _("%(item)s：应完成") % {"item": label},
             _("%(item)s：完成率（%%）") % {"item": label},
         ]
-    header += [_("平均覆盖率（%）"), _("活动完成率（%）"), _("逾期未完成周期"), _("工作任务数")]
+    header += [
+        _("平均覆盖率（%）"),
+        _("按时完成率（%）"),
+        _("逾期完成周期"),
+        _("例外认可周期"),
+        _("逾期未完成周期"),
+        _("工作任务数"),
+    ]
     sheets.append(sheet, header)
     for cell in sheet[2]:
         cell.font = Font(bold=True)

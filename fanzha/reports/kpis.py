@@ -61,7 +61,9 @@ STEP = Unit.steplen
 
 PEOPLE = "people"
 ACTIVITY = "activity"
-ACTIVITY_FIELDS = ("done", "due", "overdue")  # "upcoming" is not shown
+# "upcoming" is not shown; "late" (done after the period closed) and "excepted" (accepted by an
+# administrator) are counted apart from "done" on time.
+ACTIVITY_FIELDS = ("done", "late", "excepted", "due", "overdue")
 OBLIGATIONS = f"{ACTIVITY}:obligations"
 
 # The home-unit rule, as ranks (lower wins); documented in the module docstring.

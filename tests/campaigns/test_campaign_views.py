@@ -279,12 +279,13 @@ def test_dashboard_query_count_does_not_grow(client, cast, template, extra, djan
         record(ob, date(2026, 3, 2))
     client.force_login(cast.school_admin)
     url = reverse("campaign_dashboard", args=[campaign.pk])
-    # session, user, grants, campaign, rules, obligations, calendars, activity counts, row units
-    with django_assert_num_queries(9):
+    # session, user, grants, campaign, rules, obligations, calendars, activity counts, accepted
+    # exceptions, row units
+    with django_assert_num_queries(10):
         assert client.get(f"{url}?on=2026-03-10").status_code == 200
     # at the college: + the unit and the crumbs
-    with django_assert_num_queries(11):
+    with django_assert_num_queries(12):
         assert client.get(f"{url}?unit={cast.ma.pk}&on=2026-03-10").status_code == 200
     # at a class: its own obligations and one query for the responsible people, no row units
-    with django_assert_num_queries(11):
+    with django_assert_num_queries(12):
         assert client.get(f"{url}?unit={cast.ma2301.pk}&on=2026-03-10").status_code == 200

@@ -315,3 +315,16 @@ def test_two_workers_never_claim_the_same_row():
     thread.join(10)
     assert seen["pk"] == first.pk
     assert claimed is not None and claimed.pk == second.pk
+
+
+def test_reminder_names_the_evidence_a_record_needs_and_skips_bare_records(cast, campaign):
+    """Issue 13: a record without the evidence asked for does not stop the reminder, which says what
+    to attach."""
+    notify.add_channel(unit=cast.cs2301, kind="email", name="班级邮箱", url="cs2301@example.edu.cn")
+    ob = obligation(campaign, "monthly-meeting", cast.cs2301)  # photos and attendees
+    record(ob, date(2026, 3, 20), evidence=False)
+    actions.queue_reminders(date(2026, 3, 28), days=7)
+    keys = {r.idempotency_key.rsplit(":", 1)[0]: r for r in reminders()}
+    row = keys[f"reminder:{ob.pk}:2026-03-01"]
+    assert "目前已记录 0 次" in row.body
+    assert "每次记录须附：照片、参加人员或人数；缺少佐证的记录不计入。" in row.body

@@ -34,7 +34,7 @@ from fanzha.org.forms import apply_errors
 from fanzha.org.models import Unit
 from fanzha.org.scope import in_scope, people_for, reached_only, units_for
 
-from .. import queries
+from .. import compliance, queries
 from ..models import Activity, ActivityKind, Evidence
 from . import actions
 from . import files as activities_files
@@ -136,6 +136,7 @@ def activity_record(request: HttpRequest) -> HttpResponse:
                 apply_errors(form, exc)
             else:
                 messages.success(request, _("活动已记录。"))
+                _warn_standing(request, activity)
                 return redirect("activity_detail", pk=activity.pk)
         return render(request, "campaigns/activity_form.html", {"form": form, "creating": True}, status=400)
     # Links from the home page and obligation pages name the unit, the obligation and its kind.
@@ -192,6 +193,7 @@ def activity_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "evidence": _with_display(list(activity.evidence.all())),
         "attendances": list(attendances),
         "history": reads.history(activity),
+        "standing": compliance.standing(activity),
     }
     if can_edit:
         context["evidence_form"] = EvidenceForm()
@@ -202,6 +204,24 @@ def activity_detail(request: HttpRequest, pk: int) -> HttpResponse:
             context["checkin_qr"] = mark_safe(_qr_svg(url))  # noqa: S308 - segno's own SVG markup
             context["checkin_deadline"] = actions.checkin_deadline(activity)
     return render(request, "campaigns/activity_detail.html", context)
+
+
+def _warn_standing(request: HttpRequest, activity: Activity) -> None:
+    """Tell the recorder at once when the record will count as late or does not count for lack of evidence."""
+    found = compliance.standing(activity)
+    if found is None:
+        return
+    if found.late and found.period is not None:
+        messages.warning(
+            request,
+            _("该周期已于 %(end)s 结束，这条记录计为逾期完成。") % {"end": found.period.end.isoformat()},
+        )
+    if found.missing:
+        messages.warning(
+            request,
+            _("还缺少：%(missing)s。补齐之前，这条记录不计入完成情况。")
+            % {"missing": "、".join(str(m) for m in found.missing)},
+        )
 
 
 @login_required

@@ -164,7 +164,11 @@ def _compliance_at(campaign: Campaign, case: Case, day: date) -> list[dict[str, 
     nearest first. Activities dated after the day are left out, so a period is judged as it stood."""
     paths = ancestors_and_self(case.unit.path)[len(campaign.unit.path) // STEP - 1 :]
     snap = compliance.snapshot(campaign, Obligation.objects.filter(unit__path__in=paths), day)
-    snap.counts = {ob: {d: n for d, n in per_day.items() if d <= day} for ob, per_day in snap.counts.items()}
+    # Records entered after the day were not there yet either.
+    snap.counts = {
+        ob: {d: [e for e in entries if e[0] <= day] for d, entries in per_day.items() if d <= day}
+        for ob, per_day in snap.counts.items()
+    }
     by_path: dict[str, list[compliance.ObligationState]] = defaultdict(list)
     for item in snap.items:
         by_path[item.path].append(snap.state(item))
@@ -186,6 +190,7 @@ def _compliance_at(campaign: Campaign, case: Case, day: date) -> list[dict[str, 
                     "frequency": state.rule.frequency,
                     "min": state.rule.min_count,
                     "done": state.tally.done,
+                    "late": state.tally.late,
                     "due": state.tally.due,
                     "overdue": state.tally.overdue,
                     "percent": state.tally.percent,

@@ -4,7 +4,7 @@ happened, plain findings, lessons kept across regeneration, and the printable pa
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 import pytest
 from django.core.exceptions import PermissionDenied
@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from fanzha.campaigns import actions as campaigns
-from fanzha.campaigns.models import Activity, Attendance, Campaign, CampaignTemplate, Obligation
+from fanzha.campaigns.models import Activity, Attendance, Campaign, CampaignTemplate, Evidence, Obligation
 from fanzha.campaigns.plan_templates.actions import sync_builtin_templates
 from fanzha.cases import actions, queries
 from fanzha.cases.models import CaseEvent, TraceBack
@@ -52,6 +52,18 @@ def meeting(
     )
     for person in people:
         Attendance.objects.create(activity=activity, person=person, method=Attendance.Method.MANUAL)
+    if obligation is not None and "photos" in obligation.rule.evidence:  # the evidence its rule asks for
+        Evidence.objects.create(
+            activity=activity,
+            file="evidence/m.png",
+            kind="photo",
+            content_type="image/png",
+            size=1,
+            sha256=f"{activity.pk:064d}",
+            original_name="m.png",
+        )
+    # Recorded on the day it took place (a record entered later is judged as entered later).
+    Activity.objects.filter(pk=activity.pk).update(created_at=aware(datetime.combine(day, time(18))))
     return activity
 
 
