@@ -233,3 +233,12 @@ def test_the_room_obligation_page_hides_the_dorm_head_from_a_counsellor(client, 
     assert response.context["record_url"]  # theirs to record
     client.force_login(cast.school_admin)
     assert "王五" in client.get(url).content.decode()
+
+
+def test_an_activity_whose_recorder_is_gone_still_opens(client, cast, d1_102):
+    """An activity kept after its recorder's account was removed (recorded_by NULL) shows "—", not a 500."""
+    record_through_the_page(client, cast.counsellor, cast.d1_101, "走访101室")
+    activity = Activity.objects.get(title="走访101室")
+    Activity.objects.filter(pk=activity.pk).update(recorded_by=None)
+    response = client.get(reverse("activity_detail", args=[activity.pk]))
+    assert response.status_code == 200 and "记录人" in response.content.decode()
