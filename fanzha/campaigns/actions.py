@@ -24,6 +24,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from fanzha.core import hooks
 from fanzha.org import names
 from fanzha.org.models import Unit, User
 
@@ -227,6 +228,8 @@ def start_campaign(
     )
     if spec.letters:
         letters_actions.generate_letters(campaign, actor)
+    started = [(campaign.pk, hooks.CAMPAIGN_STARTED)]
+    transaction.on_commit(lambda: hooks.campaigns_changed(started), robust=True)  # counted at once
     return campaign
 
 
