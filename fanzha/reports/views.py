@@ -73,12 +73,7 @@ def _board(request: AuthedRequest, campaign: Campaign, at: Unit | None) -> Board
         Row(u, kpis.figures(counts[u.pk]), reverse("dashboard_unit", args=[campaign.pk, u.pk]))
         for u in children
     ]
-
-    def worst_first(row: Row) -> tuple[int, float, str]:
-        rate = row.figures.rate_of(sort)
-        return (rate is None, rate if rate is not None else 0.0, row.unit.path)
-
-    rows.sort(key=worst_first)
+    rows = queries.worst_first(rows, sort)
     return Board(kpis, at, current, kpis.figures(current), rows, sort)
 
 
@@ -157,15 +152,17 @@ def _render(request: AuthedRequest, campaign: Campaign, at: Unit | None) -> Http
     trend = queries.trend(board.kpis, ids, board.current, today)
     leaf = at is not None and not board.rows
     goals = queries.campaign_goals(campaign)
+    viewed = [at] if at is not None else [row.unit for row in board.rows]
+    scope = queries.case_scope(request.user, viewed)
+    progress = queries.case_progress(campaign, scope, goals, today) if scope is not None else None
     context = {
         "campaign": campaign,
         "board": board,
         "at": at,
         "crumbs": _crumbs(request, campaign, at) if at is not None else [],
-        "goals": queries.goal_rows(board.kpis, board.figures, goals),
-        "cases": queries.case_kpis(
-            request.user, campaign, [at] if at is not None else [row.unit for row in board.rows], goals, today
-        ),
+        "goals": queries.goal_rows(board.kpis, board.figures, goals, progress),
+        "obligations": queries.obligation_status(board.figures),
+        "cases": queries.case_kpis(request.user, campaign, viewed, goals, today),
         "case_stats_url": reverse("case_stats") + (f"?unit={at.pk}" if at is not None else ""),
         "items": [(item, board.kpis.labels[item]) for item in board.kpis.items],
         "summary": board.figures.cells,
