@@ -25,7 +25,8 @@ from django.utils import timezone
 
 from fanzha.campaigns import compliance
 from fanzha.campaigns import queries as campaign_queries
-from fanzha.campaigns.models import Campaign, Goal
+from fanzha.campaigns.models import Campaign, Goal, GoalRecord
+from fanzha.campaigns.spec import RECORDED_METRICS
 from fanzha.cases.models import Case
 from fanzha.cases.queries import cases_for
 from fanzha.cases.stats.queries import (
@@ -247,7 +248,8 @@ def trend(kpis: Kpis, unit_ids: Iterable[int], current: Counter[str], today: dat
 # Goals -----------------------------------------------------------------------------------------
 
 COMPUTED = "computed"  # from the counts (attestations, compliance) or the case ledger
-UNKNOWN = "unknown"  # not measurable here (e.g. cases the viewer may not see)
+RECORDED = "recorded"  # a person's judgement (``campaigns.actions.record_goal_value``), with who and when
+UNKNOWN = "unknown"  # not measurable here (e.g. cases the viewer may not see, nothing recorded yet)
 
 
 @dataclass
@@ -259,6 +261,11 @@ class GoalRow:
     actual: float | int | None
     met: bool | None = None
     source: str = COMPUTED
+    record: GoalRecord | None = None  # the latest judgement of a recorded goal
+
+    @property
+    def recordable(self) -> bool:
+        return self.goal.metric in RECORDED_METRICS
 
     @property
     def target_text(self) -> str:
@@ -288,6 +295,18 @@ def _percent_met(goal: Goal, actual: float | int | None) -> bool | None:
     return None if actual is None else Decimal(str(actual)) >= goal.target
 
 
+def latest_records(goals: Iterable[Goal]) -> dict[int, GoalRecord]:
+    """The latest judgement of each recorded goal, by goal id: one query (none without such goals)."""
+    wanted = [g.pk for g in goals if g.metric in RECORDED_METRICS]
+    if not wanted:
+        return {}
+    result: dict[int, GoalRecord] = {}
+    rows = GoalRecord.objects.filter(goal_id__in=wanted).select_related("recorded_by")
+    for record in rows.order_by("goal_id", "-recorded_at", "-pk"):
+        result.setdefault(record.goal_id, record)
+    return result
+
+
 def goal_rows(
     kpis: Kpis,
     figures: Figures,
@@ -296,10 +315,24 @@ def goal_rows(
 ) -> list[GoalRow]:
     """Every goal of the campaign with its value for these counts, in deadline order. Case goals take
     their value from ``cases`` (``goal_progress`` over the cases the viewer may see; without it they
-    show no value). One query (none when ``goals`` are given). Shared by the dashboard and
-    ``fanzha campaign-status``, so both show the same figures."""
+    show no value); goals only a person can judge show the latest recorded judgement (the campaign's
+    whole unit: a judgement is of the campaign, not of a part of it). At most two queries. Shared
+    by the dashboard and ``fanzha campaign-status``, so both show the same figures."""
+    goals = campaign_goals(kpis.campaign) if goals is None else list(goals)
+    records = latest_records(goals)
     rows = []
-    for goal in campaign_goals(kpis.campaign) if goals is None else goals:
+    for goal in goals:
+        if goal.metric in RECORDED_METRICS:
+            record = records.get(goal.pk)
+            if record is None:
+                rows.append(GoalRow(goal, None, None, UNKNOWN))
+            else:
+                value = float(record.value)
+                rows.append(GoalRow(goal, value, _percent_met(goal, value), RECORDED, record))
+            continue
+        if goal.metric == "coverage":
+            rows.append(GoalRow(goal, figures.coverage_percent, _percent_met(goal, figures.coverage_percent)))
+            continue
         if goal.metric in CASE_METRICS:
             progress = (cases or {}).get(goal.pk)
             if progress is None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from .queries import CampaignStatus, GoalRow
@@ -25,7 +26,14 @@ def _goal(row: GoalRow) -> dict[str, Any]:
         "value": row.actual,
         "met": row.met,
         "source": row.source,
+        "recorded_by": _who(row.record.recorded_by) if row.record else None,
+        "recorded_at": row.record.recorded_at.isoformat() if row.record else None,
+        "note": row.record.note if row.record else None,
     }
+
+
+def _who(user: Any) -> str:
+    return "" if user is None else (user.get_full_name() or user.get_username())
 
 
 def as_dict(status: CampaignStatus) -> dict[str, Any]:
@@ -106,6 +114,13 @@ def as_text(status: CampaignStatus) -> str:
     lines.append(_("目标："))
     for row in status.goals:
         met = "" if row.met is None else (_("已达成") if row.met else _("未达成"))
+        if row.record is not None:
+            met += _("（%(who)s 于 %(day)s 人工记录）") % {
+                "who": _who(row.record.recorded_by) or "—",
+                "day": timezone.localtime(row.record.recorded_at).date().isoformat(),
+            }
+        elif row.recordable:
+            met += _("（待人工记录）")
         lines.append(
             "  "
             + _("%(description)s：目标 %(target)s，期限 %(deadline)s，当前 %(value)s %(met)s")

@@ -88,3 +88,6 @@ def test_the_demo_shows_coverage_for_every_campaign_without_a_rollup(db, django_
         if tracked_kinds(campaign):
             assert figures.people > 0, campaign.title
         assert figures.obligations > 0 or not campaign.rules.exists(), campaign.title
+        # every goal of every demo campaign is on its dashboard (item 5)
+        rows = queries.goal_rows(queries.Kpis(campaign), figures)
+        assert len(rows) == campaign.goals.count(), campaign.title
