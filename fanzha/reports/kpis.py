@@ -168,7 +168,7 @@ def add_missing_homes(top: str) -> int:
                 WHERE u.is_active AND p.is_active AND m.person_id IN (
                     SELECT m2.person_id FROM {t["membership"]} m2 JOIN {t["unit"]} u2 ON u2.id = m2.unit_id
                     WHERE SUBSTR(u2.path, 1, %s) = %s
-                ) AND m.person_id NOT IN (SELECT person_id FROM {t["home"]})
+                ) AND NOT EXISTS (SELECT 1 FROM {t["home"]} h WHERE h.person_id = m.person_id)
             ) ranked
             WHERE rn = 1
             """,
