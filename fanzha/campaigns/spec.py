@@ -306,20 +306,23 @@ def _extra(reader: _Reader) -> dict[str, Any]:
 
 def parse_cached(text: str, source: Callable[[], str]) -> TemplateSpec:
     """``parse_template`` remembered by text: a running campaign's template never changes, and the
-    member pages read it on every request. ``source`` names the template only when the text is wrong."""
+    member pages read it on every request. ``source`` names the template only when the text is wrong.
+    Goals are not checked here: a campaign started before a goal check existed must keep working
+    (its goal then shows no value); new templates are checked when validated."""
     try:
         return _parse_memo(text)
     except TemplateError:
-        return parse_template(text, source=source())
+        return parse_template(text, source=source(), check_goals=False)
 
 
 @lru_cache(maxsize=256)
 def _parse_memo(text: str) -> TemplateSpec:
-    return parse_template(text)
+    return parse_template(text, check_goals=False)
 
 
-def parse_template(text: str, source: str = "<template>") -> TemplateSpec:
-    """Parse and validate one template's TOML text."""
+def parse_template(text: str, source: str = "<template>", check_goals: bool = True) -> TemplateSpec:
+    """Parse and validate one template's TOML text (``check_goals``: refuse goals no dashboard can
+    compute, see ``_check_goal``)."""
     from fanzha.org.models import MembershipRole, PersonKind, UnitKind
 
     too_deep = _("数组或表嵌套过深（最多 %(levels)d 层）") % {"levels": MAX_NESTING}
@@ -416,7 +419,7 @@ def parse_template(text: str, source: str = "<template>") -> TemplateSpec:
     )
     if not spec.sections:
         raise r.fail("sections", _("方案至少需要一个章节"))
-    for reader, goal in zip(r.tables("goals"), spec.goals, strict=True):
+    for reader, goal in zip(r.tables("goals"), spec.goals, strict=True) if check_goals else ():
         _check_goal(reader, goal, spec)
     names = {p.name for p in spec.placeholders} | set(BUILTIN_PLACEHOLDERS)
     for text_value in _all_texts(spec):

@@ -150,3 +150,13 @@ def test_only_those_running_the_campaign_may_record(client, cast, campaign):
         client.force_login(cast.users()[who])
         assert client.post(url, {"value": "50"}).status_code == 404, who
     assert not GoalRecord.objects.exists()
+
+
+def test_a_running_campaign_whose_template_predates_the_goal_check_keeps_working(cast, campaign):
+    bad = goals_template('[[goals]]\ncode = "x"\nmetric = "app_registered"\ntarget = 1\ndeadline = ""\n')
+    bad = bad.replace('[[goals]]\ncode = "x"', '[[goals]]\ncode = "x"\ndescription = "旧目标"', 1)
+    with pytest.raises(TemplateError):
+        parse_template(bad, "t.toml")
+    Campaign.objects.filter(pk=campaign.pk).update(template_text=bad)
+    campaign.refresh_from_db()
+    assert [g.code for g in campaign.spec().goals][-1] == "x"
