@@ -24,6 +24,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from fanzha.core import hooks
 from fanzha.org import names
 from fanzha.org.models import MembershipRole, Unit, User
 
@@ -35,17 +36,27 @@ from .models import (
     CampaignEvent,
     CampaignTemplate,
     Goal,
+    GoalRecord,
     Obligation,
     ObligationRule,
     PeriodException,
     SchoolCalendar,
 )
-from .spec import AUTO_SECTIONS, BUILTIN_PLACEHOLDERS, Section, TemplateError, TemplateSpec, fill
+from .spec import (
+    AUTO_SECTIONS,
+    BUILTIN_PLACEHOLDERS,
+    RECORDED_METRICS,
+    Section,
+    TemplateError,
+    TemplateSpec,
+    fill,
+)
 
 EVENT_STARTED = "started"
 EVENT_SECTIONS_EDITED = "sections_edited"
 EVENT_OBLIGATIONS_SYNCED = "obligations_synced"
 EVENT_CLOSED = "closed"
+EVENT_GOAL_RECORDED = "goal_recorded"
 EVENT_REMINDED = "reminders_queued"
 EVENT_PERIOD_EXCEPTED = "period_excepted"
 
@@ -232,7 +243,43 @@ def start_campaign(
     )
     if spec.letters:
         letters_actions.generate_letters(campaign, actor)
+    started = [(campaign.pk, hooks.CAMPAIGN_STARTED)]
+    transaction.on_commit(lambda: hooks.campaigns_changed(started), robust=True)  # counted at once
     return campaign
+
+
+@transaction.atomic
+def record_goal_value(
+    goal: Goal, value: Decimal | float | str, actor: User | None, note: str = ""
+) -> GoalRecord:
+    """Record a person's judgement of a goal that only a person can judge (custom, evaluation,
+    reach_count): its value now, with who and when; earlier records stay as the goal's history.
+
+    Why a verb and not a computed figure: "every child can say whom to ask for help" is judged by
+    the teacher; the dashboard shows the latest record as such (who, when), never as a count.
+    """
+    if goal.metric not in RECORDED_METRICS:
+        raise ValidationError({"value": _("该目标由系统自动计算，不能人工记录")})
+    try:
+        number = Decimal(str(value).strip())
+    except ArithmeticError as exc:
+        raise ValidationError({"value": _("请填写数字")}) from exc
+    if not number.is_finite() or number < 0:
+        raise ValidationError({"value": _("请填写不小于 0 的数字")})
+    if goal.unit == "percent" and number > 100:
+        raise ValidationError({"value": _("百分比不能超过 100")})
+    if number >= Decimal("1e12"):
+        raise ValidationError({"value": _("数值过大")})
+    record = GoalRecord.objects.create(
+        goal=goal, value=number.quantize(Decimal("0.01")), note=(note or "").strip()[:300], recorded_by=actor
+    )
+    CampaignEvent.objects.create(
+        campaign_id=goal.campaign_id,
+        kind=EVENT_GOAL_RECORDED,
+        detail={"goal": goal.code, "value": str(record.value)},
+        actor=actor,
+    )
+    return record
 
 
 @transaction.atomic

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from fanzha.org.models import Person, Unit
@@ -133,6 +134,28 @@ class Goal(models.Model):
 
     def __str__(self) -> str:
         return self.description
+
+
+class GoalRecord(models.Model):
+    """A person's judgement of a goal that only a person can judge (``spec.RECORDED_METRICS``: custom,
+    evaluation, reach_count): the value, who recorded it and when. Append-only; the dashboards show
+    the latest, as a recorded judgement and not as a computed figure."""
+
+    goal = models.ForeignKey(Goal, on_delete=models.CASCADE, related_name="records")
+    value = models.DecimalField(_("记录值"), max_digits=14, decimal_places=2)
+    note = models.CharField(_("依据"), max_length=300, blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    recorded_at = models.DateTimeField(_("记录时间"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("目标记录")
+        verbose_name_plural = _("目标记录")
+        indexes = [models.Index(fields=["goal", "-recorded_at"], name="goal_record_latest")]
+
+    def __str__(self) -> str:
+        return f"{self.goal_id}={self.value}"
 
 
 class ObligationRule(models.Model):

@@ -35,10 +35,25 @@ GOAL_METRICS = (
     "parent_notice_signed",
     "staff_app_installed",
     "activity_compliance",
+    "coverage",  # mean coverage over the template's attestation items, percent
     "evaluation",  # fraud-free class/college/campus rating
     "reach_count",  # people reached per group/channel (bank month)
     "custom",
 )
+# Goals only a person can judge (or count outside the platform): their value is a recorded judgement
+# (``campaigns.actions.record_goal_value``: the value, who, when), shown as such on the dashboards.
+RECORDED_METRICS = ("custom", "evaluation", "reach_count")
+# Goals computed from the attestations: the item each metric counts.
+ITEM_METRICS = {
+    "awareness_rate": "quiz_passed",
+    "app_installed": "app_installed",
+    "app_registered": "app_registered",
+    "app_warnings_on": "app_warnings_on",
+    "pledge_signed": "pledge_signed",
+    "parent_notice_signed": "parent_notice_signed",
+    "staff_app_installed": "app_installed",
+}
+STAFF_AUDIENCES = ("teacher", "staff")
 ACCOUNTABILITY_ACTIONS = ("listing", "interview", "notice")
 # A section may ask the plan document to list part of the spec under its body.
 AUTO_SECTIONS = ("goals", "leadership", "departments", "obligations", "accountability", "letters")
@@ -313,20 +328,23 @@ def _extra(reader: _Reader) -> dict[str, Any]:
 
 def parse_cached(text: str, source: Callable[[], str]) -> TemplateSpec:
     """``parse_template`` remembered by text: a running campaign's template never changes, and the
-    member pages read it on every request. ``source`` names the template only when the text is wrong."""
+    member pages read it on every request. ``source`` names the template only when the text is wrong.
+    Goals are not checked here: a campaign started before a goal check existed must keep working
+    (its goal then shows no value); new templates are checked when validated."""
     try:
         return _parse_memo(text)
     except TemplateError:
-        return parse_template(text, source=source())
+        return parse_template(text, source=source(), check_goals=False)
 
 
 @lru_cache(maxsize=256)
 def _parse_memo(text: str) -> TemplateSpec:
-    return parse_template(text)
+    return parse_template(text, check_goals=False)
 
 
-def parse_template(text: str, source: str = "<template>") -> TemplateSpec:
-    """Parse and validate one template's TOML text."""
+def parse_template(text: str, source: str = "<template>", check_goals: bool = True) -> TemplateSpec:
+    """Parse and validate one template's TOML text (``check_goals``: refuse goals no dashboard can
+    compute, see ``_check_goal``)."""
     from fanzha.org.models import MembershipRole, PersonKind, UnitKind
 
     too_deep = _("数组或表嵌套过深（最多 %(levels)d 层）") % {"levels": MAX_NESTING}
@@ -426,6 +444,8 @@ def parse_template(text: str, source: str = "<template>") -> TemplateSpec:
     )
     if not spec.sections:
         raise r.fail("sections", _("方案至少需要一个章节"))
+    for reader, goal in zip(r.tables("goals"), spec.goals, strict=True) if check_goals else ():
+        _check_goal(reader, goal, spec)
     names = {p.name for p in spec.placeholders} | set(BUILTIN_PLACEHOLDERS)
     for text_value in _all_texts(spec):
         for name in PLACEHOLDER.findall(text_value):
@@ -436,6 +456,31 @@ def parse_template(text: str, source: str = "<template>") -> TemplateSpec:
             if name not in names and name not in LETTER_PLACEHOLDERS:
                 raise r.fail("letters", _("占位符 {%(name)s} 未声明") % {"name": name})
     return spec
+
+
+def _check_goal(x: _Reader, goal: Goal, spec: TemplateSpec) -> None:
+    """Refuse a goal the dashboards could not compute, rather than let it vanish from them."""
+    metric = goal.metric
+    if metric not in RECORDED_METRICS and goal.unit != "percent":
+        raise x.fail("unit", _("目标指标“%(metric)s”以百分比计，unit 应为 percent") % {"metric": metric})
+    item = ITEM_METRICS.get(metric)
+    if item is not None and item not in spec.attestations:
+        raise x.fail(
+            "metric",
+            _(
+                "目标指标“%(metric)s”要统计登记事项“%(item)s”，但 attestations 中没有它；"
+                "请加入该事项，或改用 custom 由人工记录"
+            )
+            % {"metric": metric, "item": item},
+        )
+    if metric == "staff_app_installed" and not set(STAFF_AUDIENCES) & set(spec.audiences):
+        raise x.fail(
+            "metric", _("目标指标“staff_app_installed”统计教职工，但 audiences 中没有 teacher 或 staff")
+        )
+    if metric == "coverage" and not spec.attestations:
+        raise x.fail("metric", _("目标指标“coverage”是各登记事项的平均覆盖率，但 attestations 为空"))
+    if metric == "activity_compliance" and not spec.obligations:
+        raise x.fail("metric", _("目标指标“activity_compliance”统计工作任务的完成率，但模板没有 obligations"))
 
 
 def _all_texts(spec: TemplateSpec) -> list[str]:

@@ -56,6 +56,7 @@ EVENT_LABELS: dict[str, Promise] = {
     actions.EVENT_SECTIONS_EDITED: gettext_lazy("修改方案章节"),
     actions.EVENT_OBLIGATIONS_SYNCED: gettext_lazy("同步单位工作任务"),
     actions.EVENT_CLOSED: gettext_lazy("结束专项行动"),
+    actions.EVENT_GOAL_RECORDED: gettext_lazy("记录目标达成情况"),
     actions.EVENT_REMINDED: gettext_lazy("发出截止提醒"),
     actions.EVENT_PERIOD_EXCEPTED: gettext_lazy("例外认可工作周期"),
     EVENT_LETTERS_GENERATED: gettext_lazy("生成责任书"),

@@ -260,3 +260,38 @@ def measure(
     for handler in list(_measure):
         result.update(handler(campaign, item, units, missing_limit, user))
     return result
+
+
+# Campaigns changed --------------------------------------------------------------------------------
+#
+# Why here: the dashboards (``reports``) must count a campaign as soon as it starts and follow its
+# activities within a minute, but ``campaigns`` sits below ``reports`` and must not import it.
+# ``campaigns`` calls ``campaigns_changed`` after its transaction commits; ``reports`` registers its
+# handler in its ``AppConfig.ready``.
+
+CAMPAIGN_STARTED = "started"  # a new campaign: count everything at once
+CAMPAIGN_ACTIVITIES = "activities"  # activities recorded, edited or deleted: compliance changed
+
+# (campaign id, what changed: ``CAMPAIGN_STARTED`` or ``CAMPAIGN_ACTIVITIES``)
+CampaignChange = tuple[int, str]
+CampaignsHandler = Callable[[Sequence[CampaignChange]], object]
+
+_campaigns_changed: list[CampaignsHandler] = []
+
+
+def on_campaigns_changed(handler: CampaignsHandler) -> CampaignsHandler:
+    """Register ``handler(changes)`` to run after campaigns change; registering twice is a no-op."""
+    if handler not in _campaigns_changed:
+        _campaigns_changed.append(handler)
+    return handler
+
+
+def campaigns_changed(changes: Sequence[CampaignChange]) -> None:
+    """Tell every registered handler about committed campaign changes (see ``CampaignChange``).
+
+    Called by ``campaigns`` through ``transaction.on_commit``, so handlers see committed rows.
+    """
+    if not changes:
+        return
+    for handler in list(_campaigns_changed):
+        handler(changes)

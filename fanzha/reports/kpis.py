@@ -54,7 +54,7 @@ from fanzha.core.hooks import AttestationChange
 from fanzha.org.models import Membership, MembershipRole, Person, Unit, UnitKind
 from fanzha.reach.models import COUNTED, Attestation
 
-from .models import KpiCount, PersonHome
+from .models import KpiCount, PersonHome, StaleCampaign
 
 log = logging.getLogger(__name__)
 STEP = Unit.steplen
@@ -143,6 +143,38 @@ def refresh_homes() -> int:
             ) ranked
             WHERE rn = 1
             """
+        )
+        return cursor.rowcount
+
+
+@transaction.atomic
+def add_missing_homes(top: str) -> int:
+    """Compute the home of every person with a place under ``top`` who has none yet (people added
+    since the last ``refresh_homes``), by the same rule; returns how many were added.
+
+    Why: a campaign started on a unit is counted at once, and its denominators must include the
+    people enrolled since the nightly run; homes already known are left alone (the nightly run
+    moves them).
+    """
+    t = _tables()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            INSERT INTO {t["home"]} (person_id, unit_id, kind)
+            SELECT person_id, unit_id, kind FROM (
+                SELECT m.person_id, m.unit_id, p.kind,
+                       ROW_NUMBER() OVER (PARTITION BY m.person_id ORDER BY {_rank_sql()}) AS rn
+                FROM {t["membership"]} m
+                JOIN {t["unit"]} u ON u.id = m.unit_id
+                JOIN {t["person"]} p ON p.id = m.person_id
+                WHERE u.is_active AND p.is_active AND m.person_id IN (
+                    SELECT m2.person_id FROM {t["membership"]} m2 JOIN {t["unit"]} u2 ON u2.id = m2.unit_id
+                    WHERE SUBSTR(u2.path, 1, %s) = %s
+                ) AND NOT EXISTS (SELECT 1 FROM {t["home"]} h WHERE h.person_id = m.person_id)
+            ) ranked
+            WHERE rn = 1
+            """,
+            [len(top), top],
         )
         return cursor.rowcount
 
@@ -541,6 +573,65 @@ def on_attestations_changed(changes: Sequence[AttestationChange]) -> None:
         apply_changes(changes)
     except DatabaseError:
         log.exception("KPI counts not updated for %d attestation changes; run `fanzha rollup`", len(changes))
+
+
+def start_counting(campaign: Campaign) -> RebuildResult:
+    """Count a campaign that has just started: homes of people not seen yet, then every week's rows."""
+    add_missing_homes(campaign.unit.path)
+    return rebuild(campaign, history=True)
+
+
+def mark_stale(campaign_ids: Iterable[int]) -> int:
+    """Note that these campaigns' activity compliance changed; ``refresh_stale`` (every minute)
+    recomputes it. One row per campaign, however many activities changed: returns rows added."""
+    ids = set(campaign_ids)
+    existing = set(Campaign.objects.filter(pk__in=ids).values_list("pk", flat=True))
+    rows = StaleCampaign.objects.bulk_create(
+        [StaleCampaign(campaign_id=pk) for pk in sorted(existing)], ignore_conflicts=True
+    )
+    return len(rows)
+
+
+def refresh_stale(today: date | None = None) -> list[int]:
+    """Recompute the activity compliance of every campaign marked stale; returns their ids.
+
+    A mark is taken away before its campaign is recomputed, so an activity recorded meanwhile
+    marks it again and is picked up by the next run, not lost.
+    """
+    done = []
+    for pk in list(StaleCampaign.objects.order_by("campaign_id").values_list("campaign_id", flat=True)):
+        if not StaleCampaign.objects.filter(campaign_id=pk).delete()[0]:
+            continue  # another worker took it
+        try:
+            refresh_compliance(Campaign(pk=pk), today)
+        except DatabaseError:
+            log.exception("activity compliance of campaign %s not refreshed; marked again", pk)
+            mark_stale([pk])
+            continue
+        done.append(pk)
+    return done
+
+
+def on_campaigns_changed(changes: Sequence[tuple[int, str]]) -> None:
+    """The ``core.hooks.campaigns_changed`` handler: a started campaign is counted at once; changed
+    activities mark their campaign for the next minute's ``refresh_stale``. The campaign's write has
+    committed, so a failure here is logged (and the campaign marked) rather than raised."""
+    from fanzha.core.hooks import CAMPAIGN_STARTED
+
+    stale = set()
+    for pk, what in changes:
+        if what != CAMPAIGN_STARTED:
+            stale.add(pk)
+            continue
+        campaign = Campaign.objects.select_related("unit").filter(pk=pk).first()
+        if campaign is None:
+            continue
+        try:
+            start_counting(campaign)
+        except DatabaseError:
+            log.exception("KPI counts of new campaign %s not built; run `fanzha rollup`", pk)
+    if stale:
+        mark_stale(stale)
 
 
 def on_units_added(units: Sequence[Unit]) -> None:

@@ -74,3 +74,22 @@ class KpiCount(models.Model):
 
     def __str__(self) -> str:
         return f"{self.unit_id}:{self.metric}@{self.day}={self.value}"
+
+
+class StaleCampaign(models.Model):
+    """A campaign whose activities changed since its compliance counts were computed.
+
+    Why a row and not a recomputation on the spot: a school recording ten activities would recompute
+    a province's compliance ten times in its requests. ``kpis.refresh_stale`` (every minute) does it
+    once per campaign and takes the row away.
+    """
+
+    campaign = models.OneToOneField(Campaign, primary_key=True, on_delete=models.CASCADE, related_name="+")
+    marked_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("待刷新的活动")
+        verbose_name_plural = _("待刷新的活动")
+
+    def __str__(self) -> str:
+        return str(self.campaign_id)

@@ -17,6 +17,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from decimal import Decimal
 from typing import Any
 
 from django.db.models import QuerySet, Sum
@@ -24,10 +25,13 @@ from django.utils import timezone
 
 from fanzha.campaigns import compliance
 from fanzha.campaigns import queries as campaign_queries
-from fanzha.campaigns.models import Campaign, Goal
+from fanzha.campaigns.models import Campaign, Goal, GoalRecord
+from fanzha.campaigns.spec import RECORDED_METRICS
 from fanzha.cases.models import Case
 from fanzha.cases.queries import cases_for
 from fanzha.cases.stats.queries import (
+    CASE_METRICS,
+    GoalProgress,
     Period,
     Tally,
     case_goals,
@@ -37,6 +41,7 @@ from fanzha.cases.stats.queries import (
     tallies,
     year_earlier,
 )
+from fanzha.cases.stats.queries import goal_progress as case_goal_progress
 from fanzha.org.models import PersonKind, Unit
 from fanzha.org.scope import Cap, path_q, scope_paths, units_for
 from fanzha.reach import queries as reach_queries
@@ -242,11 +247,43 @@ def trend(kpis: Kpis, unit_ids: Iterable[int], current: Counter[str], today: dat
 
 # Goals -----------------------------------------------------------------------------------------
 
+COMPUTED = "computed"  # from the counts (attestations, compliance) or the case ledger
+RECORDED = "recorded"  # a person's judgement (``campaigns.actions.record_goal_value``), with who and when
+UNKNOWN = "unknown"  # not measurable here (e.g. cases the viewer may not see, nothing recorded yet)
+
 
 @dataclass
 class GoalRow:
+    """A goal with its value as the dashboard shows it: a percent (``unit`` "percent"; for case goals
+    the change in percent), a count or an amount; ``met`` None when there is no value yet."""
+
     goal: Goal
-    actual: int | None  # percent
+    actual: float | int | None
+    met: bool | None = None
+    source: str = COMPUTED
+    record: GoalRecord | None = None  # the latest judgement of a recorded goal
+
+    @property
+    def recordable(self) -> bool:
+        return self.goal.metric in RECORDED_METRICS
+
+    @property
+    def target_text(self) -> str:
+        """The target as written on the dashboard and by ``fanzha campaign-status``."""
+        number = format(self.goal.target.normalize(), "f")
+        if self.goal.metric in CASE_METRICS:
+            return f"{Decimal(number):+}%" if Decimal(number) else "<0%"
+        return f"{number}%" if self.goal.unit == "percent" else number
+
+    @property
+    def text(self) -> str:
+        """The value as written on the dashboard and by ``fanzha campaign-status``."""
+        if self.actual is None:
+            return "—"
+        if self.goal.metric in CASE_METRICS:
+            return f"{self.actual:+.1f}%"
+        number = format(Decimal(str(self.actual)).normalize(), "f")
+        return f"{number}%" if self.goal.unit == "percent" else number
 
 
 def campaign_goals(campaign: Campaign) -> list[Goal]:
@@ -254,26 +291,95 @@ def campaign_goals(campaign: Campaign) -> list[Goal]:
     return list(Goal.objects.filter(campaign=campaign).order_by("deadline", "pk"))
 
 
-def goal_rows(kpis: Kpis, figures: Figures, goals: Iterable[Goal] | None = None) -> list[GoalRow]:
-    """The campaign's goals that these counts measure, with the unit's actual figure: one query (none
-    when ``goals`` are given)."""
+def _percent_met(goal: Goal, actual: float | int | None) -> bool | None:
+    return None if actual is None else Decimal(str(actual)) >= goal.target
+
+
+def latest_records(goals: Iterable[Goal]) -> dict[int, GoalRecord]:
+    """The latest judgement of each recorded goal, by goal id: one query (none without such goals)."""
+    wanted = [g.pk for g in goals if g.metric in RECORDED_METRICS]
+    if not wanted:
+        return {}
+    result: dict[int, GoalRecord] = {}
+    rows = GoalRecord.objects.filter(goal_id__in=wanted).select_related("recorded_by")
+    for record in rows.order_by("goal_id", "-recorded_at", "-pk"):
+        result.setdefault(record.goal_id, record)
+    return result
+
+
+def goal_rows(
+    kpis: Kpis,
+    figures: Figures,
+    goals: Iterable[Goal] | None = None,
+    cases: dict[int, GoalProgress] | None = None,
+) -> list[GoalRow]:
+    """Every goal of the campaign with its value for these counts, in deadline order. Case goals take
+    their value from ``cases`` (``goal_progress`` over the cases the viewer may see; without it they
+    show no value); goals only a person can judge show the latest recorded judgement (the campaign's
+    whole unit: a judgement is of the campaign, not of a part of it). At most two queries. Shared
+    by the dashboard and ``fanzha campaign-status``, so both show the same figures."""
+    goals = campaign_goals(kpis.campaign) if goals is None else list(goals)
+    records = latest_records(goals)
     rows = []
-    for goal in campaign_goals(kpis.campaign) if goals is None else goals:
-        if goal.unit != "percent":
+    for goal in goals:
+        if goal.metric in RECORDED_METRICS:
+            record = records.get(goal.pk)
+            if record is None:
+                rows.append(GoalRow(goal, None, None, UNKNOWN))
+            else:
+                value = float(record.value)
+                rows.append(GoalRow(goal, value, _percent_met(goal, value), RECORDED, record))
             continue
-        actual: Ratio | None = None
+        if goal.metric == "coverage":
+            rows.append(GoalRow(goal, figures.coverage_percent, _percent_met(goal, figures.coverage_percent)))
+            continue
+        if goal.metric in CASE_METRICS:
+            progress = (cases or {}).get(goal.pk)
+            if progress is None:
+                rows.append(GoalRow(goal, None, None, UNKNOWN))
+            else:
+                actual = None if progress.actual is None else round(progress.actual, 1)
+                rows.append(GoalRow(goal, actual, progress.met))
+            continue
+        ratio: Ratio | None = None
         if goal.metric == "awareness_rate":
-            actual = figures.items.get(QUIZ)
+            ratio = figures.items.get(QUIZ)
         elif goal.metric == "staff_app_installed":
-            actual = figures.staff_app if Item.APP_INSTALLED in kpis.items else None
+            ratio = figures.staff_app if Item.APP_INSTALLED in kpis.items else None
         elif goal.metric == "activity_compliance":
-            rows.append(GoalRow(goal, figures.tally.percent))
+            rows.append(GoalRow(goal, figures.tally.percent, _percent_met(goal, figures.tally.percent)))
             continue
         else:
-            actual = figures.items.get(goal.metric)
-        if actual is not None:
-            rows.append(GoalRow(goal, actual.percent))
+            ratio = figures.items.get(goal.metric)
+        if ratio is None:
+            rows.append(GoalRow(goal, None, None, UNKNOWN))
+        else:
+            rows.append(GoalRow(goal, ratio.percent, _percent_met(goal, ratio.percent)))
     return rows
+
+
+# Obligations -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Obligations:
+    """The obligations of a subtree and their periods: done, due (open now), overdue. The one place
+    that says what the dashboard and ``fanzha campaign-status`` count of the activity work."""
+
+    obligations: int
+    done: int
+    due: int
+    overdue: int
+    percent: int | None  # on time: (done + excepted) of the periods that have closed or are done
+    late: int = 0  # done, but recorded after the period closed
+    excepted: int = 0  # accepted by an administrator, with a reason, without the records
+
+
+def obligation_status(figures: Figures) -> Obligations:
+    tally = figures.tally
+    return Obligations(
+        figures.obligations, tally.done, tally.due, tally.overdue, tally.percent, tally.late, tally.excepted
+    )
 
 
 # Cases -----------------------------------------------------------------------------------------
@@ -300,7 +406,7 @@ class CaseKpis:
         return percent_change(self.current.loss, self.year_before.loss)
 
 
-def _case_scope(user: Any, units: Iterable[Unit]) -> QuerySet[Case] | None:
+def case_scope(user: Any, units: Iterable[Unit]) -> QuerySet[Case] | None:
     """The cases of ``units``' subtrees the user may see, or None when the user sees no case there."""
     paths = scope_paths(user, Cap.CASE_VIEW)
     wanted = [u.path for u in units]
@@ -317,7 +423,7 @@ def case_kpis(
     there or before the campaign starts."""
     today = today or timezone.localdate()
     last = min(today, campaign.ends_on)
-    qs = _case_scope(user, units)
+    qs = case_scope(user, units)
     if qs is None or last < campaign.starts_on:
         return None
     period = Period(campaign.starts_on, last)
@@ -371,3 +477,59 @@ class Board:
     figures: Figures
     rows: list[Row]
     sort: str
+
+
+def worst_first(rows: list[Row], sort: str = "coverage") -> list[Row]:
+    """Child rows with the lowest figure ``sort`` names first (no figure last), then by place."""
+
+    def key(row: Row) -> tuple[bool, float, str]:
+        rate = row.figures.rate_of(sort)
+        return (rate is None, rate if rate is not None else 0.0, row.unit.path)
+
+    return sorted(rows, key=key)
+
+
+# The status of a campaign (``fanzha campaign-status``) ---------------------------------------------
+
+
+@dataclass
+class CampaignStatus:
+    """What the dashboard of the campaign's unit shows, for scripts: the figures, every goal with its
+    value, the obligations' periods, and the child units' standing (worst first)."""
+
+    campaign: Campaign
+    unit: Unit
+    today: date
+    figures: Figures
+    goals: list[GoalRow]
+    obligations: Obligations
+    units: list[Row]
+
+
+def case_progress(
+    campaign: Campaign, cases: QuerySet[Case], goals: Iterable[Goal], today: date
+) -> dict[int, GoalProgress]:
+    """The case goals' progress over ``cases`` (inside the campaign's unit), by goal id: one query."""
+    return {p.goal.pk: p for p in case_goal_progress(campaign, cases, today, list(goals))}
+
+
+def campaign_status(campaign: Campaign, today: date | None = None) -> CampaignStatus:
+    """The campaign's unit as its dashboard shows it to someone who sees the whole unit (its cases
+    too): the same functions as the page (``Kpis.figures``, ``goal_rows``, ``obligation_status``)."""
+    today = today or timezone.localdate()
+    unit = campaign.unit
+    kpis = Kpis(campaign)
+    children = list(Unit.objects.filter(parent_path=unit.path, is_active=True).order_by("path"))
+    counts = sums(campaign, [unit.pk, *(u.pk for u in children)])
+    figures = kpis.figures(counts[unit.pk])
+    goals = campaign_goals(campaign)
+    rows = [Row(u, kpis.figures(counts[u.pk]), "") for u in children]
+    return CampaignStatus(
+        campaign,
+        unit,
+        today,
+        figures,
+        goal_rows(kpis, figures, goals, case_progress(campaign, Case.objects.all(), goals, today)),
+        obligation_status(figures),
+        worst_first(rows),
+    )

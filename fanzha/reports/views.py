@@ -13,19 +13,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
-from fanzha.campaigns.models import Campaign
+from fanzha.campaigns import actions as campaign_actions
+from fanzha.campaigns.models import Campaign, Goal
 from fanzha.core.paging import paginate
 from fanzha.org.models import Unit
-from fanzha.org.scope import in_scope, scope_paths
+from fanzha.org.scope import Cap, in_scope, scope_paths
 from fanzha.org.views import AuthedRequest
 from fanzha.reach import queries as reach_queries
 
@@ -73,12 +76,7 @@ def _board(request: AuthedRequest, campaign: Campaign, at: Unit | None) -> Board
         Row(u, kpis.figures(counts[u.pk]), reverse("dashboard_unit", args=[campaign.pk, u.pk]))
         for u in children
     ]
-
-    def worst_first(row: Row) -> tuple[int, float, str]:
-        rate = row.figures.rate_of(sort)
-        return (rate is None, rate if rate is not None else 0.0, row.unit.path)
-
-    rows.sort(key=worst_first)
+    rows = queries.worst_first(rows, sort)
     return Board(kpis, at, current, kpis.figures(current), rows, sort)
 
 
@@ -157,15 +155,18 @@ def _render(request: AuthedRequest, campaign: Campaign, at: Unit | None) -> Http
     trend = queries.trend(board.kpis, ids, board.current, today)
     leaf = at is not None and not board.rows
     goals = queries.campaign_goals(campaign)
+    viewed = [at] if at is not None else [row.unit for row in board.rows]
+    scope = queries.case_scope(request.user, viewed)
+    progress = queries.case_progress(campaign, scope, goals, today) if scope is not None else None
     context = {
         "campaign": campaign,
         "board": board,
         "at": at,
         "crumbs": _crumbs(request, campaign, at) if at is not None else [],
-        "goals": queries.goal_rows(board.kpis, board.figures, goals),
-        "cases": queries.case_kpis(
-            request.user, campaign, [at] if at is not None else [row.unit for row in board.rows], goals, today
-        ),
+        "goals": queries.goal_rows(board.kpis, board.figures, goals, progress),
+        "obligations": queries.obligation_status(board.figures),
+        "may_record": in_scope(request.user, campaign.unit, Cap.CAMPAIGN),
+        "cases": queries.case_kpis(request.user, campaign, viewed, goals, today),
         "case_stats_url": reverse("case_stats") + (f"?unit={at.pk}" if at is not None else ""),
         "items": [(item, board.kpis.labels[item]) for item in board.kpis.items],
         "summary": board.figures.cells,
@@ -223,6 +224,26 @@ def dashboard_campaign(request: AuthedRequest, pk: int) -> HttpResponse:
 def dashboard_unit(request: AuthedRequest, pk: int, unit_pk: int) -> HttpResponse:
     campaign = _campaign(request, pk)
     return _render(request, campaign, _unit(request, campaign, unit_pk))
+
+
+@login_required
+@require_POST
+def dashboard_goal_record(request: AuthedRequest, pk: int, goal_pk: int) -> HttpResponse:
+    """Record a judgement of a goal only a person can judge (``campaigns.actions.record_goal_value``);
+    for those who run the campaign at its unit (``Cap.CAMPAIGN``), else 404 like a missing goal."""
+    campaign = _campaign(request, pk)
+    goal = get_object_or_404(Goal, campaign=campaign, pk=goal_pk)
+    if not in_scope(request.user, campaign.unit, Cap.CAMPAIGN):
+        raise Http404
+    try:
+        campaign_actions.record_goal_value(
+            goal, request.POST.get("value", ""), request.user, request.POST.get("note", "")
+        )
+    except ValidationError as exc:
+        messages.error(request, "；".join(exc.messages))
+    else:
+        messages.success(request, _("已记录：%(goal)s") % {"goal": goal.description})
+    return redirect("dashboard_unit", campaign.pk, campaign.unit.pk)
 
 
 @login_required

@@ -17,11 +17,21 @@ def test_bench_rollup_prints_one_json_object(monkeypatch):
     out, err = StringIO(), StringIO()
     call_command("bench", "rollup", "--scale", "0.01", "--runs", "1", stdout=out, stderr=err)
     result = json.loads(out.getvalue())
-    for key in ("people", "units", "rollup_seconds", "floor_seconds", "ratio", "dashboard_ms", "update_ms"):
+    for key in (
+        "people",
+        "units",
+        "rollup_seconds",
+        "floor_seconds",
+        "ratio",
+        "dashboard_ms",
+        "update_ms",
+        "change_to_dashboard_ms",
+    ):
         assert key in result, key
     assert result["people"] > 500 and result["units"] > 100
     assert result["attestations"] == Attestation.objects.count() > 0
     assert result["update_seen"] is True  # the root's figure changed after one attestation did
+    assert result["change_seen"] is True  # … and after a member signed the pledge
     assert "building the large demo world" in err.getvalue()
 
     again_out, again_err = StringIO(), StringIO()

@@ -95,8 +95,10 @@ def test_case_goal_against_its_target(client, cast, campaign, cases):
     assert k.goal.code == "cases-down" and k.goal_actual == 200.0 and k.goal_met is False
     body = response.content.decode()
     assert "案件数同比下降50%以上（目标 -50%）" in body and "未达成" in body
-    # the goal table of rates does not list the case goal (it has no coverage figure)
-    assert [row.goal.code for row in response.context["goals"]] == ["awareness", "activities"]
+    # the goal table lists every goal, the case goal with its change (issue 13: no goal dropped)
+    rows = {row.goal.code: row for row in response.context["goals"]}
+    assert list(rows) == ["awareness", "activities", "cases-down"]
+    assert (rows["cases-down"].actual, rows["cases-down"].met) == (200.0, False)
 
 
 def test_case_kpis_cost_one_query(cast, campaign, cases, django_assert_num_queries):

@@ -22,6 +22,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from fanzha.core import hooks
 from fanzha.org.credentials import actions as credentials
 from fanzha.org.models import Membership, Person, Unit
 from fanzha.org.scope import Cap
@@ -126,6 +127,13 @@ def _check(
         raise ValidationError(errors)
 
 
+def _compliance_changed(campaign_ids: Iterable[int | None]) -> None:
+    """Tell the dashboards, once this transaction commits, that these campaigns' activities changed."""
+    changes = [(pk, hooks.CAMPAIGN_ACTIVITIES) for pk in sorted({pk for pk in campaign_ids if pk})]
+    if changes:
+        transaction.on_commit(lambda: hooks.campaigns_changed(changes), robust=True)
+
+
 @transaction.atomic
 def record_activity(
     *,
@@ -166,6 +174,7 @@ def record_activity(
     )
     for upload in files:
         add_evidence(activity, upload, actor)
+    _compliance_changed([activity.campaign_id])
     return activity
 
 
@@ -221,6 +230,7 @@ def bulk_record_activities(items: Iterable[NewActivity], actor: Any = None) -> l
                 recorded_by=item.recorded_by or actor,
             )
         )
+    _compliance_changed(row.campaign_id for row in rows)
     return Activity.objects.bulk_create(rows, batch_size=BULK_BATCH)
 
 
@@ -278,10 +288,12 @@ def edit_activity(activity: Activity, changes: Mapping[str, Any], actor: Any) ->
         changed=changed,
     )
     ActivityRevision.objects.create(activity=current, data=snapshot(current), actor=actor)
+    before = current.campaign_id
     for name in changed:
         setattr(current, name, values[name])
     current.campaign = current.obligation.campaign if current.obligation else None
     current.save()
+    _compliance_changed([before, current.campaign_id])
     return current
 
 
@@ -300,6 +312,7 @@ def delete_activity(activity: Activity, actor: Any) -> Activity:
     )
     current.is_deleted = True
     current.save(update_fields=["is_deleted", "updated_at"])
+    _compliance_changed([current.campaign_id])
     return current
 
 

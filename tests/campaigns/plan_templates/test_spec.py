@@ -11,6 +11,7 @@ code = "minimal"
 title = "{organisation}{year}年专项行动方案"
 issuer_kinds = ["school"]
 levels = ["school", "class"]
+attestations = ["quiz_passed"]
 
 [[placeholders]]
 name = "leader"
@@ -108,7 +109,7 @@ def test_errors_name_file_and_field(change, field):
 
 
 def test_top_level_type_errors_name_the_key():
-    exc = error('attestations = ["telepathy"]\n' + MINIMAL)
+    exc = error(MINIMAL.replace('attestations = ["quiz_passed"]', 'attestations = ["telepathy"]'))
     assert (exc.source, exc.where) == ("bad.toml", "attestations")
     exc = error("period_months = -1\n" + MINIMAL)
     assert exc.where == "period_months"

@@ -22,6 +22,7 @@ code = "{code}"
 title = "{{organisation}}寒假防骗专项提醒方案"
 issuer_kinds = ["school", "college"]
 levels = ["college", "class"]
+attestations = ["parent_notice_signed"]
 
 [[goals]]
 code = "parents"

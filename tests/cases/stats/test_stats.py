@@ -235,6 +235,7 @@ title = "{organisation}电诈案件压降行动"
 issuer_kinds = ["school"]
 levels = ["school", "college", "class"]
 audiences = ["student"]
+attestations = ["quiz_passed"]
 
 [[goals]]
 code = "cases-down"

@@ -1,9 +1,10 @@
-"""``fanzha rollup``: recompute the dashboards' pre-aggregated counts from the raw rows.
+"""``fanzha rollup``: check the dashboards' pre-aggregated counts against the raw rows and repair them.
 
-Attestation changes reach the counts at once (``core.hooks.attestations_changed``); people joining
-or leaving units and activities recorded since the last run do not, so run this nightly (cron or a
-systemd timer) and after a large roster import. The current figures come out exact; differences
-are booked in this week (``--history`` rewrites every week from the attestations' dates instead).
+A campaign is counted when it starts, attestation changes reach the counts at once and activity
+changes within a minute (``core.hooks``); people joining or leaving units do not, so run this nightly
+(cron or a systemd timer) and after a large roster import: it prints what it repaired. The current
+figures come out exact; differences are booked in this week (``--history`` rewrites every week from
+the attestations' dates instead).
 ``--compliance-only`` refreshes only the activity compliance of running campaigns, cheap enough to
 run every hour.
 """
@@ -50,7 +51,7 @@ class Command(BaseCommand):
         for campaign in campaigns:
             started = time.perf_counter()
             result = kpis.rebuild(campaign, history=True if options["history"] else None)
-            what = "rewritten" if result.history else "changed"
+            what = "rewritten" if result.history else "repaired"
             self.stdout.write(
                 f"{campaign.pk} {campaign.title}: {result.counts} count rows {what}, "
                 f"{result.compliance} compliance rows, {time.perf_counter() - started:.1f} s"
