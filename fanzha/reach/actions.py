@@ -34,7 +34,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from fanzha.campaigns.activities.files import MB, check_signature_png, inspect_upload
-from fanzha.campaigns.models import Campaign, CampaignEvent, Evidence
+from fanzha.campaigns.models import Activity, Attendance, Campaign, CampaignEvent, Evidence
 from fanzha.core import crypto, hooks
 from fanzha.notify import actions as notify
 from fanzha.notify.models import ChannelKind, Outbox
@@ -42,7 +42,17 @@ from fanzha.notify.sms import Template
 from fanzha.org.models import Guardianship, Membership, Person, Unit
 
 from . import queries
-from .models import COUNTED, Attestation, AttestationEvent, ClassLink, CodeGuard, Item, OneTimeCode
+from .models import (
+    COUNTED,
+    PROVED_BY_ACTIVITY,
+    Attestation,
+    AttestationEvent,
+    AttestationProof,
+    ClassLink,
+    CodeGuard,
+    Item,
+    OneTimeCode,
+)
 
 S = Attestation.Status
 Source = AttestationEvent.Source
@@ -457,6 +467,129 @@ def sign_parent_notice(
     return attest(
         campaign, child, Item.PARENT_NOTICE_SIGNED, S.DECLARED, at, signature=png, by_guardian=guardian
     )
+
+
+# Attendance as proof -------------------------------------------------------------------------------
+#
+# Why: a counsellor who took attendance at a training must not confirm "参加培训" again, person by
+# person, on the coverage pages. ``campaigns`` tells us through ``core.hooks.attendance_changed``
+# (we may be imported by it never); we bring each activity's proofs in line with what it says now.
+
+
+def _proof_note(activity: Activity) -> str:
+    return f"activity:{activity.pk}"
+
+
+def _proof_campaigns(activity: Activity, item: str) -> list[Campaign]:
+    """The active campaigns an activity counts for: its own, or (free-standing) those over its unit."""
+    if activity.campaign_id:
+        campaign = activity.campaign
+        candidates = [campaign] if campaign is not None and queries.covers(campaign, activity.unit) else []
+    else:
+        candidates = queries.running_campaigns(activity.unit)
+    return [c for c in candidates if c.status == Campaign.Status.ACTIVE and item in queries.campaign_items(c)]
+
+
+def _wanted_proofs(activity: Activity) -> dict[tuple[int, int, str], tuple[Campaign, Person]]:
+    item = PROVED_BY_ACTIVITY.get(activity.kind)
+    if activity.is_deleted or item is None:
+        return {}
+    wanted: dict[tuple[int, int, str], tuple[Campaign, Person]] = {}
+    people = list(
+        Person.objects.filter(
+            is_active=True, pk__in=Attendance.objects.filter(activity=activity).values("person_id")
+        )
+    )
+    for campaign in _proof_campaigns(activity, item):
+        kinds = queries.tracked_kinds(campaign)
+        inside = set(
+            Membership.objects.filter(
+                person_id__in=[p.pk for p in people], unit__path__startswith=campaign.unit.path
+            ).values_list("person_id", flat=True)
+        )
+        for person in people:
+            if person.pk in inside and person.kind in kinds and queries.applies(item, person.kind):
+                wanted[(campaign.pk, person.pk, item)] = (campaign, person)
+    return wanted
+
+
+def _withdraw(proof: AttestationProof, at: datetime) -> _Change | None:
+    """Take back one proof; when it was the last and nobody changed the attestation since, restore the
+    status it had before (an item only the activity proved is withdrawn)."""
+    row = Attestation.objects.select_for_update().get(pk=proof.attestation_id)
+    proof.delete()
+    if AttestationProof.objects.filter(attestation=row).exists():
+        return None
+    last = row.events.order_by("-at", "-pk").first()
+    if last is None or last.source != Source.SYSTEM or not last.note.startswith("activity:"):
+        return None  # someone confirmed or declared it since: it stands on its own
+    status = proof.prior or S.WITHDRAWN
+    if status == row.status:
+        return None
+    before = row.status
+    row.status, row.at = status, at
+    if status != S.VERIFIED:
+        row.verified_by, row.verified_at = None, None
+    row.save(update_fields=["status", "at", "verified_by", "verified_at"])
+    AttestationEvent.objects.create(
+        attestation=row,
+        status_before=before,
+        status_after=status,
+        source=Source.SYSTEM,
+        note=f"withdrawn:{proof.activity_id}",
+        at=at,
+    )
+    return _Change(row, before)
+
+
+@transaction.atomic
+def sync_activity_proofs(activity_ids: Sequence[int], at: datetime | None = None) -> int:
+    """Make each activity prove exactly what its attendees and kind say now; returns proofs changed.
+
+    An attendee of an activity whose kind stands for an item (``PROVED_BY_ACTIVITY``) gets the item
+    verified, with the activity as the evidence, in every active campaign that asks for it and
+    tracks them. Idempotent. A proof no longer wanted (attendee removed, activity deleted or its kind
+    changed) is taken back; what only it proved is withdrawn. Proofs in ended campaigns stay.
+    """
+    at = at or timezone.now()
+    done = 0
+    activities = Activity.objects.filter(pk__in=list(activity_ids)).select_related(
+        "unit", "campaign__unit", "campaign__template"
+    )
+    for activity in activities:
+        wanted = _wanted_proofs(activity)
+        have = {
+            (p.attestation.campaign_id, p.attestation.person_id, p.attestation.item): p
+            for p in AttestationProof.objects.filter(
+                activity=activity, attestation__campaign__status=Campaign.Status.ACTIVE
+            ).select_related("attestation")
+        }
+        by_campaign: dict[int, tuple[Campaign, list[_Change]]] = {}
+        for key, (campaign, person) in wanted.items():
+            if key in have:
+                continue
+            item = key[2]
+            current = _locked_row(campaign, person, item)
+            earlier = (
+                AttestationProof.objects.filter(attestation=current).first() if current is not None else None
+            )
+            prior = earlier.prior if earlier is not None else (current.status if current else "")
+            row, change = _write(campaign, person, item, S.VERIFIED, at, note=_proof_note(activity))
+            AttestationProof.objects.create(attestation=row, activity=activity, prior=prior, at=at)
+            done += 1
+            if change is not None:
+                by_campaign.setdefault(campaign.pk, (campaign, []))[1].append(change)
+        for key, proof in have.items():
+            if key in wanted:
+                continue
+            change = _withdraw(proof, at)
+            done += 1
+            if change is not None:
+                campaign = change.attestation.campaign
+                by_campaign.setdefault(campaign.pk, (campaign, []))[1].append(change)
+        for campaign, changes in by_campaign.values():
+            _notify(campaign, changes)
+    return done
 
 
 # Class links ---------------------------------------------------------------------------------------

@@ -12,9 +12,11 @@ class ReachConfig(AppConfig):
         # for our part through registries (see fanzha/core/hooks.py and menu.py).
         from fanzha.core import hooks, menu
 
+        from .actions import sync_activity_proofs
         from .home import home_items
         from .member.views import member_home_url
 
         hooks.on_home(home_items)
+        hooks.on_attendance_changed(sync_activity_proofs)  # attendance proves training, video, first lesson
         menu.on_member_home(member_home_url)  # students and parents: /me/, the class link's tasks
         menu.register(menu.Entry(60, "reach", "reach_index", _("覆盖情况"), cap="view", prefixes=("reach_",)))

@@ -54,6 +54,7 @@ STATUS_LABELS = {
     "declared": gettext_lazy("本人已申报"),
     "verified": gettext_lazy("已核实"),
     "rejected": gettext_lazy("未通过核实"),
+    "withdrawn": gettext_lazy("未完成"),  # its only proof, an activity's attendance, was taken back
     "na": "—",
 }
 
@@ -342,7 +343,7 @@ def export(request: HttpRequest, unit_pk: int, campaign_pk: int) -> HttpResponse
             cells = []
             for cell in row.cells:
                 text = str(STATUS_LABELS[cell.status])
-                if cell.attestation and cell.status != "na":
+                if cell.attestation and cell.status not in ("na", "withdrawn"):
                     text += " " + timezone.localtime(cell.attestation.at).strftime("%Y-%m-%d")
                 cells.append(text)
             person = row.person

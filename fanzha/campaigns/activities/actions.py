@@ -22,6 +22,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from fanzha.core import hooks
 from fanzha.org.credentials import actions as credentials
 from fanzha.org.models import Membership, Person, Unit
 from fanzha.org.scope import Cap
@@ -282,6 +283,8 @@ def edit_activity(activity: Activity, changes: Mapping[str, Any], actor: Any) ->
         setattr(current, name, values[name])
     current.campaign = current.obligation.campaign if current.obligation else None
     current.save()
+    if {"kind", "obligation", "unit"} & set(changed):
+        hooks.attendance_changed([current.pk])  # what its attendees prove may have changed
     return current
 
 
@@ -300,6 +303,7 @@ def delete_activity(activity: Activity, actor: Any) -> Activity:
     )
     current.is_deleted = True
     current.save(update_fields=["is_deleted", "updated_at"])
+    hooks.attendance_changed([current.pk])  # a deleted activity proves nothing
     return current
 
 
@@ -367,6 +371,8 @@ def check_in(activity: Activity, token: str, external_number: str, code: str) ->
         attendance, _created = Attendance.objects.get_or_create(
             activity=activity, person=person, defaults={"method": Attendance.Method.QR}
         )
+        if _created:
+            hooks.attendance_changed([activity.pk])
     return attendance
 
 
@@ -382,7 +388,21 @@ def add_attendee(activity: Activity, person: Person, actor: Any) -> Attendance:
     attendance, _created = Attendance.objects.get_or_create(
         activity=activity, person=person, defaults={"method": Attendance.Method.MANUAL}
     )
+    if _created:
+        hooks.attendance_changed([activity.pk])
     return attendance
+
+
+@transaction.atomic
+def remove_attendee(activity: Activity, person: Person, actor: Any) -> bool:
+    """The recorder takes someone off the list (entered by mistake); what only this attendance proved
+    is withdrawn. Returns whether anyone was removed."""
+    if activity.is_deleted:
+        raise ValidationError(_("该活动记录已删除。"))
+    removed, _detail = Attendance.objects.filter(activity=activity, person=person).delete()
+    if removed:
+        hooks.attendance_changed([activity.pk])
+    return bool(removed)
 
 
 @transaction.atomic
@@ -412,6 +432,8 @@ def add_attendees(activity: Activity, people: Iterable[Person], actor: Any) -> i
         if pk not in present
     ]
     Attendance.objects.bulk_create(new, ignore_conflicts=True)
+    if new:
+        hooks.attendance_changed([activity.pk])
     return len(new)
 
 
