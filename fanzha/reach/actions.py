@@ -469,6 +469,58 @@ def sign_parent_notice(
     )
 
 
+@transaction.atomic
+def declare_parent_app(
+    guardian: Person,
+    children: Iterable[Person],
+    campaign: Campaign,
+    screenshot: File | None = None,
+    at: datetime | None = None,
+) -> list[Attestation]:
+    """A guardian declares they installed the National Anti-Fraud Center app (plan 篇三: students get
+    their parents to install it); it counts for each of their children the campaign tracks.
+
+    One optional screenshot (an image, at most 10 MB) goes with every child's row. Children already
+    counted stay as they were. Returns the attestations that changed.
+    """
+    item = Item.PARENT_APP_INSTALLED
+    _check_item(campaign, item)
+    kids = list({c.pk: c for c in children}.values())
+    wards = set(
+        Guardianship.objects.filter(guardian=guardian, student_id__in=[c.pk for c in kids]).values_list(
+            "student_id", flat=True
+        )
+    )
+    for child in kids:
+        if child.pk not in wards:
+            raise ValidationError(
+                _("%(guardian)s 不是 %(child)s 登记的家长。")
+                % {"guardian": guardian.name, "child": child.name},
+                code="guardian",
+            )
+    if not kids:
+        raise ValidationError(_("没有需要登记的孩子。"), code="required")
+    _check_people(campaign, item, kids)
+    if screenshot is not None:
+        check_screenshot(screenshot)
+    at = at or timezone.now()
+    todo = [c for c in kids if not ((row := _locked_row(campaign, c, item)) and row.is_counted)]
+    if not todo:
+        return []
+    name = _store_evidence(screenshot) if screenshot is not None else ""
+    changes: list[_Change] = []
+    try:
+        for child in todo:
+            _row, change = _write(campaign, child, item, S.DECLARED, at, evidence=name, by_guardian=guardian)
+            if change is not None:
+                changes.append(change)
+    except Exception:
+        _discard([name])
+        raise
+    _notify(campaign, changes)
+    return [c.attestation for c in changes]
+
+
 # Attendance as proof -------------------------------------------------------------------------------
 #
 # Why: a counsellor who took attendance at a training must not confirm "参加培训" again, person by
@@ -747,7 +799,15 @@ class Reminded:
 
 
 def _reminder_text(campaign: Campaign, item: str, children: list[Person]) -> tuple[str, str]:
-    if item in queries.CHILD_ONLY:
+    if item == Item.PARENT_APP_INSTALLED:
+        subject = _("提醒：请安装国家反诈中心APP")
+        body = _(
+            "专项行动“%(campaign)s”请家长安装国家反诈中心APP（%(children)s）。请用手机打开班级自助链接，用手机号和验证码登录后登记。"
+        ) % {
+            "campaign": campaign.title,
+            "children": "、".join(c.name for c in children),
+        }
+    elif item in queries.CHILD_ONLY:
         subject = _("提醒：请签署家长告知书")
         body = _(
             "专项行动“%(campaign)s”请家长签署告知书（%(children)s）。请用手机打开班级自助链接，用手机号和验证码登录后签署。"
@@ -769,7 +829,7 @@ def _reminder_text(campaign: Campaign, item: str, children: list[Person]) -> tup
 def _reminder_params(item: str, children: list[Person]) -> tuple[str, dict[str, Any]]:
     """The SMS template of a reminder and its parameters: the task's name, or how many children a
     parent signs the notice for (no name: a template's variables carry no personal data)."""
-    if item in queries.CHILD_ONLY:
+    if item == Item.PARENT_NOTICE_SIGNED:
         return Template.PARENT_NOTICE, {"count": len(children)}
     return Template.REMINDER, {"item": _item_label(item)}
 

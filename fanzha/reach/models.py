@@ -19,6 +19,7 @@ class Item(models.TextChoices):
     APP_REGISTERED = "app_registered", _("APP实名注册")
     APP_WARNINGS_ON = "app_warnings_on", _("APP开启预警")
     PARENT_NOTICE_SIGNED = "parent_notice_signed", _("家长告知书已签")
+    PARENT_APP_INSTALLED = "parent_app_installed", _("家长安装国家反诈中心APP")
     TRAINING_ATTENDED = "training_attended", _("参加培训")
     VIDEO_WATCHED = "video_watched", _("观看警示视频")
     QUIZ_PASSED = "quiz_passed", _("答题合格")
