@@ -107,3 +107,12 @@ def test_the_export_shows_a_withdrawn_item_as_not_done(cast, campaign, client):
     rows = list(load_workbook(io.BytesIO(response.content)).active.iter_rows(values_only=True))
     student = next(r for r in rows[1:] if r[1] == cast.student.name)
     assert student[rows[0].index("参加培训")] == "未完成"
+
+
+def test_the_item_page_names_the_activity_as_evidence(cast, campaign, client):
+    activity = training(cast)
+    activities.add_attendees(activity, [cast.student, cast.monitor], cast.counsellor)
+    client.force_login(cast.counsellor)
+    url = reverse("reach_item", args=[cast.cs2301.pk, campaign.pk, Item.TRAINING_ATTENDED])
+    page = client.get(url).content.decode()
+    assert reverse("activity_detail", args=[activity.pk]) in page and "2 人" in page
