@@ -102,3 +102,12 @@ def test_only_a_registered_guardian_counts(cast, campaign):
     with pytest.raises(ValidationError):
         actions.declare_parent_app(cast.parent, [cast.math_student], campaign)
     assert not Attestation.objects.exists()
+
+
+def test_a_reminder_goes_to_the_parent_and_asks_for_the_app(cast, campaign):
+    from fanzha.notify.models import Outbox
+
+    result = actions.remind_missing(campaign, cast.cs2301, Item.PARENT_APP_INSTALLED, cast.counsellor)
+    assert result.queued == 1
+    message = Outbox.objects.get()
+    assert "国家反诈中心APP" in message.subject and cast.student.name in message.body
