@@ -63,6 +63,7 @@ ATTESTATION_ITEMS = (
     "app_registered",
     "app_warnings_on",
     "parent_notice_signed",
+    "parent_app_installed",
     "training_attended",
     "video_watched",
     "quiz_passed",

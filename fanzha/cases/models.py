@@ -540,3 +540,103 @@ class AccountabilityAction(models.Model):
 
     def __str__(self) -> str:
         return f"{self.case_id}:{self.action}:{self.status}"
+
+
+# Card fraud among students ("两卡": renting or selling bank cards and phone cards) ------------------
+
+
+class CardKind(models.TextChoices):
+    BANK = "bank", _("银行卡")
+    PHONE = "phone", _("手机卡")
+    BOTH = "both", _("银行卡和手机卡")
+
+
+class CardInvolvement(models.TextChoices):
+    RENT = "rent", _("出租")
+    SELL = "sell", _("出售")
+    LEND = "lend", _("出借")
+    BUY = "buy", _("收购/介绍他人办卡")
+
+
+class CardHandling(models.TextChoices):
+    PENDING = "pending", _("待处理")
+    EDUCATED = "educated", _("批评教育")
+    WARNED = "warned", _("警告处分")
+    DEMERIT = "demerit", _("记过及以上处分")
+    POLICE = "police", _("移交公安机关")
+
+
+class CardFraudRecord(models.Model):
+    """One student involved in renting or selling bank or phone cards (涉"两卡"): how it came to light,
+    how it was handled and the law education given. Scoped by the student's unit like cases; the card
+    details (numbers, bank, who bought them) are encrypted and shown only through an audited reveal."""
+
+    unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="+", verbose_name=_("所属单位"))
+    student = models.ForeignKey(
+        Person, on_delete=models.PROTECT, related_name="card_fraud_records", verbose_name=_("学生")
+    )
+    card_kind = models.CharField(_("卡的类型"), max_length=8, choices=CardKind.choices)
+    involvement = models.CharField(_("涉及行为"), max_length=8, choices=CardInvolvement.choices)
+    found_on = models.DateField(_("发现日期"), db_index=True)
+    source = models.CharField(_("线索来源"), max_length=100, blank=True)
+    details_enc = models.TextField(blank=True, editable=False)  # card numbers, bank, buyer: encrypted
+    handling = models.CharField(
+        _("处理方式"), max_length=8, choices=CardHandling.choices, default=CardHandling.PENDING
+    )
+    education = models.TextField(_("教育情况"), blank=True)
+    educated_on = models.DateField(_("教育日期"), null=True, blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-found_on", "-id"]
+        verbose_name = _("涉“两卡”学生")
+        verbose_name_plural = _("涉“两卡”学生")
+        indexes = [models.Index(fields=["unit", "found_on"])]
+
+    def __str__(self) -> str:
+        return f"card-fraud {self.pk}"
+
+    def set_details(self, text: str) -> None:
+        self.details_enc = crypto.encrypt(text) if text else ""
+
+    @property
+    def details(self) -> str:
+        """Decrypted card details. Only ``cardfraud.actions.reveal`` reads it."""
+        return crypto.decrypt(self.details_enc) if self.details_enc else ""
+
+    @property
+    def student_masked_name(self) -> str:
+        """``张三`` → ``张*``: what lists show by default."""
+        name = self.student.name
+        return name if len(name) <= 1 else name[0] + "*" * (len(name) - 1)
+
+    @property
+    def is_handled(self) -> bool:
+        return self.handling != CardHandling.PENDING and bool(self.education.strip())
+
+
+class CardFraudEvent(models.Model):
+    """Append-only history of a card-fraud record: who recorded, changed or revealed it, and when."""
+
+    class Kind(models.TextChoices):
+        RECORDED = "recorded", _("登记")
+        HANDLED = "handled", _("更新处理")
+        REVEALED = "revealed", _("查看卡片信息")
+
+    record = models.ForeignKey(CardFraudRecord, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    at = models.DateTimeField(auto_now_add=True)
+    detail = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.record_id}:{self.kind}"

@@ -11,6 +11,7 @@ urlpatterns = [
     path("followups/accountability/", include("fanzha.cases.accountability.urls")),
     path("followups/", include("fanzha.cases.followup.urls")),
     path("stats/", include("fanzha.cases.stats.urls")),
+    path("cardfraud/", include("fanzha.cases.cardfraud.urls")),
     path("", views.case_list, name="case_list"),
     path("new/", views.case_new, name="case_new"),
     path("people/", views.case_person, name="case_person"),

@@ -295,3 +295,30 @@ def campaigns_changed(changes: Sequence[CampaignChange]) -> None:
         return
     for handler in list(_campaigns_changed):
         handler(changes)
+# Attendance proves participation ------------------------------------------------------------------
+#
+# Why here: an activity's attendees (QR check-ins, the recorder's list) prove the per-person items
+# the activity stands for (a training proves "参加培训"), but those items live in ``reach``, above
+# ``campaigns``. ``campaigns.activities.actions`` calls ``attendance_changed`` inside its own
+# transaction (so the proof is atomic with the attendance) after attendees are added or removed and
+# after an activity is edited or deleted; ``reach`` registers the handler that brings the activity's
+# proofs in line with what it now says.
+
+AttendanceHandler = Callable[[Sequence[int]], object]
+
+_attendance_changed: list[AttendanceHandler] = []
+
+
+def on_attendance_changed(handler: AttendanceHandler) -> AttendanceHandler:
+    """Register ``handler(activity_ids)``; registering twice is a no-op."""
+    if handler not in _attendance_changed:
+        _attendance_changed.append(handler)
+    return handler
+
+
+def attendance_changed(activity_ids: Sequence[int]) -> None:
+    """Tell every registered handler that the attendees, kind or state of these activities changed."""
+    if not activity_ids:
+        return
+    for handler in list(_attendance_changed):
+        handler(activity_ids)

@@ -34,7 +34,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from fanzha.campaigns.activities.files import MB, check_signature_png, inspect_upload
-from fanzha.campaigns.models import Campaign, CampaignEvent, Evidence
+from fanzha.campaigns.models import Activity, Attendance, Campaign, CampaignEvent, Evidence
 from fanzha.core import crypto, hooks
 from fanzha.notify import actions as notify
 from fanzha.notify.models import ChannelKind, Outbox
@@ -42,7 +42,17 @@ from fanzha.notify.sms import Template
 from fanzha.org.models import Guardianship, Membership, Person, Unit
 
 from . import queries
-from .models import COUNTED, Attestation, AttestationEvent, ClassLink, CodeGuard, Item, OneTimeCode
+from .models import (
+    COUNTED,
+    PROVED_BY_ACTIVITY,
+    Attestation,
+    AttestationEvent,
+    AttestationProof,
+    ClassLink,
+    CodeGuard,
+    Item,
+    OneTimeCode,
+)
 
 S = Attestation.Status
 Source = AttestationEvent.Source
@@ -459,6 +469,181 @@ def sign_parent_notice(
     )
 
 
+@transaction.atomic
+def declare_parent_app(
+    guardian: Person,
+    children: Iterable[Person],
+    campaign: Campaign,
+    screenshot: File | None = None,
+    at: datetime | None = None,
+) -> list[Attestation]:
+    """A guardian declares they installed the National Anti-Fraud Center app (plan 篇三: students get
+    their parents to install it); it counts for each of their children the campaign tracks.
+
+    One optional screenshot (an image, at most 10 MB) goes with every child's row. Children already
+    counted stay as they were. Returns the attestations that changed.
+    """
+    item = Item.PARENT_APP_INSTALLED
+    _check_item(campaign, item)
+    kids = list({c.pk: c for c in children}.values())
+    wards = set(
+        Guardianship.objects.filter(guardian=guardian, student_id__in=[c.pk for c in kids]).values_list(
+            "student_id", flat=True
+        )
+    )
+    for child in kids:
+        if child.pk not in wards:
+            raise ValidationError(
+                _("%(guardian)s 不是 %(child)s 登记的家长。")
+                % {"guardian": guardian.name, "child": child.name},
+                code="guardian",
+            )
+    if not kids:
+        raise ValidationError(_("没有需要登记的孩子。"), code="required")
+    _check_people(campaign, item, kids)
+    if screenshot is not None:
+        check_screenshot(screenshot)
+    at = at or timezone.now()
+    todo = [c for c in kids if not ((row := _locked_row(campaign, c, item)) and row.is_counted)]
+    if not todo:
+        return []
+    name = _store_evidence(screenshot) if screenshot is not None else ""
+    changes: list[_Change] = []
+    try:
+        for child in todo:
+            _row, change = _write(campaign, child, item, S.DECLARED, at, evidence=name, by_guardian=guardian)
+            if change is not None:
+                changes.append(change)
+    except Exception:
+        _discard([name])
+        raise
+    _notify(campaign, changes)
+    return [c.attestation for c in changes]
+
+
+# Attendance as proof -------------------------------------------------------------------------------
+#
+# Why: a counsellor who took attendance at a training must not confirm "参加培训" again, person by
+# person, on the coverage pages. ``campaigns`` tells us through ``core.hooks.attendance_changed``
+# (we may be imported by it never); we bring each activity's proofs in line with what it says now.
+
+
+def _proof_note(activity: Activity) -> str:
+    return f"activity:{activity.pk}"
+
+
+def _proof_campaigns(activity: Activity, item: str) -> list[Campaign]:
+    """The active campaigns an activity counts for: its own, or (free-standing) those over its unit."""
+    if activity.campaign_id:
+        campaign = activity.campaign
+        candidates = [campaign] if campaign is not None and queries.covers(campaign, activity.unit) else []
+    else:
+        candidates = queries.running_campaigns(activity.unit)
+    return [c for c in candidates if c.status == Campaign.Status.ACTIVE and item in queries.campaign_items(c)]
+
+
+def _wanted_proofs(activity: Activity) -> dict[tuple[int, int, str], tuple[Campaign, Person]]:
+    item = PROVED_BY_ACTIVITY.get(activity.kind)
+    if activity.is_deleted or item is None:
+        return {}
+    wanted: dict[tuple[int, int, str], tuple[Campaign, Person]] = {}
+    people = list(
+        Person.objects.filter(
+            is_active=True, pk__in=Attendance.objects.filter(activity=activity).values("person_id")
+        )
+    )
+    for campaign in _proof_campaigns(activity, item):
+        kinds = queries.tracked_kinds(campaign)
+        inside = set(
+            Membership.objects.filter(
+                person_id__in=[p.pk for p in people], unit__path__startswith=campaign.unit.path
+            ).values_list("person_id", flat=True)
+        )
+        for person in people:
+            if person.pk in inside and person.kind in kinds and queries.applies(item, person.kind):
+                wanted[(campaign.pk, person.pk, item)] = (campaign, person)
+    return wanted
+
+
+def _withdraw(proof: AttestationProof, at: datetime) -> _Change | None:
+    """Take back one proof; when it was the last and nobody changed the attestation since, restore the
+    status it had before (an item only the activity proved is withdrawn)."""
+    row = Attestation.objects.select_for_update().get(pk=proof.attestation_id)
+    proof.delete()
+    if AttestationProof.objects.filter(attestation=row).exists():
+        return None
+    last = row.events.order_by("-at", "-pk").first()
+    if last is None or last.source != Source.SYSTEM or not last.note.startswith("activity:"):
+        return None  # someone confirmed or declared it since: it stands on its own
+    status = proof.prior or S.WITHDRAWN
+    if status == row.status:
+        return None
+    before = row.status
+    row.status, row.at = status, at
+    if status != S.VERIFIED:
+        row.verified_by, row.verified_at = None, None
+    row.save(update_fields=["status", "at", "verified_by", "verified_at"])
+    AttestationEvent.objects.create(
+        attestation=row,
+        status_before=before,
+        status_after=status,
+        source=Source.SYSTEM,
+        note=f"withdrawn:{proof.activity_id}",
+        at=at,
+    )
+    return _Change(row, before)
+
+
+@transaction.atomic
+def sync_activity_proofs(activity_ids: Sequence[int], at: datetime | None = None) -> int:
+    """Make each activity prove exactly what its attendees and kind say now; returns proofs changed.
+
+    An attendee of an activity whose kind stands for an item (``PROVED_BY_ACTIVITY``) gets the item
+    verified, with the activity as the evidence, in every active campaign that asks for it and
+    tracks them. Idempotent. A proof no longer wanted (attendee removed, activity deleted or its kind
+    changed) is taken back; what only it proved is withdrawn. Proofs in ended campaigns stay.
+    """
+    at = at or timezone.now()
+    done = 0
+    activities = Activity.objects.filter(pk__in=list(activity_ids)).select_related(
+        "unit", "campaign__unit", "campaign__template"
+    )
+    for activity in activities:
+        wanted = _wanted_proofs(activity)
+        have = {
+            (p.attestation.campaign_id, p.attestation.person_id, p.attestation.item): p
+            for p in AttestationProof.objects.filter(
+                activity=activity, attestation__campaign__status=Campaign.Status.ACTIVE
+            ).select_related("attestation")
+        }
+        by_campaign: dict[int, tuple[Campaign, list[_Change]]] = {}
+        for key, (campaign, person) in wanted.items():
+            if key in have:
+                continue
+            item = key[2]
+            current = _locked_row(campaign, person, item)
+            earlier = (
+                AttestationProof.objects.filter(attestation=current).first() if current is not None else None
+            )
+            prior = earlier.prior if earlier is not None else (current.status if current else "")
+            row, change = _write(campaign, person, item, S.VERIFIED, at, note=_proof_note(activity))
+            AttestationProof.objects.create(attestation=row, activity=activity, prior=prior, at=at)
+            done += 1
+            if change is not None:
+                by_campaign.setdefault(campaign.pk, (campaign, []))[1].append(change)
+        for key, proof in have.items():
+            if key in wanted:
+                continue
+            change = _withdraw(proof, at)
+            done += 1
+            if change is not None:
+                campaign = change.attestation.campaign
+                by_campaign.setdefault(campaign.pk, (campaign, []))[1].append(change)
+        for campaign, changes in by_campaign.values():
+            _notify(campaign, changes)
+    return done
+
+
 # Class links ---------------------------------------------------------------------------------------
 
 
@@ -614,7 +799,15 @@ class Reminded:
 
 
 def _reminder_text(campaign: Campaign, item: str, children: list[Person]) -> tuple[str, str]:
-    if item in queries.CHILD_ONLY:
+    if item == Item.PARENT_APP_INSTALLED:
+        subject = _("提醒：请安装国家反诈中心APP")
+        body = _(
+            "专项行动“%(campaign)s”请家长安装国家反诈中心APP（%(children)s）。请用手机打开班级自助链接，用手机号和验证码登录后登记。"
+        ) % {
+            "campaign": campaign.title,
+            "children": "、".join(c.name for c in children),
+        }
+    elif item in queries.CHILD_ONLY:
         subject = _("提醒：请签署家长告知书")
         body = _(
             "专项行动“%(campaign)s”请家长签署告知书（%(children)s）。请用手机打开班级自助链接，用手机号和验证码登录后签署。"
@@ -636,7 +829,7 @@ def _reminder_text(campaign: Campaign, item: str, children: list[Person]) -> tup
 def _reminder_params(item: str, children: list[Person]) -> tuple[str, dict[str, Any]]:
     """The SMS template of a reminder and its parameters: the task's name, or how many children a
     parent signs the notice for (no name: a template's variables carry no personal data)."""
-    if item in queries.CHILD_ONLY:
+    if item == Item.PARENT_NOTICE_SIGNED:
         return Template.PARENT_NOTICE, {"count": len(children)}
     return Template.REMINDER, {"item": _item_label(item)}
 

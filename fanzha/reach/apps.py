@@ -12,11 +12,13 @@ class ReachConfig(AppConfig):
         # for our part through registries (see fanzha/core/hooks.py and menu.py).
         from fanzha.core import hooks, menu
 
+        from .actions import sync_activity_proofs
         from .home import home_items
         from .measures import unit_measures
         from .member.views import member_home_url
 
         hooks.on_home(home_items)
         hooks.on_measure(unit_measures)  # the coverage figure of measured obligations (campaigns)
+        hooks.on_attendance_changed(sync_activity_proofs)  # attendance proves training, video, first lesson
         menu.on_member_home(member_home_url)  # students and parents: /me/, the class link's tasks
         menu.register(menu.Entry(60, "reach", "reach_index", _("覆盖情况"), cap="view", prefixes=("reach_",)))

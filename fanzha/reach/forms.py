@@ -103,6 +103,21 @@ class AppDeclarationForm(Form):
         return data
 
 
+class ParentAppForm(Form):
+    """A parent declares the anti-fraud app installed on their own phone, with an optional screenshot."""
+
+    installed = forms.BooleanField(
+        label=_("我已在自己的手机上安装国家反诈中心APP"),
+        error_messages={"required": _("请先安装APP，再勾选这一项。")},
+    )
+    screenshot = forms.FileField(
+        label=_("截图（可选）"),
+        required=False,
+        widget=forms.ClearableFileInput(attrs={"accept": "image/*,.heic,.heif"}),
+        help_text=_("APP“我的”页面截图，不超过 10 MB。"),
+    )
+
+
 class ConfirmForm(Form):
     """Bulk confirmation: the people ticked on the missing list, and one optional evidence file."""
 

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from fanzha.campaigns.models import Campaign
+from fanzha.campaigns.models import ActivityKind, Campaign
 from fanzha.org.models import Person, Unit
 
 
@@ -19,10 +19,20 @@ class Item(models.TextChoices):
     APP_REGISTERED = "app_registered", _("APP实名注册")
     APP_WARNINGS_ON = "app_warnings_on", _("APP开启预警")
     PARENT_NOTICE_SIGNED = "parent_notice_signed", _("家长告知书已签")
+    PARENT_APP_INSTALLED = "parent_app_installed", _("家长安装国家反诈中心APP")
     TRAINING_ATTENDED = "training_attended", _("参加培训")
     VIDEO_WATCHED = "video_watched", _("观看警示视频")
     QUIZ_PASSED = "quiz_passed", _("答题合格")
     FIRST_LESSON_ATTENDED = "first_lesson_attended", _("参加开学第一课")
+
+
+# The item an activity's attendees prove, by the activity's kind: being at a training is "参加培训".
+# A campaign must also ask for the item (its template's ``attestations``) for the proof to count.
+PROVED_BY_ACTIVITY: dict[str, str] = {
+    ActivityKind.TRAINING: Item.TRAINING_ATTENDED,
+    ActivityKind.VIDEO: Item.VIDEO_WATCHED,
+    ActivityKind.FIRST_LESSON: Item.FIRST_LESSON_ATTENDED,
+}
 
 
 class Attestation(models.Model):
@@ -32,6 +42,7 @@ class Attestation(models.Model):
         DECLARED = "declared", _("本人已申报")
         VERIFIED = "verified", _("已核实")
         REJECTED = "rejected", _("未通过核实")
+        WITHDRAWN = "withdrawn", _("已撤回")  # the only proof, an activity's attendance, was taken back
 
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="attestations")
     person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="attestations")
@@ -92,6 +103,27 @@ class AttestationEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.attestation_id}:{self.status_before}->{self.status_after}"
+
+
+class AttestationProof(models.Model):
+    """An activity whose attendance proves an attestation: the activity is the evidence.
+
+    ``prior`` is the status the attestation had before its first proof ("" when there was no row), so
+    that taking back the last proof restores it (or withdraws the item) when nobody changed it since.
+    """
+
+    attestation = models.ForeignKey(Attestation, on_delete=models.CASCADE, related_name="proofs")
+    activity = models.ForeignKey("campaigns.Activity", on_delete=models.CASCADE, related_name="+")
+    prior = models.CharField(max_length=10, blank=True)
+    at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["attestation", "activity"], name="attestation_proof_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.attestation_id}<-{self.activity_id}"
 
 
 class ClassLink(models.Model):

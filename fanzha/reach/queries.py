@@ -28,7 +28,7 @@ from .models import COUNTED, Attestation, ClassLink, Item
 
 APP_ITEMS = (Item.APP_INSTALLED, Item.APP_REGISTERED, Item.APP_WARNINGS_ON)
 # Items about a child that a guardian answers for; every other item is the person's own.
-CHILD_ONLY = frozenset({Item.PARENT_NOTICE_SIGNED})
+CHILD_ONLY = frozenset({Item.PARENT_NOTICE_SIGNED, Item.PARENT_APP_INSTALLED})
 # Who a campaign tracks when its template names no audience: everybody but parents.
 DEFAULT_KINDS = tuple(k for k in PersonKind.values if k != PersonKind.PARENT)
 

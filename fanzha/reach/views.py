@@ -42,7 +42,7 @@ from fanzha.org.scope import Cap, in_scope, people_for, units_for
 from . import actions, queries
 from . import slips as slips_pdf
 from .forms import ConfirmForm, SlipsForm
-from .models import COUNTED, Attestation, ClassLink, Item
+from .models import COUNTED, Attestation, AttestationProof, ClassLink, Item
 
 CHANGE = Cap.EDIT_PEOPLE
 PAGE_SIZE = 100
@@ -54,6 +54,7 @@ STATUS_LABELS = {
     "declared": gettext_lazy("本人已申报"),
     "verified": gettext_lazy("已核实"),
     "rejected": gettext_lazy("未通过核实"),
+    "withdrawn": gettext_lazy("未完成"),  # its only proof, an activity's attendance, was taken back
     "na": "—",
 }
 
@@ -197,6 +198,17 @@ def item_page(request: HttpRequest, unit_pk: int, campaign_pk: int, item: str) -
         )
     }
     can_edit = in_scope(request.user, unit, CHANGE)
+    # The activities whose attendance proves the item here (the evidence of rows nobody typed in).
+    proofs = list(
+        AttestationProof.objects.filter(
+            attestation__campaign=campaign,
+            attestation__item=item,
+            attestation__person__in=queries.roster(campaign, unit, request.user).values("pk"),
+        )
+        .values("activity_id", "activity__title", "activity__occurred_on")
+        .annotate(people=Count("pk"))
+        .order_by("-activity__occurred_on", "activity_id")
+    )
     return render(
         request,
         "reach/item.html",
@@ -210,6 +222,7 @@ def item_page(request: HttpRequest, unit_pk: int, campaign_pk: int, item: str) -
             "can_edit": can_edit,
             "form": ConfirmForm(initial={"item": item}) if can_edit else None,
             "child_only": item in queries.CHILD_ONLY,
+            "proofs": proofs,
         },
     )
 
@@ -342,7 +355,7 @@ def export(request: HttpRequest, unit_pk: int, campaign_pk: int) -> HttpResponse
             cells = []
             for cell in row.cells:
                 text = str(STATUS_LABELS[cell.status])
-                if cell.attestation and cell.status != "na":
+                if cell.attestation and cell.status not in ("na", "withdrawn"):
                     text += " " + timezone.localtime(cell.attestation.at).strftime("%Y-%m-%d")
                 cells.append(text)
             person = row.person

@@ -294,6 +294,8 @@ def edit_activity(activity: Activity, changes: Mapping[str, Any], actor: Any) ->
     current.campaign = current.obligation.campaign if current.obligation else None
     current.save()
     _compliance_changed([before, current.campaign_id])
+    if {"kind", "obligation", "unit"} & set(changed):
+        hooks.attendance_changed([current.pk])  # what its attendees prove may have changed
     return current
 
 
@@ -313,6 +315,7 @@ def delete_activity(activity: Activity, actor: Any) -> Activity:
     current.is_deleted = True
     current.save(update_fields=["is_deleted", "updated_at"])
     _compliance_changed([current.campaign_id])
+    hooks.attendance_changed([current.pk])  # a deleted activity proves nothing
     return current
 
 
@@ -380,6 +383,8 @@ def check_in(activity: Activity, token: str, external_number: str, code: str) ->
         attendance, _created = Attendance.objects.get_or_create(
             activity=activity, person=person, defaults={"method": Attendance.Method.QR}
         )
+        if _created:
+            hooks.attendance_changed([activity.pk])
     return attendance
 
 
@@ -395,7 +400,21 @@ def add_attendee(activity: Activity, person: Person, actor: Any) -> Attendance:
     attendance, _created = Attendance.objects.get_or_create(
         activity=activity, person=person, defaults={"method": Attendance.Method.MANUAL}
     )
+    if _created:
+        hooks.attendance_changed([activity.pk])
     return attendance
+
+
+@transaction.atomic
+def remove_attendee(activity: Activity, person: Person, actor: Any) -> bool:
+    """The recorder takes someone off the list (entered by mistake); what only this attendance proved
+    is withdrawn. Returns whether anyone was removed."""
+    if activity.is_deleted:
+        raise ValidationError(_("该活动记录已删除。"))
+    removed, _detail = Attendance.objects.filter(activity=activity, person=person).delete()
+    if removed:
+        hooks.attendance_changed([activity.pk])
+    return bool(removed)
 
 
 @transaction.atomic
@@ -425,6 +444,8 @@ def add_attendees(activity: Activity, people: Iterable[Person], actor: Any) -> i
         if pk not in present
     ]
     Attendance.objects.bulk_create(new, ignore_conflicts=True)
+    if new:
+        hooks.attendance_changed([activity.pk])
     return len(new)
 
 

@@ -320,6 +320,20 @@ def activity_add_attendee(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
+@require_POST
+def activity_remove_attendee(request: HttpRequest, pk: int, person: int) -> HttpResponse:
+    """Take someone entered by mistake off the list; what only their attendance proved is withdrawn."""
+    activity = _activity_for_write(request, pk)
+    found = get_object_or_404(people_for(request.user), pk=person)
+    try:
+        if actions.remove_attendee(activity, found, request.user):
+            messages.success(request, _("已将 %(name)s 移出签到名单。") % {"name": found.name})
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    return redirect("activity_detail", pk=activity.pk)
+
+
+@login_required
 def evidence_file(request: HttpRequest, pk: int) -> HttpResponseBase:
     """One evidence file, after the same scope check as its activity; never cached by shared caches.
     Photos are shown inline; a PDF, an office file or a video is a download (``core.downloads``)."""

@@ -28,6 +28,7 @@ from fanzha.org.scope import Cap, in_scope, scope_paths, units_for
 from fanzha.org.views import AuthedRequest
 
 from .. import actions
+from ..cardfraud import queries as cardfraud
 from . import export
 from . import queries as stats
 
@@ -151,6 +152,13 @@ def case_stats(request: AuthedRequest) -> HttpResponse:
         "ledger_url": reverse("case_export") + _query(unit, year, month),
         "can_reveal": in_scope(request.user, unit, Cap.CASE_REVEAL),
         "chart": _chart(report),
+        "cards": cardfraud.tally(
+            cardfraud.records_for(request.user).filter(
+                found_on__gte=report.period.first, found_on__lte=report.period.last
+            ),
+            unit,
+        ),
+        "cards_url": reverse("cardfraud_list"),
     }
     return render(request, "cases/stats.html", context)
 

@@ -385,6 +385,7 @@ ITEM_FINDINGS: dict[str, Promise] = {
     "app_registered": gettext_lazy("受害人案发时未在国家反诈中心APP完成实名注册"),
     "app_warnings_on": gettext_lazy("受害人案发时未开启国家反诈中心APP预警功能"),
     "parent_notice_signed": gettext_lazy("受害人家长案发时未签回防骗告知书"),
+    "parent_app_installed": gettext_lazy("受害人家长案发时未安装国家反诈中心APP"),
     "training_attended": gettext_lazy("受害人案发时未参加反诈培训"),
     "video_watched": gettext_lazy("受害人案发时未观看反诈警示视频"),
     "quiz_passed": gettext_lazy("受害人案发时反诈知识答题未合格"),

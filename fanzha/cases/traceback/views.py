@@ -42,6 +42,7 @@ ITEM_STATUS = {
     "declared": gettext_lazy("本人已申报"),
     "verified": gettext_lazy("已核实"),
     "rejected": gettext_lazy("未通过核实"),
+    "withdrawn": gettext_lazy("未完成"),
 }
 
 

@@ -17,5 +17,6 @@ urlpatterns = [
     path("<str:token>/c/<int:campaign_pk>/app/", views.app, name="member_app"),
     path("<str:token>/c/<int:campaign_pk>/quiz/", views.quiz, name="member_quiz"),
     path("<str:token>/c/<int:campaign_pk>/notice/<int:child_pk>/", views.notice, name="member_notice"),
+    path("<str:token>/c/<int:campaign_pk>/parent-app/", views.parent_app, name="member_parent_app"),
     path("<str:token>/letters/<int:letter_pk>/", views.letter, name="member_letter"),
 ]

@@ -52,7 +52,14 @@ from fanzha.org.forms import apply_errors
 from fanzha.org.models import Person, PersonKind, UnitKind
 
 from .. import actions, queries
-from ..forms import AppDeclarationForm, CodeForm, GuardianSignInForm, MemberSignInForm, SignatureForm
+from ..forms import (
+    AppDeclarationForm,
+    CodeForm,
+    GuardianSignInForm,
+    MemberSignInForm,
+    ParentAppForm,
+    SignatureForm,
+)
 from ..models import COUNTED, ClassLink, Item
 
 SESSION_KEY = "fanzha_member"
@@ -406,12 +413,30 @@ def student_groups(member: Member) -> list[dict[str, Any]]:
     return groups
 
 
+def _parent_app(member: Member, campaign: Campaign, children: list[Person], done: dict[Any, Any]) -> Any:
+    """The parent's own app row of a campaign that asks for it: counted once every child counts it."""
+    if Item.PARENT_APP_INSTALLED not in queries.campaign_items(campaign):
+        return None
+    concerned = [c for c in children if queries.applies(Item.PARENT_APP_INSTALLED, c.kind)]
+    if not concerned:
+        return None
+    rows = [done.get((c.pk, Item.PARENT_APP_INSTALLED)) for c in concerned]
+    counted = all(r is not None and r.is_counted for r in rows)
+    return {
+        "done": counted,
+        "status": rows[0].status if counted and rows[0] is not None else "",
+        "url": reverse("member_parent_app", args=[member.link.token, campaign.pk]),
+    }
+
+
 def guardian_groups(member: Member) -> tuple[list[dict[str, Any]], list[Person]]:
-    """A guardian's parent notices, campaign by campaign, one row per child in the link's class."""
+    """A guardian's tasks, campaign by campaign: the parent notice, one row per child in the link's class,
+    and the anti-fraud app on the parent's own phone."""
     children = list(queries.wards_in(member.person, member.link.unit))
     groups = []
     for campaign in queries.running_campaigns(member.link.unit):
-        if Item.PARENT_NOTICE_SIGNED not in queries.campaign_items(campaign):
+        items = queries.campaign_items(campaign)
+        if Item.PARENT_NOTICE_SIGNED not in items and Item.PARENT_APP_INSTALLED not in items:
             continue
         done = queries.attestations_of(campaign, [c.pk for c in children])
         rows = [
@@ -421,9 +446,11 @@ def guardian_groups(member: Member) -> tuple[list[dict[str, Any]], list[Person]]
                 "url": reverse("member_notice", args=[member.link.token, campaign.pk, child.pk]),
             }
             for child in children
-            if queries.applies(Item.PARENT_NOTICE_SIGNED, child.kind)
+            if Item.PARENT_NOTICE_SIGNED in items and queries.applies(Item.PARENT_NOTICE_SIGNED, child.kind)
         ]
-        groups.append({"campaign": campaign, "children": rows})
+        groups.append(
+            {"campaign": campaign, "children": rows, "app": _parent_app(member, campaign, children, done)}
+        )
     return groups, children
 
 
@@ -568,6 +595,42 @@ def notice(request: HttpRequest, member: Member, campaign_pk: int, child_pk: int
         request,
         "reach/member_notice.html",
         _ctx(member, member.link, campaign=campaign, child=child, form=form, current=current, signed=signed),
+        status=status,
+    )
+
+
+@member_required
+def parent_app(request: HttpRequest, member: Member, campaign_pk: int) -> HttpResponse:
+    """A parent declares the National Anti-Fraud Center app installed on their phone (plan 篇三), with an
+    optional screenshot; it counts for each of their children in the link's class."""
+    if not member.is_guardian:
+        raise Http404
+    campaign = _campaign_for(member, campaign_pk, Item.PARENT_APP_INSTALLED)
+    children = list(queries.wards_in(member.person, member.link.unit))
+    row = _parent_app(member, campaign, children, queries.attestations_of(campaign, [c.pk for c in children]))
+    if row is None:
+        raise Http404
+    form = ParentAppForm(request.POST, request.FILES) if request.method == "POST" else ParentAppForm()
+    status = 200
+    if request.method == "POST" and row["done"]:
+        messages.info(request, _("您已登记安装国家反诈中心APP，无需重复登记。"))
+        return redirect(member.tasks_url)
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                actions.declare_parent_app(
+                    member.person, children, campaign, screenshot=form.cleaned_data.get("screenshot")
+                )
+            except ValidationError as exc:
+                apply_errors(form, exc)
+            else:
+                messages.success(request, _("已登记，谢谢您的配合！老师核实后会更新状态。"))
+                return redirect(member.tasks_url)
+        status = 400
+    return render(
+        request,
+        "reach/member_parent_app.html",
+        _ctx(member, member.link, campaign=campaign, form=form, done=row["done"], children=children),
         status=status,
     )
 
