@@ -295,6 +295,8 @@ def campaigns_changed(changes: Sequence[CampaignChange]) -> None:
         return
     for handler in list(_campaigns_changed):
         handler(changes)
+
+
 # Attendance proves participation ------------------------------------------------------------------
 #
 # Why here: an activity's attendees (QR check-ins, the recorder's list) prove the per-person items

@@ -388,7 +388,8 @@ class AccountToken(models.Model):
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="account_tokens")
     purpose = models.CharField(_("用途"), max_length=8, choices=Purpose.choices)
-    secret_hash = models.CharField(max_length=64, db_index=True, editable=False)
+    # a link's keyed hash (64 hex), or a code's "salt$hash" (16 + 1 + 64): PostgreSQL enforces the length
+    secret_hash = models.CharField(max_length=100, db_index=True, editable=False)
     created_at = models.DateTimeField(_("发送时间"))
     expires_at = models.DateTimeField(_("有效期至"))
     used_at = models.DateTimeField(_("使用时间"), null=True, blank=True)
