@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from fanzha.org.models import Person, Unit
 
-from .spec import TemplateSpec, parse_cached, parse_template
+from .spec import PLACEHOLDER, TemplateSpec, parse_cached, parse_template
 
 
 class Frequency(models.TextChoices):
@@ -76,7 +76,13 @@ class CampaignTemplate(models.Model):
         ordering = ["source", "code"]
 
     def __str__(self) -> str:
-        return self.title
+        return self.display_title
+
+    @property
+    def display_title(self) -> str:
+        """The title as a list shows it: a placeholder ("{organisation}…") is the campaign's to fill,
+        so a template's page leaves it out rather than showing the code to a reader."""
+        return PLACEHOLDER.sub("", self.title).strip() or self.title
 
     def spec(self) -> TemplateSpec:
         return parse_template(self.text, source=self.code)

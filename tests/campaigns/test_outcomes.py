@@ -83,6 +83,8 @@ def test_an_administrator_accepts_a_period_as_an_exception_with_a_reason(client,
     assert event.actor == cast.school_admin and event.detail["reason"].startswith("照片随手机丢失")
     body = client.get(url).content.decode()
     assert "例外认可" in body and "照片随手机丢失" in body
+    # who accepted it, by name: never the account's login code
+    assert f"{cast.school_admin.first_name} 于" in body and f"{cast.school_admin.username} 于" not in body
     # Settled periods need no exception.
     with pytest.raises(ValidationError):
         actions.accept_period(ob, D(2026, 9, 15), "再认可一次", cast.school_admin)

@@ -42,6 +42,7 @@ def test_every_app_registers_its_own_jobs():
         "escalate_alerts": "fanzha.cases.tasks",
         "followup_reminders": "fanzha.cases.tasks",
         "rollup_refresh": "fanzha.reports.tasks",
+        "rollup_changes": "fanzha.reports.tasks",  # activities reach the dashboards within a minute
         "weekly_report": "fanzha.reports.tasks",
     }
 

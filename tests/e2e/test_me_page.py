@@ -79,6 +79,6 @@ def test_student_and_parent_in_one_place(
 
     parent.locator("#id_code").fill(code.group(0))
     parent.locator("main form button[type=submit]").click()
-    expect(parent.locator("h1")).to_have_text("家长告知书")
+    expect(parent.locator("h1")).to_have_text("家长事项")  # notices and the app, child by child
     no_sideways_scroll(parent)
     shoot(parent, shots, "parent-notices")

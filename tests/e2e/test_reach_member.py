@@ -132,7 +132,7 @@ def test_parent_on_a_phone(
     page.locator("#id_code").fill(last_code("13900139000"))
     shoot(page, shots, "member-code")
     page.locator("main form button[type=submit]").click()
-    expect(page.locator("h1")).to_have_text("家长告知书")
+    expect(page.locator("h1")).to_have_text("家长事项")  # notices and the app, child by child
     page.locator("a", has_text=f"为{live_cast.student.name}签署").click()
     draw(page)
     no_sideways_scroll(page)

@@ -97,6 +97,7 @@ def plan_values(
     # A default may name a built-in ("本{locality}").
     values = {k: _fill_known(v, builtin) for k, v in spec.placeholder_defaults().items()}
     values.update(builtin)
+    values.setdefault("organisation", "")  # no unit yet (a template's page): a line to write on
     values.update({k: str(v) for k, v in (placeholders or {}).items()})
     return values
 

@@ -287,3 +287,13 @@ def test_detail_lists_every_period_a_campaign_would_demand(client, cast, builtin
     assert "2026年9月14日至2026年9月30日" in page and "2027年8月1日至2027年9月13日" in page
     assert "2027年9月1日至2027年9月13日" not in page  # a 13-day month merged into August
     assert "共 12 期" in page
+
+
+def test_a_template_page_shows_no_placeholder_code(client, cast, builtins):
+    """The kindergarten plan names "{organisation}", which only a campaign fills: its page shows a line to
+    write on and a title without it, never the code."""
+    client.force_login(cast.auditor)
+    page = client.get(reverse("template_detail", args=["kindergarten-lesson"])).content.decode()
+    assert "{organisation}" not in page and "“迷路了怎么办”防骗安全教育活动方案" in page
+    listing = client.get(reverse("template_list")).content.decode()
+    assert "{organisation}" not in listing
