@@ -50,8 +50,10 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from . import fakehttp
 
 WECOM, DINGTALK, FEISHU = "wecom", "dingtalk", "feishu"
 HOUR = 3600.0
@@ -287,42 +289,15 @@ class FakeService:
 def serving(service: FakeService) -> Iterator[FakeService]:
     """Serve ``service`` on a free port of 127.0.0.1 until the block ends."""
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 (the http.server name)
-            raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            status, answer = service.handle(self.path, raw)
-            payload = answer if isinstance(answer, bytes) else json.dumps(answer, ensure_ascii=False).encode()
-            kind = "text/html" if isinstance(answer, bytes) else "application/json; charset=utf-8"
-            try:
-                self.send_response(status)
-                self.send_header("Content-Type", kind)
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-            except OSError:  # the sender gave up waiting
-                return
+    def answer(request: BaseHTTPRequestHandler, raw: bytes) -> tuple[int, bytes, str]:
+        status, body = service.handle(request.path, raw)
+        if isinstance(body, bytes):
+            return status, body, "text/html"
+        return status, json.dumps(body, ensure_ascii=False).encode(), "application/json; charset=utf-8"
 
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    class Server(ThreadingHTTPServer):
-        daemon_threads = True
-
-        def handle_error(self, request: Any, client_address: Any) -> None:
-            pass
-
-    server = Server(("127.0.0.1", 0), Handler)
-    service.base = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(
-        target=server.serve_forever, kwargs={"poll_interval": 0.05}, name=f"fake-{service.kind}", daemon=True
-    )
-    thread.start()
-    try:
+    with fakehttp.serve(answer, f"fake-{service.kind}") as base:
+        service.base = base
         yield service
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
 
 
 @dataclass

@@ -64,8 +64,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from . import fakehttp
 
 ALIYUN, TENCENT = "aliyun", "tencent"
 VERIFY, NOTICE = "verify", "notice"
@@ -462,43 +464,15 @@ class FakeTencent(FakeGateway):
 def serving(gateway: FakeGateway) -> Iterator[FakeGateway]:
     """Serve ``gateway`` on a free port of 127.0.0.1 until the block ends (``gateway.base``)."""
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 (the http.server name)
-            raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            wait = gateway.take_stall()
-            if wait:  # the request is lost on the way: no answer, nothing sent
-                time.sleep(wait)
-                gateway.exchanges.append(Exchange(0, None, "stalled"))
-                return
-            status, answer = gateway.handle(self.path, dict(self.headers.items()), raw)
-            payload = json.dumps(answer, ensure_ascii=False).encode()
-            try:
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json;charset=utf-8")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-            except OSError:  # the sender gave up waiting
-                return
+    def answer(request: BaseHTTPRequestHandler, raw: bytes) -> tuple[int, bytes, str] | None:
+        wait = gateway.take_stall()
+        if wait:  # the request is lost on the way: no answer, nothing sent
+            time.sleep(wait)
+            gateway.exchanges.append(Exchange(0, None, "stalled"))
+            return None
+        status, body = gateway.handle(request.path, dict(request.headers.items()), raw)
+        return status, json.dumps(body, ensure_ascii=False).encode(), "application/json;charset=utf-8"
 
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    class Server(ThreadingHTTPServer):
-        daemon_threads = True
-
-        def handle_error(self, request: Any, client_address: Any) -> None:
-            pass
-
-    server = Server(("127.0.0.1", 0), Handler)
-    gateway.base = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(
-        target=server.serve_forever, kwargs={"poll_interval": 0.05}, name=f"fake-{gateway.kind}", daemon=True
-    )
-    thread.start()
-    try:
+    with fakehttp.serve(answer, f"fake-{gateway.kind}") as base:
+        gateway.base = base
         yield gateway
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
