@@ -26,6 +26,7 @@ def _goal(row: GoalRow) -> dict[str, Any]:
         "value": row.actual,
         "met": row.met,
         "source": row.source,
+        "reason": row.reason,
         "recorded_by": _who(row.record.recorded_by) if row.record else None,
         "recorded_at": row.record.recorded_at.isoformat() if row.record else None,
         "note": row.record.note if row.record else None,
@@ -123,8 +124,6 @@ def as_text(status: CampaignStatus) -> str:
                 "who": _who(row.record.recorded_by) or "—",
                 "day": timezone.localtime(row.record.recorded_at).date().isoformat(),
             }
-        elif row.recordable:
-            met += _("（待人工记录）")
         lines.append(
             "  "
             + _("%(description)s：目标 %(target)s，期限 %(deadline)s，当前 %(value)s %(met)s")
@@ -132,7 +131,7 @@ def as_text(status: CampaignStatus) -> str:
                 "description": row.goal.description,
                 "target": row.target_text,
                 "deadline": row.goal.deadline.isoformat(),
-                "value": row.text,
+                "value": row.reason_text if row.actual is None and row.reason else row.text,
                 "met": met,
             }
         )
