@@ -254,3 +254,17 @@ def test_the_command_prints_the_pages_reasons(client, cast, campaign):
     call_command("campaign-status", str(campaign.pk), stdout=out)
     text = out.getvalue()
     assert "尚未录入" in text and "暂无案件数据" in text and "逾期完成 0 期" in text
+
+
+def test_a_judgement_recorded_on_a_lower_units_dashboard_returns_to_it(client, cast, campaign):
+    goal = Goal.objects.get(campaign=campaign, code="groups")
+    client.force_login(cast.school_admin)
+    body = dashboard(client, campaign, cast.cs)
+    assert "记录的是示范大学的整体数值" in body  # the form says whose figure it records
+    url = reverse("dashboard_goal_record", args=[campaign.pk, goal.pk])
+    response = client.post(url, {"value": "4", "unit": str(cast.cs.pk)})
+    assert response.status_code == 302
+    assert response["Location"] == reverse("dashboard_unit", args=[campaign.pk, cast.cs.pk])
+    assert GoalRecord.objects.get(goal=goal).value == 4
+    # A unit of another campaign's tree is not a place to return to.
+    assert client.post(url, {"value": "4", "unit": str(cast.oc01.pk)}).status_code == 404
