@@ -264,10 +264,12 @@ def record_goal_value(
         number = Decimal(str(value).strip())
     except ArithmeticError as exc:
         raise ValidationError({"value": _("请填写数字")}) from exc
-    if not number.is_finite() or number < 0:
+    if not number.is_finite():
+        raise ValidationError({"value": _("请填写数字")})
+    if goal.unit == "percent" and not 0 <= number <= 100:
+        raise ValidationError({"value": _("百分比须在 0 到 100 之间")})
+    if number < 0:
         raise ValidationError({"value": _("请填写不小于 0 的数字")})
-    if goal.unit == "percent" and number > 100:
-        raise ValidationError({"value": _("百分比不能超过 100")})
     if number >= Decimal("1e12"):
         raise ValidationError({"value": _("数值过大")})
     record = GoalRecord.objects.create(

@@ -22,6 +22,8 @@ from typing import Any
 
 from django.db.models import QuerySet, Sum
 from django.utils import timezone
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy
 
 from fanzha.campaigns import compliance
 from fanzha.campaigns import queries as campaign_queries
@@ -249,23 +251,64 @@ def trend(kpis: Kpis, unit_ids: Iterable[int], current: Counter[str], today: dat
 
 COMPUTED = "computed"  # from the counts (attestations, compliance) or the case ledger
 RECORDED = "recorded"  # a person's judgement (``campaigns.actions.record_goal_value``), with who and when
-UNKNOWN = "unknown"  # not measurable here (e.g. cases the viewer may not see, nothing recorded yet)
+UNKNOWN = "unknown"  # no value here: ``GoalRow.reason`` says why
+
+# Why a goal has no value: codes for scripts (``fanzha campaign-status --json``), each with the sentence
+# the dashboard and the command's text show (one place, so page and command say the same).
+NOT_RECORDED = "not_recorded"  # a goal only a person can judge, with no judgement recorded yet
+NO_CASE_ACCESS = "no_case_access"  # the viewer may not see the cases of the viewed units
+NOT_STARTED = "not_started"  # the campaign (so the goal's period) has not begun
+NO_CASES = "no_cases"  # no case in the goal's period nor in the period it is compared with
+NO_BASE = "no_base"  # cases now, none in the period compared with: no change in percent
+NOT_TRACKED = "not_tracked"  # the campaign does not count the item the goal measures
+NOBODY_DUE = "nobody_due"  # nobody in the viewed units is due the item (yet)
+NO_PERIOD_SETTLED = "no_period_settled"  # no obligation period has closed or been done yet
+REASONS: dict[str, Promise] = {
+    NOT_RECORDED: gettext_lazy("尚未录入"),
+    NO_CASE_ACCESS: gettext_lazy("无权查看本范围的案件数据"),
+    NOT_STARTED: gettext_lazy("专项行动尚未开始"),
+    NO_CASES: gettext_lazy("暂无案件数据"),
+    NO_BASE: gettext_lazy("对比期没有案件，无法计算增减幅度"),
+    NOT_TRACKED: gettext_lazy("本行动未统计该事项"),
+    NOBODY_DUE: gettext_lazy("范围内暂无应完成的人员"),
+    NO_PERIOD_SETTLED: gettext_lazy("暂无已到期的工作周期"),
+}
 
 
 @dataclass
 class GoalRow:
     """A goal with its value as the dashboard shows it: a percent (``unit`` "percent"; for case goals
-    the change in percent), a count or an amount; ``met`` None when there is no value yet."""
+    the change in percent), a count or an amount; ``met`` None when there is no value yet, and then
+    ``reason`` (a ``REASONS`` code) says why. ``owner`` is the unit the value belongs to when that is
+    not the dashboard's own (a judgement of the campaign's whole unit shown on a college's page)."""
 
     goal: Goal
     actual: float | int | None
     met: bool | None = None
     source: str = COMPUTED
     record: GoalRecord | None = None  # the latest judgement of a recorded goal
+    reason: str | None = None
+    owner: Unit | None = None
+    measure: str = ""  # what a count counts, as the template declares it ("类" in 5类)
 
     @property
     def recordable(self) -> bool:
         return self.goal.metric in RECORDED_METRICS
+
+    @property
+    def reason_text(self) -> str:
+        """Why there is no value, in the active language ("" with a value)."""
+        return str(REASONS[self.reason]) if self.reason in REASONS else ""
+
+    @property
+    def value_unit(self) -> str:
+        """What a value of the goal is measured in, for the record form's label: %, 元, or the count's
+        measure ("" for a count that declares none)."""
+        if self.goal.unit == "percent":
+            return "%"
+        if self.goal.unit == "yuan":
+            return str(gettext_lazy("元"))
+        return self.measure
 
     @property
     def target_text(self) -> str:
@@ -273,7 +316,7 @@ class GoalRow:
         number = format(self.goal.target.normalize(), "f")
         if self.goal.metric in CASE_METRICS:
             return f"{Decimal(number):+}%" if Decimal(number) else "<0%"
-        return f"{number}%" if self.goal.unit == "percent" else number
+        return f"{number}%" if self.goal.unit == "percent" else number + self.value_unit
 
     @property
     def text(self) -> str:
@@ -283,7 +326,7 @@ class GoalRow:
         if self.goal.metric in CASE_METRICS:
             return f"{self.actual:+.1f}%"
         number = format(Decimal(str(self.actual)).normalize(), "f")
-        return f"{number}%" if self.goal.unit == "percent" else number
+        return f"{number}%" if self.goal.unit == "percent" else number + self.value_unit
 
 
 def campaign_goals(campaign: Campaign) -> list[Goal]:
@@ -307,54 +350,74 @@ def latest_records(goals: Iterable[Goal]) -> dict[int, GoalRecord]:
     return result
 
 
+def _measures(campaign: Campaign) -> dict[str, str]:
+    """What each count goal counts, by goal code, as the campaign's template declares it."""
+    return {g.code: g.measure for g in campaign.spec().goals if g.measure}
+
+
+def _case_row(goal: Goal, progress: GoalProgress | None) -> GoalRow:
+    if progress is None:
+        return GoalRow(goal, None, None, UNKNOWN, reason=NO_CASE_ACCESS)
+    if progress.period is None:
+        return GoalRow(goal, None, None, UNKNOWN, reason=NOT_STARTED)
+    if progress.actual is None:
+        return GoalRow(goal, None, None, UNKNOWN, reason=NO_BASE if progress.current.cases else NO_CASES)
+    return GoalRow(goal, round(progress.actual, 1), progress.met)
+
+
+def _computed(goal: Goal, actual: int | None, missing: str) -> GoalRow:
+    return GoalRow(goal, actual, _percent_met(goal, actual), reason=missing if actual is None else None)
+
+
 def goal_rows(
     kpis: Kpis,
     figures: Figures,
     goals: Iterable[Goal] | None = None,
     cases: dict[int, GoalProgress] | None = None,
+    at_path: str | None = None,
 ) -> list[GoalRow]:
     """Every goal of the campaign with its value for these counts, in deadline order. Case goals take
-    their value from ``cases`` (``goal_progress`` over the cases the viewer may see; without it they
-    show no value); goals only a person can judge show the latest recorded judgement (the campaign's
-    whole unit: a judgement is of the campaign, not of a part of it). At most two queries. Shared
-    by the dashboard and ``fanzha campaign-status``, so both show the same figures."""
-    goals = campaign_goals(kpis.campaign) if goals is None else list(goals)
+    their value from ``cases`` (``goal_progress`` over the cases the viewer may see; None: the viewer
+    sees none); goals only a person can judge show the latest recorded judgement (the campaign's
+    whole unit: a judgement is of the campaign, not of a part of it, so on the dashboard of a unit
+    below, ``at_path``, "" for the viewer's scope roots, it is marked as the campaign unit's). A goal
+    without a value carries the reason. At most two queries. Shared by the dashboard and ``fanzha
+    campaign-status``, so both show the same figures."""
+    campaign = kpis.campaign
+    goals = campaign_goals(campaign) if goals is None else list(goals)
     records = latest_records(goals)
+    measures = _measures(campaign)
+    below = at_path is not None and at_path != campaign.unit.path
     rows = []
     for goal in goals:
         if goal.metric in RECORDED_METRICS:
             record = records.get(goal.pk)
             if record is None:
-                rows.append(GoalRow(goal, None, None, UNKNOWN))
+                row = GoalRow(goal, None, None, UNKNOWN, reason=NOT_RECORDED)
             else:
                 value = float(record.value)
-                rows.append(GoalRow(goal, value, _percent_met(goal, value), RECORDED, record))
-            continue
-        if goal.metric == "coverage":
-            rows.append(GoalRow(goal, figures.coverage_percent, _percent_met(goal, figures.coverage_percent)))
-            continue
-        if goal.metric in CASE_METRICS:
-            progress = (cases or {}).get(goal.pk)
-            if progress is None:
-                rows.append(GoalRow(goal, None, None, UNKNOWN))
-            else:
-                actual = None if progress.actual is None else round(progress.actual, 1)
-                rows.append(GoalRow(goal, actual, progress.met))
-            continue
-        ratio: Ratio | None = None
-        if goal.metric == "awareness_rate":
-            ratio = figures.items.get(QUIZ)
-        elif goal.metric == "staff_app_installed":
-            ratio = figures.staff_app if Item.APP_INSTALLED in kpis.items else None
+                owner = campaign.unit if below else None
+                row = GoalRow(goal, value, _percent_met(goal, value), RECORDED, record, owner=owner)
+        elif goal.metric == "coverage":
+            row = _computed(goal, figures.coverage_percent, NOBODY_DUE)
+        elif goal.metric in CASE_METRICS:
+            row = _case_row(goal, cases.get(goal.pk) if cases is not None else None)
         elif goal.metric == "activity_compliance":
-            rows.append(GoalRow(goal, figures.tally.percent, _percent_met(goal, figures.tally.percent)))
-            continue
+            row = _computed(goal, figures.tally.percent, NO_PERIOD_SETTLED)
         else:
-            ratio = figures.items.get(goal.metric)
-        if ratio is None:
-            rows.append(GoalRow(goal, None, None, UNKNOWN))
-        else:
-            rows.append(GoalRow(goal, ratio.percent, _percent_met(goal, ratio.percent)))
+            ratio: Ratio | None = None
+            if goal.metric == "awareness_rate":
+                ratio = figures.items.get(QUIZ)
+            elif goal.metric == "staff_app_installed":
+                ratio = figures.staff_app if Item.APP_INSTALLED in kpis.items else None
+            else:
+                ratio = figures.items.get(goal.metric)
+            if ratio is None:
+                row = GoalRow(goal, None, None, UNKNOWN, reason=NOT_TRACKED)
+            else:
+                row = _computed(goal, ratio.percent, NOBODY_DUE)
+        row.measure = measures.get(goal.code, "")
+        rows.append(row)
     return rows
 
 
@@ -396,6 +459,11 @@ class CaseKpis:
     goal: Goal | None = None
     goal_actual: float | None = None
     goal_met: bool | None = None
+    goal_reason: str | None = None  # why the goal has no value (a ``REASONS`` code), as on the goal row
+
+    @property
+    def goal_reason_text(self) -> str:
+        return str(REASONS[self.goal_reason]) if self.goal_reason in REASONS else ""
 
     @property
     def cases_change(self) -> float | None:
@@ -438,6 +506,10 @@ def case_kpis(
     if span is not None and goal is not None:
         result.goal_actual = percent_change(t["goal"].cases, t["base"].cases)
         result.goal_met = goal_met(goal.target, result.goal_actual)
+        if result.goal_actual is None:
+            result.goal_reason = NO_BASE if t["goal"].cases else NO_CASES
+    elif goal is not None:
+        result.goal_reason = NOT_STARTED
     return result
 
 

@@ -26,6 +26,7 @@ def _goal(row: GoalRow) -> dict[str, Any]:
         "value": row.actual,
         "met": row.met,
         "source": row.source,
+        "reason": row.reason,
         "recorded_by": _who(row.record.recorded_by) if row.record else None,
         "recorded_at": row.record.recorded_at.isoformat() if row.record else None,
         "note": row.record.note if row.record else None,
@@ -123,19 +124,14 @@ def as_text(status: CampaignStatus) -> str:
                 "who": _who(row.record.recorded_by) or "—",
                 "day": timezone.localtime(row.record.recorded_at).date().isoformat(),
             }
-        elif row.recordable:
-            met += _("（待人工记录）")
-        lines.append(
-            "  "
-            + _("%(description)s：目标 %(target)s，期限 %(deadline)s，当前 %(value)s %(met)s")
-            % {
-                "description": row.goal.description,
-                "target": row.target_text,
-                "deadline": row.goal.deadline.isoformat(),
-                "value": row.text,
-                "met": met,
-            }
-        )
+        line = "  " + _("%(description)s：目标 %(target)s，期限 %(deadline)s，当前 %(value)s %(met)s") % {
+            "description": row.goal.description,
+            "target": row.target_text,
+            "deadline": row.goal.deadline.isoformat(),
+            "value": row.reason_text if row.actual is None and row.reason else row.text,
+            "met": met,
+        }
+        lines.append(line.rstrip())
     lines.append(
         _(
             "工作任务 %(obligations)s 项：按时完成 %(done)s 期，逾期完成 %(late)s 期，"

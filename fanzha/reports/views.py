@@ -148,7 +148,23 @@ def _missing(request: AuthedRequest, kpis: Kpis, unit: Unit) -> list[Missing]:
     return result
 
 
-def _render(request: AuthedRequest, campaign: Campaign, at: Unit | None) -> HttpResponse:
+@dataclass
+class RecordForm:
+    """A record form sent back with its errors: what was typed stays in it."""
+
+    goal: int
+    value: str
+    note: str
+    errors: list[str]
+
+
+def _render(
+    request: AuthedRequest,
+    campaign: Campaign,
+    at: Unit | None,
+    record_form: RecordForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
     board = _board(request, campaign, at)
     today = timezone.localdate()
     ids = [at.pk] if at is not None else [row.unit.pk for row in board.rows]
@@ -163,9 +179,16 @@ def _render(request: AuthedRequest, campaign: Campaign, at: Unit | None) -> Http
         "board": board,
         "at": at,
         "crumbs": _crumbs(request, campaign, at) if at is not None else [],
-        "goals": queries.goal_rows(board.kpis, board.figures, goals, progress),
+        "goals": queries.goal_rows(
+            board.kpis, board.figures, goals, progress, at.path if at is not None else ""
+        ),
         "obligations": queries.obligation_status(board.figures),
         "may_record": in_scope(request.user, campaign.unit, Cap.CAMPAIGN),
+        "record_form": record_form,
+        # a judgement is of the campaign's whole unit: said so on the record forms of a unit below it
+        "record_above": campaign.unit if at is None or at.pk != campaign.unit.pk else None,
+        "periods_url": reverse("campaign_dashboard", args=[campaign.pk])
+        + (f"?unit={at.pk}" if at is not None else ""),
         "cases": queries.case_kpis(request.user, campaign, viewed, goals, today),
         "case_stats_url": reverse("case_stats") + (f"?unit={at.pk}" if at is not None else ""),
         "items": [(item, board.kpis.labels[item]) for item in board.kpis.items],
@@ -182,7 +205,7 @@ def _render(request: AuthedRequest, campaign: Campaign, at: Unit | None) -> Http
         "sort_options": [("coverage", _("平均覆盖率")), ("compliance", _("活动完成率"))]
         + [(item, board.kpis.labels[item]) for item in board.kpis.items],
     }
-    return render(request, "reports/dashboard.html", context)
+    return render(request, "reports/dashboard.html", context, status=status)
 
 
 # Pages -----------------------------------------------------------------------------------------
@@ -230,20 +253,22 @@ def dashboard_unit(request: AuthedRequest, pk: int, unit_pk: int) -> HttpRespons
 @require_POST
 def dashboard_goal_record(request: AuthedRequest, pk: int, goal_pk: int) -> HttpResponse:
     """Record a judgement of a goal only a person can judge (``campaigns.actions.record_goal_value``);
-    for those who run the campaign at its unit (``Cap.CAMPAIGN``), else 404 like a missing goal."""
+    for those who run the campaign at its unit (``Cap.CAMPAIGN``), else 404 like a missing goal.
+    Back to the dashboard it was sent from (``unit``); a refused value comes back in its form, with
+    the reason, on that dashboard (status 400)."""
     campaign = _campaign(request, pk)
     goal = get_object_or_404(Goal, campaign=campaign, pk=goal_pk)
     if not in_scope(request.user, campaign.unit, Cap.CAMPAIGN):
         raise Http404
+    raw = request.POST.get("unit", "")
+    at = _unit(request, campaign, int(raw)) if raw.isdigit() else campaign.unit
+    value, note = request.POST.get("value", ""), request.POST.get("note", "")
     try:
-        campaign_actions.record_goal_value(
-            goal, request.POST.get("value", ""), request.user, request.POST.get("note", "")
-        )
+        campaign_actions.record_goal_value(goal, value, request.user, note)
     except ValidationError as exc:
-        messages.error(request, "；".join(exc.messages))
-    else:
-        messages.success(request, _("已记录：%(goal)s") % {"goal": goal.description})
-    return redirect("dashboard_unit", campaign.pk, campaign.unit.pk)
+        return _render(request, campaign, at, RecordForm(goal.pk, value, note, exc.messages), status=400)
+    messages.success(request, _("已记录：%(goal)s") % {"goal": goal.description})
+    return redirect("dashboard_unit", campaign.pk, at.pk)
 
 
 @login_required
