@@ -267,7 +267,7 @@ def test_template_pages_show_names_not_codes(client, cast):
         body = client.get(url).content.decode()
         visible = re.sub(r'(href|action|value)="[^"]*"', "", body)
         assert "uni-own-plan" not in visible, url
-        assert "<th>代码</th>" not in body
+        assert "<th>代码</th>" not in body and "（UNI）" not in body  # nor the units' codes
         assert "测试行动" in body
 
 
