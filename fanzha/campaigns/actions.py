@@ -59,6 +59,7 @@ EVENT_CLOSED = "closed"
 EVENT_GOAL_RECORDED = "goal_recorded"
 EVENT_REMINDED = "reminders_queued"
 EVENT_PERIOD_EXCEPTED = "period_excepted"
+EVENT_EXCEPTION_WITHDRAWN = "exception_withdrawn"
 
 BATCH = 2000
 MAX_SECTION_DEPTH = 6
@@ -475,23 +476,24 @@ def accept_period(obligation: Obligation, day: date, reason: str, actor: User | 
 
     Why a verb with a reason: an administrator may know the work was done (a lost photo, a meeting
     held with another unit), but the page, the exports and the rates must say it was accepted, by
-    whom and why; the campaign history keeps the same. A period that is already settled needs none.
+    whom and why; the campaign history keeps the same. Only a closed period that is not met may be
+    accepted: a settled one needs none, and a running or future one can still be done (accepting it
+    ahead would excuse work that nobody has yet failed to do).
     """
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError({"reason": _("请填写认可理由")})
     campaign = obligation.campaign
-    snap = compliance.snapshot(campaign, Obligation.objects.filter(pk=obligation.pk))
-    if not snap.items:
-        raise ValidationError(_("这项工作任务已停用"))
-    state = snap.state(snap.items[0], detail=True)
-    found = next((p for p in state.periods if day in p.period), None)
-    if found is None:
-        raise ValidationError({"period": _("这一天不在任何周期内")})
+    found = _period_state(obligation, day)
     if found.status in compliance.SETTLED:
         raise ValidationError({"period": _("这个周期已经完成，无需认可")})
-    if found.period.start > timezone.localdate():
-        raise ValidationError({"period": _("周期还没有开始")})
+    if found.status != compliance.Status.OVERDUE:
+        raise ValidationError(
+            {
+                "period": _("周期尚未结束（%(end)s 结束），只能认可已结束且未完成的周期")
+                % {"end": found.period.end}
+            }
+        )
     exception = PeriodException.objects.create(
         obligation=obligation,
         period_start=found.period.start,
@@ -508,6 +510,53 @@ def accept_period(obligation: Obligation, day: date, reason: str, actor: User | 
             "rule": obligation.rule.code,
             "period": [found.period.start.isoformat(), found.period.end.isoformat()],
             "reason": exception.reason,
+        },
+        actor=actor,
+    )
+    return exception
+
+
+def _period_state(obligation: Obligation, day: date) -> compliance.PeriodState:
+    """The state today of the period of ``obligation`` that holds ``day``."""
+    snap = compliance.snapshot(obligation.campaign, Obligation.objects.filter(pk=obligation.pk))
+    if not snap.items:
+        raise ValidationError(_("这项工作任务已停用"))
+    state = snap.state(snap.items[0], detail=True)
+    found = next((p for p in state.periods if day in p.period), None)
+    if found is None:
+        raise ValidationError({"period": _("这一天不在任何周期内")})
+    return found
+
+
+@transaction.atomic
+def withdraw_exception(obligation: Obligation, day: date, reason: str, actor: User | None) -> PeriodException:
+    """Withdraw the acceptance of the period of ``obligation`` that holds ``day``; the period goes back to
+    the status its records give it. Returns the withdrawn acceptance (no longer saved).
+
+    Why a reason and an event, as for accepting: an acceptance found to be wrong (the meeting was never
+    held) must be undone, and the history must say who undid it and why, next to who granted it.
+    """
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": _("请填写撤销理由")})
+    exception = (
+        PeriodException.objects.select_for_update()
+        .filter(obligation=obligation, period_start__lte=day, period_end__gte=day)
+        .first()
+    )
+    if exception is None:
+        raise ValidationError({"period": _("这个周期没有例外认可，无需撤销")})
+    exception.delete()
+    CampaignEvent.objects.create(
+        campaign=obligation.campaign,
+        kind=EVENT_EXCEPTION_WITHDRAWN,
+        detail={
+            "obligation": obligation.pk,
+            "unit": obligation.unit_id,
+            "rule": obligation.rule.code,
+            "period": [exception.period_start.isoformat(), exception.period_end.isoformat()],
+            "reason": reason[:1000],
+            "accepted_reason": exception.reason,
         },
         actor=actor,
     )

@@ -49,6 +49,7 @@ from .models import (
     PeriodException,
     SchoolCalendar,
 )
+from .spec import TemplateSpec
 
 STEP = Unit.steplen
 
@@ -265,6 +266,42 @@ class Schedule:
             found = RulePeriods(listed, [p.start for p in listed], [p.end for p in listed])
             self._cache[key] = found
         return found
+
+
+@dataclass(frozen=True)
+class PlannedRule:
+    """The periods one rule of a template will demand of each unit, before the campaign starts."""
+
+    code: str
+    title: str
+    frequency: str
+    level: str
+    min_count: int
+    periods: list[P.Period]
+
+
+def planned_periods(
+    spec: TemplateSpec, unit: Unit | None, starts_on: date, ends_on: date
+) -> list[PlannedRule]:
+    """Every period each rule of ``spec`` will demand if started on ``unit`` from ``starts_on`` to
+    ``ends_on``: shown on the start page so that nobody starts a campaign blind.
+
+    Why here and with the same calls: the periods are never stored; ``Schedule.for_rule`` computes them
+    with ``periods.campaign_periods`` from the campaign's days, the rule's due date as ``start_campaign``
+    sets it (``periods.month_day``) and the school calendar, so the preview calls the same function with
+    the same arguments and cannot drift from what is demanded. A semester rule follows the issuing unit's
+    calendar here (a school with its own calendar may differ; the calendar page shows it).
+    """
+    calendars = load_calendars(unit.path) if unit is not None else Calendars({})
+    result = []
+    for rule in spec.obligations:
+        semesters = None
+        if rule.frequency == P.SEMESTER and unit is not None:
+            semesters = calendars.for_path(unit.path)[1]
+        due = P.month_day(rule.due, starts_on, ends_on) if rule.due else None
+        listed = P.campaign_periods(rule.frequency, starts_on, ends_on, semesters=semesters, due=due)
+        result.append(PlannedRule(rule.code, rule.title, rule.frequency, rule.level, rule.min_count, listed))
+    return result
 
 
 # Snapshot ---------------------------------------------------------------------------------------
@@ -519,11 +556,25 @@ def snapshot(
 
 @dataclass(frozen=True)
 class Standing:
-    """How one record counts for its obligation: its period, whether it was entered late, what it lacks."""
+    """How one record counts for its obligation: its period, whether it was entered late, what it lacks.
+
+    One truth, the one ``Snapshot.buckets`` applies: a record that lacks the evidence its rule asks for
+    does not count (late or not); a complete record entered after its period closed counts, marked late
+    (逾期完成); any other complete record counts. ``counts`` and ``counts_late`` say which, so a page
+    shows one status and never "done late" beside "not counted".
+    """
 
     period: P.Period | None
     late: bool
     missing: list[Promise]
+
+    @property
+    def counts(self) -> bool:
+        return not self.missing
+
+    @property
+    def counts_late(self) -> bool:
+        return self.counts and self.late
 
 
 def standing(activity: Activity) -> Standing | None:

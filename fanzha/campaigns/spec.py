@@ -11,7 +11,7 @@ from __future__ import annotations
 import builtins
 import re
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
@@ -195,9 +195,30 @@ class TemplateSpec:
         return {p.name: p.default for p in self.placeholders}
 
 
-def fill(text: str, values: dict[str, str]) -> str:
+# How a text says its place when no unit name above the issuer says 县, 区 or 市 (``org.names.place``
+# gives ""): "全{locality}" reads 全辖区, "{locality}局" 本局, "本{locality}" 本地, and a bureau is simply
+# 教育局, instead of the 全区县 or 全____ of a word that fits no real place. Longest phrases first.
+PLACE_FALLBACKS = (
+    ("全{locality}", "全辖区"),
+    ("本{locality}", "本地"),
+    ("{locality}教育局", "教育局"),
+    ("{locality}局", "本局"),
+    ("{locality}", "本地"),
+)
+
+
+def place_phrases(text: str, values: Mapping[str, str]) -> str:
+    """``text`` with its ``{locality}`` phrases reworded when ``values`` has an empty place word."""
+    if "locality" not in values or str(values["locality"]).strip() or "{locality}" not in text:
+        return text
+    for phrase, fallback in PLACE_FALLBACKS:
+        text = text.replace(phrase, fallback)
+    return text
+
+
+def fill(text: str, values: Mapping[str, str]) -> str:
     """Replace ``{name}`` placeholders; unknown names stay visible as ``{name}`` for the editor."""
-    return PLACEHOLDER.sub(lambda m: str(values.get(m.group(1), m.group(0))), text)
+    return PLACEHOLDER.sub(lambda m: str(values.get(m.group(1), m.group(0))), place_phrases(text, values))
 
 
 class _Reader:

@@ -24,6 +24,11 @@ urlpatterns = [
         views.campaign_obligation_accept,
         name="campaign_obligation_accept",
     ),
+    path(
+        "<int:pk>/obligations/<int:obligation_pk>/withdraw/",
+        views.campaign_obligation_withdraw,
+        name="campaign_obligation_withdraw",
+    ),
     path("<int:pk>/periods/", views.campaign_periods, name="campaign_periods"),
     path("<int:pk>/calendar/", views.campaign_calendar, name="campaign_calendar"),
     path("school-calendar/<int:unit_pk>/", views.school_calendar, name="school_calendar"),

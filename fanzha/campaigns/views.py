@@ -47,7 +47,7 @@ from .letters.actions import EVENT_LETTERS_GENERATED
 from .models import Campaign, Frequency, Obligation
 from .periods import Period, Semester, default_semesters
 from .plan_templates.views import error_text
-from .spec import TemplateError
+from .spec import TemplateError, TemplateSpec
 
 PAGE_SIZE = 50
 
@@ -59,6 +59,7 @@ EVENT_LABELS: dict[str, Promise] = {
     actions.EVENT_GOAL_RECORDED: gettext_lazy("记录目标达成情况"),
     actions.EVENT_REMINDED: gettext_lazy("发出截止提醒"),
     actions.EVENT_PERIOD_EXCEPTED: gettext_lazy("例外认可工作周期"),
+    actions.EVENT_EXCEPTION_WITHDRAWN: gettext_lazy("撤销例外认可"),
     EVENT_LETTERS_GENERATED: gettext_lazy("生成责任书"),
 }
 FREQUENCY_LABELS = dict(Frequency.choices)
@@ -201,7 +202,8 @@ def campaign_start(request: AuthedRequest, template_pk: int) -> HttpResponse:
         return redirect("campaign_start_choose")
     sections = actions.section_dicts(spec.sections)
     form = StartCampaignForm(request.POST or None, spec=spec, user=request.user, sections=sections)
-    if request.method == "POST" and form.is_valid():
+    previewing = request.method == "POST" and "preview" in request.POST
+    if request.method == "POST" and form.is_valid() and not previewing:
         try:
             campaign = actions.start_campaign(
                 template,
@@ -217,7 +219,7 @@ def campaign_start(request: AuthedRequest, template_pk: int) -> HttpResponse:
         else:
             messages.success(request, _("专项行动已发起：%(title)s") % {"title": campaign.title})
             return redirect("campaign_detail", pk=campaign.pk)
-    status = 400 if request.method == "POST" else 200
+    status = 400 if request.method == "POST" and (form.errors or not previewing) else 200
     return render(
         request,
         "campaigns/campaign_start.html",
@@ -225,6 +227,7 @@ def campaign_start(request: AuthedRequest, template_pk: int) -> HttpResponse:
             "template": template,
             "spec": spec,
             "form": form,
+            "plan": _planned(spec, form),
             "placeholder_fields": [form[f"ph_{name}"] for name in form.placeholder_names],
             "section_fields": _section_fields(form),
         },
@@ -232,13 +235,43 @@ def campaign_start(request: AuthedRequest, template_pk: int) -> HttpResponse:
     )
 
 
+def _planned(spec: TemplateSpec, form: StartCampaignForm) -> list[dict[str, Any]]:
+    """Each rule with every period it will demand, for the dates on the form (as typed, else the
+    initial ones): the start page shows them before anything is started (``compliance.planned_periods``,
+    the same computation as the running campaign's)."""
+    cleaned = getattr(form, "cleaned_data", {}) if form.is_bound else {}
+    unit = cleaned.get("unit") if isinstance(cleaned.get("unit"), Unit) else None
+    if form.is_bound and "starts_on" not in cleaned:
+        return []  # no valid start date: nothing to compute
+    starts_on = cleaned.get("starts_on") or form.fields["starts_on"].initial or timezone.localdate()
+    ends_on = cleaned.get("ends_on") or actions.default_end(spec, starts_on)
+    if ends_on < starts_on:
+        return []
+    naming = Levels([unit])
+    fill = documents.filler(documents.plan_values(spec, unit, today=starts_on))
+    return [
+        {
+            "code": rule.code,
+            "title": fill(rule.title),
+            "frequency": FREQUENCY_LABELS.get(rule.frequency, rule.frequency),
+            "level": naming.kind(rule.level, unit),
+            "min_count": rule.min_count,
+            "periods": rule.periods,
+            "first": rule.periods[0] if rule.periods else None,
+            "last": rule.periods[-1] if rule.periods else None,
+        }
+        for rule in compliance.planned_periods(spec, unit, starts_on, ends_on)
+    ]
+
+
 def _section_fields(form: StartCampaignForm | SectionsForm) -> list[dict[str, Any]]:
     return [{"field": form[name], "depth": flat.depth, "auto": flat.auto} for flat, name in form.section_rows]
 
 
 def _event_note(event: Any) -> str:
-    """The line a history entry needs beyond its label: for an accepted period, which and why."""
-    if event.kind != actions.EVENT_PERIOD_EXCEPTED:
+    """The line a history entry needs beyond its label: for an accepted or withdrawn period, which and
+    why."""
+    if event.kind not in (actions.EVENT_PERIOD_EXCEPTED, actions.EVENT_EXCEPTION_WITHDRAWN):
         return ""
     detail = event.detail or {}
     start, end = (detail.get("period") or ["", ""])[:2]
@@ -448,13 +481,15 @@ def campaign_obligation(request: AuthedRequest, pk: int, obligation_pk: int) -> 
         periods = [
             {
                 "period": p.period,
-                "count": p.count,
+                # A record entered late is still a record: the count holds it, and says how many were late.
+                "count": p.count + p.late,
                 "late": p.late,
                 "short": p.short,
                 "label": p.label,
                 "css": STATUS_CLASSES[p.status],
                 "exception": exceptions.get(p.period.start),
-                "acceptable": p.status in (compliance.Status.OVERDUE, compliance.Status.DUE),
+                # Only a closed period that is not met may be accepted (``actions.accept_period``).
+                "acceptable": p.status == compliance.Status.OVERDUE,
             }
             for p in reversed(begun + upcoming)
         ]
@@ -530,6 +565,46 @@ def campaign_obligation_accept(request: AuthedRequest, pk: int, obligation_pk: i
     else:
         messages.success(request, _("已按例外认可该周期"))
     return redirect("campaign_obligation", pk=campaign.pk, obligation_pk=obligation.pk)
+
+
+@login_required
+def campaign_obligation_withdraw(request: AuthedRequest, pk: int, obligation_pk: int) -> HttpResponse:
+    """GET: ask to confirm withdrawing a period's acceptance, with a reason. POST: withdraw it (campaign
+    managers only, like accepting); the period goes back to the status its records give it."""
+    campaign = _managed(request, pk)
+    obligation = get_object_or_404(
+        queries.obligations_for(request.user).filter(campaign=campaign).select_related("rule", "unit"),
+        pk=obligation_pk,
+    )
+    try:
+        day = date.fromisoformat(request.POST.get("period", "") or request.GET.get("period", ""))
+    except ValueError:
+        raise Http404 from None
+    exception = get_object_or_404(
+        obligation.exceptions.select_related("actor"), period_start__lte=day, period_end__gte=day
+    )
+    back = redirect("campaign_obligation", pk=campaign.pk, obligation_pk=obligation.pk)
+    error = ""
+    if request.method == "POST":
+        try:
+            actions.withdraw_exception(obligation, day, request.POST.get("reason", ""), request.user)
+        except ValidationError as exc:
+            error = " ".join(exc.messages)
+        else:
+            messages.success(request, _("已撤销该周期的例外认可"))
+            return back
+    return render(
+        request,
+        "campaigns/campaign_obligation_withdraw.html",
+        {
+            "campaign": campaign,
+            "obligation": obligation,
+            "exception": exception,
+            "error": error,
+            "reason": request.POST.get("reason", ""),
+        },
+        status=400 if error else 200,
+    )
 
 
 def _shown_person(request: AuthedRequest, unit: Unit, person: Any) -> Any:

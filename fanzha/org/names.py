@@ -132,11 +132,12 @@ class Levels:
         return default or neutral_role_label(role)
 
     def place(self, unit: Unit | None) -> str:
-        """县, 区, 市 … for ``unit`` (its own name first, then the units above it); 区县 if none says.
+        """县, 区, 市 … for ``unit`` (its own name first, then the units above it); "" if none says.
 
-        A word of the plan's own (Chinese) text ("全{locality}"), so it is not translated."""
-        word = self.info(unit).place if unit is not None else ""
-        return word or "区县"
+        A word of the plan's own (Chinese) text ("全{locality}"), so it is not translated. Why "" and not
+        a stand-in such as 区县: no stand-in reads well in every phrase (全区县, 区县局); the texts that
+        use it reword their phrase instead (``campaigns.spec.place_phrases``: 全辖区, 本地, 本局)."""
+        return self.info(unit).place if unit is not None else ""
 
     def kind(self, kind: str, unit: Unit | None) -> str:
         """A unit kind's name, with the district bureau named after ``unit``'s place (县教育局)."""

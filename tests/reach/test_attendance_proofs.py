@@ -92,7 +92,7 @@ def test_the_recorder_takes_an_attendee_off_the_list_on_the_activity_page(cast, 
     page = client.get(reverse("activity_detail", args=[activity.pk]))
     url = reverse("activity_remove_attendee", args=[activity.pk, cast.student.pk])
     assert url in page.content.decode()
-    assert client.post(url).status_code == 302
+    assert client.post(url, {"confirm": "1"}).status_code == 302  # the confirmation page's button
     assert state(campaign, cast.student) == S.WITHDRAWN
     other = client.post(reverse("activity_remove_attendee", args=[activity.pk, cast.other_student.pk]))
     assert other.status_code == 404  # outside the counsellor's people

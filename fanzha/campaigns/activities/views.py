@@ -211,16 +211,22 @@ def _warn_standing(request: HttpRequest, activity: Activity) -> None:
     found = compliance.standing(activity)
     if found is None:
         return
-    if found.late and found.period is not None:
+    missing = "、".join(str(m) for m in found.missing)
+    if found.counts_late and found.period is not None:
         messages.warning(
             request,
             _("该周期已于 %(end)s 结束，这条记录计为逾期完成。") % {"end": found.period.end.isoformat()},
         )
-    if found.missing:
+    elif not found.counts and found.late:
         messages.warning(
             request,
-            _("还缺少：%(missing)s。补齐之前，这条记录不计入完成情况。")
-            % {"missing": "、".join(str(m) for m in found.missing)},
+            _("还缺少：%(missing)s。补齐之前，这条记录不计入完成情况；补齐后计为逾期完成。")
+            % {"missing": missing},
+        )
+    elif not found.counts:
+        messages.warning(
+            request,
+            _("还缺少：%(missing)s。补齐之前，这条记录不计入完成情况。") % {"missing": missing},
         )
 
 
@@ -320,11 +326,21 @@ def activity_add_attendee(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-@require_POST
 def activity_remove_attendee(request: HttpRequest, pk: int, person: int) -> HttpResponse:
-    """Take someone entered by mistake off the list; what only their attendance proved is withdrawn."""
+    """Take someone entered by mistake off the list; what only their attendance proved is withdrawn.
+
+    GET (and a POST without ``confirm``: an old page, a double tap) asks first, as deleting a grant
+    does: removing withdraws what the attendance proved (a training attended), so it is never one tap.
+    """
     activity = _activity_for_write(request, pk)
     found = get_object_or_404(people_for(request.user), pk=person)
+    attendance = get_object_or_404(activity.attendances, person=found)
+    if request.method != "POST" or not request.POST.get("confirm"):
+        return render(
+            request,
+            "campaigns/activity_remove_attendee.html",
+            {"activity": activity, "attendance": attendance, "person": found},
+        )
     try:
         if actions.remove_attendee(activity, found, request.user):
             messages.success(request, _("已将 %(name)s 移出签到名单。") % {"name": found.name})

@@ -27,6 +27,7 @@ from ..spec import (
     Placeholder,
     Section,
     TemplateSpec,
+    place_phrases,
 )
 
 if TYPE_CHECKING:
@@ -108,7 +109,7 @@ def unfilled(spec: TemplateSpec, values: Mapping[str, str]) -> list[Placeholder]
 
 
 def _fill_known(text: str, values: Mapping[str, str]) -> str:
-    return PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), text)
+    return PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), place_phrases(text, values))
 
 
 def filler(values: Mapping[str, str]) -> Any:
@@ -122,7 +123,7 @@ def filler(values: Mapping[str, str]) -> Any:
                 return match.group(0)
             return value if value.strip() else BLANK
 
-        return PLACEHOLDER.sub(one, text)
+        return PLACEHOLDER.sub(one, place_phrases(text, values))
 
     return fill
 

@@ -76,7 +76,7 @@ def test_kindergarten_lesson(specs):
     ):
         assert fact in text, fact
     headings = [s.heading for s in spec.sections]
-    for heading in ("活动目标", "活动准备", "活动过程", "注意事项", "班会小结"):
+    for heading in ("活动目标", "活动准备", "活动过程", "注意事项", "活动小结"):
         assert heading in headings
     assert "给家长的防骗提醒" in text and "公检法" not in spec.title
     assert "parent_notice_signed" in spec.attestations
