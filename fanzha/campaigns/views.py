@@ -301,6 +301,7 @@ def campaign_detail(request: AuthedRequest, pk: int) -> HttpResponse:
         }
         for r in rules
     ]
+    measures = {g.code: g.measure for g in campaign.spec().goals if g.measure}
     events = [
         {"event": e, "label": EVENT_LABELS.get(e.kind, e.kind), "note": _event_note(e)}
         for e in campaign.events.select_related("actor")[:20]
@@ -310,7 +311,10 @@ def campaign_detail(request: AuthedRequest, pk: int) -> HttpResponse:
         "campaigns/campaign_detail.html",
         {
             "campaign": campaign,
-            "goals": campaign.goals.order_by("deadline", "pk"),
+            "goals": [
+                {"goal": g, "target": documents.goal_target_text(g) + measures.get(g.code, "")}
+                for g in campaign.goals.order_by("deadline", "pk")
+            ],
             "rules": rule_rows,
             "sections": list(flatten_sections(campaign.sections)),
             "events": events,

@@ -185,3 +185,14 @@ def test_login_table_points_at_the_campaigns(world):
 
 def test_demo_roots_are_the_org_demo_roots():
     assert {plan.root for plan in campaign_demo.CAMPAIGNS} <= set(demo.DEMO_ROOTS)
+
+
+def test_campaign_pages_state_targets_as_the_plan_does(world, client, django_user_model):
+    """A count target says what it counts (5类), a case target says the fall it asks for, not "-50%"."""
+    client.force_login(django_user_model.objects.create_superuser("goals-reader", password="x" * 16))
+    bank = Campaign.objects.filter(template__code="bank-publicity-month").first()
+    page = client.get(f"/campaigns/{bank.pk}/").content.decode()
+    assert ">5类<" in page
+    police = Campaign.objects.filter(template__code="county-police-special-action").first()
+    page = client.get(f"/campaigns/{police.pk}/").content.decode()
+    assert "下降" in page and "-50" not in page
