@@ -666,13 +666,28 @@ def apply_membership(unit_ids: Sequence[int], today: date | None = None) -> set[
     return set(tops)
 
 
+def campaigns_over(unit_ids: Sequence[int]) -> set[int]:
+    """The counted campaigns on these units or above them: a measured obligation's roster is everyone
+    with a place in the unit, so a new place changes it even when nobody's home moved."""
+    prefixes: set[str] = set()
+    ids = sorted(set(unit_ids))
+    for chunk in _chunks(ids):
+        for path in Unit.objects.filter(pk__in=chunk).values_list("path", flat=True):
+            prefixes.update(ancestors(path, path[:STEP]))
+    counted = Campaign.objects.filter(
+        Exists(KpiCount.objects.filter(campaign=OuterRef("pk"))), unit__path__in=prefixes
+    )
+    return set(counted.values_list("pk", flat=True))
+
+
 def on_membership_changed(unit_ids: Sequence[int]) -> None:
     """The ``core.hooks.membership_changed`` handler: homes and counts follow at once (``apply_membership``);
-    the campaigns concerned are marked for the minute's ``refresh_stale``, since a measured obligation
-    ("every parent notice signed") is judged on the unit's people. The change has committed, so a failure
-    here is logged, and the nightly ``rebuild`` puts the counts right."""
+    the campaigns whose counts moved or that lie over the units are marked for the minute's
+    ``refresh_stale``, since a measured obligation ("every parent notice signed") is judged on the
+    unit's people. The change has committed, so a failure here is logged, and the nightly ``rebuild``
+    puts the counts right."""
     try:
-        changed = apply_membership(unit_ids)
+        changed = apply_membership(unit_ids) | campaigns_over(unit_ids)
         if changed:
             mark_stale(changed)
     except DatabaseError:

@@ -214,3 +214,14 @@ def test_a_deactivated_class_moves_its_students_homes_at_once(cast: Cast, django
         org_actions.set_unit_active(cast.cs2301, False)
     assert not PersonHome.objects.filter(unit=cast.cs2301).exists()
     assert nothing_to_repair(campaign)
+
+
+def test_a_new_place_that_moves_no_home_still_refreshes_compliance(
+    cast: Cast, django_capture_on_commit_callbacks
+):
+    campaign = started(cast, django_capture_on_commit_callbacks)
+    home = PersonHome.objects.get(person=cast.student).unit_id
+    with django_capture_on_commit_callbacks(execute=True):
+        org_actions.add_membership(cast.student, cast.d1)  # a second place: the class stays the home
+    assert PersonHome.objects.get(person=cast.student).unit_id == home
+    assert StaleCampaign.objects.filter(campaign=campaign).exists()  # the dorm's roster changed
