@@ -42,6 +42,11 @@ Printed figures:
     a member whose pledge was rejected signs it (``reach.actions.sign_pledge``, a drawn PNG): from
     the call until the root dashboard shows one more pledge. Its baseline, measured in the same run,
     is ``dashboard_ms`` (serving the page alone): the difference is what the change itself costs.
+``membership_to_dashboard_ms``
+    a student joins a class (``org.actions.add_membership``): from the call until the root dashboard
+    counts one more person concerned by the pledge (the ``membership_changed`` hook recomputes the
+    homes of the class's people and books the move after commit); they are taken out again afterwards.
+    Its baseline is ``dashboard_ms`` as well.
 """
 
 from __future__ import annotations
@@ -278,8 +283,9 @@ def best_of(runs: int, fn: Any) -> tuple[float, Any]:
     return best, result
 
 
-def root_figure(client: Any, url: str, item: str) -> int:
-    """The root's count of ``item`` as the dashboard page shows it (its JSON data island)."""
+def root_figure(client: Any, url: str, item: str, field: str = "done") -> int:
+    """The root's count of ``item`` (``field`` "done", or "due": the people it concerns) as the dashboard
+    page shows it (its JSON data island)."""
     response = client.get(url)
     if response.status_code != 200:
         raise CommandError(f"{url} answered {response.status_code}")
@@ -289,7 +295,7 @@ def root_figure(client: Any, url: str, item: str) -> int:
     if match is None:
         raise CommandError("the dashboard page has no data island")
     data = json.loads(match.group(1))
-    return int(data["totals"][item]["done"])
+    return int(data["totals"][item][field])
 
 
 def measure_update(client: Any, url: str, campaign: Any) -> tuple[float, dict[str, Any]]:
@@ -340,6 +346,43 @@ def measure_pledge(client: Any, url: str, campaign: Any) -> tuple[float, dict[st
         seen = root_figure(client, url, item)
     elapsed = time.perf_counter() - started
     actions.reject(Attestation.objects.get(pk=row.pk), None, "基准测试复原")  # leave the data as it was
+    return elapsed, {"item": item, "before": before, "after": seen}
+
+
+MEMBER_NUMBER = "BENCH-MEMBER"  # the person the benchmark puts into a class and takes out again
+
+
+def measure_membership(client: Any, url: str, campaign: Any) -> tuple[float, dict[str, Any]]:
+    """A student joins a class (``org.actions.add_membership``); poll the root dashboard until the
+    number of people the pledge concerns shows them, then take them out again."""
+    from fanzha.org import actions
+    from fanzha.org.models import Membership, Person, PersonKind, Unit, UnitKind
+    from fanzha.reach.models import Item
+
+    root = campaign.unit
+    cls = (
+        Unit.objects.filter(path__startswith=root.path, kind=UnitKind.CLASS, is_active=True)
+        .order_by("path")
+        .first()
+    )
+    if cls is None:
+        raise CommandError("no class to join")
+    person = Person.objects.filter(root=root, external_number=MEMBER_NUMBER).first()
+    if person is None:
+        person = actions.save_person(
+            root=root, name="基准新生", kind=PersonKind.STUDENT, external_number=MEMBER_NUMBER
+        )
+    for left in Membership.objects.filter(person=person):
+        actions.remove_membership(left)  # a run stopped half-way left them somewhere
+    item = Item.PLEDGE_SIGNED
+    before = root_figure(client, url, item, "due")
+    started = time.perf_counter()
+    membership = actions.add_membership(person, cls)
+    seen = before
+    while seen == before and time.perf_counter() - started < 120:
+        seen = root_figure(client, url, item, "due")
+    elapsed = time.perf_counter() - started
+    actions.remove_membership(membership)  # leave the data as it was
     return elapsed, {"item": item, "before": before, "after": seen}
 
 
@@ -410,6 +453,7 @@ def run(
             raise CommandError(f"{url} answered {response.status_code}")
     update_seconds, update = measure_update(client, url, campaign)
     pledge_seconds, pledge = measure_pledge(client, url, campaign)
+    member_seconds, member = measure_membership(client, url, campaign)
     return {
         "benchmark": "rollup",
         "people": Person.objects.count(),
@@ -428,6 +472,8 @@ def run(
         "update_seen": update["after"] == update["before"] + 1,
         "change_to_dashboard_ms": round(pledge_seconds * 1000, 1),
         "change_seen": pledge["after"] == pledge["before"] + 1,
+        "membership_to_dashboard_ms": round(member_seconds * 1000, 1),
+        "membership_seen": member["after"] == member["before"] + 1,
         "homes_seconds": round(homes_seconds, 2),
         "kpi_rows": KpiCount.objects.filter(campaign=campaign).count(),
         "history_rows_written": history.counts + history.compliance,

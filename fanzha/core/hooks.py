@@ -324,3 +324,34 @@ def attendance_changed(activity_ids: Sequence[int]) -> None:
         return
     for handler in list(_attendance_changed):
         handler(activity_ids)
+
+
+# Membership changed -------------------------------------------------------------------------------
+#
+# Why here: the dashboards (``reports``) count each person in one home unit and must follow people
+# joining, leaving or moving between units within a minute, not at the nightly roll-up; but ``org``
+# must not import ``reports``. ``org.actions`` calls ``membership_changed`` after its transaction
+# commits with the units whose members (or whose members' activity or kind) changed; ``reports``
+# registers its handler in its ``AppConfig.ready``.
+
+MembershipHandler = Callable[[Sequence[int]], object]
+
+_membership_changed: list[MembershipHandler] = []
+
+
+def on_membership_changed(handler: MembershipHandler) -> MembershipHandler:
+    """Register ``handler(unit_ids)``; registering twice is a no-op."""
+    if handler not in _membership_changed:
+        _membership_changed.append(handler)
+    return handler
+
+
+def membership_changed(unit_ids: Sequence[int]) -> None:
+    """Tell every registered handler that people joined, left or changed in these units.
+
+    Called by ``org.actions`` through ``transaction.on_commit``, so handlers see committed rows.
+    """
+    if not unit_ids:
+        return
+    for handler in list(_membership_changed):
+        handler(unit_ids)

@@ -82,6 +82,27 @@ def _announce(units: Sequence[Unit]) -> None:
     transaction.on_commit(lambda: hooks.units_added(units), robust=True)
 
 
+def _members_changed(unit_ids: Iterable[int]) -> None:
+    """After commit, tell other apps (the dashboards' home units and counts) that people joined, left or
+    changed in these units; see ``core.hooks.membership_changed``."""
+    ids = sorted(set(unit_ids))
+    if ids:
+        transaction.on_commit(lambda: hooks.membership_changed(ids), robust=True)
+
+
+def _units_of(person_ids: Iterable[int]) -> list[int]:
+    """The units these people belong to (whose members' activity or kind changes with theirs)."""
+    ids = list(set(person_ids))
+    units: set[int] = set()
+    for start in range(0, len(ids), 5000):
+        units.update(
+            Membership.objects.filter(person_id__in=ids[start : start + 5000]).values_list(
+                "unit_id", flat=True
+            )
+        )
+    return sorted(units)
+
+
 def _sibling_code_taken(parent_path: str, code: str, exclude_pk: int | None = None) -> bool:
     qs = Unit.objects.filter(parent_path=parent_path, code=code)
     if exclude_pk:
@@ -243,6 +264,7 @@ def set_unit_active(unit: Unit, active: bool, actor: User | None = None) -> Unit
         unit.is_active = active
         kind = UnitEvent.Kind.REACTIVATED if active else UnitEvent.Kind.DEACTIVATED
         UnitEvent.objects.create(unit=unit, kind=kind, actor=actor)
+        _members_changed([unit.pk])  # its members' home units move to (or back from) their other units
     return unit
 
 
@@ -268,6 +290,7 @@ def save_person(
         raise TypeError(f"unknown person fields: {sorted(unknown)}")
     if person is None:
         person = Person(root=root)
+    before = (person.is_active, person.kind) if person.pk else None
     for key, value in fields.items():
         setattr(person, key, value)
     if "name" in fields:
@@ -287,6 +310,8 @@ def save_person(
                 {"external_number": _("编号 %(number)s 已被使用") % {"number": person.external_number}}
             )
     person.save()
+    if before is not None and before != (person.is_active, person.kind):
+        _members_changed(_units_of([person.pk]))  # counted in (or out of) their units' figures
     return person
 
 
@@ -308,14 +333,18 @@ def add_membership(person: Person, unit: Unit, role: str = MembershipRole.MEMBER
     """Put a person in a unit with a role (idempotent)."""
     if role not in MembershipRole.values:
         raise ValidationError({"role": _("未知的成员角色")})
-    membership, _created = Membership.objects.get_or_create(person=person, unit=unit, role=role)
+    membership, created = Membership.objects.get_or_create(person=person, unit=unit, role=role)
+    if created:
+        _members_changed([unit.pk])
     return membership
 
 
 @transaction.atomic
 def remove_membership(membership: Membership) -> None:
     """Take a person out of a unit role."""
+    unit_id = membership.unit_id
     membership.delete()
+    _members_changed([unit_id])
 
 
 @transaction.atomic
@@ -587,6 +616,7 @@ def bulk_add_memberships(rows: Iterable[tuple[int, int, str]], batch_size: int =
             raise ValidationError({"role": _("未知的成员角色")})
         objs.append(Membership(person_id=person_id, unit_id=unit_id, role=role))
     Membership.objects.bulk_create(objs, batch_size=batch_size, ignore_conflicts=True)
+    _members_changed(m.unit_id for m in objs)
 
 
 @transaction.atomic
@@ -676,8 +706,13 @@ def bulk_update_people(changes: Iterable[tuple[Person, Iterable[str]]], batch_si
         person.updated_at = now
         groups.setdefault(tuple(sorted(names | {"updated_at"})), []).append(person)
     count = 0
+    homed: list[int] = []
     for fields, group in groups.items():
         count += Person.objects.bulk_update(group, list(fields), batch_size=batch_size)
+        if {"is_active", "kind"} & set(fields):
+            homed += [p.pk for p in group]
+    if homed:
+        _members_changed(_units_of(homed))
     return count
 
 
@@ -686,8 +721,12 @@ def bulk_remove_memberships(ids: Iterable[int]) -> int:
     """Delete memberships by id (people moved to another class or room)."""
     ids = list(ids)
     count = 0
+    units: set[int] = set()
     for start in range(0, len(ids), 5000):
-        count += Membership.objects.filter(pk__in=ids[start : start + 5000]).delete()[0]
+        chunk = Membership.objects.filter(pk__in=ids[start : start + 5000])
+        units.update(chunk.values_list("unit_id", flat=True))
+        count += chunk.delete()[0]
+    _members_changed(units)
     return count
 
 
@@ -848,6 +887,7 @@ def insert_memberships(items: Iterable[tuple[int, int, str]]) -> int:
             raise ValidationError({"role": _("未知的成员角色")})
         rows.append((person_id, unit_id, role, now))
     _insert_many(Membership, ("person", "unit", "role", "created_at"), rows, ignore_conflicts=True)
+    _members_changed(row[1] for row in rows)
     return len(rows)
 
 

@@ -9,16 +9,17 @@ class ReportsConfig(AppConfig):
 
     def ready(self) -> None:
         # reach, campaigns and org must not import reports (imports run one way), so they tell us about
-        # changed attestations and campaigns and moved units through the core.hooks registry; the menu
-        # and the scheduler ask for our part the same way (see fanzha/core/hooks.py, menu.py, jobs.py).
+        # changed attestations, campaigns and memberships and moved units through the core.hooks registry;
+        # the menu and the scheduler ask for our part the same way (fanzha/core/hooks.py, menu.py, jobs.py).
         from fanzha.core import hooks, jobs, menu
 
-        from .kpis import on_attestations_changed, on_campaigns_changed, on_units_added
+        from .kpis import on_attestations_changed, on_campaigns_changed, on_membership_changed, on_units_added
         from .tasks import JOBS
 
         hooks.on_attestations_changed(on_attestations_changed)
         hooks.on_units_added(on_units_added)
         hooks.on_campaigns_changed(on_campaigns_changed)
+        hooks.on_membership_changed(on_membership_changed)
         jobs.register(*JOBS)
         menu.register(
             menu.Entry(

@@ -27,10 +27,15 @@ Counts
     Days are campaign weeks (``week_start``): a rebuild books each counted attestation in the week
     of its ``at``, the incremental update books a change in the week it happens.
 
+    ``apply_membership(unit_ids)`` is the handler of ``core.hooks.membership_changed`` (people
+    joining, leaving or moving between units, deactivated, or of another kind): it recomputes the
+    homes of the units' people and books each moved home the same way, −1 where the person counted
+    and +1 where they count now, in the people count and in each item they hold.
+
 What the incremental update does not follow (``rebuild`` does, run by ``fanzha rollup``, e.g.
-nightly): people joining or leaving units (the denominators), units moving in the tree (the
-``units_added`` hook rebuilds the campaigns whose counts the moved units hold), and activities
-recorded since the last refresh (the compliance tally is as of its ``day``).
+nightly): units moving in the tree (the ``units_added`` hook rebuilds the campaigns whose counts the
+moved units hold), and activities recorded since the last refresh (the compliance tally is as of its
+``day``; the campaigns whose activities or people changed are marked and refreshed every minute).
 """
 
 from __future__ import annotations
@@ -41,11 +46,14 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import reduce
+from operator import or_
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from fanzha.campaigns import compliance
@@ -186,15 +194,19 @@ class Home:
     kind: str
 
 
+def stored_homes(person_ids: Iterable[int]) -> dict[int, Home]:
+    """The homes ``PersonHome`` holds for these people (none computed)."""
+    rows = PersonHome.objects.filter(person_id__in=set(person_ids))
+    return {
+        person_id: Home(unit_id, path, kind)
+        for person_id, unit_id, path, kind in rows.values_list("person_id", "unit_id", "unit__path", "kind")
+    }
+
+
 def homes_of(person_ids: Iterable[int]) -> dict[int, Home]:
     """The home of each person (computed and stored for people not seen by ``refresh_homes`` yet)."""
     ids = set(person_ids)
-    found = {
-        person_id: Home(unit_id, path, kind)
-        for person_id, unit_id, path, kind in PersonHome.objects.filter(person_id__in=ids).values_list(
-            "person_id", "unit_id", "unit__path", "kind"
-        )
-    }
+    found = stored_homes(ids)
     missing = ids - found.keys()
     if missing:
         best: dict[int, tuple[tuple[int, int, int], Home]] = {}
@@ -548,21 +560,20 @@ def apply_changes(changes: Sequence[AttestationChange], today: date | None = Non
                 continue
             for prefix in ancestors(home.path, top[0]):
                 counts[(campaign_id, prefix, item_metric(item, home.kind))] += step
-        ids = dict(Unit.objects.filter(path__in={p for _c, p, _m in counts}).values_list("path", "pk"))
-        params = [
-            (
-                campaign_id,
-                ids[prefix],
-                metric,
-                connection.ops.adapt_datefield_value(tops[campaign_id][1]),
-                step,
-            )
-            for (campaign_id, prefix, metric), step in sorted(counts.items())
-            if step and prefix in ids
-        ]
-        if params:
-            with connection.cursor() as cursor:
-                cursor.executemany(UPSERT.format(kpi=_tables()["kpi"]), params)
+        return _upsert(counts, {pk: week for pk, (_path, week) in tops.items()})
+
+
+def _upsert(counts: Counter[tuple[int, str, str]], weeks: dict[int, date]) -> int:
+    """Add each ``(campaign id, unit path, metric)`` step to the row of the campaign's week; returns rows."""
+    ids = dict(Unit.objects.filter(path__in={p for _c, p, _m in counts}).values_list("path", "pk"))
+    params = [
+        (campaign_id, ids[prefix], metric, connection.ops.adapt_datefield_value(weeks[campaign_id]), step)
+        for (campaign_id, prefix, metric), step in sorted(counts.items())
+        if step and prefix in ids
+    ]
+    if params:
+        with connection.cursor() as cursor:
+            cursor.executemany(UPSERT.format(kpi=_tables()["kpi"]), params)
     return len(params)
 
 
@@ -573,6 +584,116 @@ def on_attestations_changed(changes: Sequence[AttestationChange]) -> None:
         apply_changes(changes)
     except DatabaseError:
         log.exception("KPI counts not updated for %d attestation changes; run `fanzha rollup`", len(changes))
+
+
+CHUNK = 5000  # ids per ``IN (…)``: well under every database's limit of parameters
+
+
+def _chunks(ids: Sequence[int]) -> Iterable[Sequence[int]]:
+    for start in range(0, len(ids), CHUNK):
+        yield ids[start : start + CHUNK]
+
+
+def apply_membership(unit_ids: Sequence[int], today: date | None = None) -> set[int]:
+    """Follow people joining, leaving or changing in these units: recompute the homes of their members
+    (and of the people whose home they were), and book each moved home in this week's counts.
+
+    A person whose home moved from A to B (or who lost or gained a home) counts −1 in A and its
+    ancestors and +1 in B and its ancestors, in the people count of their kind and in each item they
+    hold a counted attestation of, in every campaign that has counts above A or B; exactly what a
+    ``rebuild`` would find, without recounting a campaign. Returns the campaigns whose counts changed.
+    """
+    ids = sorted(set(unit_ids))
+    roots: set[str] = set()
+    for chunk in _chunks(ids):
+        roots.update(path[:STEP] for path in Unit.objects.filter(pk__in=chunk).values_list("path", flat=True))
+    counted = Campaign.objects.filter(
+        Exists(KpiCount.objects.filter(campaign=OuterRef("pk"))),
+        reduce(or_, [Q(unit__path__startswith=root) for root in roots], Q(pk__in=[])),
+    )
+    if not counted.exists():
+        return set()  # no campaign counts these people: the next campaign or the nightly run homes them
+    today = today or timezone.localdate()
+    with transaction.atomic():
+        # The people concerned, locked (PostgreSQL) so that two changes of one person book one move.
+        concerned: set[int] = set()
+        for chunk in _chunks(ids):
+            members = Q(pk__in=Membership.objects.filter(unit_id__in=chunk).values("person_id"))
+            homed = Q(pk__in=PersonHome.objects.filter(unit_id__in=chunk).values("person_id"))
+            lock = Person.objects.select_for_update().filter(members | homed).order_by("pk")
+            concerned.update(lock.values_list("pk", flat=True))
+        people = sorted(concerned)
+        old: dict[int, Home] = {}
+        new: dict[int, Home] = {}
+        for chunk in _chunks(people):
+            old.update(stored_homes(chunk))  # as the counts know them: people without one count nowhere
+            PersonHome.objects.filter(person_id__in=chunk).delete()
+            new.update(homes_of(chunk))
+        moved = [p for p in people if old.get(p) != new.get(p)]
+        if not moved:
+            return set()
+        prefixes = {
+            prefix
+            for home in (*(old.get(p) for p in moved), *(new.get(p) for p in moved))
+            if home is not None
+            for prefix in ancestors(home.path, home.path[:STEP])
+        }
+        tops = {
+            pk: (path, week_start(first, today))
+            for pk, path, first in counted.filter(unit__path__in=prefixes).values_list(
+                "pk", "unit__path", "starts_on"
+            )
+        }
+        if not tops:
+            return set()
+        items: defaultdict[tuple[int, int], list[str]] = defaultdict(list)
+        for chunk in _chunks(moved):
+            rows = Attestation.objects.filter(campaign_id__in=tops, person_id__in=chunk, status__in=COUNTED)
+            for campaign_id, person_id, item in rows.values_list("campaign_id", "person_id", "item"):
+                items[(campaign_id, person_id)].append(item)
+        counts: Counter[tuple[int, str, str]] = Counter()
+        for campaign_id, (top, _week) in tops.items():
+            for person_id in moved:
+                for home, step in ((old.get(person_id), -1), (new.get(person_id), 1)):
+                    if home is None:
+                        continue
+                    metrics = [people_metric(home.kind)]
+                    metrics += [item_metric(i, home.kind) for i in items.get((campaign_id, person_id), ())]
+                    for prefix in ancestors(home.path, top):
+                        for metric in metrics:
+                            counts[(campaign_id, prefix, metric)] += step
+        _upsert(counts, {pk: week for pk, (_path, week) in tops.items()})
+    return set(tops)
+
+
+def campaigns_over(unit_ids: Sequence[int]) -> set[int]:
+    """The counted campaigns on these units or above them: a measured obligation's roster is everyone
+    with a place in the unit, so a new place changes it even when nobody's home moved."""
+    prefixes: set[str] = set()
+    ids = sorted(set(unit_ids))
+    for chunk in _chunks(ids):
+        for path in Unit.objects.filter(pk__in=chunk).values_list("path", flat=True):
+            prefixes.update(ancestors(path, path[:STEP]))
+    counted = Campaign.objects.filter(
+        Exists(KpiCount.objects.filter(campaign=OuterRef("pk"))), unit__path__in=prefixes
+    )
+    return set(counted.values_list("pk", flat=True))
+
+
+def on_membership_changed(unit_ids: Sequence[int]) -> None:
+    """The ``core.hooks.membership_changed`` handler: homes and counts follow at once (``apply_membership``);
+    the campaigns whose counts moved or that lie over the units are marked for the minute's
+    ``refresh_stale``, since a measured obligation ("every parent notice signed") is judged on the
+    unit's people. The change has committed, so a failure here is logged, and the nightly ``rebuild``
+    puts the counts right."""
+    try:
+        changed = apply_membership(unit_ids) | campaigns_over(unit_ids)
+        if changed:
+            mark_stale(changed)
+    except DatabaseError:
+        log.exception(
+            "KPI counts not updated for membership changes in %d unit(s); run `fanzha rollup`", len(unit_ids)
+        )
 
 
 def start_counting(campaign: Campaign) -> RebuildResult:

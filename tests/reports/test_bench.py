@@ -26,12 +26,14 @@ def test_bench_rollup_prints_one_json_object(monkeypatch):
         "dashboard_ms",
         "update_ms",
         "change_to_dashboard_ms",
+        "membership_to_dashboard_ms",
     ):
         assert key in result, key
     assert result["people"] > 500 and result["units"] > 100
     assert result["attestations"] == Attestation.objects.count() > 0
     assert result["update_seen"] is True  # the root's figure changed after one attestation did
     assert result["change_seen"] is True  # … and after a member signed the pledge
+    assert result["membership_seen"] is True  # … and after a student joined a class
     assert "building the large demo world" in err.getvalue()
 
     again_out, again_err = StringIO(), StringIO()
@@ -41,4 +43,5 @@ def test_bench_rollup_prints_one_json_object(monkeypatch):
     again = json.loads(again_out.getvalue())
     assert again["attestations"] == result["attestations"]
     assert again["kpi_rows"] == result["kpi_rows"]
+    assert again["membership_seen"] is True  # the person taken out last time joins again
     assert "writing attestations" not in again_err.getvalue()

@@ -1,5 +1,6 @@
 """Live dashboards (issue 13, item 6): a campaign is counted the moment it starts, activity changes
-reach the compliance figures through the minute job, and the nightly roll-up only repairs."""
+reach the compliance figures through the minute job, people joining, leaving or moving between units
+reach the counts at once (``core.hooks.membership_changed``), and the nightly roll-up only repairs."""
 
 from __future__ import annotations
 
@@ -12,7 +13,11 @@ from django.utils import timezone
 from fanzha.campaigns.activities import actions as activity_actions
 from fanzha.campaigns.models import Obligation
 from fanzha.core import jobs
-from fanzha.reports import queries
+from fanzha.org import actions as org_actions
+from fanzha.org.models import Membership
+from fanzha.reach import actions as reach_actions
+from fanzha.reach.models import Attestation
+from fanzha.reports import kpis, queries
 from fanzha.reports.models import KpiCount, PersonHome, StaleCampaign
 from fanzha.reports.tasks import rollup_changes
 from tests.campaigns import files
@@ -98,3 +103,125 @@ def test_the_demo_shows_coverage_for_every_campaign_without_a_rollup(db, django_
         # every goal of every demo campaign is on its dashboard (item 5)
         rows = queries.goal_rows(queries.Kpis(campaign), figures)
         assert len(rows) == campaign.goals.count(), campaign.title
+
+
+# Membership changes (people joining, leaving or moving between units) --------------------------------
+
+
+def unit_people(campaign, unit) -> int:
+    return queries.Kpis(campaign).figures(queries.sums(campaign, [unit.pk])[unit.pk]).people
+
+
+def started(cast: Cast, capture) -> object:
+    with capture(execute=True):
+        campaign = start_campaign(cast)
+    return campaign
+
+
+def nothing_to_repair(campaign) -> bool:
+    """The nightly roll-up, run now, finds every count right already."""
+    kpis.refresh_homes()
+    return kpis.rebuild(campaign, history=False).counts == 0
+
+
+def test_a_student_added_to_a_class_reaches_the_dashboard_within_a_minute(
+    cast: Cast, django_capture_on_commit_callbacks
+):
+    campaign = started(cast, django_capture_on_commit_callbacks)
+    root, cls = unit_people(campaign, cast.uni), unit_people(campaign, cast.cs2301)
+    with django_capture_on_commit_callbacks(execute=True):
+        newcomer = org_actions.enrol_person(unit=cast.cs2301, name="新同学", kind="student")
+    assert StaleCampaign.objects.filter(campaign=campaign).exists()  # its compliance follows too
+    rollup_changes.call()
+    assert unit_people(campaign, cast.uni) == root + 1
+    assert unit_people(campaign, cast.cs2301) == cls + 1
+    assert nothing_to_repair(campaign)
+
+    membership = Membership.objects.get(person=newcomer, unit=cast.cs2301)
+    with django_capture_on_commit_callbacks(execute=True):
+        org_actions.remove_membership(membership)
+    rollup_changes.call()
+    assert unit_people(campaign, cast.uni) == root
+    assert unit_people(campaign, cast.cs2301) == cls
+    assert nothing_to_repair(campaign)
+
+
+def test_a_student_moved_between_classes_takes_their_pledge_along(
+    cast: Cast, django_capture_on_commit_callbacks
+):
+    campaign = started(cast, django_capture_on_commit_callbacks)
+    with django_capture_on_commit_callbacks(execute=True):
+        reach_actions.attest(campaign, cast.math_student, "pledge_signed", Attestation.Status.VERIFIED)
+    pledges = {u: root_pledges(campaign, u) for u in (cast.uni, cast.ma2301, cast.cs2302)}
+    membership = Membership.objects.get(person=cast.math_student, unit=cast.ma2301)
+    with django_capture_on_commit_callbacks(execute=True):
+        org_actions.remove_membership(membership)
+        org_actions.add_membership(cast.math_student, cast.cs2302)
+    rollup_changes.call()
+    assert root_pledges(campaign, cast.uni) == pledges[cast.uni]
+    assert root_pledges(campaign, cast.ma2301) == pledges[cast.ma2301] - 1
+    assert root_pledges(campaign, cast.cs2302) == pledges[cast.cs2302] + 1
+    assert nothing_to_repair(campaign)
+
+
+def root_pledges(campaign, unit) -> int:
+    figures = queries.Kpis(campaign).figures(queries.sums(campaign, [unit.pk])[unit.pk])
+    return figures.items["pledge_signed"].done
+
+
+def test_a_deactivated_student_leaves_the_dashboard(cast: Cast, django_capture_on_commit_callbacks):
+    campaign = started(cast, django_capture_on_commit_callbacks)
+    root = unit_people(campaign, cast.uni)
+    with django_capture_on_commit_callbacks(execute=True):
+        org_actions.save_person(root=cast.uni, person=cast.math_student, is_active=False)
+    assert unit_people(campaign, cast.uni) == root - 1
+    assert nothing_to_repair(campaign)
+
+
+def test_a_roster_import_reaches_the_dashboard_within_a_minute(
+    cast: Cast, django_capture_on_commit_callbacks
+):
+    from tests.org.roster import files
+
+    campaign = started(cast, django_capture_on_commit_callbacks)
+    root, cls = unit_people(campaign, cast.uni), unit_people(campaign, cast.cs2301)
+    rows = [files.student("S9001", "甲同学"), files.student("S9002", "乙同学")]
+    with django_capture_on_commit_callbacks(execute=True):
+        result = files.run(files.xlsx(rows), cast.uni)
+    assert result.committed, result.problems
+    rollup_changes.call()
+    assert unit_people(campaign, cast.uni) == root + 2
+    assert unit_people(campaign, cast.cs2301) == cls + 2
+    assert nothing_to_repair(campaign)
+
+
+def test_a_change_outside_the_campaign_marks_nothing(cast: Cast, django_capture_on_commit_callbacks):
+    campaign = started(cast, django_capture_on_commit_callbacks)
+    rows = list(KpiCount.objects.filter(campaign=campaign).values_list("unit_id", "metric", "day", "value"))
+    with django_capture_on_commit_callbacks(execute=True):
+        org_actions.enrol_person(unit=cast.oc01, name="外校同学", kind="student")
+    assert not StaleCampaign.objects.exists()
+    assert (
+        list(KpiCount.objects.filter(campaign=campaign).values_list("unit_id", "metric", "day", "value"))
+        == rows
+    )
+
+
+def test_a_deactivated_class_moves_its_students_homes_at_once(cast: Cast, django_capture_on_commit_callbacks):
+    campaign = started(cast, django_capture_on_commit_callbacks)
+    assert unit_people(campaign, cast.cs2301) > 0
+    with django_capture_on_commit_callbacks(execute=True):
+        org_actions.set_unit_active(cast.cs2301, False)
+    assert not PersonHome.objects.filter(unit=cast.cs2301).exists()
+    assert nothing_to_repair(campaign)
+
+
+def test_a_new_place_that_moves_no_home_still_refreshes_compliance(
+    cast: Cast, django_capture_on_commit_callbacks
+):
+    campaign = started(cast, django_capture_on_commit_callbacks)
+    home = PersonHome.objects.get(person=cast.student).unit_id
+    with django_capture_on_commit_callbacks(execute=True):
+        org_actions.add_membership(cast.student, cast.d1)  # a second place: the class stays the home
+    assert PersonHome.objects.get(person=cast.student).unit_id == home
+    assert StaleCampaign.objects.filter(campaign=campaign).exists()  # the dorm's roster changed
