@@ -4,7 +4,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
-from fanzha.cases.api import AlertViewSet, CaseViewSet
+from fanzha.cases.api import AlertViewSet, CaseViewSet, StatsView
 from fanzha.org.api import MembershipViewSet, PersonViewSet, UnitViewSet
 
 from .auth import ObtainTokenView
@@ -18,6 +18,7 @@ router.register("alerts", AlertViewSet, basename="alert")
 
 urlpatterns = [
     path("v1/auth/token/", ObtainTokenView.as_view(), name="api-token"),
+    path("v1/stats/", StatsView.as_view(), name="api-stats"),
     path("v1/", include(router.urls)),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # the split view serves its start-up script as a file: no inline script under the CSP

@@ -21,8 +21,10 @@ from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import exceptions, mixins, serializers, status
 from rest_framework.decorators import action
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from fanzha.api.fields import ScopedRelatedField
 from fanzha.api.viewsets import ScopedViewSet, django_errors_as_400
@@ -32,8 +34,10 @@ from fanzha.org.scope import Cap, people_for, units_for
 
 from . import actions
 from . import intake as cases_intake
+from .cardfraud import queries as cardfraud
 from .models import (
     Alert,
+    CardHandling,
     Case,
     CaseEvent,
     CaseState,
@@ -48,6 +52,7 @@ from .models import (
     TransferMethod,
 )
 from .queries import alerts_for, cases_for
+from .stats import queries as stats
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 
@@ -517,3 +522,139 @@ class AlertViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewS
         with django_errors_as_400():
             acknowledge_alert(alert, request.user, note=serializer.validated_data["note"])
         return self.respond(alert)
+
+
+# Statistics -----------------------------------------------------------------------------------------
+#
+# The figures of the statistics page (/cases/stats/) for machines: the cases and losses of a unit's
+# subtree in a year or a month, by child unit and by type, and the students involved with cards by
+# handling and by unit. Counts only: nothing here names a victim or a student.
+
+
+class StatsUnitSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    code = serializers.CharField()
+    name = serializers.CharField()
+
+
+class StatsCaseUnitSerializer(StatsUnitSerializer):
+    own = serializers.BooleanField(help_text=gettext_lazy("本级登记（不含下级单位）"))
+    cases = serializers.IntegerField()
+    loss = serializers.DecimalField(max_digits=14, decimal_places=2)
+
+
+class StatsTypeSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+    cases = serializers.IntegerField()
+    loss = serializers.DecimalField(max_digits=14, decimal_places=2)
+
+
+class StatsCasesSerializer(serializers.Serializer):
+    count = serializers.IntegerField()
+    loss = serializers.DecimalField(max_digits=14, decimal_places=2)
+    count_year_before = serializers.IntegerField()
+    count_previous = serializers.IntegerField()
+    by_unit = StatsCaseUnitSerializer(many=True)
+    by_type = StatsTypeSerializer(many=True)
+
+
+class CardTotalsSerializer(serializers.Serializer):
+    total = serializers.IntegerField(help_text=gettext_lazy("登记记录数"))
+    students = serializers.IntegerField(help_text=gettext_lazy("涉及学生数"))
+    bank = serializers.IntegerField()
+    phone = serializers.IntegerField()
+    pending = serializers.IntegerField()
+    police = serializers.IntegerField()
+    educated = serializers.IntegerField()
+
+
+class CardHandlingSerializer(serializers.Serializer):
+    code = serializers.ChoiceField(choices=CardHandling.choices)
+    name = serializers.CharField()
+    count = serializers.IntegerField()
+
+
+class CardUnitSerializer(StatsUnitSerializer):
+    own = serializers.BooleanField()
+    total = serializers.IntegerField()
+    educated = serializers.IntegerField()
+    handling = serializers.DictField(child=serializers.IntegerField())
+
+
+class CardStatsSerializer(serializers.Serializer):
+    totals = CardTotalsSerializer()
+    by_handling = CardHandlingSerializer(many=True)
+    by_unit = CardUnitSerializer(many=True)
+
+
+class StatsSerializer(serializers.Serializer):
+    unit = StatsUnitSerializer()
+    year = serializers.IntegerField()
+    month = serializers.IntegerField(allow_null=True)
+    first = serializers.DateField()
+    last = serializers.DateField()
+    cases = StatsCasesSerializer()
+    card_fraud = CardStatsSerializer()
+
+
+def _unit_json(unit: Unit) -> dict[str, Any]:
+    return {"id": unit.pk, "code": unit.code, "name": unit.name}
+
+
+class StatsView(APIView):
+    """The statistics of a unit in your case scope (``unit``, default where your scope begins), for a
+    year (``year``, default this year) or a month (``month``): cases and losses by child unit and type,
+    and the students involved with cards (涉“两卡”) by handling and unit. Counts only, no names. A unit
+    outside the scope answers 404 like a missing one."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("unit", int, description=gettext_lazy("单位 ID（默认：权限范围的起点）")),
+            OpenApiParameter("year", int, description=gettext_lazy("年份（默认：今年）")),
+            OpenApiParameter("month", int, description=gettext_lazy("月份 1–12（默认：全年）")),
+        ],
+        responses=StatsSerializer,
+    )
+    def get(self, request: Request) -> Response:
+        unit = stats.scoped_unit(request.user, str(request.query_params.get("unit", "")))
+        if unit is None:
+            raise exceptions.NotFound()
+        year, month = stats.period_of(request.query_params)
+        report = stats.report(stats.unit_cases(request.user, unit), unit, year, month)
+        period = report.period
+        cards = cardfraud.figures(cardfraud.records_for(request.user), unit, period.first, period.last)
+        change = report.change
+        data = {
+            "unit": _unit_json(unit),
+            "year": year,
+            "month": month,
+            "first": period.first,
+            "last": period.last,
+            "cases": {
+                "count": change.current.cases,
+                "loss": change.current.loss,
+                "count_year_before": change.year_before.cases,
+                "count_previous": change.previous.cases,
+                "by_unit": [
+                    {**_unit_json(r.unit), "own": r.own, "cases": r.tally.cases, "loss": r.tally.loss}
+                    for r in report.units
+                ],
+                "by_type": [
+                    {"code": t.code, "name": t.label, "cases": t.tally.cases, "loss": t.tally.loss}
+                    for t in report.types
+                ],
+            },
+            "card_fraud": {
+                "totals": cards.totals,
+                "by_handling": [{"code": c, "name": label, "count": n} for c, label, n in cards.handling],
+                "by_unit": [
+                    {**_unit_json(r.unit), "own": r.own, "total": r.total, "educated": r.educated}
+                    | {"handling": r.handling}
+                    for r in cards.units
+                ],
+            },
+        }
+        return Response(StatsSerializer(data).data)

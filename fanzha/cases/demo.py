@@ -42,10 +42,12 @@ from fanzha.org.scope import path_q
 
 from . import actions
 from .alerts import actions as alert_actions
+from .cardfraud import actions as cardfraud_actions
 from .intake import CaseInput, IndicatorIn, TransferIn
 from .models import (
     Alert,
     AlertRecipient,
+    CardFraudRecord,
     Case,
     CaseState,
     ContactChannel,
@@ -847,13 +849,92 @@ def settle_alert_messages(now: datetime, recent: timedelta = timedelta(hours=48)
 
 
 def reset_cases(log: Log = print) -> None:
-    """Remove every case of the demo units (their alerts, events, follow-ups go with them), so that a
-    reset can remove the units."""
+    """Remove every case and card-fraud record of the demo units (their alerts, events, follow-ups go
+    with them), so that a reset can remove the units."""
     roots = [root.path for root in Unit.objects.filter(parent_path="", code__in=org_demo.DEMO_ROOTS)]
     if not roots:
         return
+    cards, _by_model = CardFraudRecord.objects.filter(path_q(roots, "unit__path")).delete()
+    if cards:
+        log(f"removed {cards} card-fraud rows")
     cases = Case.objects.filter(path_q(roots, "unit__path"))
     count = cases.count()
     cases.delete()
     if count:
         log(f"removed {count} cases")
+
+
+# ---------------------------------------------------------------------------------------------
+# Students and the "two cards" (涉"两卡")
+
+# What the demo's card-fraud records say: (card kind, involvement, days ago found, source, handling,
+# education given or "", days ago educated). The student is picked in a class of each college in turn.
+CARD_RECORDS = (
+    (
+        "bank",
+        "sell",
+        40,
+        "公安通报",
+        "police",
+        "保卫处谈话，家长到校共同教育，参加“两卡”法治教育课",
+        35,
+    ),
+    ("phone", "rent", 21, "银行反馈", "warned", "辅导员谈话，签订不出租出借“两卡”承诺书", 18),
+    ("both", "lend", 9, "学生举报", "educated", "班会上开展“两卡”法治教育，个别谈话", 7),
+    ("bank", "rent", 3, "公安通报", "pending", "", 0),
+)
+
+
+def build_card_fraud(log: Log = print, today: date | None = None) -> int:
+    """A few students of the demo university recorded for renting or selling cards, with the handling
+    and the education given (once); returns how many were added (0 when they are there)."""
+    university = _root(org_demo.UNIVERSITY_CODE)
+    if university is None:
+        return 0
+    if CardFraudRecord.objects.filter(unit__path__startswith=university.path).exists():
+        log("[cases] demo card-fraud records already there, kept")
+        return 0
+    from fanzha.campaigns.demo import login_user
+
+    actor = login_user(Role.SCHOOL_ADMIN)
+    if actor is None:
+        return 0
+    today = today or timezone.localdate()
+    colleges = list(Unit.objects.filter(parent_path=university.path, kind=UnitKind.COLLEGE).order_by("path"))
+    picked: list[tuple[Unit, Person]] = []
+    for index in range(len(CARD_RECORDS) if colleges else 0):
+        college = colleges[index % len(colleges)]
+        member = (
+            Membership.objects.filter(
+                unit__path__startswith=college.path,
+                unit__kind=UnitKind.CLASS,
+                person__kind=PersonKind.STUDENT,
+                person__is_active=True,
+            )
+            .exclude(person__external_number=org_demo.DEMO_NUMBERS["student"])
+            .exclude(person_id__in=[p.pk for _u, p in picked])
+            .select_related("unit", "person")
+            .order_by("unit__path", "person__external_number")
+            .first()
+        )
+        if member is not None:
+            picked.append((member.unit, member.person))
+    with transaction.atomic():
+        for (unit, student), (card, involvement, ago, source, handling, education, taught) in zip(
+            picked, CARD_RECORDS, strict=False
+        ):
+            cardfraud_actions.record(
+                unit=unit,
+                student=student,
+                card_kind=card,
+                involvement=involvement,
+                found_on=today - timedelta(days=ago),
+                source=source,
+                details="（演示）卡号与收卡人信息",
+                handling=handling,
+                education=education,
+                educated_on=today - timedelta(days=taught) if education else None,
+                actor=actor,
+            )
+    log(f"[cases] {len(picked)} students recorded for renting or selling cards")
+    return len(picked)

@@ -1145,6 +1145,7 @@ def build_world(size: str = "small", scale: float = 1.0, log: Log = print) -> di
         seconds = time.monotonic() - t0
         log(f"[{section.key}] {section.root.name}: {units + 1:,} units, {people:,} people, {seconds:.1f} s")
     ensure_demo_member_code(ensure_superuser())
+    ensure_pupil_parent()
     if any(built.values()) and size == "large":
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE")
@@ -1169,6 +1170,59 @@ def ensure_demo_member_code(actor: User) -> None:
     ).first()
     if student is not None:
         credentials.issue_chosen_code(student, DEMO_MEMBER_CODE, actor)
+
+
+def demo_pupil() -> Person | None:
+    """The pupil whose parent is the demo's parent login of the county (篇三): the first student, by
+    number, of the class the demo class teacher (班主任) runs who has a guardian with a phone."""
+    grant = (
+        RoleGrant.objects.filter(
+            role=Role.CLASS_TEACHER,
+            user__person__external_number=DEMO_NUMBERS["class_teacher"],
+            user__person__root__parent_path="",
+            user__person__root__code=EDUCATION_CODE,
+        )
+        .select_related("unit")
+        .first()
+    )
+    if grant is None:
+        return None
+    return (
+        Person.objects.filter(
+            kind=PersonKind.STUDENT,
+            is_active=True,
+            memberships__unit=grant.unit,
+            guardians__guardian__phone_enc__gt="",
+        )
+        .order_by("external_number", "pk")
+        .distinct()
+        .first()
+    )
+
+
+def pupil_parent(pupil: Person | None = None) -> Person | None:
+    """The demo pupil's first guardian with a phone (the one the parent login signs in as)."""
+    pupil = pupil if pupil is not None else demo_pupil()
+    if pupil is None:
+        return None
+    link = (
+        Guardianship.objects.filter(student=pupil, guardian__phone_enc__gt="")
+        .select_related("guardian__user")
+        .order_by("pk")
+        .first()
+    )
+    return link.guardian if link else None
+
+
+def ensure_pupil_parent() -> User | None:
+    """An account (the demo password) for the demo pupil's parent, who signs in with their phone and
+    finds the parent notice to sign and the app to install on /me/ (created once)."""
+    guardian = pupil_parent()
+    if guardian is None:
+        return None
+    if guardian.user is not None:
+        return guardian.user
+    return actions.create_account(guardian, settings.FANZHA_DEMO_PASSWORD)
 
 
 DEMO_ROOTS = [UNIVERSITY_CODE, EDUCATION_CODE, POLICE_CODE, BANK_CODE, PROVINCE_CODE]
@@ -1217,6 +1271,7 @@ ROLE_LABELS = {
     "dorm_head": "宿舍长（学生）",
     "student": "学生",
     "parent": "家长",
+    "pupil_parent": "家长（初中）",
     "superuser": "超级管理员",
 }
 
@@ -1272,6 +1327,26 @@ def demo_logins() -> list[DemoLogin]:
         number = person.external_number if person else DEMO_NUMBERS.get(role, "")
         user = person.user if person else None
         result.append(DemoLogin(str(role), number, person.name if person else "", describe(user), user))
+        if role == "class_teacher":  # a parent of that class: the notice to sign, the app to install
+            pupil = demo_pupil()
+            guardian = pupil_parent(pupil)
+            classes = (
+                [
+                    named(m.unit)
+                    for m in pupil.memberships.filter(unit__kind=UnitKind.CLASS).select_related("unit")
+                ]
+                if pupil is not None
+                else []
+            )
+            result.append(
+                DemoLogin(
+                    "pupil_parent",
+                    crypto.decrypt(guardian.phone_enc) if guardian else "",
+                    guardian.name if guardian else "",
+                    f"{pupil.name}的家长（{'、'.join(classes)}）" if pupil and guardian else "（未找到）",
+                    guardian.user if guardian else None,
+                )
+            )
         if role == "student":
             link = (
                 Guardianship.objects.filter(student=person, guardian__user__isnull=False)
@@ -1356,5 +1431,8 @@ def format_logins(logins: Sequence[DemoLogin]) -> str:
     lines.append(
         "家长手机端: 班级自助链接 → 家长登录，填上表家长的手机号；短信验证码不真实发送，"
         "以系统管理员登录后在 /notifications/sms-demo/（演示短信）查看"
+    )
+    lines.append(
+        "家长（初中）: 用上表的手机号和密码登录，在“我的任务”（/me/）签署家长告知书、登记安装国家反诈中心APP"
     )
     return "\n".join(lines)

@@ -410,6 +410,36 @@ def sign_pledge(campaign: Campaign, person: Person, png: bytes, at: datetime | N
     return attest(campaign, person, Item.PLEDGE_SIGNED, S.DECLARED, at, signature=png)
 
 
+def _declare(
+    campaign: Campaign,
+    rows: list[tuple[Person, str]],
+    screenshot: File | None,
+    at: datetime | None,
+    by_guardian: Person | None = None,
+) -> list[Attestation]:
+    """The write loop of the self-declarations (``declare_app``, ``declare_parent_app``): each (person,
+    item) not counted yet becomes "declared", all with the one screenshot, stored once (and removed
+    again when a write fails). Rows already counted stay as they were. Returns what changed."""
+    at = at or timezone.now()
+    todo = [(p, i) for p, i in rows if not ((row := _locked_row(campaign, p, i)) and row.is_counted)]
+    if not todo:
+        return []
+    name = _store_evidence(screenshot) if screenshot is not None else ""
+    changes: list[_Change] = []
+    try:
+        for person, item in todo:
+            _row, change = _write(
+                campaign, person, item, S.DECLARED, at, evidence=name, by_guardian=by_guardian
+            )
+            if change is not None:
+                changes.append(change)
+    except Exception:
+        _discard([name])
+        raise
+    _notify(campaign, changes)
+    return [c.attestation for c in changes]
+
+
 @transaction.atomic
 def declare_app(
     campaign: Campaign,
@@ -431,22 +461,7 @@ def declare_app(
     _check_people(campaign, wanted[0], [person])
     if screenshot is not None:
         check_screenshot(screenshot)
-    at = at or timezone.now()
-    todo = [i for i in wanted if not ((row := _locked_row(campaign, person, i)) and row.is_counted)]
-    if not todo:
-        return []
-    name = _store_evidence(screenshot) if screenshot is not None else ""
-    changes: list[_Change] = []
-    try:
-        for item in todo:
-            _row, change = _write(campaign, person, item, S.DECLARED, at, evidence=name)
-            if change is not None:
-                changes.append(change)
-    except Exception:
-        _discard([name])
-        raise
-    _notify(campaign, changes)
-    return [c.attestation for c in changes]
+    return _declare(campaign, [(person, item) for item in wanted], screenshot, at)
 
 
 @transaction.atomic
@@ -503,22 +518,7 @@ def declare_parent_app(
     _check_people(campaign, item, kids)
     if screenshot is not None:
         check_screenshot(screenshot)
-    at = at or timezone.now()
-    todo = [c for c in kids if not ((row := _locked_row(campaign, c, item)) and row.is_counted)]
-    if not todo:
-        return []
-    name = _store_evidence(screenshot) if screenshot is not None else ""
-    changes: list[_Change] = []
-    try:
-        for child in todo:
-            _row, change = _write(campaign, child, item, S.DECLARED, at, evidence=name, by_guardian=guardian)
-            if change is not None:
-                changes.append(change)
-    except Exception:
-        _discard([name])
-        raise
-    _notify(campaign, changes)
-    return [c.attestation for c in changes]
+    return _declare(campaign, [(child, item) for child in kids], screenshot, at, by_guardian=guardian)
 
 
 # Attendance as proof -------------------------------------------------------------------------------

@@ -233,6 +233,7 @@ EXPECTED_GRANTS = {
     Role.PSYCHOLOGIST: {(Role.PSYCHOLOGIST, UnitKind.SCHOOL)},
     "kg_teacher": {(Role.CLASS_TEACHER, UnitKind.CLASS)},
     "class_teacher": {(Role.CLASS_TEACHER, UnitKind.CLASS)},
+    "pupil_parent": set(),  # a parent of the class teacher's class: the notice and the app (篇三)
     Role.DORM_MANAGER: {(Role.DORM_MANAGER, UnitKind.DORM_BUILDING)},
     "dorm_head": set(),
     Role.POLICE_ADMIN: {(Role.POLICE_ADMIN, UnitKind.POLICE_BUREAU)},
@@ -263,7 +264,8 @@ def test_demo_logins_exist_with_the_right_grants(world):
     # Numbers that name an account name only that one account (all demo accounts share a password).
     numbers = [d.login for d in logins]
     assert len(set(numbers)) == len(numbers)
-    assert Person.objects.filter(user__isnull=False, external_number__in=numbers).count() == len(numbers) - 2
+    # (the superuser and the two parents sign in by name and phone)
+    assert Person.objects.filter(user__isnull=False, external_number__in=numbers).count() == len(numbers) - 3
     # The teachers teach the classes they are granted: a kindergarten's, a middle school's first class.
     for key, school in (("kg_teacher", "青山县实验幼儿园"), ("class_teacher", "青山县第一初级中学")):
         login = next(d for d in logins if d.role == key)

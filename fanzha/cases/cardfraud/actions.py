@@ -18,6 +18,7 @@ from fanzha.org.models import Membership, Person, PersonKind, Unit
 from fanzha.org.scope import Cap, in_scope
 
 from ..models import CardFraudEvent, CardFraudRecord, CardHandling, CardInvolvement, CardKind
+from .queries import can_reveal
 
 
 def _require(actor: Any, unit: Unit, cap: Cap) -> None:
@@ -117,15 +118,18 @@ def handle(
 
 @transaction.atomic
 @sensitive_variables()
-def reveal(row: CardFraudRecord, actor: Any) -> str:
-    """The card details for a role that needs them (``CASE_REVEAL``), audited; never written anywhere."""
-    _require(actor, row.unit, Cap.CASE_REVEAL)
+def reveal(row: CardFraudRecord, actor: Any) -> dict[str, str]:
+    """The student's name and number and the card details, for a role that handles the student
+    (``queries.can_reveal``: ``CASE_REVEAL``, or the school's or college's administrator), audited;
+    the values are returned for this one response and never written anywhere."""
+    if actor is None or not can_reveal(actor, row):
+        raise PermissionDenied(_("您没有权限查看学生姓名和卡片信息"))
     AuditRecord.objects.create(
         actor=actor,
         action=AuditRecord.Action.REVEAL,
         object_type="card_fraud",
         object_id=str(row.pk),
-        detail="details",
+        detail="student,details",
     )
     CardFraudEvent.objects.create(record=row, kind=CardFraudEvent.Kind.REVEALED, actor=actor)
-    return row.details
+    return {"name": row.student.name, "number": row.student.external_number, "details": row.details}

@@ -102,7 +102,7 @@ def cardfraud_new(request: AuthedRequest) -> HttpResponse:
 
 
 def _detail(
-    request: AuthedRequest, row: CardFraudRecord, revealed: str | None = None, **extra: Any
+    request: AuthedRequest, row: CardFraudRecord, revealed: dict[str, str] | None = None, **extra: Any
 ) -> HttpResponse:
     can_edit = in_scope(request.user, row.unit, Cap.CASE_EDIT)
     context = {
@@ -116,11 +116,13 @@ def _detail(
             if can_edit
             else None
         ),
-        "can_reveal": in_scope(request.user, row.unit, Cap.CASE_REVEAL) and bool(row.details_enc),
+        "can_reveal": queries.can_reveal(request.user, row),
         "revealed": revealed,
         "section": "cardfraud",
     }
-    return render(request, "cases/cardfraud_detail.html", context, status=extra.pop("status", 200))
+    response = render(request, "cases/cardfraud_detail.html", context, status=extra.pop("status", 200))
+    response["Cache-Control"] = "no-store"  # a revealed name must not stay in a cache
+    return response
 
 
 @login_required
@@ -148,6 +150,7 @@ def cardfraud_handle(request: AuthedRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def cardfraud_reveal(request: AuthedRequest, pk: int) -> HttpResponse:
-    """Show the card details once, in this response; audited by ``actions.reveal``."""
+    """Show the student's name and the card details once, in this response (403 for a role that may
+    not, 404 out of scope); audited by ``actions.reveal``."""
     row = _record(request, pk)
     return _detail(request, row, revealed=actions.reveal(row, request.user))

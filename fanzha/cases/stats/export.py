@@ -10,6 +10,7 @@ from openpyxl.styles import Font
 
 from fanzha.core import sheets
 
+from ..cardfraud.queries import CardFigures
 from ..export import write_header
 from .queries import Report, duration_text
 
@@ -18,8 +19,9 @@ def _percent(value: float | None) -> str:
     return "—" if value is None else f"{value:+.1f}%"
 
 
-def stats_xlsx(report: Report) -> bytes:
-    """The statistics page as a workbook: summary, by month, by type, by unit, goals, response times."""
+def stats_xlsx(report: Report, cards: CardFigures | None = None) -> bytes:
+    """The statistics page as a workbook: summary, by month, by type, by unit, goals, response times,
+    and (``cards``) the students involved with cards by handling and unit: counts, never a name."""
     book = Workbook()
     summary = book.active
     assert summary is not None
@@ -122,6 +124,37 @@ def stats_xlsx(report: Report) -> bytes:
                         met,
                     ],
                 )
+    if cards is not None:
+        _cards_sheet(book, cards)
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
+
+
+def _cards_sheet(book: Workbook, cards: CardFigures) -> None:
+    """涉“两卡”学生: the totals, the records by handling, and by unit with a column per handling."""
+    sheet = book.create_sheet(_("涉“两卡”学生"))
+    t = cards.totals
+    write_header(sheet, [_("项目"), _("数值")])
+    for label, value in (
+        (_("登记记录"), t["total"]),
+        (_("涉及学生"), t["students"]),
+        (_("涉银行卡"), t["bank"]),
+        (_("涉手机卡"), t["phone"]),
+        (_("已教育"), t["educated"]),
+    ):
+        sheets.append(sheet, [label, value])
+    sheets.append(sheet, [])
+    write_header(sheet, [_("处理方式"), _("记录数")])
+    for _value, label, count in cards.handling:
+        sheets.append(sheet, [label, count])
+    sheets.append(sheet, [])
+    write_header(
+        sheet,
+        [_("单位"), _("代码"), _("登记记录"), _("已教育")] + [label for _v, label, _n in cards.handling],
+    )
+    for row in cards.units:
+        name = _("%(unit)s（本级）") % {"unit": row.unit.name} if row.own else row.unit.name
+        counts = [row.handling[v] for v, _l, _n in cards.handling]
+        sheets.append(sheet, [name, row.unit.code, row.total, row.educated, *counts])
+    sheet.column_dimensions["A"].width = 24

@@ -14,7 +14,7 @@ from __future__ import annotations
 import calendar
 import math
 import statistics
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -28,12 +28,41 @@ from django.utils.translation import gettext as _
 
 from fanzha.campaigns.models import Campaign, Goal
 from fanzha.org.models import Unit
+from fanzha.org.scope import Cap, scope_paths, units_for
 
 from .. import queries
 from ..models import Alert, Case, CaseState, FraudKind, Outcome
 
 CASE_METRICS = ("case_change_yoy", "case_change_mom")
 ZERO = Decimal("0")
+FIRST_YEAR = 2000
+
+
+# What the page and the API are asked for ----------------------------------------------------------
+
+
+def scoped_unit(user: Any, raw: str) -> Unit | None:
+    """The unit ``raw`` (a pk) inside the user's case scope, or where that scope begins when ``raw`` is
+    empty; None when it is not a pk, outside the scope or missing (the caller answers 404 alike)."""
+    units = units_for(user, Cap.CASE_VIEW)
+    if raw:
+        return units.filter(pk=int(raw)).first() if raw.isdigit() else None
+    roots = scope_paths(user, Cap.CASE_VIEW)
+    return Unit.objects.filter(path__in=roots).order_by("path").first()
+
+
+def period_of(params: Mapping[str, str]) -> tuple[int, int | None]:
+    """The year (``year``, default this year) and the month (``month`` 1–12, or None: the whole year);
+    out-of-range values fall back to the default rather than failing."""
+    today = timezone.localdate()
+    year, month = today.year, None
+    raw_year = params.get("year", "") or ""
+    if raw_year.isdigit() and FIRST_YEAR <= int(raw_year) <= today.year + 1:
+        year = int(raw_year)
+    raw_month = params.get("month", "") or ""
+    if raw_month.isdigit() and 1 <= int(raw_month) <= 12:
+        month = int(raw_month)
+    return year, month
 
 
 # Periods ----------------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import content_disposition_header, urlencode
@@ -24,7 +24,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from fanzha.campaigns.queries import campaigns_for
 from fanzha.org.models import Unit
-from fanzha.org.scope import Cap, in_scope, scope_paths, units_for
+from fanzha.org.scope import Cap, in_scope, scope_paths
 from fanzha.org.views import AuthedRequest
 
 from .. import actions
@@ -32,21 +32,14 @@ from ..cardfraud import queries as cardfraud
 from . import export
 from . import queries as stats
 
-FIRST_YEAR = 2000
+FIRST_YEAR = stats.FIRST_YEAR
 YEARS_SHOWN = 6
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _unit(request: AuthedRequest) -> Unit:
     """The unit asked for (``?unit=pk``) inside the case scope, else where the scope begins (404: none)."""
-    units = units_for(request.user, Cap.CASE_VIEW)
-    raw = request.GET.get("unit") or request.POST.get("unit") or ""
-    if raw:
-        if not raw.isdigit():
-            raise Http404
-        return get_object_or_404(units, pk=int(raw))
-    roots = scope_paths(request.user, Cap.CASE_VIEW)
-    unit = Unit.objects.filter(path__in=roots).order_by("path").first()
+    unit = stats.scoped_unit(request.user, request.GET.get("unit") or request.POST.get("unit") or "")
     if unit is None:
         raise Http404
     return unit
@@ -54,15 +47,7 @@ def _unit(request: AuthedRequest) -> Unit:
 
 def _period(request: AuthedRequest) -> tuple[int, int | None]:
     """The year (default this year) and the month (1–12, or None for the whole year)."""
-    today = timezone.localdate()
-    year, month = today.year, None
-    raw_year = request.GET.get("year", "")
-    if raw_year.isdigit() and FIRST_YEAR <= int(raw_year) <= today.year + 1:
-        year = int(raw_year)
-    raw_month = request.GET.get("month", "")
-    if raw_month.isdigit() and 1 <= int(raw_month) <= 12:
-        month = int(raw_month)
-    return year, month
+    return stats.period_of(request.GET)
 
 
 def _query(unit: Unit, year: int, month: int | None) -> str:
@@ -179,13 +164,17 @@ def _xlsx(data: bytes, name: str) -> HttpResponse:
 @login_required
 @require_GET
 def case_stats_export(request: AuthedRequest) -> HttpResponse:
-    """The page's figures as XLSX (aggregates only, nothing about any one victim)."""
+    """The page's figures as XLSX, with the students involved with cards (aggregates only, nothing
+    about any one victim or student)."""
     unit = _unit(request)
     year, month = _period(request)
     report = _report(request, unit, year, month)
     period = f"{year}" + (f"-{month:02d}" if month else "")
+    cards = cardfraud.figures(
+        cardfraud.records_for(request.user), unit, report.period.first, report.period.last
+    )
     return _xlsx(
-        export.stats_xlsx(report),
+        export.stats_xlsx(report, cards),
         _("案件统计-%(unit)s-%(period)s.xlsx") % {"unit": unit.name, "period": period},
     )
 

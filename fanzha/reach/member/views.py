@@ -60,7 +60,7 @@ from ..forms import (
     ParentAppForm,
     SignatureForm,
 )
-from ..models import COUNTED, ClassLink, Item
+from ..models import COUNTED, Attestation, ClassLink, Item
 
 SESSION_KEY = "fanzha_member"
 PENDING_KEY = "fanzha_member_pending"
@@ -413,6 +413,17 @@ def student_groups(member: Member) -> list[dict[str, Any]]:
     return groups
 
 
+def _state(attestations: list[Any]) -> tuple[str, Any]:
+    """A parent row's true state: "" (未完成) until every row counts, else the status and the latest date;
+    a rejected row stays visible as rejected so the parent knows to do it again."""
+    if attestations and all(a is not None and a.is_counted for a in attestations):
+        verified = all(a.status == Attestation.Status.VERIFIED for a in attestations)
+        return ("verified" if verified else "declared"), max(a.at for a in attestations)
+    if any(a is not None and a.status == Attestation.Status.REJECTED for a in attestations):
+        return "rejected", None
+    return "", None
+
+
 def _parent_app(member: Member, campaign: Campaign, children: list[Person], done: dict[Any, Any]) -> Any:
     """The parent's own app row of a campaign that asks for it: counted once every child counts it."""
     if Item.PARENT_APP_INSTALLED not in queries.campaign_items(campaign):
@@ -420,11 +431,12 @@ def _parent_app(member: Member, campaign: Campaign, children: list[Person], done
     concerned = [c for c in children if queries.applies(Item.PARENT_APP_INSTALLED, c.kind)]
     if not concerned:
         return None
-    rows = [done.get((c.pk, Item.PARENT_APP_INSTALLED)) for c in concerned]
-    counted = all(r is not None and r.is_counted for r in rows)
+    status, at = _state([done.get((c.pk, Item.PARENT_APP_INSTALLED)) for c in concerned])
     return {
-        "done": counted,
-        "status": rows[0].status if counted and rows[0] is not None else "",
+        "label": _("安装国家反诈中心APP"),
+        "done": status in COUNTED,
+        "status": status,
+        "at": at,
         "url": reverse("member_parent_app", args=[member.link.token, campaign.pk]),
     }
 
@@ -439,15 +451,23 @@ def guardian_groups(member: Member) -> tuple[list[dict[str, Any]], list[Person]]
         if Item.PARENT_NOTICE_SIGNED not in items and Item.PARENT_APP_INSTALLED not in items:
             continue
         done = queries.attestations_of(campaign, [c.pk for c in children])
-        rows = [
-            {
-                "child": child,
-                "attestation": done.get((child.pk, Item.PARENT_NOTICE_SIGNED)),
-                "url": reverse("member_notice", args=[member.link.token, campaign.pk, child.pk]),
-            }
-            for child in children
-            if Item.PARENT_NOTICE_SIGNED in items and queries.applies(Item.PARENT_NOTICE_SIGNED, child.kind)
-        ]
+        rows = []
+        for child in children:
+            if Item.PARENT_NOTICE_SIGNED not in items or not queries.applies(
+                Item.PARENT_NOTICE_SIGNED, child.kind
+            ):
+                continue
+            status, at = _state([done.get((child.pk, Item.PARENT_NOTICE_SIGNED))])
+            rows.append(
+                {
+                    "label": _("家长防骗告知书"),
+                    "child": child,
+                    "done": status in COUNTED,
+                    "status": status,
+                    "at": at,
+                    "url": reverse("member_notice", args=[member.link.token, campaign.pk, child.pk]),
+                }
+            )
         groups.append(
             {"campaign": campaign, "children": rows, "app": _parent_app(member, campaign, children, done)}
         )

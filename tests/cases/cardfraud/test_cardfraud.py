@@ -67,8 +67,8 @@ def test_a_student_outside_the_scope_cannot_be_recorded(client, cast):
     assert response.status_code == 400 and not CardFraudRecord.objects.exists()
 
 
-def test_the_reveal_is_audited_and_needs_the_reveal_capability(client, cast, record):
-    client.force_login(cast.college_admin)  # sees the college's records, may not reveal
+def test_the_reveal_is_audited_and_needs_a_role_that_handles_the_student(client, cast, record):
+    client.force_login(cast.auditor)  # sees the university's records, may not reveal
     assert client.get(reverse("cardfraud_detail", args=[record.pk])).status_code == 200
     assert client.post(reverse("cardfraud_reveal", args=[record.pk])).status_code == 403
     assert not AuditRecord.objects.filter(object_type="card_fraud").exists()

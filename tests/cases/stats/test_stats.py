@@ -374,7 +374,13 @@ def test_stats_export(client, cast, world):
     assert response.status_code == 200
     assert response["Content-Type"].startswith("application/vnd.openxmlformats")
     book = load_workbook(io.BytesIO(response.content))
-    assert book.sheetnames == ["概况", "按月", "按类型", "按单位"]  # no campaign with a case goal
+    assert book.sheetnames == [
+        "概况",
+        "按月",
+        "按类型",
+        "按单位",
+        "涉“两卡”学生",
+    ]  # no campaign with a case goal
     summary = book["概况"]
     assert summary["B3"].value == 5 and summary["C3"].value == 3 and summary["D3"].value == "+66.7%"
     months = book["按月"]

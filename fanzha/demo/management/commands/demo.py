@@ -1,7 +1,8 @@
 """``fanzha demo``: migrate, build the demo world once, print one login per role, serve it.
 
 The world is built app by app: the organisations and people (``org.demo``), then the six
-built-in campaigns running on them (``campaigns.demo``), then a year of cases (``cases.demo``).
+built-in campaigns running on them (``campaigns.demo``), the members' attestations, class links and
+attendance (``reach.demo``), then a year of cases and the students involved with cards (``cases.demo``).
 """
 
 from __future__ import annotations
@@ -94,7 +95,9 @@ class Command(BaseCommand):
             for campaign in reach_demo.demo_attestation_campaigns():
                 kpis.rebuild(campaign, history=True)
             log("dashboards rebuilt")
+        reach_demo.build_member_demo(log)  # class links, attendance that proves items, the parent's work
         cases_demo.build_cases(log, scale=options["scale"])
+        cases_demo.build_card_fraud(log)
         table = login_table()  # as ``fanzha demo-logins`` prints it
         log(table)
         log(f"total {time.monotonic() - started:.1f} s")
