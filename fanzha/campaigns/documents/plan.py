@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from fanzha.org.models import Unit
 
     from ..models import Campaign
+    from ..models import Goal as GoalRow
 
 BLANK = "＿＿＿＿"  # an empty placeholder: a line to fill in by hand
 
@@ -249,13 +250,15 @@ def window_for(spec: TemplateSpec, start: date | None = None, end: date | None =
     return Window(start, end or default_end(spec, start))
 
 
-def goal_target_text(goal: Goal) -> str:
-    """The target as a reader expects it: 100%, 下降50%以上, 5, 100000元."""
-    number = _number(abs(goal.target))
+def goal_target_text(goal: Goal | GoalRow) -> str:
+    """The target as a reader expects it: 100%, 下降50%以上, 5, 100000元 (for a template's goal or a
+    running campaign's stored one, so the plan and the campaign page say it alike)."""
+    target = float(goal.target)
+    number = _number(abs(target))
     if goal.metric in ("case_change_yoy", "case_change_mom"):
-        if goal.target < 0:
+        if target < 0:
             return _("下降%(percent)s%%以上") % {"percent": number}
-        if goal.target == 0:
+        if target == 0:
             return _("下降")
         return _("增幅不超过%(percent)s%%") % {"percent": number}
     if goal.unit == "percent":
