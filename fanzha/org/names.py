@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from django.utils.translation import gettext as _
 
-from .models import MembershipRole, Role, Unit, UnitKind
+from .models import MembershipRole, PersonKind, Role, Unit, UnitKind
 
 UNIVERSITY = "university"
 SCHOOL = "school"
@@ -169,6 +169,17 @@ def template_role_label(role: str, issuer_kinds: Iterable[str], levels: Iterable
         if label:
             return label
     return neutral_role_label(role)
+
+
+def template_audience_label(kind: str, issuer_kinds: Iterable[str]) -> str:
+    """A person kind named for a template on its own: a kindergarten's plan is for 幼儿, not 学生."""
+    issuers = list(issuer_kinds)
+    if kind == PersonKind.STUDENT and issuers and stage_of([(issuers[0], "")]) == KINDERGARTEN:
+        return str(_("幼儿"))
+    try:
+        return str(PersonKind(kind).label)
+    except ValueError:
+        return kind
 
 
 def role_label(role: str, unit: Unit | None) -> str:

@@ -144,3 +144,13 @@ def test_a_template_on_its_own_names_its_level(client, county_cast):
         assert f">{word}<" in body, code
     body = client.get(reverse("template_detail", args=["district-education-system"])).content.decode()
     assert "{locality}" not in body and ">班主任<" in body
+
+
+def test_a_kindergartens_template_is_for_children(client, county_cast):
+    """The audience tag of a kindergarten's plan says 幼儿; a school's says 学生."""
+    sync_builtin_templates()
+    client.force_login(county_cast.school_admin)
+    body = client.get(reverse("template_detail", args=["kindergarten-lesson"])).content.decode()
+    assert '<span class="tag">幼儿</span>' in body and '<span class="tag">学生</span>' not in body
+    body = client.get(reverse("template_detail", args=["school-publicity"])).content.decode()
+    assert '<span class="tag">学生</span>' in body

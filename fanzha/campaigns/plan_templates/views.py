@@ -23,7 +23,8 @@ from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
-from fanzha.org.models import PersonKind, Unit, UnitKind
+from fanzha.org.models import Unit, UnitKind
+from fanzha.org.names import template_audience_label
 from fanzha.org.scope import Cap, in_scope, scope_paths, units_for
 
 from .. import periods as P
@@ -137,7 +138,7 @@ def _detail_context(spec: TemplateSpec) -> dict[str, Any]:
     )
     return {
         "spec": spec,
-        "audiences": [_label(PersonKind, a) for a in spec.audiences],
+        "audiences": [template_audience_label(a, spec.issuer_kinds) for a in spec.audiences],
         "levels": [_label(UnitKind, k) for k in spec.levels],
         "issuers": [_label(UnitKind, k) for k in spec.issuer_kinds],
         "goals": [
