@@ -49,6 +49,7 @@ from .forms import (
 from .models import (
     AccountabilityAction,
     Alert,
+    CallbackOutcome,
     Case,
     CaseDraft,
     CaseEvent,
@@ -700,6 +701,8 @@ def describe(event: CaseEvent) -> str:
     if kind == CaseEvent.Kind.REVEALED:
         fields = "、".join(str(FIELD_LABELS.get(f, f)) for f in d.get("fields", []))
         return _("查看了敏感信息：%(f)s") % {"f": fields}
+    if kind == CaseEvent.Kind.CALLBACK and d.get("outcome") in CallbackOutcome.values:
+        return _("回访：%(o)s") % {"o": CallbackOutcome(d["outcome"]).label}
     line = _alert_line(kind, d) or _work_line(kind, d)
     if line:
         return line
