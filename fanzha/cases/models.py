@@ -737,6 +737,8 @@ class DissuasionTask(models.Model):
 
     unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="+", verbose_name=_("派出所"))
     batch = models.CharField(_("名单批次"), max_length=80)
+    # The confirmation an import came from (``clues.warnlist.seal_rows``): confirming twice imports once.
+    import_key = models.CharField(max_length=32, blank=True, db_index=True, editable=False)
     name = models.CharField(_("姓名"), max_length=60)
     phone_enc = models.TextField(blank=True, editable=False)
     phone_hash = models.CharField(max_length=64, blank=True, db_index=True, editable=False)

@@ -252,11 +252,17 @@ def parse_amount(value: Any) -> Decimal | None:
 
 @transaction.atomic
 @sensitive_variables()
-def import_warning_list(centre: Unit, batch: str, rows: list[dict[str, Any]], actor: Any) -> int:
+def import_warning_list(
+    centre: Unit, batch: str, rows: list[dict[str, Any]], actor: Any, key: str = ""
+) -> int:
     """Create one dissuasion task per checked row (``warnlist.check_rows``: name, normalised phone,
-    reason, station id) at its station; audited as an import (how many, never who)."""
+    reason, station id) at its station; audited as an import (how many, never who). ``key`` (the
+    confirmation's, ``warnlist.seal_rows``) makes a second confirmation of the same list a refusal."""
     _require(actor, centre, Cap.IMPORT)
     label = _text(batch, _("名单批次"), required=True, limit=80)
+    Unit.objects.select_for_update().filter(pk=centre.pk).first()  # one import per centre at a time
+    if key and DissuasionTask.objects.filter(import_key=key[:32]).exists():
+        raise ValidationError(_("这份名单已经导入"))
     stations = {u.pk: u for u in Unit.objects.filter(pk__in={r["station"] for r in rows})}
     tasks = []
     for row in rows:
@@ -264,7 +270,12 @@ def import_warning_list(centre: Unit, batch: str, rows: list[dict[str, Any]], ac
         if station is None or not in_scope(actor, station, Cap.CASE_POLICE):
             raise ValidationError(_("名单中的派出所不在您的管辖范围内"))
         task = DissuasionTask(
-            unit=station, batch=label, name=row["name"][:60], reason=row["reason"][:200], created_by=actor
+            unit=station,
+            batch=label,
+            import_key=key[:32],
+            name=row["name"][:60],
+            reason=row["reason"][:200],
+            created_by=actor,
         )
         if row["phone"]:
             task.set_phone(row["phone"])

@@ -238,8 +238,10 @@ def warnlist_import(request: AuthedRequest) -> HttpResponse:
         confirm = ConfirmForm(request.POST)
         if confirm.is_valid():
             try:
-                rows = warnlist.open_rows(confirm.cleaned_data["token"])
-                count = actions.import_warning_list(centre, confirm.cleaned_data["batch"], rows, request.user)
+                key, rows = warnlist.open_rows(confirm.cleaned_data["token"])
+                count = actions.import_warning_list(
+                    centre, confirm.cleaned_data["batch"], rows, request.user, key=key
+                )
             except ValidationError as exc:
                 for text in exc.messages:
                     messages.error(request, text)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import uuid
 from dataclasses import dataclass, field
 from typing import IO, Any
 
@@ -183,17 +184,19 @@ def check_rows(source: IO[bytes], filename: str, user: Any) -> Checked:
 
 @sensitive_variables()
 def seal_rows(rows: list[dict[str, Any]]) -> str:
-    """The good rows as one encrypted token for the confirmation form (phones never in the page)."""
-    return crypto.encrypt(json.dumps(rows, ensure_ascii=False))
+    """The good rows as one encrypted token for the confirmation form (phones never in the page), with a
+    key of its own so that confirming twice imports once."""
+    return crypto.encrypt(json.dumps({"key": uuid.uuid4().hex, "rows": rows}, ensure_ascii=False))
 
 
 @sensitive_variables()
-def open_rows(token: str) -> list[dict[str, Any]]:
-    """The rows of ``seal_rows``; a token that does not decrypt is refused."""
+def open_rows(token: str) -> tuple[str, list[dict[str, Any]]]:
+    """The key and rows of ``seal_rows``; a token that does not decrypt is refused."""
     try:
-        rows = json.loads(crypto.decrypt(token))
-    except Exception as exc:  # a tampered or expired token
+        sealed = json.loads(crypto.decrypt(token))
+        key, rows = str(sealed["key"]), sealed["rows"]
+    except Exception as exc:  # a tampered token
         raise ValidationError(_("确认信息无效，请重新上传名单")) from exc
     if not isinstance(rows, list):
         raise ValidationError(_("确认信息无效，请重新上传名单"))
-    return rows
+    return key, rows

@@ -50,6 +50,9 @@ def test_bad_rows_reported_good_rows_imported_on_confirmation(county_cast, clien
     token = response.context["confirm"].initial["token"]
     response = client.post(reverse("warnlist_import"), {"batch": "12月第1批", "token": token})
     assert response.status_code == 302
+    # Confirming the same list again (a double click, the back button) imports nothing more.
+    response = client.post(reverse("warnlist_import"), {"batch": "12月第1批", "token": token})
+    assert response.status_code == 400 and DissuasionTask.objects.count() == 3
     tasks = {t.name: t for t in DissuasionTask.objects.all()}
     assert set(tasks) == {"李大爷", "王阿姨", "孙某"}
     assert tasks["王阿姨"].unit == c.station2
