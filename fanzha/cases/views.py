@@ -34,6 +34,7 @@ from fanzha.org.scope import Cap, people_for, scope_paths, units_for
 
 from . import actions, queries
 from .alerts import views as alert_views
+from .callbacks import views as callback_views
 from .followup import views as followup_views
 from .forms import (
     INDICATOR_PREFIX,
@@ -404,6 +405,7 @@ def _detail(request: HttpRequest, case: Case, revealed: dict[str, Any] | None = 
         "alert_panel": alert_views.panel(case, user),
         "followup_panel": followup_views.panel(case, user),
         "traceback_panel": traceback_views.panel(case, user),
+        "callback_panel": callback_views.panel(case, user),
     }
     return _no_store(render(request, "cases/case_detail.html", context))
 

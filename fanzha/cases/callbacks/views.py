@@ -3,12 +3,15 @@ scope, and recording one. Thin: reads from ``cases.queries``, writes from ``acti
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -16,7 +19,7 @@ from django.views.decorators.http import require_POST
 from fanzha.org.scope import Cap, in_scope
 from fanzha.org.views import AuthedRequest
 
-from ..models import Callback
+from ..models import Callback, Case
 from ..queries import callbacks_for
 from . import actions
 from .forms import CallbackForm
@@ -78,3 +81,16 @@ def callback_record(request: AuthedRequest, pk: int) -> HttpResponse:
     else:
         messages.error(request, _("请选择回访结果"))
     return redirect("callback_list")
+
+
+def panel(case: Case, user: Any) -> dict[str, Any] | None:
+    """The case page's callback panel: when it is due, whether it is late, its outcome; None before the
+    case is closed (no callback yet)."""
+    callback = Callback.objects.filter(case=case).select_related("done_by").first()
+    if callback is None:
+        return None
+    return {
+        "callback": callback,
+        "overdue": callback.done_at is None and callback.due_on < timezone.localdate(),
+        "url": reverse("callback_list"),
+    }

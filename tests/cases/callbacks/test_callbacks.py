@@ -67,3 +67,11 @@ def test_out_of_scope_is_404(cast, client):
     response = client.post(reverse("callback_record", args=[case.callback.pk]), {"outcome": "satisfied"})
     assert response.status_code == 404
     assert case.number not in client.get(reverse("callback_list")).content.decode()
+
+
+def test_case_page_shows_the_callback(cast, client, settings):
+    settings.FANZHA_CALLBACK_DAYS = 7
+    case = closed_case(cast)
+    client.force_login(cast.counsellor)
+    page = client.get(reverse("case_detail", args=[case.pk])).content.decode()
+    assert 'id="callback"' in page and case.callback.due_on.isoformat() in page

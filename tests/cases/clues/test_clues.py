@@ -146,3 +146,12 @@ def test_pages_record_and_dispatch(county_cast, client):
     assert Clue.objects.get(pk=clue.pk).assignee == c.station
     response = client.post(reverse("clue_dispatch", args=[clue.pk]), {"assignee": c.m01.pk})
     assert response.status_code == 400
+
+
+def test_the_periodic_task_escalates(county_cast):
+    from fanzha.cases.clues.tasks import escalate_clues
+
+    late = dispatched(county_cast, now=timezone.now() - timedelta(days=4))
+    assert escalate_clues.call() == 1
+    assert Clue.objects.get(pk=late.pk).escalated_at is not None
+    assert escalate_clues.call() == 0
