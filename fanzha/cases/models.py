@@ -759,7 +759,8 @@ class DissuasionTask(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        ordering = ["closed_at", "-created_at", "-id"]
+        # Open tasks first on every database (PostgreSQL sorts NULL last by default, SQLite first).
+        ordering = [models.F("closed_at").asc(nulls_first=True), "-created_at", "-id"]
         verbose_name = _("劝阻任务")
 
     def __str__(self) -> str:
