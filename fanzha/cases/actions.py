@@ -34,6 +34,7 @@ from fanzha.org.scope import Cap, in_scope
 from . import export, queries
 from .accountability.actions import propose_accountability, refresh_accountability
 from .alerts.actions import end_alert, raise_alert
+from .callbacks.actions import schedule_callback
 from .events import record_event
 from .followup.actions import open_followup
 from .intake import CaseInput, Cleaned, _aware, clean_input, parse_amount
@@ -478,6 +479,7 @@ def change_state(
         detail.update(outcome=outcome, recovered=str(case.recovered_amount), frozen=str(case.frozen_amount))
         if end_alert(case, now) is not None:
             detail["alert_ended"] = True
+        schedule_callback(case, now)
     record_event(case, CaseEvent.Kind.STATE, actor, before=before, after=to, at=now, **detail)
     return case
 

@@ -24,6 +24,16 @@ class CasesConfig(AppConfig):
                 "case_list",
                 _("案件"),
                 cap="case_view",
-                prefixes=("case_", "alert_", "followup_", "traceback_", "accountability_"),
+                prefixes=(
+                    "case_",
+                    "alert_",
+                    "followup_",
+                    "traceback_",
+                    "accountability_",
+                    "clue_",
+                    "dissuasion_",
+                    "warnlist_",
+                    "callback_",
+                ),
             ),
         )

@@ -38,7 +38,7 @@ from django.utils import timezone
 
 from fanzha.org import demo as org_demo
 from fanzha.org.models import Gender, Membership, Person, PersonKind, Role, RoleGrant, Unit, UnitKind, User
-from fanzha.org.scope import path_q
+from fanzha.org.scope import Cap, in_scope, path_q
 
 from . import actions
 from .alerts import actions as alert_actions
@@ -47,10 +47,13 @@ from .intake import CaseInput, IndicatorIn, TransferIn
 from .models import (
     Alert,
     AlertRecipient,
+    Callback,
     CardFraudRecord,
     Case,
     CaseState,
+    Clue,
     ContactChannel,
+    DissuasionTask,
     FraudKind,
     FundSource,
     IndicatorKind,
@@ -857,6 +860,12 @@ def reset_cases(log: Log = print) -> None:
     cards, _by_model = CardFraudRecord.objects.filter(path_q(roots, "unit__path")).delete()
     if cards:
         log(f"removed {cards} card-fraud rows")
+    clues, _by_model = Clue.objects.filter(
+        path_q(roots, "centre__path") | path_q(roots, "assignee__path")
+    ).delete()
+    tasks, _by_model = DissuasionTask.objects.filter(path_q(roots, "unit__path")).delete()
+    if clues or tasks:
+        log(f"removed {clues} clues and {tasks} dissuasion tasks")
     cases = Case.objects.filter(path_q(roots, "unit__path"))
     count = cases.count()
     cases.delete()
@@ -938,3 +947,144 @@ def build_card_fraud(log: Log = print, today: date | None = None) -> int:
             )
     log(f"[cases] {len(picked)} students recorded for renting or selling cards")
     return len(picked)
+
+
+# ---------------------------------------------------------------------------------------------
+# The county police plan's clue work (篇五): clues, a warning list, callbacks
+
+# (source, content, indicators, receiving unit's code, days ago dispatched, answered?, closed?)
+CLUES = (
+    (
+        "national",
+        "国家反诈中心推送：辖区号码疑似与境外诈骗号码频繁通话",
+        "+85265551234",
+        "PCS01",
+        12,
+        True,
+        True,
+    ),
+    (
+        "bank",
+        "农商银行反馈：一账户短时间内多笔小额转入后快速转出",
+        "6222********1234",
+        "PCS02",
+        10,
+        True,
+        True,
+    ),
+    ("call", "群众来电：收到冒充客服退款电话，要求下载会议软件", "4001234567", "PCS01", 9, True, True),
+    ("case", "刷单案件串并：同一收款账户涉及多起案件", "shua.example.com", "XZ", 8, True, False),
+    ("national", "国家反诈中心推送：辖区居民安装涉诈APP", "", "PCS03", 7, True, False),
+    ("bank", "银行反馈：老年客户大额取现，疑似被冒充公检法", "", "PCS01", 6, True, True),
+    ("call", "群众来电：孩子收到“游戏装备交易”诈骗信息", "QQ 2345678", "PCS02", 6, True, False),
+    ("other", "网格员报告：小区出现“养老投资”宣讲会", "", "PCS04", 5, True, True),
+    ("national", "国家反诈中心推送：辖区号码被用于引流", "17012345678", "PCS02", 8, False, False),
+    ("bank", "银行反馈：学生账户疑似出租出借", "", "PCS01", 6, False, False),
+    ("call", "群众来电：冒充领导加好友借钱", "", "PCS03", 1, False, False),
+    ("case", "投资理财案件资金流向线索", "", "XZ", 0, False, False),
+)
+FEEDBACK = (
+    ("verified", "已上门核实，当事人确认接到诈骗电话，未转账，已开展劝阻宣传。"),
+    ("handled", "已协调银行止付，账户已冻结，移交刑侦跟进。"),
+    ("unfounded", "经核实为正常业务往来，不属实。"),
+)
+WARNING_NAMES = (
+    "李桂兰",
+    "王建国",
+    "张秀英",
+    "刘志强",
+    "陈玉梅",
+    "杨德明",
+    "赵淑珍",
+    "黄立新",
+    "周春花",
+    "吴长林",
+)
+WARNING_REASONS = ("疑似投资理财诈骗", "冒充公检法", "刷单返利", "冒充客服退款", "虚假贷款")
+# Outcome of each warning row that was worked (the last rows are still open): (outcome, amount, note).
+DISSUASIONS = (
+    ("dissuaded", None, "电话劝阻，当事人表示不再转账"),
+    ("avoided", "50000", "上门劝阻，避免转账5万元"),
+    ("reached", None, "已联系，当事人称未接到可疑电话"),
+    ("unreachable", None, "电话无人接听，已请社区网格员上门"),
+    ("avoided", "8000", "银行网点协助劝阻，避免损失"),
+    ("dissuaded", None, "家属陪同劝阻"),
+    ("reached", None, "已联系并发放反诈宣传资料"),
+)
+CALLBACK_OUTCOMES = (("satisfied", "对办案满意"), ("needs_help", "希望协助申请法律援助"), ("not_reached", ""))
+
+
+def build_police_work(log: Log = print, today: date | None = None) -> int:
+    """The command centre's clue work in the demo county (once): a dozen clues dispatched (most answered,
+    two overdue and escalated), a warning list worked by the stations, and callbacks to victims of
+    closed cases recorded. Returns the clues added (0 when they are there)."""
+    from fanzha.campaigns.demo import login_user
+
+    from .callbacks import actions as callback_actions
+    from .clues import actions as clue_actions
+
+    police = _root(org_demo.POLICE_CODE)
+    admin = login_user(Role.POLICE_ADMIN)
+    if police is None or admin is None:
+        return 0
+    if Clue.objects.filter(centre__path__startswith=police.path).exists():
+        log("[cases] demo clues already there, kept")
+        return 0
+    now = timezone.now()
+    units = {u.code: u for u in Unit.objects.filter(path__startswith=police.path, is_active=True)}
+    rng = random.Random("fanzha-demo:clues")
+    added = 0
+    with transaction.atomic():
+        for index, (source, content, marks, code, ago, answered, closed) in enumerate(CLUES):
+            unit = units.get(code) or units.get("PCS01")
+            if unit is None:
+                continue
+            at = now - timedelta(days=ago, hours=2)
+            clue = clue_actions.record_clue(police, source, content, admin, marks, now=at)
+            clue_actions.dispatch_clue(clue, unit, admin, deadline=at + timedelta(days=3), now=at)
+            added += 1
+            if not answered:
+                continue
+            heads = clue_actions.unit_heads(unit) or [admin]
+            outcome, text = FEEDBACK[index % len(FEEDBACK)]
+            clue_actions.answer_clue(clue, text, outcome, heads[0], now=at + timedelta(days=1))
+            if closed:
+                clue_actions.close_clue(clue, admin, now=at + timedelta(days=2))
+        escalated = clue_actions.escalate_overdue_clues(now)
+        stations = sorted(
+            (u for u in units.values() if u.kind == UnitKind.POLICE_STATION), key=lambda u: u.path
+        )
+        rows = [
+            {
+                "name": name,
+                "phone": mobile(rng),
+                "reason": WARNING_REASONS[i % len(WARNING_REASONS)],
+                "station": stations[i % len(stations)].pk,
+            }
+            for i, name in enumerate(WARNING_NAMES)
+        ]
+        tasks = (
+            clue_actions.import_warning_list(police, "国家反诈中心预警名单（演示）", rows, admin)
+            if stations
+            else 0
+        )
+        worked = list(DissuasionTask.objects.filter(unit__path__startswith=police.path).order_by("pk"))
+        for task, (outcome, amount, note) in zip(worked, DISSUASIONS, strict=False):
+            closer = (clue_actions.unit_heads(task.unit) or [admin])[0]
+            clue_actions.close_dissuasion(
+                task, outcome, closer, amount, note, now=now - timedelta(hours=rng.randrange(2, 72))
+            )
+        liaison = login_user(Role.POLICE_LIAISON)
+        made = 0
+        if liaison is not None:
+            due = Callback.objects.filter(
+                done_at__isnull=True, due_on__lte=timezone.localdate(now)
+            ).select_related("case__unit")
+            for callback in due.order_by("due_on", "pk")[:6]:
+                if not in_scope(liaison, callback.case.unit, Cap.CASE_EDIT):
+                    continue
+                outcome, note = CALLBACK_OUTCOMES[made % len(CALLBACK_OUTCOMES)]
+                callback_actions.record_callback(callback, outcome, liaison, note)
+                made += 1
+    log(f"[cases] {added} clues ({escalated} escalated), {tasks} dissuasion tasks, {made} callbacks recorded")
+    return added

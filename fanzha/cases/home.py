@@ -22,4 +22,10 @@ def home_items(user: Any, caps: frozenset[str]) -> Iterable[HomeLink | HomePanel
         items.append(
             HomeLink(31, _("报告案件"), reverse("case_new"), _("学生被骗时立即录入，自动发出止付预警"))
         )
+    if "case_police" in caps:
+        items.append(
+            HomeLink(32, _("线索与预警劝阻"), reverse("clue_list"), _("线索下发、反馈和催办；预警名单劝阻"))
+        )
+    if "case_view" in caps:
+        items.append(HomeLink(33, _("回访"), reverse("callback_list"), _("案件办结后回访受害人")))
     return items

@@ -347,6 +347,7 @@ class CaseEvent(models.Model):
         TRACEBACK = "traceback", _("倒查")
         ACCOUNTABILITY = "accountability", _("问责")
         REVEALED = "revealed", _("查看敏感信息")
+        CALLBACK = "callback", _("回访")
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=16, choices=Kind.choices)
@@ -640,3 +641,163 @@ class CardFraudEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.record_id}:{self.kind}"
+
+
+# Clues, dispatch and feedback (篇五: the command centre's clue work) -----------------------------------
+
+
+class ClueSource(models.TextChoices):
+    CASE = "case", _("案件")
+    CALL = "call", _("群众来电")
+    NATIONAL = "national", _("国家反诈中心预警")
+    BANK = "bank", _("银行")
+    OTHER = "other", _("其他")
+
+
+class ClueState(models.TextChoices):
+    NEW = "new", _("新线索")
+    DISPATCHED = "dispatched", _("已下发")
+    ANSWERED = "answered", _("已反馈")
+    CLOSED = "closed", _("已办结")
+
+
+class ClueOutcome(models.TextChoices):
+    VERIFIED = "verified", _("核实属实")
+    UNFOUNDED = "unfounded", _("核实不实")
+    HANDLED = "handled", _("已处置")
+    OTHER = "other", _("其他")
+
+
+class Clue(models.Model):
+    """A clue the command centre records (``centre``: the police unit that owns it), dispatches to a
+    department or station (``assignee``) with a deadline, and gets answered. Both units' people see it
+    (``clues.queries``); a clue past its deadline without feedback is escalated once by the job."""
+
+    number = models.CharField(_("线索编号"), max_length=24, unique=True)
+    centre = models.ForeignKey(
+        Unit, on_delete=models.PROTECT, related_name="clues", verbose_name=_("指挥中心")
+    )
+    source = models.CharField(_("来源"), max_length=10, choices=ClueSource.choices)
+    content = models.TextField(_("线索内容"))
+    indicators = models.TextField(_("涉诈号码/账号/网址"), blank=True)
+    case = models.ForeignKey(
+        "Case",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="clues",
+        verbose_name=_("关联案件"),
+    )
+    state = models.CharField(_("状态"), max_length=12, choices=ClueState.choices, default=ClueState.NEW)
+    assignee = models.ForeignKey(
+        Unit,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="assigned_clues",
+        verbose_name=_("承办单位"),
+    )
+    deadline = models.DateTimeField(_("反馈期限"), null=True, blank=True, db_index=True)
+    dispatched_at = models.DateTimeField(null=True, blank=True)
+    escalated_at = models.DateTimeField(_("催办时间"), null=True, blank=True)
+    feedback = models.TextField(_("反馈内容"), blank=True)
+    outcome = models.CharField(_("核查结果"), max_length=10, choices=ClueOutcome.choices, blank=True)
+    answered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    answered_at = models.DateTimeField(_("反馈时间"), null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("线索")
+
+    def __str__(self) -> str:
+        return self.number
+
+    def is_overdue(self, now: Any) -> bool:
+        """Dispatched, not answered, and past its deadline."""
+        return self.state == ClueState.DISPATCHED and self.deadline is not None and self.deadline < now
+
+
+class DissuasionOutcome(models.TextChoices):
+    REACHED = "reached", _("已联系")
+    DISSUADED = "dissuaded", _("劝阻成功")
+    LOSS_AVOIDED = "avoided", _("避免损失")
+    UNREACHABLE = "unreachable", _("无法联系")
+
+
+class DissuasionTask(models.Model):
+    """One potential victim of a warning list (预警名单) imported by the command centre: a station calls
+    or visits them (劝阻) and closes the task with the outcome. The phone is sealed like a victim's."""
+
+    unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="+", verbose_name=_("派出所"))
+    batch = models.CharField(_("名单批次"), max_length=80)
+    # The confirmation an import came from (``clues.warnlist.seal_rows``): confirming twice imports once.
+    import_key = models.CharField(max_length=32, blank=True, db_index=True, editable=False)
+    name = models.CharField(_("姓名"), max_length=60)
+    phone_enc = models.TextField(blank=True, editable=False)
+    phone_hash = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
+    phone_masked = models.CharField(_("电话"), max_length=20, blank=True, editable=False)
+    reason = models.CharField(_("预警原因"), max_length=200, blank=True)
+    outcome = models.CharField(_("劝阻结果"), max_length=12, choices=DissuasionOutcome.choices, blank=True)
+    amount = models.DecimalField(
+        _("避免损失金额（元）"), max_digits=14, decimal_places=2, null=True, blank=True
+    )
+    note = models.CharField(_("备注"), max_length=300, blank=True)
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    closed_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        # Open tasks first on every database (PostgreSQL sorts NULL last by default, SQLite first).
+        ordering = [models.F("closed_at").asc(nulls_first=True), "-created_at", "-id"]
+        verbose_name = _("劝阻任务")
+
+    def __str__(self) -> str:
+        return f"{self.batch}:{self.pk}"
+
+    def set_phone(self, normalized: str) -> None:
+        self.phone_enc, self.phone_hash, self.phone_masked = crypto.seal(normalized, mask_phone)
+
+    @property
+    def masked_name(self) -> str:
+        return self.name if len(self.name) <= 1 else self.name[0] + "*" * (len(self.name) - 1)
+
+
+class CallbackOutcome(models.TextChoices):
+    SATISFIED = "satisfied", _("满意")
+    NOT_REACHED = "not_reached", _("未联系上")
+    NEEDS_HELP = "needs_help", _("需要帮助")
+    OTHER = "other", _("其他")
+
+
+class Callback(models.Model):
+    """The callback to a victim (回访) a number of days after their case is closed
+    (``FANZHA_CALLBACK_DAYS``), recorded with its outcome."""
+
+    case = models.OneToOneField("Case", on_delete=models.CASCADE, related_name="callback")
+    due_on = models.DateField(_("回访日期"), db_index=True)
+    outcome = models.CharField(_("回访结果"), max_length=12, choices=CallbackOutcome.choices, blank=True)
+    note = models.CharField(_("备注"), max_length=300, blank=True)
+    done_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    done_at = models.DateTimeField(_("回访时间"), null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["due_on", "id"]
+        verbose_name = _("回访")
+
+    def __str__(self) -> str:
+        return f"{self.case_id}:{self.due_on}"

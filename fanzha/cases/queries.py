@@ -18,7 +18,7 @@ from fanzha.campaigns.models import Campaign, CampaignEvent
 from fanzha.org.models import Person, Unit
 from fanzha.org.scope import Cap, in_scope, path_q, scope_paths
 
-from .models import AccountabilityAction, Alert, Case, CaseDraft, FollowUp, ReportedVia
+from .models import AccountabilityAction, Alert, Callback, Case, CaseDraft, FollowUp, ReportedVia
 
 
 def cases_for(user: Any, cap: Cap = Cap.CASE_VIEW) -> QuerySet[Case]:
@@ -37,6 +37,11 @@ def alerts_for(user: Any, cap: Cap = Cap.CASE_VIEW) -> QuerySet[Alert]:
 
 def followups_for(user: Any, cap: Cap = Cap.COUNSEL) -> QuerySet[FollowUp]:
     return FollowUp.objects.filter(path_q(scope_paths(user, cap), "case__unit__path"))
+
+
+def callbacks_for(user: Any, cap: Cap = Cap.CASE_VIEW) -> QuerySet[Callback]:
+    """Callbacks (回访) of the cases in scope."""
+    return Callback.objects.filter(path_q(scope_paths(user, cap), "case__unit__path"))
 
 
 def accountability_for(user: Any, cap: Cap = Cap.CASE_VIEW) -> QuerySet[AccountabilityAction]:

@@ -12,6 +12,7 @@ from django_tasks import task
 from fanzha.core.jobs import Job, day_arg, local_day, moment_arg
 
 from .alerts.actions import escalate_due
+from .clues.tasks import escalate_clues
 from .followup.actions import queue_followup_reminders
 
 log = logging.getLogger(__name__)
@@ -42,4 +43,6 @@ JOBS = (
         lambda slot: followup_reminders.enqueue(local_day(slot)).id,
         at_setting="FANZHA_SCHEDULE_REMINDERS",
     ),
+    # Clues past their feedback deadline: the command centre and the receiving unit are told.
+    Job("escalate_clues", lambda slot: escalate_clues.enqueue().id, every=15, grace=timedelta(minutes=30)),
 )

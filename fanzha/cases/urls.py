@@ -12,6 +12,8 @@ urlpatterns = [
     path("followups/", include("fanzha.cases.followup.urls")),
     path("stats/", include("fanzha.cases.stats.urls")),
     path("cardfraud/", include("fanzha.cases.cardfraud.urls")),
+    path("clues/", include("fanzha.cases.clues.urls")),
+    path("callbacks/", include("fanzha.cases.callbacks.urls")),
     path("", views.case_list, name="case_list"),
     path("new/", views.case_new, name="case_new"),
     path("people/", views.case_person, name="case_person"),

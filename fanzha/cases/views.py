@@ -34,6 +34,7 @@ from fanzha.org.scope import Cap, people_for, scope_paths, units_for
 
 from . import actions, queries
 from .alerts import views as alert_views
+from .callbacks import views as callback_views
 from .followup import views as followup_views
 from .forms import (
     INDICATOR_PREFIX,
@@ -49,6 +50,7 @@ from .forms import (
 from .models import (
     AccountabilityAction,
     Alert,
+    CallbackOutcome,
     Case,
     CaseDraft,
     CaseEvent,
@@ -403,6 +405,7 @@ def _detail(request: HttpRequest, case: Case, revealed: dict[str, Any] | None = 
         "alert_panel": alert_views.panel(case, user),
         "followup_panel": followup_views.panel(case, user),
         "traceback_panel": traceback_views.panel(case, user),
+        "callback_panel": callback_views.panel(case, user),
     }
     return _no_store(render(request, "cases/case_detail.html", context))
 
@@ -700,6 +703,8 @@ def describe(event: CaseEvent) -> str:
     if kind == CaseEvent.Kind.REVEALED:
         fields = "、".join(str(FIELD_LABELS.get(f, f)) for f in d.get("fields", []))
         return _("查看了敏感信息：%(f)s") % {"f": fields}
+    if kind == CaseEvent.Kind.CALLBACK and d.get("outcome") in CallbackOutcome.values:
+        return _("回访：%(o)s") % {"o": CallbackOutcome(d["outcome"]).label}
     line = _alert_line(kind, d) or _work_line(kind, d)
     if line:
         return line

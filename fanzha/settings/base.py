@@ -353,6 +353,12 @@ FANZHA_ALERT_ESCALATE_MINUTES = int(os.environ.get("FANZHA_ALERT_ESCALATE_MINUTE
 # Self-reports ("我被骗了") one member may file from the phone pages in 24 hours; beyond it the page
 # refuses calmly and shows 110 / 96110 (every report pages the police at once).
 FANZHA_SELF_REPORTS_PER_DAY = int(os.environ.get("FANZHA_SELF_REPORTS_PER_DAY", "3"))
+# The police plan's clue work (篇五): days a dispatched clue has for its feedback unless the command centre
+# sets another deadline; days after a case is closed that its victim is called back (回访).
+FANZHA_CLUE_DEADLINE_DAYS = int(os.environ.get("FANZHA_CLUE_DEADLINE_DAYS", "3"))
+FANZHA_CALLBACK_DAYS = int(os.environ.get("FANZHA_CALLBACK_DAYS", "7"))
+if FANZHA_CLUE_DEADLINE_DAYS < 1 or FANZHA_CALLBACK_DAYS < 0:
+    raise ValueError("FANZHA_CLUE_DEADLINE_DAYS must be at least 1 and FANZHA_CALLBACK_DAYS at least 0")
 # Days a personal sign-in code (fanzha/org/credentials) stays valid after it is issued; 0: until it is
 # issued again or revoked.
 FANZHA_MEMBER_CODE_DAYS = int(os.environ.get("FANZHA_MEMBER_CODE_DAYS", "0"))

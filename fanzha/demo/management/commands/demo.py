@@ -98,6 +98,7 @@ class Command(BaseCommand):
         reach_demo.build_member_demo(log)  # class links, attendance that proves items, the parent's work
         cases_demo.build_cases(log, scale=options["scale"])
         cases_demo.build_card_fraud(log)
+        cases_demo.build_police_work(log)  # clues, a warning list, callbacks (篇五)
         table = login_table()  # as ``fanzha demo-logins`` prints it
         log(table)
         log(f"total {time.monotonic() - started:.1f} s")
