@@ -222,7 +222,8 @@ def test_a_case_goal_without_a_value_says_why(client, cast, campaign):
     report(cast, cast.cs2301, 3, "800")  # a case now, none a year earlier: no change in percent
     response = client.get(reverse("dashboard_unit", args=[campaign.pk, cast.uni.pk]))
     assert goal_row(response, "cases-down").reason == response.context["cases"].goal_reason == queries.NO_BASE
-    assert response.content.decode().count("对比期没有案件，无法计算增减幅度") == 2  # the goal row and the case tile
+    # the goal row and the case tile both say why
+    assert response.content.decode().count("对比期没有案件，无法计算增减幅度") == 2
 
     manager = make_staff(cast.uni, "T0100", "楼长甲", Role.DORM_MANAGER, cast.d1)
     client.force_login(manager)
