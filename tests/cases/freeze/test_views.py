@@ -157,3 +157,12 @@ def test_number_block_masks_the_phone(client: Any, world: World) -> None:
     client.force_login(world.cast.police_liaison)
     page = client.get(reverse("freeze_detail", args=[req.pk])).content.decode()
     assert PHONE not in page and req.target_masked in page
+
+
+def test_the_timeline_names_a_reveal_in_words(client: Any, world: World) -> None:
+    req = send_card(world)
+    actions.reveal_target(req, world.cast.police_liaison)
+    client.force_login(world.cast.police_liaison)
+    page = client.get(reverse("case_timeline", args=[world.case.pk])).content.decode()
+    assert "止付冻结请求的账号/号码" in page and "freeze_target" not in page and GOOD_CARD not in page
+    assert "发出止付冻结请求" in page
