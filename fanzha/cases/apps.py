@@ -12,10 +12,12 @@ class CasesConfig(AppConfig):
         # they ask for our part through registries (see fanzha/core/hooks.py, menu.py, jobs.py).
         from fanzha.core import hooks, jobs, menu
 
+        from .freeze.views import home_items as freeze_home_items
         from .home import home_items
         from .tasks import JOBS
 
         hooks.on_home(home_items)
+        hooks.on_home(freeze_home_items)
         jobs.register(*JOBS)
         menu.register(
             menu.Entry(
@@ -27,6 +29,7 @@ class CasesConfig(AppConfig):
                 prefixes=(
                     "case_",
                     "alert_",
+                    "freeze_",
                     "followup_",
                     "traceback_",
                     "accountability_",

@@ -36,6 +36,7 @@ from django.db import transaction
 from django.test.utils import override_settings
 from django.utils import timezone
 
+from fanzha.core import crypto
 from fanzha.org import demo as org_demo
 from fanzha.org.models import Gender, Membership, Person, PersonKind, Role, RoleGrant, Unit, UnitKind, User
 from fanzha.org.scope import Cap, in_scope, path_q
@@ -43,6 +44,8 @@ from fanzha.org.scope import Cap, in_scope, path_q
 from . import actions
 from .alerts import actions as alert_actions
 from .cardfraud import actions as cardfraud_actions
+from .freeze import actions as freeze_actions
+from .freeze import queries as freeze_queries
 from .intake import CaseInput, IndicatorIn, TransferIn
 from .models import (
     Alert,
@@ -55,6 +58,7 @@ from .models import (
     ContactChannel,
     DissuasionTask,
     FraudKind,
+    FreezeRequest,
     FundSource,
     IndicatorKind,
     Outcome,
@@ -227,7 +231,9 @@ STUDENT_FUNDS = [FundSource.LIVING_ALLOWANCE, FundSource.LOAN, FundSource.FAMILY
 RESIDENT_FUNDS = [FundSource.SAVINGS, FundSource.SALARY, FundSource.BORROWED, FundSource.LOAN]
 FAMILIES = ["父母在外务工", "单亲家庭", "家庭经济困难，受资助", "独生子女，父母均在本地工作", ""]
 
-BANKS = ["某国有银行", "某股份制银行", "某城商行", "某农商行"]
+# The last two are the demo's own bank (``org.demo.plan_bank``): their freeze requests are routed to it
+# (four names, as before: the same draws of the random stream, so the rest of the demo is unchanged).
+BANKS = ["某国有银行", "某股份制银行", "青山农商银行", "青山农村商业银行城关支行"]
 CARD_PREFIXES = ["622202", "621700", "622848", "621483", "623058", "622588", "621226", "622908"]
 APP_HEADS = ["速融", "鑫盈", "乐享", "星耀", "心动", "云游", "聚财", "易借", "趣玩", "优选", "金牛", "福运"]
 APP_TAILS = ["贷", "宝", "任务", "交易", "交友", "账号", "理财", "商城"]
@@ -719,14 +725,17 @@ def follow(plan: Plan, case: Case, world: World, rng: random.Random, now: dateti
                 alert, police, note=rng.choice(["", "已联系银行止付", "已通知派出所"]), now=ack
             )
             counts.late += plan.ack == "late"
-            t = ack
-            outcome_at = ack + timedelta(minutes=rng.uniform(30, 300))
+            t = send_freeze_requests(case, police, ack, now, random.Random(f"{SEED}:freeze:{plan.seq}"))
+            outcome_at = max(ack + timedelta(minutes=rng.uniform(30, 300)), t + timedelta(minutes=1))
             if outcome_at < now and rng.random() < 0.8:
                 frozen = Decimal("0")
                 if rng.random() < 0.45:
                     frozen = (plan.loss * Decimal(str(round(rng.uniform(0.15, 0.9), 2)))).quantize(
                         Decimal("1")
                     )
+                banked = sum(case.freeze_requests.values_list("frozen_amount", flat=True), Decimal("0"))
+                if banked > 0:  # what the banks answered they froze
+                    frozen = min(banked, case.total_loss)
                 note = "已冻结部分涉案资金" if frozen else "资金已被快速转移，未能止付"
                 alert_actions.record_alert_outcome(alert, police, frozen, 0, note=note, now=outcome_at)
                 t = outcome_at
@@ -817,13 +826,80 @@ def build_cases(log: Log = print, today: date | None = None, scale: float = 1.0)
             follow(plan, case, world, rng, now, counts)
             counts.cases += 1
             counts.by[plan.population] = counts.by.get(plan.population, 0) + 1
+        freeze_actions.escalate_overdue(now)
     settle_alert_messages(now)
+    freeze = FreezeRequest.objects.filter(case__submit_token__startswith=TOKEN).count()
     by = ", ".join(f"{k} {v}" for k, v in sorted(counts.by.items()))
     log(
         f"[cases] {counts.cases} cases ({by}), {counts.alerts} alerts ({counts.late} acknowledged late, "
-        f"{counts.never} never), {counts.closed} closed, {time.monotonic() - started:.1f} s"
+        f"{counts.never} never), {counts.closed} closed, {freeze} freeze requests, "
+        f"{time.monotonic() - started:.1f} s"
     )
     return counts.cases
+
+
+# Freeze requests: after the demo's acknowledged alerts of the last ``FREEZE_DAYS``, for their payee
+# cards and numbers. Most answers come within minutes, some late (after the deadline), and those of the
+# last hours not yet (overdue, escalated).
+FREEZE_DAYS = 60
+FREEZE_RESULTS = {"frozen": 6, "empty": 2, "not_found": 1, "refused": 1}
+
+
+def send_freeze_requests(
+    case: Case, police: User, ack: datetime, now: datetime, rng: random.Random
+) -> datetime:
+    """Send the case's freeze, stop-payment and block requests a few minutes after the acknowledgement
+    (an account no bank of the tree holds goes, by the police's hand, to the demo bank's head office)
+    and answer those whose answer time has come, as the receiving contact; return the last moment used,
+    so that what follows in the case's timeline comes after it."""
+    last = ack
+    at = ack + timedelta(minutes=rng.uniform(1, 6))
+    if now - ack > timedelta(days=FREEZE_DAYS) or at >= now:
+        return last
+    fallback = Unit.objects.filter(parent_path="", code=org_demo.BANK_CODE).first()
+    answers: list[tuple[datetime, FreezeRequest, bool]] = []
+    for target in freeze_queries.targets(case):
+        if not target.is_number and not target.value.isdigit():
+            continue  # Alipay and WeChat handles: no bank of the tree holds them
+        routed = freeze_queries.route(target, police)
+        if routed is None and fallback is None:
+            continue
+        if target.is_number:
+            kind = FreezeRequest.Kind.NUMBER_BLOCK
+        else:
+            kind = rng.choice([FreezeRequest.Kind.FREEZE, FreezeRequest.Kind.STOP_PAYMENT])
+        req = freeze_actions.send_request(
+            case, police, key=target.key, kind=kind, unit=None if routed else fallback, now=at
+        )
+        last = max(last, at)
+        late = rng.random() < 0.2
+        answered = at + timedelta(minutes=rng.uniform(35, 150) if late else rng.uniform(3, 25))
+        if answered < now:  # else not answered yet: ``escalate_overdue`` marks it
+            answers.append((answered, req, target.is_number))
+    # Answered in the order the answers came, so that the case's timeline runs forward.
+    for answered, req, is_number in sorted(answers, key=lambda a: a[0]):
+        contacts = freeze_queries.nearest_contacts(req.unit)
+        if not contacts:
+            continue
+        if is_number:
+            result = "blocked" if rng.random() < 0.85 else "not_found"
+        else:
+            result = _weighted(rng, FREEZE_RESULTS)
+        value = crypto.decrypt(req.target_enc)
+        paid = sum((t.amount for t in case.transfers.all() if t.to_account == value), Decimal("0"))
+        amount = (paid * Decimal(str(round(rng.uniform(0.3, 1), 2)))).quantize(Decimal("0.01"))
+        stopped = result in ("frozen", "blocked")
+        freeze_actions.answer_request(
+            req,
+            contacts[0],
+            result=result,
+            frozen_amount=amount if result == "frozen" and amount > 0 else None,
+            frozen_at=answered - timedelta(minutes=rng.uniform(0, 2)) if stopped else None,
+            reason="缺少协查法律文书，请补充后再发" if result == "refused" else "",
+            now=answered,
+        )
+        last = max(last, answered)
+    return last
 
 
 def settle_alert_messages(now: datetime, recent: timedelta = timedelta(hours=48)) -> None:
@@ -849,6 +925,10 @@ def settle_alert_messages(now: datetime, recent: timedelta = timedelta(hours=48)
             Outbox.objects.filter(pk=outbox.pk).update(
                 status=Outbox.Status.SENT, sent_at=recipient.alert.raised_at
             )
+    # The freeze requests' messages likewise: history, booked as sent when they were queued.
+    Outbox.objects.filter(idempotency_key__startswith="freeze:", status=Outbox.Status.PENDING).update(
+        status=Outbox.Status.SENT, sent_at=now
+    )
 
 
 def reset_cases(log: Log = print) -> None:

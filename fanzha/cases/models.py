@@ -11,6 +11,7 @@ through ``actions.py`` (the app's and each feature package's); every read throug
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -348,6 +349,9 @@ class CaseEvent(models.Model):
         ACCOUNTABILITY = "accountability", _("问责")
         REVEALED = "revealed", _("查看敏感信息")
         CALLBACK = "callback", _("回访")
+        FREEZE_SENT = "freeze_sent", _("发出止付冻结请求")
+        FREEZE_ANSWERED = "freeze_answered", _("银行答复止付冻结")
+        FREEZE_OVERDUE = "freeze_overdue", _("止付冻结请求超时")
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=16, choices=Kind.choices)
@@ -801,3 +805,96 @@ class Callback(models.Model):
 
     def __str__(self) -> str:
         return f"{self.case_id}:{self.due_on}"
+# Freeze, stop-payment and number-block requests to the bank side (止付冻结与号码停机) -------------------
+
+
+class FreezeRequest(models.Model):
+    """One request from the police to freeze or stop payment on a payee account of a case, or to block
+    one of its phone numbers, sent to the unit that must act (a bank's unit; for numbers, the police
+    bureau's technical department while no telecom unit exists in the tree) with a deadline, and the
+    answer: what happened to the account and when. The times (request → answer → frozen) are what the
+    plan measures.
+
+    The account or number is stored encrypted with a keyed hash (one request per case, kind and
+    value) and a masked copy for lists: the pages show it masked and reveal it, audited, to whoever
+    must act on it (``freeze.actions.reveal_target``).
+    """
+
+    class Kind(models.TextChoices):
+        FREEZE = "freeze", _("冻结")
+        STOP_PAYMENT = "stop_payment", _("紧急止付")
+        NUMBER_BLOCK = "number_block", _("号码停机")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("待答复")
+        ANSWERED = "answered", _("已答复")
+
+    class Result(models.TextChoices):
+        FROZEN = "frozen", _("已冻结/已止付")
+        BLOCKED = "blocked", _("号码已停机")
+        EMPTY = "empty", _("账户已无余额")
+        NOT_FOUND = "not_found", _("查无此账户/号码")
+        REFUSED = "refused", _("不予办理")
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="freeze_requests")
+    kind = models.CharField(_("请求类型"), max_length=16, choices=Kind.choices)
+    target_enc = models.TextField(editable=False)
+    target_hash = models.CharField(max_length=64, editable=False)
+    target_masked = models.CharField(_("账号/号码"), max_length=64, editable=False)
+    bank_text = models.CharField(_("开户行/户名"), max_length=200, blank=True)
+    unit = models.ForeignKey(
+        Unit, on_delete=models.PROTECT, related_name="freeze_requests", verbose_name=_("接收单位")
+    )
+    routed = models.BooleanField(default=True)  # False: the police chose the unit by hand
+    status = models.CharField(_("状态"), max_length=10, choices=Status.choices, default=Status.PENDING)
+    deadline = models.DateTimeField(_("答复时限"))
+    requested_at = models.DateTimeField(_("请求时间"), db_index=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    overdue_at = models.DateTimeField(_("超时升级时间"), null=True, blank=True)
+    answered_at = models.DateTimeField(_("答复时间"), null=True, blank=True)
+    answered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    result = models.CharField(_("办理结果"), max_length=10, choices=Result.choices, blank=True)
+    frozen_amount = models.DecimalField(
+        _("冻结金额（元）"), max_digits=14, decimal_places=2, default=Decimal("0")
+    )
+    frozen_at = models.DateTimeField(_("冻结生效时间"), null=True, blank=True)
+    reason = models.CharField(_("说明"), max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-requested_at", "-id"]
+        verbose_name = _("止付冻结请求")
+        verbose_name_plural = _("止付冻结请求")
+        constraints = [
+            models.UniqueConstraint(fields=["case", "kind", "target_hash"], name="freeze_request_unique"),
+            models.CheckConstraint(condition=Q(frozen_amount__gte=0), name="freeze_amount_not_negative"),
+        ]
+        indexes = [models.Index(fields=["status", "deadline"]), models.Index(fields=["unit", "status"])]
+
+    def __str__(self) -> str:
+        return f"{self.case_id}:{self.kind}:{self.target_masked}"
+
+    @property
+    def is_number(self) -> bool:
+        return self.kind == self.Kind.NUMBER_BLOCK
+
+    def is_overdue(self, now: datetime) -> bool:
+        """Unanswered past the deadline, or answered after it."""
+        if self.answered_at is not None:
+            return self.answered_at > self.deadline
+        return now > self.deadline
+
+    @property
+    def minutes_to_answer(self) -> float | None:
+        if self.answered_at is None:
+            return None
+        return (self.answered_at - self.requested_at).total_seconds() / 60
+
+    @property
+    def minutes_to_frozen(self) -> float | None:
+        if self.frozen_at is None:
+            return None
+        return (self.frozen_at - self.requested_at).total_seconds() / 60

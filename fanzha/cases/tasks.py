@@ -1,6 +1,7 @@
-"""The case ledger's background work: escalating unacknowledged stop-payment alerts every minute and
-reminding counsellors of follow-ups due every morning. Each task calls what its cron-style command
-(``escalate-alerts``, ``followup-reminders``) calls; the jobs are registered in ``CasesConfig.ready``."""
+"""The case ledger's background work: escalating unacknowledged stop-payment alerts and overdue freeze
+requests every minute and reminding counsellors of follow-ups due every morning. Each task calls what
+its cron-style command (``escalate-alerts``, ``followup-reminders``) calls; the jobs are registered in
+``CasesConfig.ready``."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from fanzha.core.jobs import Job, day_arg, local_day, moment_arg
 from .alerts.actions import escalate_due
 from .clues.tasks import escalate_clues
 from .followup.actions import queue_followup_reminders
+from .freeze.actions import escalate_overdue
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +31,16 @@ def escalate_alerts(now: str | None = None) -> int:
 
 
 @task()
+def escalate_freeze_requests(now: str | None = None) -> int:
+    """Mark unanswered freeze, stop-payment and number-block requests past their deadline overdue and
+    escalate them (``freeze.actions.escalate_overdue``); the messages leave through ``notify``."""
+    count = escalate_overdue(moment_arg(now))
+    if count:
+        log.info("escalate_freeze_requests: %s request(s) overdue", count)
+    return count
+
+
+@task()
 def followup_reminders(today: str | None = None) -> int:
     """Remind counsellors of follow-ups due (``followup.actions.queue_followup_reminders``)."""
     queued = queue_followup_reminders(day_arg(today))
@@ -38,6 +50,12 @@ def followup_reminders(today: str | None = None) -> int:
 
 JOBS = (
     Job("escalate_alerts", lambda slot: escalate_alerts.enqueue().id, every=1, grace=timedelta(minutes=2)),
+    Job(
+        "escalate_freeze_requests",
+        lambda slot: escalate_freeze_requests.enqueue().id,
+        every=1,
+        grace=timedelta(minutes=2),
+    ),
     Job(
         "followup_reminders",
         lambda slot: followup_reminders.enqueue(local_day(slot)).id,

@@ -7,6 +7,7 @@ from . import views
 
 urlpatterns = [
     path("alerts/", include("fanzha.cases.alerts.urls")),
+    path("freeze/", include("fanzha.cases.freeze.urls")),
     path("followups/traceback/", include("fanzha.cases.traceback.urls")),
     path("followups/accountability/", include("fanzha.cases.accountability.urls")),
     path("followups/", include("fanzha.cases.followup.urls")),

@@ -607,6 +607,7 @@ FIELD_LABELS = {
     "family": gettext_lazy("家庭情况"),
     "transfers_or_indicators": gettext_lazy("转账记录或涉案线索"),
     "victim_accounts": gettext_lazy("受害人账户"),
+    "freeze_target": gettext_lazy("止付冻结请求的账号/号码"),
 }
 
 

@@ -350,6 +350,11 @@ if FANZHA_INVITATION_HOURS < 1:
 # an alert nobody on the police side acknowledges within this many minutes goes to the next contact.
 FANZHA_STOP_PAYMENT_WINDOW_HOURS = int(os.environ.get("FANZHA_STOP_PAYMENT_WINDOW_HOURS", "24"))
 FANZHA_ALERT_ESCALATE_MINUTES = int(os.environ.get("FANZHA_ALERT_ESCALATE_MINUTES", "10"))
+# Minutes a bank (or the police technical unit) has to answer a freeze, stop-payment or number-block
+# request before it is marked overdue and escalated (the police may set another deadline per request).
+FANZHA_FREEZE_ANSWER_MINUTES = int(os.environ.get("FANZHA_FREEZE_ANSWER_MINUTES", "30"))
+if FANZHA_FREEZE_ANSWER_MINUTES < 1:
+    raise ValueError("FANZHA_FREEZE_ANSWER_MINUTES must be at least 1")
 # Self-reports ("我被骗了") one member may file from the phone pages in 24 hours; beyond it the page
 # refuses calmly and shows 110 / 96110 (every report pages the police at once).
 FANZHA_SELF_REPORTS_PER_DAY = int(os.environ.get("FANZHA_SELF_REPORTS_PER_DAY", "3"))

@@ -22,7 +22,7 @@ from fanzha.notify.tasks import deliver_outbox
 from fanzha.reports.tasks import rollup_refresh, weekly_report
 
 TZ = ZoneInfo("Asia/Shanghai")
-MINUTELY = {"deliver_outbox", "escalate_alerts", "rollup_changes"}
+MINUTELY = {"deliver_outbox", "escalate_alerts", "escalate_freeze_requests", "rollup_changes"}
 HOURLY = {"purge_roster_uploads"}  # each tick below falls in a new hour
 
 
@@ -119,6 +119,6 @@ def test_two_schedulers_at_once_enqueue_each_slot_once():
 def test_the_command_ticks_once(db, capsys):
     call_command("scheduler", "--once", "--now", "2026-03-02T09:00:30")
     out = capsys.readouterr().out
-    assert "post_tips" in out and out.strip().endswith("10 job(s) enqueued")
+    assert "post_tips" in out and out.strip().endswith("11 job(s) enqueued")
     call_command("scheduler", "--once", "--now", "2026-03-02T09:00:45")
     assert capsys.readouterr().out.strip() == "0 job(s) enqueued"

@@ -40,6 +40,7 @@ def test_every_app_registers_its_own_jobs():
         "send_reminders": "fanzha.campaigns.tasks",
         "post_tips": "fanzha.learn.tasks",
         "escalate_alerts": "fanzha.cases.tasks",
+        "escalate_freeze_requests": "fanzha.cases.tasks",  # overdue freeze requests, every minute
         "followup_reminders": "fanzha.cases.tasks",
         "rollup_refresh": "fanzha.reports.tasks",
         "rollup_changes": "fanzha.reports.tasks",  # activities reach the dashboards within a minute

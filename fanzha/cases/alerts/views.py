@@ -30,6 +30,8 @@ from fanzha.notify.models import ChannelKind
 from fanzha.org.forms import apply_errors
 from fanzha.org.scope import Cap, scope_paths
 
+from ..freeze import queries as freeze_queries
+from ..freeze import views as freeze_views
 from ..models import Alert, AlertRecipient, Case, CaseEvent, CaseState, Outcome, Side
 from ..queries import alerts_for, can
 from . import actions
@@ -273,6 +275,7 @@ def _detail_context(request: HttpRequest, alert: Alert, **extra: Any) -> dict[st
         "unverified": actions.is_unverified(case),
         "case_url": _case_url(case),
         "limit_minutes": int(actions._escalate_minutes().total_seconds() // 60),
+        "fz": freeze_views.section(case, request.user),
     }
     if context["can_ack"]:
         context.setdefault("ack_form", AckForm())
@@ -357,7 +360,7 @@ def alert_outcome(request: HttpRequest, pk: int) -> HttpResponse:
 
 def panel(case: Case, user: Any) -> dict[str, Any]:
     """Context of the alert panel on the case page (template ``cases/_alert_panel.html``, as ``p``):
-    status, countdown, times, and the acknowledge button for the police side."""
+    status, countdown, times, the freeze requests' times, and the acknowledge button for the police side."""
     alert = Alert.objects.filter(case=case).select_related("acknowledged_by").first()
     if alert is None:
         return {"alert": None}
@@ -375,4 +378,7 @@ def panel(case: Case, user: Any) -> dict[str, Any]:
         "unverified": actions.is_unverified(case),
         "detail_url": reverse("alert_detail", args=[alert.pk]),
         "ack_url": reverse("alert_ack", args=[alert.pk]),
+        "freeze": freeze_views.figures_view(requests)
+        if (requests := freeze_queries.case_requests(case))
+        else None,
     }
