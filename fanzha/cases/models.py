@@ -805,6 +805,8 @@ class Callback(models.Model):
 
     def __str__(self) -> str:
         return f"{self.case_id}:{self.due_on}"
+
+
 # Freeze, stop-payment and number-block requests to the bank side (止付冻结与号码停机) -------------------
 
 
