@@ -268,3 +268,21 @@ def test_a_judgement_recorded_on_a_lower_units_dashboard_returns_to_it(client, c
     assert GoalRecord.objects.get(goal=goal).value == 4
     # A unit of another campaign's tree is not a place to return to.
     assert client.post(url, {"value": "4", "unit": str(cast.oc01.pk)}).status_code == 404
+
+
+# 6. A case goal's target is worded as the plan words it (walk-through, 390 px) -----------------------------
+
+
+def test_a_case_goals_target_reads_as_the_plan_words_it_on_the_dashboard_and_the_command(client, cast, campaign):
+    Goal.objects.filter(campaign=campaign, code="cases-down").update(target=0)
+    client.force_login(cast.school_admin)
+    response = client.get(reverse("dashboard_unit", args=[campaign.pk, cast.uni.pk]))
+    assert goal_row(response, "cases-down").target_text == "下降"
+    body = response.content.decode()
+    assert "&lt;0%" not in body and "<0%" not in body
+    Goal.objects.filter(campaign=campaign, code="cases-down").update(target=-50)
+    response = client.get(reverse("dashboard_unit", args=[campaign.pk, cast.uni.pk]))
+    assert goal_row(response, "cases-down").target_text == "下降50%以上"
+    out = StringIO()
+    call_command("campaign-status", str(campaign.pk), stdout=out)
+    assert "目标 下降50%以上" in out.getvalue() and "-50%" not in out.getvalue()
