@@ -286,3 +286,18 @@ def test_a_case_goals_target_reads_as_the_plan_words_it_on_the_dashboard_and_the
     out = StringIO()
     call_command("campaign-status", str(campaign.pk), stdout=out)
     assert "目标 下降50%以上" in out.getvalue() and "-50%" not in out.getvalue()
+
+
+def test_the_campaign_dashboard_names_its_columns_and_tiles_as_the_reports_dashboard_does(client, cast, campaign):
+    """Walk-through at 390 px: with nothing accepted the campaign page hid its 例外认可 tile while the
+    reports dashboard showed 0, and its unit cards said "已完成"/"逾期" for what the tiles call
+    按时完成/逾期未完成."""
+    client.force_login(cast.school_admin)
+    ours = tiles(dashboard(client, campaign, cast.uni))
+    page = client.get(reverse("campaign_dashboard", args=[campaign.pk]) + f"?unit={cast.uni.pk}").content.decode()
+    theirs = tiles(page)
+    labels = ["按时完成周期", "逾期完成", "例外认可", "进行中未完成", "逾期未完成", "按时完成率（已到期周期）"]
+    assert [label for label in theirs if label in labels] == labels == [label for label in ours if label in labels]
+    assert theirs["例外认可"] == ours["例外认可"] == "0"
+    assert 'data-label="按时完成"' in page and 'data-label="逾期未完成"' in page
+    assert 'data-label="已完成"' not in page and 'data-label="逾期"' not in page
