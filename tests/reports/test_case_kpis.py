@@ -3,6 +3,7 @@ year, the campaign's case goal, scoped by ``case_view`` (hidden without it), one
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -133,3 +134,11 @@ def test_index_shows_this_years_cases(client, cast, campaign, cases):
     client.force_login(cast.outsider)
     response = client.get(reverse("dashboard_index"))
     assert response.context["cases"].current.cases == 0  # the other school has none
+
+
+def test_the_loss_tile_is_wide_enough_for_a_county_sized_amount(client, cast, campaign, cases):
+    """Walk-through at 390 px: the dashboard's loss figure ("610329.") was cut off in a third of the
+    phone's width; the loss tile takes two columns, as on the statistics page."""
+    client.force_login(cast.school_admin)
+    body = client.get(unit_url(campaign, cast.uni)).content.decode()
+    assert re.search(r'<div class="stat wide"><span class="stat-num">[^<]*</span><span class="stat-label">损失金额（元，', body)
