@@ -468,6 +468,11 @@ class CaseKpis:
         return str(REASONS[self.goal_reason]) if self.goal_reason in REASONS else ""
 
     @property
+    def goal_target_text(self) -> str:
+        """The case goal's target as the plan and the goal table word it (下降, 下降50%以上), not "0%"."""
+        return plan_documents.goal_target_text(self.goal) if self.goal else ""
+
+    @property
     def cases_change(self) -> float | None:
         return percent_change(self.current.cases, self.year_before.cases)
 
