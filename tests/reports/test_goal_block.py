@@ -301,3 +301,28 @@ def test_the_campaign_dashboard_names_its_columns_and_tiles_as_the_reports_dashb
     assert theirs["例外认可"] == ours["例外认可"] == "0"
     assert 'data-label="按时完成"' in page and 'data-label="逾期未完成"' in page
     assert 'data-label="已完成"' not in page and 'data-label="逾期"' not in page
+
+
+def test_a_campaign_without_items_says_so_instead_of_an_empty_card(client, cast):
+    """Walk-through at 390 px: the county police plan asks nobody to sign or install anything, and its
+    dashboard showed a "各事项覆盖情况" card with nothing in it."""
+    from .conftest import ITEMS
+
+    text = TEMPLATE.replace(f"attestations = {list(ITEMS)!r}".replace("'", '"'), "attestations = []").replace(
+        'metric = "awareness_rate"', 'metric = "custom"'
+    )
+    assert text != TEMPLATE
+    template = CampaignTemplate.objects.create(code="no-items", title="无事项", text=text)
+    today = timezone.localdate()
+    campaign = campaign_actions.start_campaign(
+        template, cast.uni, today - timedelta(days=30), today + timedelta(days=300), {}
+    )
+    kpis.refresh_homes()
+    kpis.rebuild(campaign)
+    client.force_login(cast.school_admin)
+    response = client.get(reverse("dashboard_unit", args=[campaign.pk, cast.uni.pk]))
+    assert not response.context["summary"]
+    body = response.content.decode()
+    section = body[body.index("各事项覆盖情况") :]
+    section = section[: section.index("</section>")]
+    assert "本专项行动没有需要逐人完成的事项" in section
