@@ -142,7 +142,11 @@ def test_the_loss_tile_is_wide_enough_for_a_county_sized_amount(client, cast, ca
     phone's width; the loss tile takes two columns, as on the statistics page."""
     client.force_login(cast.school_admin)
     body = client.get(unit_url(campaign, cast.uni)).content.decode()
-    assert re.search(r'<div class="stat wide"><span class="stat-num">[^<]*</span><span class="stat-label">损失金额（元，', body)
+    tile = (
+        r'<div class="stat wide"><span class="stat-num">[^<]*</span>'
+        '<span class="stat-label">损失金额（元，'
+    )
+    assert re.search(tile, body)
 
 
 def test_a_case_goal_of_a_plain_fall_reads_fall_not_zero_percent(client, cast, campaign, cases):

@@ -418,4 +418,8 @@ def test_the_loss_tile_is_wide_enough_for_a_county_sized_amount(client, cast):
     report(cast, cast.cs2301, at(2025, 3, 10), "1478507.64")
     client.force_login(cast.school_admin)
     body = client.get(reverse("case_stats"), {"unit": cast.uni.pk, "year": 2025}).content.decode()
-    assert re.search(r'<div class="stat wide"><span class="stat-num">[^<]*</span><span class="stat-label">损失金额（元）', body)
+    tile = (
+        r'<div class="stat wide"><span class="stat-num">[^<]*</span>'
+        '<span class="stat-label">损失金额（元）'
+    )
+    assert re.search(tile, body)
