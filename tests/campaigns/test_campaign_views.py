@@ -289,3 +289,12 @@ def test_dashboard_query_count_does_not_grow(client, cast, template, extra, djan
     # at a class: its own obligations and one query for the responsible people, no row units
     with django_assert_num_queries(12):
         assert client.get(f"{url}?unit={cast.ma2301.pk}&on=2026-03-10").status_code == 200
+
+
+def test_the_periods_list_names_its_columns_as_the_dashboard_tiles_do(client, cast, campaign):
+    """Walk-through at 390 px: the periods list's cards said "已完成"/"逾期" where the dashboard's tiles
+    and tables say 按时完成/逾期未完成 for the same counts."""
+    url = reverse("campaign_periods", args=[campaign.pk])
+    body = get(client, cast.school_admin, f"{url}?month=2026-03&on=2026-04-02").content.decode()
+    assert 'data-label="按时完成"' in body and 'data-label="逾期未完成"' in body
+    assert 'data-label="已完成"' not in body and 'data-label="逾期"' not in body
