@@ -256,6 +256,7 @@ def _planned(spec: TemplateSpec, form: StartCampaignForm) -> list[dict[str, Any]
             "frequency": FREQUENCY_LABELS.get(rule.frequency, rule.frequency),
             "level": naming.kind(rule.level, unit),
             "min_count": rule.min_count,
+            "once": rule.frequency == "once",  # one period only: "至少 n 次", not "每期至少"
             "periods": rule.periods,
             "first": rule.periods[0] if rule.periods else None,
             "last": rule.periods[-1] if rule.periods else None,

@@ -27,6 +27,7 @@ from django.utils.translation import gettext_lazy
 
 from fanzha.campaigns import compliance
 from fanzha.campaigns import queries as campaign_queries
+from fanzha.campaigns.documents import plan as plan_documents
 from fanzha.campaigns.models import Campaign, Goal, GoalRecord
 from fanzha.campaigns.spec import RECORDED_METRICS
 from fanzha.cases.models import Case
@@ -312,10 +313,11 @@ class GoalRow:
 
     @property
     def target_text(self) -> str:
-        """The target as written on the dashboard and by ``fanzha campaign-status``."""
-        number = format(self.goal.target.normalize(), "f")
+        """The target as written on the dashboard and by ``fanzha campaign-status``: a case goal as the
+        plan words it (下降, 下降50%以上), never a bare "<0%" or "-50%"."""
         if self.goal.metric in CASE_METRICS:
-            return f"{Decimal(number):+}%" if Decimal(number) else "<0%"
+            return plan_documents.goal_target_text(self.goal)
+        number = format(self.goal.target.normalize(), "f")
         return f"{number}%" if self.goal.unit == "percent" else number + self.value_unit
 
     @property
@@ -464,6 +466,11 @@ class CaseKpis:
     @property
     def goal_reason_text(self) -> str:
         return str(REASONS[self.goal_reason]) if self.goal_reason in REASONS else ""
+
+    @property
+    def goal_target_text(self) -> str:
+        """The case goal's target as the plan and the goal table word it (下降, 下降50%以上), not "0%"."""
+        return plan_documents.goal_target_text(self.goal) if self.goal else ""
 
     @property
     def cases_change(self) -> float | None:

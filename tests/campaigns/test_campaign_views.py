@@ -289,3 +289,26 @@ def test_dashboard_query_count_does_not_grow(client, cast, template, extra, djan
     # at a class: its own obligations and one query for the responsible people, no row units
     with django_assert_num_queries(12):
         assert client.get(f"{url}?unit={cast.ma2301.pk}&on=2026-03-10").status_code == 200
+
+
+def test_the_periods_list_names_its_columns_as_the_dashboard_tiles_do(client, cast, campaign):
+    """Walk-through at 390 px: the periods list's cards said "已完成"/"逾期" where the dashboard's tiles
+    and tables say 按时完成/逾期未完成 for the same counts."""
+    url = reverse("campaign_periods", args=[campaign.pk])
+    body = get(client, cast.school_admin, f"{url}?month=2026-03&on=2026-04-02").content.decode()
+    assert 'data-label="按时完成"' in body and 'data-label="逾期未完成"' in body
+    assert 'data-label="已完成"' not in body and 'data-label="逾期"' not in body
+
+
+def test_the_period_preview_does_not_say_per_period_for_a_one_off_rule(client, cast):
+    """Walk-through at 390 px: a one-off rule (一次（限期）) read "每期至少 1 次" in the start page's
+    period preview; it says "至少 1 次", as a recurring rule keeps "每期至少"."""
+    from fanzha.campaigns.plan_templates.actions import sync_builtin_templates
+
+    sync_builtin_templates()
+    template = CampaignTemplate.objects.get(code="district-education-system")
+    response = get(client, cast.school_admin, reverse("campaign_start", args=[template.pk]))
+    rows = response.context["plan"]
+    assert any(row["once"] for row in rows) and not all(row["once"] for row in rows)
+    body = response.content.decode()
+    assert body.count("每期至少") == sum(1 for row in rows if not row["once"])

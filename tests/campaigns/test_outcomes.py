@@ -183,3 +183,15 @@ def test_the_campaign_page_names_evidence_measure_and_accepted_periods(client, c
     assert "佐证：照片、参加人员或人数" in body and "考核：家长告知书已签达到 100%" in body
     assert "例外认可工作周期" in body and "2026-09-01 至 2026-09-30：学院已核实" in body
     assert "period_excepted" not in body
+
+
+def test_on_a_phone_only_a_period_that_may_be_accepted_shows_the_acceptance_cell(client, cast, campaign):
+    """The periods table stacks into cards on a 390-px phone: a period that cannot be accepted (open, done,
+    already accepted) shows no empty "例外认可" label, only one with the form does (walk-through)."""
+    ob = obligation(campaign, "monthly-meeting", cast.cs2301)
+    client.force_login(cast.school_admin)
+    body = client.get(reverse("campaign_obligation", args=[campaign.pk, ob.pk])).content.decode()
+    forms = body.count(reverse("campaign_obligation_accept", args=[campaign.pk, ob.pk]))
+    rows = body.count('data-label="周期"')
+    assert forms and rows > forms  # the current period, at least, cannot be accepted
+    assert body.count('data-label="例外认可"') == forms

@@ -3,6 +3,7 @@ year, the campaign's case goal, scoped by ``case_view`` (hidden without it), one
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -94,7 +95,8 @@ def test_case_goal_against_its_target(client, cast, campaign, cases):
     k = response.context["cases"]
     assert k.goal.code == "cases-down" and k.goal_actual == 200.0 and k.goal_met is False
     body = response.content.decode()
-    assert "案件数同比下降50%以上（目标 -50%）" in body and "未达成" in body
+    assert "案件数同比下降50%以上（目标 下降50%以上）" in body and "未达成" in body
+    assert "（目标 -50%）" not in body  # worded as the plan words it (walk-through), as the goal table does
     # the goal table lists every goal, the case goal with its change (issue 13: no goal dropped)
     rows = {row.goal.code: row for row in response.context["goals"]}
     assert list(rows) == ["awareness", "activities", "cases-down"]
@@ -133,3 +135,30 @@ def test_index_shows_this_years_cases(client, cast, campaign, cases):
     client.force_login(cast.outsider)
     response = client.get(reverse("dashboard_index"))
     assert response.context["cases"].current.cases == 0  # the other school has none
+
+
+def test_the_loss_tile_is_wide_enough_for_a_county_sized_amount(client, cast, campaign, cases):
+    """Walk-through at 390 px: the dashboard's loss figure ("610329.") was cut off in a third of the
+    phone's width; the loss tile takes two columns, as on the statistics page."""
+    client.force_login(cast.school_admin)
+    body = client.get(unit_url(campaign, cast.uni)).content.decode()
+    tile = (
+        r'<div class="stat wide"><span class="stat-num">[^<]*</span>'
+        '<span class="stat-label">损失金额（元，'
+    )
+    assert re.search(tile, body)
+
+
+def test_a_case_goal_of_a_plain_fall_reads_fall_not_zero_percent(client, cast, campaign, cases):
+    """Walk-through at 390 px: the county police plan's goal "案件数同比下降" read "（目标 0%）"."""
+    Goal.objects.create(
+        campaign=campaign,
+        code="cases-fall",
+        metric="case_change_yoy",
+        target=Decimal("0"),
+        deadline=campaign.ends_on,
+        description="全县电信网络诈骗案件数同比下降",
+    )
+    client.force_login(cast.school_admin)
+    body = client.get(unit_url(campaign, cast.uni)).content.decode()
+    assert "全县电信网络诈骗案件数同比下降（目标 下降）" in body and "（目标 0%）" not in body

@@ -269,3 +269,63 @@ def test_a_judgement_recorded_on_a_lower_units_dashboard_returns_to_it(client, c
     assert GoalRecord.objects.get(goal=goal).value == 4
     # A unit of another campaign's tree is not a place to return to.
     assert client.post(url, {"value": "4", "unit": str(cast.oc01.pk)}).status_code == 404
+
+
+# 6. A case goal's target is worded as the plan words it (walk-through, 390 px) -----------------------------
+
+
+def test_a_case_goals_target_reads_as_the_plan_words_it_on_the_dashboard_and_command(client, cast, campaign):
+    Goal.objects.filter(campaign=campaign, code="cases-down").update(target=0)
+    client.force_login(cast.school_admin)
+    response = client.get(reverse("dashboard_unit", args=[campaign.pk, cast.uni.pk]))
+    assert goal_row(response, "cases-down").target_text == "下降"
+    body = response.content.decode()
+    assert "&lt;0%" not in body and "<0%" not in body
+    Goal.objects.filter(campaign=campaign, code="cases-down").update(target=-50)
+    response = client.get(reverse("dashboard_unit", args=[campaign.pk, cast.uni.pk]))
+    assert goal_row(response, "cases-down").target_text == "下降50%以上"
+    out = StringIO()
+    call_command("campaign-status", str(campaign.pk), stdout=out)
+    assert "目标 下降50%以上" in out.getvalue() and "-50%" not in out.getvalue()
+
+
+def test_the_campaign_dashboard_names_columns_and_tiles_as_the_reports_dashboard(client, cast, campaign):
+    """Walk-through at 390 px: with nothing accepted the campaign page hid its 例外认可 tile while the
+    reports dashboard showed 0, and its unit cards said "已完成"/"逾期" for what the tiles call
+    按时完成/逾期未完成."""
+    client.force_login(cast.school_admin)
+    ours = tiles(dashboard(client, campaign, cast.uni))
+    url = reverse("campaign_dashboard", args=[campaign.pk]) + f"?unit={cast.uni.pk}"
+    page = client.get(url).content.decode()
+    theirs = tiles(page)
+    labels = ["按时完成周期", "逾期完成", "例外认可", "进行中未完成", "逾期未完成"]
+    labels.append("按时完成率（已到期周期）")
+    assert [x for x in theirs if x in labels] == labels == [x for x in ours if x in labels]
+    assert theirs["例外认可"] == ours["例外认可"] == "0"
+    assert 'data-label="按时完成"' in page and 'data-label="逾期未完成"' in page
+    assert 'data-label="已完成"' not in page and 'data-label="逾期"' not in page
+
+
+def test_a_campaign_without_items_says_so_instead_of_an_empty_card(client, cast):
+    """Walk-through at 390 px: the county police plan asks nobody to sign or install anything, and its
+    dashboard showed a "各事项覆盖情况" card with nothing in it."""
+    from .conftest import ITEMS
+
+    text = TEMPLATE.replace(f"attestations = {list(ITEMS)!r}".replace("'", '"'), "attestations = []").replace(
+        'metric = "awareness_rate"', 'metric = "custom"'
+    )
+    assert text != TEMPLATE
+    template = CampaignTemplate.objects.create(code="no-items", title="无事项", text=text)
+    today = timezone.localdate()
+    campaign = campaign_actions.start_campaign(
+        template, cast.uni, today - timedelta(days=30), today + timedelta(days=300), {}
+    )
+    kpis.refresh_homes()
+    kpis.rebuild(campaign)
+    client.force_login(cast.school_admin)
+    response = client.get(reverse("dashboard_unit", args=[campaign.pk, cast.uni.pk]))
+    assert not response.context["summary"]
+    body = response.content.decode()
+    section = body[body.index("各事项覆盖情况") :]
+    section = section[: section.index("</section>")]
+    assert "本专项行动没有需要逐人完成的事项" in section

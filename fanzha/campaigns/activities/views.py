@@ -317,11 +317,16 @@ def activity_add_attendee(request: HttpRequest, pk: int) -> HttpResponse:
             messages.error(request, _("没有找到学号/工号为 %(number)s 的人员。") % {"number": number})
         else:
             try:
-                actions.add_attendee(activity, person, request.user)
+                added = actions.add_attendees(activity, [person], request.user)
             except ValidationError as exc:
                 messages.error(request, " ".join(exc.messages))
             else:
-                messages.success(request, _("已登记 %(name)s 参加。") % {"name": person.name})
+                if added:
+                    messages.success(request, _("已登记 %(name)s 参加。") % {"name": person.name})
+                else:  # never "registered" again for someone already on the list
+                    messages.info(request, _("%(name)s 已在签到名单上。") % {"name": person.name})
+    else:  # a blank number (spaces pass the browser's "required") is said, not silently dropped
+        messages.error(request, _("请填写学号/工号。"))
     return redirect("activity_detail", pk=activity.pk)
 
 

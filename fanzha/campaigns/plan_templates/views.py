@@ -32,7 +32,7 @@ from ..documents import formats
 from ..documents import plan as documents
 from ..models import CampaignTemplate
 from ..queries import templates_for
-from ..spec import ObligationRule, TemplateError, TemplateSpec, builtin_templates
+from ..spec import LetterLevel, ObligationRule, TemplateError, TemplateSpec, builtin_templates
 from .actions import save_custom_template
 from .forms import TemplateForm
 
@@ -167,10 +167,20 @@ def _detail_context(spec: TemplateSpec) -> dict[str, Any]:
             {"rule": a, "action": documents.action_labels().get(a.action, a.action)}
             for a in spec.accountability
         ],
-        "letters": [
-            {"letter": x, "upper": naming.kind(x.upper), "lower": naming.kind(x.lower)} for x in spec.letters
-        ],
+        "letters": [_letter(x, fill, naming) for x in spec.letters],
         "preview": documents.build_plan(spec),
+    }
+
+
+def _letter(letter: LetterLevel, fill: Any, naming: documents.Naming) -> dict[str, Any]:
+    """A letter level as the template's page shows it: its placeholders filled as the plan preview fills
+    them, the two signing sides by their kind (学校, 区县教育局), never a raw "{organisation}"."""
+    upper, lower = naming.kind(letter.upper), naming.kind(letter.lower)
+    sides = documents.filler({"upper_unit": upper, "lower_unit": lower})
+    return {
+        "letter": replace(letter, title=fill(sides(letter.title)), body=fill(sides(letter.body))),
+        "upper": upper,
+        "lower": lower,
     }
 
 

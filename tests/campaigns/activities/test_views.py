@@ -333,3 +333,20 @@ def test_a_pdf_with_javascript_is_served_as_an_attachment_images_inline(client, 
     photo = client.get(reverse("evidence_file", args=[activity.evidence.get().pk]))
     assert photo["Content-Disposition"].startswith("inline") and photo["Content-Type"] == "image/jpeg"
     assert "sandbox" in photo["Content-Security-Policy"] and photo["X-Content-Type-Options"] == "nosniff"
+
+
+def test_adding_an_attendee_says_what_happened_for_a_blank_number_and_someone_already_listed(
+    client, cast, activity
+):
+    """Walk-through at 390 px: a blank number was silently ignored, and adding someone already on the list
+    said "已登记 … 参加" as if it had just been done."""
+    client.force_login(cast.counsellor)
+    url = reverse("activity_add_attendee", args=[activity.pk])
+    blank = client.post(url, {"number": "   "}, follow=True)
+    assert "请填写学号/工号。" in blank.content.decode()
+    assert Attendance.objects.filter(activity=activity).count() == 1
+    first = client.post(url, {"number": "2023001"}, follow=True).content.decode()
+    assert "已登记" in first and "参加" in first
+    again = client.post(url, {"number": "2023001"}, follow=True).content.decode()
+    assert "已在签到名单上" in again and "已登记" not in again
+    assert Attendance.objects.filter(activity=activity).count() == 2

@@ -297,3 +297,17 @@ def test_a_template_page_shows_no_placeholder_code(client, cast, builtins):
     assert "{organisation}" not in page and "“迷路了怎么办”防骗安全教育活动方案" in page
     listing = client.get(reverse("template_list")).content.decode()
     assert "{organisation}" not in listing
+
+
+@pytest.mark.parametrize("code", ["district-education-system", "university-fraud-free-campus"])
+def test_detail_shows_letters_with_their_placeholders_filled(client, cast, builtins, code):
+    """Walk-through at 390 px: the district template's letters read "{organisation}学校反诈工作责任书"."""
+    client.force_login(cast.school_admin)
+    response = client.get(reverse("template_detail", args=[code]))
+    letters = response.context["letters"]
+    assert letters
+    for x in letters:
+        assert "{" not in x["letter"].title and "{" not in x["letter"].body, x["letter"].title
+    page = response.content.decode()
+    section = page[page.index("责任追究与责任书") : page.index("plan-preview")]
+    assert "{organisation}" not in section and "{lower_unit}" not in section and "{upper_unit}" not in section

@@ -410,3 +410,16 @@ def test_stats_page_query_count_does_not_grow_with_the_children(
     with django_assert_num_queries(STATS_PAGE_QUERIES):
         response = client.get(url, {"unit": cast.uni.pk, "year": 2025})
     assert len(response.context["report"].units) == 10
+
+
+def test_the_loss_tile_is_wide_enough_for_a_county_sized_amount(client, cast):
+    """Walk-through at 390 px: a six-figure loss with its cents ("1478507.64") was cut off in a third of the
+    phone's width; the loss tile takes two columns."""
+    report(cast, cast.cs2301, at(2025, 3, 10), "1478507.64")
+    client.force_login(cast.school_admin)
+    body = client.get(reverse("case_stats"), {"unit": cast.uni.pk, "year": 2025}).content.decode()
+    tile = (
+        r'<div class="stat wide"><span class="stat-num">[^<]*</span>'
+        '<span class="stat-label">损失金额（元）'
+    )
+    assert re.search(tile, body)
