@@ -26,7 +26,7 @@ from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from fanzha.core import hooks
@@ -136,6 +136,13 @@ def _snapshot(request: AuthedRequest, campaign: Campaign, view: Viewpoint) -> co
     return compliance.snapshot(
         campaign, obligations, _today(request), calendar_root=view.path or campaign.unit.path
     )
+
+
+def min_count_text(frequency: str, n: int) -> str:
+    """How many records a period needs: "每期至少 n 次", or "至少 n 次" for a one-off rule (one period)."""
+    if frequency == "once":
+        return ngettext("至少 %(n)s 次", "至少 %(n)s 次", n) % {"n": n}
+    return ngettext("每期至少 %(n)s 次", "每期至少 %(n)s 次", n) % {"n": n}
 
 
 def _crumbs(request: AuthedRequest, campaign: Campaign, unit: Unit | None) -> list[dict[str, Any]]:
@@ -255,8 +262,7 @@ def _planned(spec: TemplateSpec, form: StartCampaignForm) -> list[dict[str, Any]
             "title": fill(rule.title),
             "frequency": FREQUENCY_LABELS.get(rule.frequency, rule.frequency),
             "level": naming.kind(rule.level, unit),
-            "min_count": rule.min_count,
-            "once": rule.frequency == "once",  # one period only: "至少 n 次", not "每期至少"
+            "count_text": min_count_text(rule.frequency, rule.min_count),
             "periods": rule.periods,
             "first": rule.periods[0] if rule.periods else None,
             "last": rule.periods[-1] if rule.periods else None,
@@ -528,6 +534,7 @@ def campaign_obligation(request: AuthedRequest, pk: int, obligation_pk: int) -> 
             "obligation": obligation,
             "rule": obligation.rule,
             "frequency": FREQUENCY_LABELS.get(obligation.rule.frequency, obligation.rule.frequency),
+            "count_text": min_count_text(obligation.rule.frequency, obligation.rule.min_count),
             "state": state,
             "tally": _tally_cells(state.tally) if state else None,
             "paged": paginate(request, periods, PAGE_SIZE),

@@ -309,6 +309,19 @@ def test_the_period_preview_does_not_say_per_period_for_a_one_off_rule(client, c
     template = CampaignTemplate.objects.get(code="district-education-system")
     response = get(client, cast.school_admin, reverse("campaign_start", args=[template.pk]))
     rows = response.context["plan"]
-    assert any(row["once"] for row in rows) and not all(row["once"] for row in rows)
+    once = [row for row in rows if not row["count_text"].startswith("每期")]
+    assert once and len(once) < len(rows) and all(row["count_text"] == "至少 1 次" for row in once)
     body = response.content.decode()
-    assert body.count("每期至少") == sum(1 for row in rows if not row["once"])
+    assert body.count("每期至少") == len(rows) - len(once)
+
+
+def test_a_one_off_obligations_page_does_not_say_per_period(client, cast):
+    """The obligation page of a one-off rule says "至少 1 次" as the start page does, not "每期至少"."""
+    campaign = start(cast.uni)
+    once = obligation(campaign, "pledge", cast.d1_101)
+    body = get(client, cast.school_admin, reverse("campaign_obligation", args=[campaign.pk, once.pk]))
+    body = body.content.decode()
+    assert "至少 1 次" in body and "每期至少" not in body
+    weekly = obligation(campaign, "weekly-article", cast.cs2301)
+    body = get(client, cast.school_admin, reverse("campaign_obligation", args=[campaign.pk, weekly.pk]))
+    assert "每期至少 1 次" in body.content.decode()
