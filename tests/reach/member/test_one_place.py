@@ -52,6 +52,8 @@ def test_a_student_signed_in_by_password_does_the_pledge_from_me_and_reports(cli
     assert pledge in page and reverse("member_report", args=[link.token]) in page
     assert reverse("member_app", args=[link.token, campaign.pk]) in page
     assert reverse("member_quiz", args=[link.token, campaign.pk]) in page
+    # their own record is shown here, with no link into the staff pages of people
+    assert 'href="/people/' not in page and "张三" in page
 
     assert client.get(pledge).status_code == 200
     signed = client.post(pledge, {"signature": data_url(png())})
