@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
+import fanzha.campaigns
 from fanzha.campaigns import actions
 from fanzha.campaigns.models import Campaign, CampaignTemplate
 from fanzha.campaigns.plan_templates.actions import sync_builtin_templates
 from tests.conftest import Cast
 
+BANK_FILE = Path(fanzha.campaigns.__file__).parent / "templates_builtin" / "06-bank-publicity-month.toml"
 START, END = date(2026, 5, 1), date(2026, 6, 30)
 
 
