@@ -121,6 +121,11 @@ class Campaign(models.Model):
     def spec(self) -> TemplateSpec:
         return parse_cached(self.template_text, lambda: self.template.code)
 
+    @property
+    def counts_reach(self) -> bool:
+        """Whether its template counts outreach by group and channel (the campaign's reach page)."""
+        return self.spec().reach is not None
+
 
 class Goal(models.Model):
     """A measurable goal of a campaign: metric, target, deadline."""

@@ -198,6 +198,7 @@ def activity_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "attendances": list(attendances),
         "history": reads.history(activity),
         "standing": compliance.standing(activity),
+        "reach": _reach_facts(activity),
     }
     if can_edit:
         context["evidence_form"] = EvidenceForm()
@@ -208,6 +209,19 @@ def activity_detail(request: HttpRequest, pk: int) -> HttpResponse:
             context["checkin_qr"] = mark_safe(_qr_svg(url))  # noqa: S308 - segno's own SVG markup
             context["checkin_deadline"] = actions.checkin_deadline(activity)
     return render(request, "campaigns/activity_detail.html", context)
+
+
+def _reach_facts(activity: Activity) -> dict[str, str] | None:
+    """An outreach record's groups and channel by their names (from the campaigns over its unit)."""
+    if not (activity.target_groups or activity.channel):
+        return None
+    options = record_options([activity.unit])
+    groups = {g.code: g.name for g in options.groups}
+    channels = {c.code: c.name for c in options.channels}
+    return {
+        "groups": "、".join(groups.get(code, "—") for code in activity.target_groups) or "—",
+        "channel": channels.get(activity.channel, "—") if activity.channel else "—",
+    }
 
 
 def _warn_standing(request: HttpRequest, activity: Activity) -> None:

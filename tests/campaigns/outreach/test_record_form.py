@@ -105,3 +105,21 @@ def test_the_template_format_knows_every_activity_kind() -> None:
     from fanzha.campaigns.spec import ACTIVITY_KINDS
 
     assert ACTIVITY_KINDS == tuple(ActivityKind.values)
+
+
+def test_the_record_page_names_the_groups_and_channel(county_cast: Cast, client: Client) -> None:
+    start_bank(county_cast)
+    activity = actions.record_activity(
+        unit=county_cast.branch,
+        kind="outreach",
+        occurred_on=START,
+        actor=county_cast.branch_manager,
+        attendance_count=40,
+        target_groups=["elderly"],
+        channel="counter",
+        area="城关镇",
+        materials_count=60,
+    )
+    client.force_login(county_cast.branch_manager)
+    page = client.get(f"/campaigns/activities/{activity.pk}/").content.decode()
+    assert "老年人" in page and "营业网点柜面" in page and "城关镇" in page and "elderly" not in page
