@@ -123,3 +123,21 @@ def test_the_record_page_names_the_groups_and_channel(county_cast: Cast, client:
     client.force_login(county_cast.branch_manager)
     page = client.get(f"/campaigns/activities/{activity.pk}/").content.decode()
     assert "老年人" in page and "营业网点柜面" in page and "城关镇" in page and "elderly" not in page
+
+
+def test_an_edit_of_the_reach_is_kept_in_the_history_by_name(county_cast: Cast) -> None:
+    from fanzha.campaigns.activities.queries import history
+
+    start_bank(county_cast)
+    activity = actions.record_activity(
+        unit=county_cast.branch,
+        kind="outreach",
+        occurred_on=START,
+        actor=county_cast.branch_manager,
+        target_groups=["elderly"],
+        channel="counter",
+    )
+    actions.edit_activity(activity, {"target_groups": ["elderly", "rural"]}, county_cast.branch_manager)
+    activity.refresh_from_db()
+    (entry,) = history(activity)
+    assert [(c.label, c.old, c.new) for c in entry.changes] == [("重点人群", "老年人", "老年人、农村居民")]
