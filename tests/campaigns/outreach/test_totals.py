@@ -116,3 +116,23 @@ def test_the_command_writes_a_branch_report(county_cast: Cast, month: Campaign, 
     book = load_workbook(target)
     cells = {str(c.value) for sheet in book for row in sheet.iter_rows() for c in row if c.value is not None}
     assert "东岭支行" in cells and "城关支行" not in cells and "在校学生" in cells
+
+
+def test_after_the_month_each_branch_and_the_head_office_hear_of_their_report(
+    county_cast: Cast, month: Campaign
+) -> None:
+    from fanzha.campaigns.outreach.actions import queue_reports
+    from fanzha.notify.models import Outbox
+
+    head = _head_office_user(county_cast)
+    assert queue_reports(date(2026, 6, 30)) == 0  # not before the month has ended
+    assert queue_reports(date(2026, 7, 1)) >= 2
+    links = dict(
+        Outbox.objects.filter(idempotency_key__startswith="outreach-report:").values_list("user", "link")
+    )
+    assert links[head.pk] == f"/campaigns/{month.pk}/outreach/"
+    assert (
+        links[county_cast.branch_manager.pk]
+        == f"/campaigns/{month.pk}/outreach/?unit={county_cast.branch.pk}"
+    )
+    assert queue_reports(date(2026, 7, 2)) == 0  # once
