@@ -281,9 +281,10 @@ class Activity(models.Model):
     attendance_count = models.PositiveIntegerField(_("参加人数"), null=True, blank=True)
     # Outreach (篇六): the target groups reached and the channel, codes of the campaign template's
     # ``[reach]``; the township or village; materials handed out. People reached: ``attendance_count``.
-    target_groups = models.JSONField(_("重点人群"), default=list, blank=True)
-    channel = models.CharField(_("宣传渠道"), max_length=24, blank=True)
-    area = models.CharField(_("乡镇（村）"), max_length=100, blank=True)
+    # Database defaults too: bulk loaders that write rows in SQL (``bench``) need not know these columns.
+    target_groups = models.JSONField(_("重点人群"), default=list, db_default=[], blank=True)
+    channel = models.CharField(_("宣传渠道"), max_length=24, blank=True, default="", db_default="")
+    area = models.CharField(_("乡镇（村）"), max_length=100, blank=True, default="", db_default="")
     materials_count = models.PositiveIntegerField(_("发放宣传资料"), null=True, blank=True)
     checkin_token = models.CharField(max_length=32, blank=True, db_index=True, editable=False)
     recorded_by = models.ForeignKey(

@@ -229,7 +229,7 @@ def record_activity(
         add_evidence(activity, upload, actor)
     _compliance_changed([activity.campaign_id])
     if groups or channel:
-        outreach.refresh_reach_goals([activity.campaign_id])
+        outreach.refresh_reach_goals([activity.campaign_id], actor)
     return activity
 
 
@@ -298,7 +298,11 @@ def bulk_record_activities(items: Iterable[NewActivity], actor: Any = None) -> l
         )
     _compliance_changed(row.campaign_id for row in rows)
     created = Activity.objects.bulk_create(rows, batch_size=BULK_BATCH)
-    outreach.refresh_reach_goals({row.campaign_id for row in rows if row.target_groups})
+    reached = [row for row in rows if row.target_groups]
+    outreach.refresh_reach_goals(
+        {row.campaign_id for row in reached},
+        actor or next((row.recorded_by for row in reached if row.recorded_by is not None), None),
+    )
     return created
 
 
@@ -374,7 +378,7 @@ def edit_activity(activity: Activity, changes: Mapping[str, Any], actor: Any) ->
     current.save()
     _compliance_changed([before, current.campaign_id])
     if had_reach or current.target_groups or current.channel:
-        outreach.refresh_reach_goals([before, current.campaign_id])
+        outreach.refresh_reach_goals([before, current.campaign_id], actor)
     if {"kind", "obligation", "unit"} & set(changed):
         hooks.attendance_changed([current.pk])  # what its attendees prove may have changed
     return current
@@ -397,7 +401,7 @@ def delete_activity(activity: Activity, actor: Any) -> Activity:
     current.save(update_fields=["is_deleted", "updated_at"])
     _compliance_changed([current.campaign_id])
     if current.target_groups or current.channel:
-        outreach.refresh_reach_goals([current.campaign_id])
+        outreach.refresh_reach_goals([current.campaign_id], actor)
     hooks.attendance_changed([current.pk])  # a deleted activity proves nothing
     return current
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Any
 
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -22,15 +23,20 @@ from ..models import Campaign, Goal, GoalRecord
 from .queries import campaign_reach_value
 
 
-def refresh_reach_goals(campaign_ids: Iterable[int | None]) -> list[GoalRecord]:
+def refresh_reach_goals(campaign_ids: Iterable[int | None], actor: Any = None) -> list[GoalRecord]:
     """Record the reach_count goals of these campaigns anew from their outreach records, where changed.
-    Called inside the activity verbs' transactions; no query without a campaign."""
+    Called inside the activity verbs' transactions; no query without a campaign.
+
+    The record names ``actor`` (whose record changed the figure), else whoever started the campaign:
+    the dashboards show who a goal's value came from. With neither, nothing is recorded (the goal
+    waits for the next change made by a person)."""
     made: list[GoalRecord] = []
     ids = sorted({pk for pk in campaign_ids if pk})
     if not ids:
         return made
-    for campaign in Campaign.objects.filter(pk__in=ids).select_related("unit"):
-        if campaign.spec().reach is None:
+    for campaign in Campaign.objects.filter(pk__in=ids).select_related("unit", "created_by"):
+        who = actor if getattr(actor, "pk", None) else campaign.created_by
+        if campaign.spec().reach is None or who is None:
             continue
         for goal in Goal.objects.filter(campaign=campaign, metric="reach_count"):
             value = Decimal(campaign_reach_value(campaign, goal)).quantize(Decimal("0.01"))
@@ -39,7 +45,7 @@ def refresh_reach_goals(campaign_ids: Iterable[int | None]) -> list[GoalRecord]:
                 continue
             made.append(
                 GoalRecord.objects.create(
-                    goal=goal, value=value, note=_("由各单位登记的覆盖记录自动统计"), recorded_by=None
+                    goal=goal, value=value, note=_("由各单位登记的覆盖记录自动统计"), recorded_by=who
                 )
             )
     return made

@@ -77,7 +77,7 @@ def test_out_of_scope_is_404(county_cast: Cast, month: Campaign, client: Client)
 def test_the_groups_goal_is_counted_from_the_records(county_cast: Cast, month: Campaign) -> None:
     goal = Goal.objects.get(campaign=month, code="groups-covered")
     latest = goal.records.order_by("-recorded_at", "-pk").first()
-    assert latest is not None and latest.value == 4 and latest.recorded_by is None
+    assert latest is not None and latest.value == 4 and latest.note == "由各单位登记的覆盖记录自动统计"
     _record(county_cast, month, county_cast.branch2, ["migrant_workers"], "outdoor", "工业园区", 80, 100)
     assert goal.records.order_by("-recorded_at", "-pk").first().value == 5
     with pytest.raises(ValidationError):
