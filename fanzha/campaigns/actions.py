@@ -261,6 +261,9 @@ def record_goal_value(
     """
     if goal.metric not in RECORDED_METRICS:
         raise ValidationError({"value": _("该目标由系统自动计算，不能人工记录")})
+    if goal.metric == "reach_count" and goal.campaign.spec().reach is not None:
+        # Counted from the outreach records (``outreach.actions.refresh_reach_goals``).
+        raise ValidationError({"value": _("该目标由各单位登记的覆盖记录自动统计，不能人工记录")})
     try:
         number = Decimal(str(value).strip())
     except ArithmeticError as exc:

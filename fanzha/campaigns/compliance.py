@@ -315,6 +315,12 @@ def _has_evidence(kind: str) -> Exists:
     return Exists(Evidence.objects.filter(activity=OuterRef("pk"), kind=kind))
 
 
+def _in_campaign(start: date) -> Q:
+    """Records on or after the campaign's start, and earlier ones of one-off rules
+    (``periods.record_period``: a plan filed before the start counts)."""
+    return Q(occurred_on__gte=start) | Q(obligation__rule__frequency=P.ONCE)
+
+
 def activity_records(
     obligations: QuerySet[Obligation], start: date, end: date
 ) -> dict[int, dict[date, list[Entry]]]:
@@ -325,9 +331,9 @@ def activity_records(
     """
     rows = (
         Activity.objects.filter(
+            _in_campaign(start),
             obligation_id__in=obligations.values("pk"),
             is_deleted=False,
-            occurred_on__gte=start,
             occurred_on__lte=end,
         )
         .order_by()
@@ -375,9 +381,9 @@ def activity_counts(obligations: QuerySet[Obligation], start: date, end: date) -
     """Non-deleted activities per obligation and day, whatever their evidence, in one grouped query."""
     rows = (
         Activity.objects.filter(
+            _in_campaign(start),
             obligation_id__in=obligations.values("pk"),
             is_deleted=False,
-            occurred_on__gte=start,
             occurred_on__lte=end,
         )
         .order_by()
@@ -419,8 +425,9 @@ class Snapshot:
         """The obligation's activities per period (keyed by the period's first day)."""
         need = frozenset(self.rules[item.rule_id].evidence or ())
         buckets: dict[date, Bucket] = defaultdict(Bucket)
+        frequency = self.rules[item.rule_id].frequency
         for day, entries in self.counts.get(item.pk, {}).items():
-            found = P.locate(rp.periods, day)
+            found = P.record_period(rp.periods, day, frequency)
             if found is None:
                 continue
             bucket = buckets[found.start]
@@ -585,7 +592,8 @@ def standing(activity: Activity) -> Standing | None:
         return None
     rule, campaign = obligation.rule, obligation.campaign
     schedule = Schedule(campaign, load_calendars(obligation.unit.path))
-    period = P.locate(schedule.for_rule(rule, obligation.unit.path).periods, activity.occurred_on)
+    periods = schedule.for_rule(rule, obligation.unit.path).periods
+    period = P.record_period(periods, activity.occurred_on, rule.frequency)
     carried = {str(kind) for kind in activity.evidence.values_list("kind", flat=True)}
     kinds = {
         "photos": Evidence.Kind.PHOTO in carried,

@@ -60,6 +60,7 @@ from .models import (
     SchoolCalendar,
 )
 from .plan_templates.actions import sync_builtin_templates
+from .spec import Reach
 
 SEED = f"{org_demo.SEED}:campaigns"
 Log = Callable[[str], None]
@@ -202,6 +203,45 @@ OUTREACH_PLACES = {
     UnitKind.POLICE_STATION: ["社区", "乡镇", "学校", "企业", "市场"],
     UnitKind.BANK_BRANCH: ["集市", "村委会", "商户", "学校", "工地", "老年活动中心"],
 }
+
+# A bank branch's outreach (篇六): which channels each rule's records go out on (the template's channel
+# kinds), and the townships and villages of its area; a rule not listed (the branch's plan) reaches nobody.
+REACH_CHANNEL_KINDS = {
+    "traditional-media": ("traditional",),
+    "new-media": ("new_media",),
+    "outdoor": ("outdoor", "outdoor", "outdoor", "counter"),
+}
+REACH_AREAS = ["城关镇", "城关镇东岭村", "东岭镇", "东岭镇石桥村", "青山乡", "青山乡柳湾村", "工业园区"]
+
+
+def reach_fields(
+    rng: random.Random, reach: Reach | None, rule_code: str, present: int | None
+) -> dict[str, Any]:
+    """An outreach record's groups, channel, township (village), people reached and materials, when the
+    campaign counts outreach; nothing otherwise."""
+    families = REACH_CHANNEL_KINDS.get(rule_code)
+    if reach is None or families is None:
+        return {}
+    family = rng.choice(families)
+    channels = [c.code for c in reach.channels if c.kind == family] or [reach.channels[0].code]
+    channel = rng.choice(channels)
+    groups = rng.sample([g.code for g in reach.groups], k=rng.choice((1, 1, 2)))
+    if family in ("traditional", "new_media"):
+        return {
+            "target_groups": tuple(groups),
+            "channel": channel,
+            "area": "",
+            "attendance_count": rng.randrange(500, 5000, 50),
+            "materials_count": None,
+        }
+    return {
+        "target_groups": tuple(groups),
+        "channel": channel,
+        "area": rng.choice(REACH_AREAS),
+        "attendance_count": present or rng.randint(20, 200),
+        "materials_count": rng.randrange(20, 400, 10),
+    }
+
 
 TITLES: dict[str, str] = {
     ActivityKind.CLASS_MEETING: "“识破{topic}骗局”主题班会",
@@ -560,6 +600,7 @@ def plan_activities(
     unit's current period left to do)."""
     schedule = compliance.Schedule(campaign, compliance.load_calendars(campaign.unit.path))
     reliability = diligence(campaign, {o.unit for o in obligations})
+    reach = campaign.spec().reach
     slug = campaign.unit.code.lower()
     kindergartens = tuple(
         Unit.objects.filter(path__startswith=campaign.unit.path, kind=UnitKind.KINDERGARTEN).values_list(
@@ -613,6 +654,8 @@ def plan_activities(
                 present = attendance(rng, kind, unit, headcount)
                 if present is None and "attendees" in rule.evidence:
                     present = max(1, round(headcount * rng.uniform(0.8, 1.0))) if headcount else 20
+                fields: dict[str, Any] = {"attendance_count": present}
+                fields.update(reach_fields(rng, reach, rule.code, present))
                 items.append(
                     activity_actions.NewActivity(
                         unit=unit,
@@ -621,9 +664,9 @@ def plan_activities(
                         title=TITLES.get(kind, "{rule}").format(**values),
                         summary=SUMMARIES.get(kind, "").format(**values),
                         link=link,
-                        attendance_count=present,
                         obligation=obligation,
                         recorded_by=recorder,
+                        **fields,
                     )
                 )
     return items

@@ -121,6 +121,11 @@ class Campaign(models.Model):
     def spec(self) -> TemplateSpec:
         return parse_cached(self.template_text, lambda: self.template.code)
 
+    @property
+    def counts_reach(self) -> bool:
+        """Whether its template counts outreach by group and channel (the campaign's reach page)."""
+        return self.spec().reach is not None
+
 
 class Goal(models.Model):
     """A measurable goal of a campaign: metric, target, deadline."""
@@ -274,6 +279,13 @@ class Activity(models.Model):
     summary = models.TextField(_("内容摘要"), blank=True)
     link = models.URLField(_("链接"), blank=True)
     attendance_count = models.PositiveIntegerField(_("参加人数"), null=True, blank=True)
+    # Outreach (篇六): the target groups reached and the channel, codes of the campaign template's
+    # ``[reach]``; the township or village; materials handed out. People reached: ``attendance_count``.
+    # Database defaults too: bulk loaders that write rows in SQL (``bench``) need not know these columns.
+    target_groups = models.JSONField(_("重点人群"), default=list, db_default=[], blank=True)
+    channel = models.CharField(_("宣传渠道"), max_length=24, blank=True, default="", db_default="")
+    area = models.CharField(_("乡镇（村）"), max_length=100, blank=True, default="", db_default="")
+    materials_count = models.PositiveIntegerField(_("发放宣传资料"), null=True, blank=True)
     checkin_token = models.CharField(max_length=32, blank=True, db_index=True, editable=False)
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"

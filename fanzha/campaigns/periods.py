@@ -238,6 +238,19 @@ def campaign_period_containing(
     return locate(campaign_periods(frequency, start, end, semesters=semesters, due=due), day)
 
 
+def record_period(periods: Sequence[Period], day: date, frequency: str) -> Period | None:
+    """The campaign period a record of ``day`` counts for: the period holding it, or, for a one-off
+    rule, its only period when the record is older than the campaign.
+
+    Why only one-off rules: they ask for preparation (a branch's plan, a leadership group) that a
+    diligent unit files before the month starts; clipping it away would mark the early unit overdue.
+    Recurring work (a monthly outdoor event) done before the start belongs to no period of this campaign.
+    """
+    if frequency == ONCE and periods and day < periods[0].start:
+        return periods[0]
+    return locate(periods, day)
+
+
 def locate(periods: Sequence[Period], day: date) -> Period | None:
     """The period of a sorted, non-overlapping list that holds ``day`` (binary search)."""
     index = bisect_right(periods, Period(day, date.max)) - 1

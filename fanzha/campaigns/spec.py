@@ -73,6 +73,33 @@ ATTESTATION_ITEMS = (
 # registered and warnings on: the "three 100 %"). The figure comes from reach through
 # ``core.hooks.measure``.
 MEASURES = (*ATTESTATION_ITEMS, "app_all")
+# The activity kinds a template's ``record_kinds`` may name: the values of ``models.ActivityKind``
+# (a test keeps the two equal; spec cannot import models, which read templates through it).
+ACTIVITY_KINDS = (
+    "class_meeting",
+    "lecture",
+    "training",
+    "first_lesson",
+    "poster",
+    "blackboard",
+    "radio",
+    "article",
+    "video",
+    "tip",
+    "contest",
+    "outreach",
+    "pledge",
+    "parent_letter",
+    "parent_meeting",
+    "staff_briefing",
+    "dorm_visit",
+    "law_education",
+    "notice",
+    "meeting",
+    "inspection",
+    "scenario",
+    "other",
+)
 PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
 # Names that only a responsibility letter's title and body may use: the two signing units and the
 # campaign, filled per letter by ``letters.actions.generate_letters``.
@@ -161,6 +188,29 @@ class LetterLevel:
 
 
 @dataclass(frozen=True)
+class ReachOption:
+    """One target group or channel that an outreach record may name (code stored, name shown)."""
+
+    code: str
+    name: str
+    kind: str = ""  # a channel's family: traditional, new_media, outdoor, counter
+
+
+@dataclass(frozen=True)
+class Reach:
+    """What an outreach record of the campaign counts by (篇六: 分人群、分渠道、分地区统计)."""
+
+    groups: tuple[ReachOption, ...] = ()
+    channels: tuple[ReachOption, ...] = ()
+
+    def group_names(self) -> dict[str, str]:
+        return {g.code: g.name for g in self.groups}
+
+    def channel_names(self) -> dict[str, str]:
+        return {c.code: c.name for c in self.channels}
+
+
+@dataclass(frozen=True)
 class Section:
     heading: str
     body: str = ""
@@ -190,6 +240,9 @@ class TemplateSpec:
     sections: tuple[Section, ...]
     period_months: int = 12
     extra: dict[str, Any] = field(default_factory=dict)
+    # The activity kinds its record form offers (none: every kind), and what outreach counts by.
+    record_kinds: tuple[str, ...] = ()
+    reach: Reach | None = None
 
     def placeholder_defaults(self) -> dict[str, str]:
         return {p.name: p.default for p in self.placeholders}
@@ -348,6 +401,35 @@ def _extra(reader: _Reader) -> dict[str, Any]:
     return dict(value)
 
 
+def _reach_options(reader: _Reader, key: str) -> tuple[ReachOption, ...]:
+    options = tuple(
+        ReachOption(code=x.str("code"), name=x.str("name"), kind=x.str("kind", ""))
+        for x in reader.tables(key)
+    )
+    codes = [o.code for o in options]
+    for option in options:
+        if not re.fullmatch(r"[a-z0-9_]{1,24}", option.code):
+            raise reader.fail(key, _("代码只能包含小写字母、数字和下划线（最多24个字符）"))
+        if not option.name.strip():
+            raise reader.fail(key, _("名称不能为空"))
+    if len(set(codes)) != len(codes):
+        raise reader.fail(key, _("代码重复"))
+    return options
+
+
+def _reach(reader: _Reader) -> Reach | None:
+    value = reader.data.get("reach")
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise reader.fail("reach", _("应为表格（[reach]）"))
+    inner = _Reader(reader.source, value, "reach")
+    reach = Reach(groups=_reach_options(inner, "groups"), channels=_reach_options(inner, "channels"))
+    if not reach.groups or not reach.channels:
+        raise reader.fail("reach", _("需要列出重点人群（groups）和宣传渠道（channels）"))
+    return reach
+
+
 def parse_cached(text: str, source: Callable[[], str]) -> TemplateSpec:
     """``parse_template`` remembered by text: a running campaign's template never changes, and the
     member pages read it on every request. ``source`` names the template only when the text is wrong.
@@ -463,7 +545,17 @@ def parse_template(text: str, source: str = "<template>", check_goals: bool = Tr
         sections=tuple(_section(s) for s in r.tables("sections")),
         period_months=r.int("period_months", 12),
         extra=_extra(r),
+        record_kinds=r.strs("record_kinds", ACTIVITY_KINDS),
+        reach=_reach(r),
     )
+    if spec.record_kinds:
+        for reader, rule in zip(r.tables("obligations"), spec.obligations, strict=True):
+            outside = [k for k in rule.activity_kinds if k not in spec.record_kinds]
+            if outside:
+                raise reader.fail(
+                    "activity_kinds",
+                    _("活动类型 %(kinds)s 不在模板的 record_kinds 中") % {"kinds": ", ".join(outside)},
+                )
     if not spec.sections:
         raise r.fail("sections", _("方案至少需要一个章节"))
     for reader, goal in zip(r.tables("goals"), spec.goals, strict=True) if check_goals else ():

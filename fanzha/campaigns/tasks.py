@@ -1,5 +1,6 @@
 """The campaigns' background work: every morning, keep running campaigns in step with the unit tree
-and queue the reminders of obligations due (as ``fanzha send-reminders``). Registered in
+and queue the reminders of obligations due (as ``fanzha send-reminders``), and, after a campaign that
+counts outreach has ended, tell the head office and each branch their summary report is ready. Registered in
 ``CampaignsConfig.ready``."""
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from fanzha.core.jobs import Job, day_arg, local_day
 
 from . import actions
 from .models import Campaign
+from .outreach import actions as outreach
 
 log = logging.getLogger(__name__)
 
@@ -21,8 +23,10 @@ def send_reminders(today: str | None = None) -> int:
     """Sync running campaigns with the tree, then queue reminders (as ``fanzha send-reminders``)."""
     for campaign in Campaign.objects.filter(status=Campaign.Status.ACTIVE):
         actions.sync_obligations(campaign)
-    queued = actions.queue_reminders(day_arg(today), None)
-    log.info("send_reminders: %s message(s) queued", queued)
+    day = day_arg(today)
+    queued = actions.queue_reminders(day, None)
+    reports = outreach.queue_reports(day)
+    log.info("send_reminders: %s message(s) queued, %s report notice(s)", queued, reports)
     return queued
 
 

@@ -31,5 +31,6 @@ urlpatterns = [
     ),
     path("<int:pk>/periods/", views.campaign_periods, name="campaign_periods"),
     path("<int:pk>/calendar/", views.campaign_calendar, name="campaign_calendar"),
+    path("<int:pk>/outreach/", include("fanzha.campaigns.summary.urls")),
     path("school-calendar/<int:unit_pk>/", views.school_calendar, name="school_calendar"),
 ]

@@ -28,6 +28,8 @@ from fanzha.org.models import Membership, Person, Unit
 from fanzha.org.scope import Cap
 
 from ..models import Activity, ActivityKind, ActivityRevision, Attendance, Campaign, Evidence, Obligation
+from ..outreach import actions as outreach
+from ..outreach.options import record_options
 from .files import inspect_upload
 
 # Recording an activity or signing a letter for a unit: the work a plan puts on whoever answers for
@@ -81,7 +83,39 @@ def add_evidence(activity: Activity, upload: File, actor: Any) -> Evidence:
 
 # Activities ------------------------------------------------------------------------------------
 
-EDITABLE = ("unit", "kind", "occurred_on", "title", "summary", "link", "attendance_count", "obligation")
+EDITABLE = (
+    "unit",
+    "kind",
+    "occurred_on",
+    "title",
+    "summary",
+    "link",
+    "attendance_count",
+    "obligation",
+    "target_groups",
+    "channel",
+    "area",
+    "materials_count",
+)
+REACH_FIELDS = ("target_groups", "channel", "area", "materials_count")
+
+
+def _check_reach(
+    unit: Unit, target_groups: list[str], channel: str, materials_count: int | None
+) -> dict[str, str]:
+    """Target groups and channel must be ones the campaigns over the unit count by (``outreach.options``)."""
+    errors: dict[str, str] = {}
+    if materials_count is not None and not 0 <= materials_count <= 10_000_000:
+        errors["materials_count"] = _("宣传资料数量不正确")
+    if not target_groups and not channel:
+        return errors
+    options = record_options([unit])
+    groups = {g.code for g in options.groups}
+    if any(code not in groups for code in target_groups):
+        errors["target_groups"] = _("所选重点人群不在该单位专项行动的统计范围内")
+    if channel and channel not in {c.code for c in options.channels}:
+        errors["channel"] = _("所选宣传渠道不在该单位专项行动的统计范围内")
+    return errors
 
 
 def _check(
@@ -92,6 +126,9 @@ def _check(
     obligation: Obligation | None,
     attendance_count: int | None,
     changed: Iterable[str] = EDITABLE,
+    target_groups: list[str] | None = None,
+    channel: str = "",
+    materials_count: int | None = None,
 ) -> None:
     """The checks that recording and editing share, on the fields that change; errors name the field.
 
@@ -123,6 +160,8 @@ def _check(
                 "kind": ActivityKind(kind).label if kind in ActivityKind.values else kind,
                 "rule": obligation.rule.title,
             }
+    if changed & {"unit", *REACH_FIELDS}:
+        errors.update(_check_reach(unit, list(target_groups or []), channel, materials_count))
     if errors:
         raise ValidationError(errors)
 
@@ -147,17 +186,27 @@ def record_activity(
     attendance_count: int | None = None,
     obligation: Obligation | None = None,
     files: Iterable[File] = (),
+    target_groups: Iterable[str] = (),
+    channel: str = "",
+    area: str = "",
+    materials_count: int | None = None,
 ) -> Activity:
     """Record an activity (against an obligation or free-standing) with its evidence, all or nothing.
 
-    A blank title becomes the kind's name, so a phone user may skip it.
+    A blank title becomes the kind's name, so a phone user may skip it. An outreach record names the
+    target groups and channel (codes the campaigns over the unit count by), its township or village
+    and the materials handed out; its people reached are ``attendance_count``.
     """
+    groups = list(dict.fromkeys(target_groups))
     _check(
         unit=unit,
         kind=kind,
         occurred_on=occurred_on,
         obligation=obligation,
         attendance_count=attendance_count,
+        target_groups=groups,
+        channel=channel,
+        materials_count=materials_count,
     )
     activity = Activity.objects.create(
         campaign=obligation.campaign if obligation else None,
@@ -169,12 +218,18 @@ def record_activity(
         summary=(summary or "").strip(),
         link=(link or "").strip(),
         attendance_count=attendance_count,
+        target_groups=groups,
+        channel=channel,
+        area=(area or "").strip()[:100],
+        materials_count=materials_count,
         checkin_token=secrets.token_urlsafe(16),
         recorded_by=actor,
     )
     for upload in files:
         add_evidence(activity, upload, actor)
     _compliance_changed([activity.campaign_id])
+    if groups or channel:
+        outreach.refresh_reach_goals([activity.campaign_id], actor)
     return activity
 
 
@@ -191,6 +246,10 @@ class NewActivity:
     attendance_count: int | None = None
     obligation: Obligation | None = None
     recorded_by: Any = None  # None: the actor
+    target_groups: tuple[str, ...] = ()
+    channel: str = ""
+    area: str = ""
+    materials_count: int | None = None
 
 
 @transaction.atomic
@@ -211,6 +270,9 @@ def bulk_record_activities(items: Iterable[NewActivity], actor: Any = None) -> l
                 occurred_on=item.occurred_on,
                 obligation=item.obligation,
                 attendance_count=item.attendance_count,
+                target_groups=list(item.target_groups),
+                channel=item.channel,
+                materials_count=item.materials_count,
             )
         except ValidationError as exc:
             exc.add_note(f"item {index}: {item.unit} {item.kind} {item.occurred_on}")
@@ -226,12 +288,22 @@ def bulk_record_activities(items: Iterable[NewActivity], actor: Any = None) -> l
                 summary=(item.summary or "").strip(),
                 link=(item.link or "").strip(),
                 attendance_count=item.attendance_count,
+                target_groups=list(dict.fromkeys(item.target_groups)),
+                channel=item.channel,
+                area=item.area.strip()[:100],
+                materials_count=item.materials_count,
                 checkin_token=secrets.token_urlsafe(16),
                 recorded_by=item.recorded_by or actor,
             )
         )
     _compliance_changed(row.campaign_id for row in rows)
-    return Activity.objects.bulk_create(rows, batch_size=BULK_BATCH)
+    created = Activity.objects.bulk_create(rows, batch_size=BULK_BATCH)
+    reached = [row for row in rows if row.target_groups]
+    outreach.refresh_reach_goals(
+        {row.campaign_id for row in reached},
+        actor or next((row.recorded_by for row in reached if row.recorded_by is not None), None),
+    )
+    return created
 
 
 def snapshot(activity: Activity) -> dict[str, Any]:
@@ -248,6 +320,10 @@ def snapshot(activity: Activity) -> dict[str, Any]:
         "attendance_count": activity.attendance_count,
         "obligation": activity.obligation_id,
         "obligation_title": obligation.rule.title if obligation else "",
+        "target_groups": list(activity.target_groups or []),
+        "channel": activity.channel,
+        "area": activity.area,
+        "materials_count": activity.materials_count,
     }
 
 
@@ -276,6 +352,9 @@ def edit_activity(activity: Activity, changes: Mapping[str, Any], actor: Any) ->
     values["title"] = values["title"].strip()[:200]
     values["summary"] = (values["summary"] or "").strip()
     values["link"] = (values["link"] or "").strip()
+    values["target_groups"] = list(dict.fromkeys(values["target_groups"] or []))
+    values["channel"] = values["channel"] or ""
+    values["area"] = (values["area"] or "").strip()[:100]
     changed = [name for name in EDITABLE if values[name] != getattr(current, name)]
     if not changed:
         return current
@@ -286,14 +365,20 @@ def edit_activity(activity: Activity, changes: Mapping[str, Any], actor: Any) ->
         obligation=values["obligation"],
         attendance_count=values["attendance_count"],
         changed=changed,
+        target_groups=values["target_groups"],
+        channel=values["channel"],
+        materials_count=values["materials_count"],
     )
     ActivityRevision.objects.create(activity=current, data=snapshot(current), actor=actor)
     before = current.campaign_id
+    had_reach = bool(current.target_groups or current.channel)
     for name in changed:
         setattr(current, name, values[name])
     current.campaign = current.obligation.campaign if current.obligation else None
     current.save()
     _compliance_changed([before, current.campaign_id])
+    if had_reach or current.target_groups or current.channel:
+        outreach.refresh_reach_goals([before, current.campaign_id], actor)
     if {"kind", "obligation", "unit"} & set(changed):
         hooks.attendance_changed([current.pk])  # what its attendees prove may have changed
     return current
@@ -315,6 +400,8 @@ def delete_activity(activity: Activity, actor: Any) -> Activity:
     current.is_deleted = True
     current.save(update_fields=["is_deleted", "updated_at"])
     _compliance_changed([current.campaign_id])
+    if current.target_groups or current.channel:
+        outreach.refresh_reach_goals([current.campaign_id], actor)
     hooks.attendance_changed([current.pk])  # a deleted activity proves nothing
     return current
 

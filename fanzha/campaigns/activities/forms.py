@@ -16,6 +16,7 @@ from fanzha.org.forms import Form
 from fanzha.org.models import Unit, UnitKind
 
 from ..models import ActivityKind, Obligation
+from ..outreach.options import ALL_KINDS, RecordOptions
 from .files import ACCEPT, evidence_limits, inspect_upload
 from .queries import matching_obligations
 
@@ -107,6 +108,23 @@ class ActivityForm(Form):
         empty_label=_("不关联（自主开展的活动）"),
         widget=ObligationSelect,
     )
+    target_groups = forms.MultipleChoiceField(
+        label=_("重点人群"), required=False, widget=forms.CheckboxSelectMultiple
+    )
+    channel = forms.ChoiceField(label=_("宣传渠道"), required=False)
+    area = forms.CharField(
+        label=_("乡镇（村）"),
+        max_length=100,
+        required=False,
+        widget=forms.TextInput(attrs={"placeholder": _("如：城关镇东岭村")}),
+    )
+    materials_count = forms.IntegerField(
+        label=_("发放宣传资料（份）"),
+        required=False,
+        min_value=0,
+        max_value=10_000_000,
+        widget=forms.NumberInput(attrs={"inputmode": "numeric", "min": 0}),
+    )
     camera = MultipleFileField(
         label=_("拍照"),
         required=False,
@@ -121,11 +139,26 @@ class ActivityForm(Form):
         obligations: QuerySet[Obligation],
         unit_list: list[Unit] | None = None,
         with_files: bool = True,
+        options: RecordOptions = ALL_KINDS,
         **kwargs: Any,
     ) -> None:
         """``units`` and ``obligations`` are what may be chosen; ``unit_list`` what is shown (a large
-        scope shows its upper levels), and only the shown units' obligations are listed."""
+        scope shows its upper levels), and only the shown units' obligations are listed. ``options``
+        (``outreach.options``): the kinds offered and, for a campaign that counts outreach, its target
+        groups and channels (a bank's form offers no class meeting)."""
         super().__init__(*args, **kwargs)
+        self.options = options
+        kind_field: Any = self.fields["kind"]
+        kind_field.choices = options.kind_choices()
+        if options.reach:
+            groups: Any = self.fields["target_groups"]
+            groups.choices = [(g.code, g.name) for g in options.groups]
+            channel: Any = self.fields["channel"]
+            channel.choices = [("", _("（请选择）")), *((c.code, c.name) for c in options.channels)]
+            self.fields["attendance_count"].label = _("覆盖人数")
+        else:
+            for name in ("target_groups", "channel", "area", "materials_count"):
+                del self.fields[name]
         self.unit_list = list(units) if unit_list is None else unit_list
         self.obligation_list = list(obligations.filter(unit__in=[u.pk for u in self.unit_list]))
         unit_field: Any = self.fields["unit"]
@@ -151,6 +184,9 @@ class ActivityForm(Form):
         ]
         self.fields["occurred_on"].initial = timezone.localdate
         kind = self.initial.get("kind") or ActivityKind.CLASS_MEETING
+        if kind not in options.kinds:
+            kind = options.kinds[0]
+            self.initial["kind"] = kind
         self.initial.setdefault("title", ActivityKind(kind).label)
         if "obligation" not in self.initial:
             matches = matching_obligations(self.obligation_list, self.initial.get("unit"), kind)
@@ -185,8 +221,20 @@ class ActivityForm(Form):
 
     def changes(self) -> dict[str, Any]:
         """The cleaned values that ``edit_activity`` takes."""
-        names = ("unit", "kind", "occurred_on", "title", "summary", "link", "attendance_count", "obligation")
-        return {name: self.cleaned_data[name] for name in names}
+        names = ["unit", "kind", "occurred_on", "title", "summary", "link", "attendance_count", "obligation"]
+        return {name: self.cleaned_data[name] for name in names} | self.reach()
+
+    def reach(self) -> dict[str, Any]:
+        """The outreach fields' cleaned values (none when the form counts no outreach)."""
+        if not self.options.reach:
+            return {}
+        data = self.cleaned_data
+        return {
+            "target_groups": list(data["target_groups"]),
+            "channel": data["channel"],
+            "area": data["area"],
+            "materials_count": data["materials_count"],
+        }
 
 
 class EvidenceForm(Form):

@@ -21,7 +21,8 @@ from fanzha.org.scope import units_for
 
 from .. import queries
 from ..models import Activity, ActivityKind, Attendance, Campaign, Evidence, Obligation
-from .actions import RECORD, snapshot
+from ..outreach.options import record_options
+from .actions import REACH_FIELDS, RECORD, snapshot
 
 
 def _count(model: type[Any]) -> Coalesce:
@@ -121,18 +122,29 @@ class HistoryEntry:
     changes: list[Change]
 
 
-def _shown(data: dict[str, Any], name: str) -> str:
+def _shown(data: dict[str, Any], name: str, names: dict[str, str] | None = None) -> str:
     value = data.get(name)
+    names = names or {}
     if name == "kind":
         return str(ActivityKind(value).label) if value in ActivityKind.values else str(value or "")
     if name == "unit":
         return str(data.get("unit_name") or value or "")
     if name == "obligation":
         return str(data.get("obligation_title") or "") or _("（不关联工作任务）")
+    if name == "target_groups":
+        return "、".join(names.get(str(v), "—") for v in value or [])
+    if name == "channel":
+        return names.get(str(value), "—") if value else ""
     if name == "occurred_on" and isinstance(value, str):
         parsed = parse_date(value)
         return parsed.isoformat() if parsed else value
     return "" if value is None else str(value)
+
+
+def _value(data: dict[str, Any], name: str) -> Any:
+    """A snapshot's value, outreach fields blank alike (revisions older than them lack the keys)."""
+    value = data.get(name)
+    return (value or None) if name in REACH_FIELDS else value
 
 
 def history(activity: Activity) -> list[HistoryEntry]:
@@ -146,17 +158,25 @@ def history(activity: Activity) -> list[HistoryEntry]:
         "link": _("链接"),
         "attendance_count": _("参加人数"),
         "obligation": _("工作任务"),
+        "target_groups": _("重点人群"),
+        "channel": _("宣传渠道"),
+        "area": _("乡镇（村）"),
+        "materials_count": _("发放宣传资料"),
     }
     revisions = list(activity.revisions.select_related("actor"))
+    names: dict[str, str] = {}
+    if any(r.data.get("target_groups") or r.data.get("channel") for r in revisions) or activity.channel:
+        options = record_options([activity.unit])
+        names = {o.code: o.name for o in (*options.groups, *options.channels)}
     after = snapshot(activity)
     entries = []
     for revision in revisions:
         before = revision.data
         deleted = before.get("event") == "deleted"
         changes = [
-            Change(label, _shown(before, name), _shown(after, name))
+            Change(label, _shown(before, name, names), _shown(after, name, names))
             for name, label in labels.items()
-            if not deleted and before.get(name) != after.get(name)
+            if not deleted and _value(before, name) != _value(after, name)
         ]
         actor = revision.actor
         entries.append(

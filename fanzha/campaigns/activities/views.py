@@ -36,6 +36,7 @@ from fanzha.org.scope import in_scope, people_for, reached_only, units_for
 
 from .. import compliance, queries
 from ..models import Activity, ActivityKind, Evidence
+from ..outreach.options import record_options
 from . import actions
 from . import files as activities_files
 from . import queries as reads
@@ -102,10 +103,12 @@ def _record_form(request: HttpRequest, activity: Activity | None = None, **kwarg
     keep = activity.obligation_id if activity else None
     named = str((kwargs.get("data") or {}).get("unit") or (kwargs.get("initial") or {}).get("unit") or "")
     extra = int(named) if named.isdigit() else None
+    shown = reads.shown_units(units, extra)
     return ActivityForm(
         units=units,
-        unit_list=reads.shown_units(units, extra),
+        unit_list=shown,
         obligations=reads.obligation_choices(request.user, units, keep),
+        options=record_options(shown),
         **kwargs,
     )
 
@@ -131,6 +134,7 @@ def activity_record(request: HttpRequest) -> HttpResponse:
                     obligation=data["obligation"],
                     files=data["uploads"],
                     actor=request.user,
+                    **form.reach(),
                 )
             except ValidationError as exc:
                 apply_errors(form, exc)
@@ -194,6 +198,7 @@ def activity_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "attendances": list(attendances),
         "history": reads.history(activity),
         "standing": compliance.standing(activity),
+        "reach": _reach_facts(activity),
     }
     if can_edit:
         context["evidence_form"] = EvidenceForm()
@@ -204,6 +209,19 @@ def activity_detail(request: HttpRequest, pk: int) -> HttpResponse:
             context["checkin_qr"] = mark_safe(_qr_svg(url))  # noqa: S308 - segno's own SVG markup
             context["checkin_deadline"] = actions.checkin_deadline(activity)
     return render(request, "campaigns/activity_detail.html", context)
+
+
+def _reach_facts(activity: Activity) -> dict[str, str] | None:
+    """An outreach record's groups and channel by their names (from the campaigns over its unit)."""
+    if not (activity.target_groups or activity.channel):
+        return None
+    options = record_options([activity.unit])
+    groups = {g.code: g.name for g in options.groups}
+    channels = {c.code: c.name for c in options.channels}
+    return {
+        "groups": "、".join(groups.get(code, "—") for code in activity.target_groups) or "—",
+        "channel": channels.get(activity.channel, "—") if activity.channel else "—",
+    }
 
 
 def _warn_standing(request: HttpRequest, activity: Activity) -> None:
@@ -255,6 +273,10 @@ def activity_edit(request: HttpRequest, pk: int) -> HttpResponse:
             "link": activity.link,
             "attendance_count": activity.attendance_count,
             "obligation": activity.obligation_id,
+            "target_groups": activity.target_groups,
+            "channel": activity.channel,
+            "area": activity.area,
+            "materials_count": activity.materials_count,
         }
         form = _record_form(request, activity, initial=initial, with_files=False)
         status = 200

@@ -238,10 +238,12 @@ def test_bank_publicity_month(specs):
     assert "bank_branch" in spec.levels
     assert spec.period_months == 2
     assert (spec.extra["period_start"], spec.extra["period_end"]) == ("05-01", "06-30")
-    groups = [g["name"] for g in spec.extra["target_groups"]]
+    # What an outreach record counts by (issue 14): the five groups and the channels, the counter too.
+    groups = [g.name for g in spec.reach.groups]
     assert groups == ["农村居民", "个体工商户", "在校学生", "进城务工人员", "老年人"]
-    channels = [c["name"] for c in spec.extra["channels"]]
-    assert channels == ["电视台", "广播电台", "报纸", "微信公众号", "网站", "户外集中宣传"]
+    channels = [c.name for c in spec.reach.channels]
+    assert channels == ["电视台", "广播电台", "报纸", "微信公众号", "网站", "户外集中宣传", "营业网点柜面"]
+    assert "class_meeting" not in spec.record_kinds
     assert any(g.metric == "reach_count" for g in spec.goals)
     assert rules(spec)["branch-plan"] == ("bank_branch", "once", 1, "05-10")
     text = all_text(spec)
