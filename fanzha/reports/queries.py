@@ -29,6 +29,7 @@ from fanzha.campaigns import compliance
 from fanzha.campaigns import queries as campaign_queries
 from fanzha.campaigns.documents import plan as plan_documents
 from fanzha.campaigns.models import Campaign, Goal, GoalRecord
+from fanzha.campaigns.outreach.queries import campaign_reach_value
 from fanzha.campaigns.spec import RECORDED_METRICS
 from fanzha.cases.models import Case
 from fanzha.cases.queries import cases_for
@@ -291,10 +292,11 @@ class GoalRow:
     reason: str | None = None
     owner: Unit | None = None
     measure: str = ""  # what a count counts, as the template declares it ("类" in 5类)
+    counted: bool = False  # a reach goal counted from the outreach records, never typed in
 
     @property
     def recordable(self) -> bool:
-        return self.goal.metric in RECORDED_METRICS
+        return self.goal.metric in RECORDED_METRICS and not self.counted
 
     @property
     def reason_text(self) -> str:
@@ -391,8 +393,13 @@ def goal_rows(
     measures = _measures(campaign)
     below = at_path is not None and at_path != campaign.unit.path
     rows = []
+    reach_counted = campaign.spec().reach is not None  # the template says what outreach counts by
     for goal in goals:
-        if goal.metric in RECORDED_METRICS:
+        if goal.metric == "reach_count" and reach_counted:
+            value = campaign_reach_value(campaign, goal)
+            owner = campaign.unit if below else None
+            row = GoalRow(goal, value, _percent_met(goal, value), owner=owner, counted=True)
+        elif goal.metric in RECORDED_METRICS:
             record = records.get(goal.pk)
             if record is None:
                 row = GoalRow(goal, None, None, UNKNOWN, reason=NOT_RECORDED)

@@ -28,7 +28,6 @@ from fanzha.org.models import Membership, Person, Unit
 from fanzha.org.scope import Cap
 
 from ..models import Activity, ActivityKind, ActivityRevision, Attendance, Campaign, Evidence, Obligation
-from ..outreach import actions as outreach
 from ..outreach.options import record_options
 from .files import inspect_upload
 
@@ -228,8 +227,6 @@ def record_activity(
     for upload in files:
         add_evidence(activity, upload, actor)
     _compliance_changed([activity.campaign_id])
-    if groups or channel:
-        outreach.refresh_reach_goals([activity.campaign_id], actor)
     return activity
 
 
@@ -297,13 +294,7 @@ def bulk_record_activities(items: Iterable[NewActivity], actor: Any = None) -> l
             )
         )
     _compliance_changed(row.campaign_id for row in rows)
-    created = Activity.objects.bulk_create(rows, batch_size=BULK_BATCH)
-    reached = [row for row in rows if row.target_groups]
-    outreach.refresh_reach_goals(
-        {row.campaign_id for row in reached},
-        actor or next((row.recorded_by for row in reached if row.recorded_by is not None), None),
-    )
-    return created
+    return Activity.objects.bulk_create(rows, batch_size=BULK_BATCH)
 
 
 def snapshot(activity: Activity) -> dict[str, Any]:
@@ -371,14 +362,11 @@ def edit_activity(activity: Activity, changes: Mapping[str, Any], actor: Any) ->
     )
     ActivityRevision.objects.create(activity=current, data=snapshot(current), actor=actor)
     before = current.campaign_id
-    had_reach = bool(current.target_groups or current.channel)
     for name in changed:
         setattr(current, name, values[name])
     current.campaign = current.obligation.campaign if current.obligation else None
     current.save()
     _compliance_changed([before, current.campaign_id])
-    if had_reach or current.target_groups or current.channel:
-        outreach.refresh_reach_goals([before, current.campaign_id], actor)
     if {"kind", "obligation", "unit"} & set(changed):
         hooks.attendance_changed([current.pk])  # what its attendees prove may have changed
     return current
@@ -400,8 +388,6 @@ def delete_activity(activity: Activity, actor: Any) -> Activity:
     current.is_deleted = True
     current.save(update_fields=["is_deleted", "updated_at"])
     _compliance_changed([current.campaign_id])
-    if current.target_groups or current.channel:
-        outreach.refresh_reach_goals([current.campaign_id], actor)
     hooks.attendance_changed([current.pk])  # a deleted activity proves nothing
     return current
 
