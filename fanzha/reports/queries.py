@@ -396,9 +396,9 @@ def goal_rows(
     reach_counted = campaign.spec().reach is not None  # the template says what outreach counts by
     for goal in goals:
         if goal.metric == "reach_count" and reach_counted:
-            value = campaign_reach_value(campaign, goal)
+            reached = campaign_reach_value(campaign, goal)
             owner = campaign.unit if below else None
-            row = GoalRow(goal, value, _percent_met(goal, value), owner=owner, counted=True)
+            row = GoalRow(goal, reached, _percent_met(goal, reached), owner=owner, counted=True)
         elif goal.metric in RECORDED_METRICS:
             record = records.get(goal.pk)
             if record is None:
