@@ -24,6 +24,8 @@ from fanzha.reports.tasks import rollup_refresh, weekly_report
 TZ = ZoneInfo("Asia/Shanghai")
 MINUTELY = {"deliver_outbox", "escalate_alerts", "escalate_freeze_requests", "rollup_changes"}
 HOURLY = {"purge_roster_uploads"}  # each tick below falls in a new hour
+QUARTERLY = {"escalate_clues"}  # every 15 minutes; each tick below falls in a new quarter hour
+RECURRING = MINUTELY | HOURLY | QUARTERLY
 
 
 def at(text: str) -> datetime:
@@ -45,17 +47,17 @@ def enqueued(name: str) -> list[list[str]]:
 def test_jobs_run_at_their_local_times(db, settings):
     settings.TIME_ZONE = "Asia/Shanghai"
     # Monday 2 March 2026 just before 02:00: yesterday's daily slots are past their grace.
-    assert jobs(scheduler.tick(at("2026-03-02T01:59:30"))) == MINUTELY | HOURLY
+    assert jobs(scheduler.tick(at("2026-03-02T01:59:30"))) == RECURRING
     assert jobs(scheduler.tick(at("2026-03-02T01:59:50"))) == set()  # the same minute: nothing again
-    assert jobs(scheduler.tick(at("2026-03-02T02:00:05"))) == MINUTELY | HOURLY | {"rollup_refresh"}
-    assert jobs(scheduler.tick(at("2026-03-02T03:30:00"))) == MINUTELY | HOURLY | {"housekeeping"}
-    assert jobs(scheduler.tick(at("2026-03-02T07:00:01"))) == MINUTELY | HOURLY | {"weekly_report"}
-    assert jobs(scheduler.tick(at("2026-03-02T08:00:00"))) == MINUTELY | HOURLY | {"post_tips"}
-    assert jobs(scheduler.tick(at("2026-03-02T09:00:59"))) == MINUTELY | HOURLY | {
+    assert jobs(scheduler.tick(at("2026-03-02T02:00:05"))) == RECURRING | {"rollup_refresh"}
+    assert jobs(scheduler.tick(at("2026-03-02T03:30:00"))) == RECURRING | {"housekeeping"}
+    assert jobs(scheduler.tick(at("2026-03-02T07:00:01"))) == RECURRING | {"weekly_report"}
+    assert jobs(scheduler.tick(at("2026-03-02T08:00:00"))) == RECURRING | {"post_tips"}
+    assert jobs(scheduler.tick(at("2026-03-02T09:00:59"))) == RECURRING | {
         "send_reminders",
         "followup_reminders",
     }
-    assert jobs(scheduler.tick(at("2026-03-02T12:30:00"))) == MINUTELY | HOURLY
+    assert jobs(scheduler.tick(at("2026-03-02T12:30:00"))) == RECURRING
     # Tuesday: the daily jobs again, the weekly report not.
     for moment in ("02:00", "07:00", "08:00", "09:00"):
         scheduler.tick(at(f"2026-03-03T{moment}:10"))
@@ -110,15 +112,15 @@ def test_two_schedulers_at_once_enqueue_each_slot_once():
     for thread in threads:
         thread.join(30)
     assert not errors
-    assert ScheduledRun.objects.count() == 10
+    assert ScheduledRun.objects.count() == 12
     # one task per job, though four schedulers ticked; rollup_changes had no campaign marked: no task
-    assert DBTaskResult.objects.count() == 9
+    assert DBTaskResult.objects.count() == 11
     assert DBTaskResult.objects.filter(task_path=deliver_outbox.module_path).count() == 1
 
 
 def test_the_command_ticks_once(db, capsys):
     call_command("scheduler", "--once", "--now", "2026-03-02T09:00:30")
     out = capsys.readouterr().out
-    assert "post_tips" in out and out.strip().endswith("11 job(s) enqueued")
+    assert "post_tips" in out and out.strip().endswith("12 job(s) enqueued")
     call_command("scheduler", "--once", "--now", "2026-03-02T09:00:45")
     assert capsys.readouterr().out.strip() == "0 job(s) enqueued"

@@ -41,6 +41,7 @@ def test_every_app_registers_its_own_jobs():
         "post_tips": "fanzha.learn.tasks",
         "escalate_alerts": "fanzha.cases.tasks",
         "escalate_freeze_requests": "fanzha.cases.tasks",  # overdue freeze requests, every minute
+        "escalate_clues": "fanzha.cases.tasks",  # clues past their feedback deadline, every 15 minutes
         "followup_reminders": "fanzha.cases.tasks",
         "rollup_refresh": "fanzha.reports.tasks",
         "rollup_changes": "fanzha.reports.tasks",  # activities reach the dashboards within a minute

@@ -187,7 +187,8 @@ def test_quick_links_of_each_role(client, cast, campaign):
         kb,
     ]
     watcher = [reach, dashboard, reverse("letter_index"), quiz, reverse("roster_export"), kb]
-    police = [reach, dashboard, *cases, *watcher[2:]]
+    police_work = [reverse("clue_list"), reverse("callback_list")]  # the police plan's clues and callbacks
+    police = [reach, dashboard, *cases, *police_work, *watcher[2:]]
     auditor = [reach, dashboard, cases[0], *watcher[2:]]
     expected = {
         "school_admin": admin,
