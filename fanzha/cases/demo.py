@@ -37,6 +37,7 @@ from django.test.utils import override_settings
 from django.utils import timezone
 
 from fanzha.core import crypto
+from fanzha.core.models import AuditRecord
 from fanzha.org import demo as org_demo
 from fanzha.org.models import Gender, Membership, Person, PersonKind, Role, RoleGrant, Unit, UnitKind, User
 from fanzha.org.scope import Cap, in_scope, path_q
@@ -944,6 +945,10 @@ def reset_cases(log: Log = print) -> None:
         path_q(roots, "centre__path") | path_q(roots, "assignee__path")
     ).delete()
     tasks, _by_model = DissuasionTask.objects.filter(path_q(roots, "unit__path")).delete()
+    # The audit rows of the demo's warning-list imports name demo accounts (protected): they describe
+    # units that go with the reset, so they go too. Other audit rows stay and block a reset.
+    centres = Unit.objects.filter(path_q(roots, "path")).values_list("pk", flat=True)
+    AuditRecord.objects.filter(object_type="warning_list", object_id__in=[str(pk) for pk in centres]).delete()
     if clues or tasks:
         log(f"removed {clues} clues and {tasks} dissuasion tasks")
     cases = Case.objects.filter(path_q(roots, "unit__path"))
