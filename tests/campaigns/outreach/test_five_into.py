@@ -134,3 +134,25 @@ def test_the_demo_stations_go_into_several_kinds_of_place() -> None:
     assert found is not None
     assert len({d.channel for d in found.details}) >= 3
     assert all(d.area for d in found.details)
+
+
+def station_status(campaign: Campaign, cast: Cast) -> tuple[int, int]:
+    """The station's done and overdue obligations as `fanzha campaign-status` reports them (after the
+    reports' roll-up, as the nightly job runs it)."""
+    import json
+
+    call_command("rollup", "--campaign", str(campaign.pk), stdout=StringIO())
+    out = StringIO()
+    call_command("campaign-status", str(campaign.pk), "--json", stdout=out)
+    (row,) = [u for u in json.loads(out.getvalue())["units"] if u["id"] == cast.station.pk]
+    return row["done"], row["overdue"]
+
+
+def test_campaign_status_counts_the_month_by_kind_of_place(county_cast: Cast) -> None:
+    ob = five_into(county_cast, start_police(county_cast))
+    kinds_recorded(ob, ["community", "community", "township", "school", "enterprise", "enterprise"])
+    done, overdue = station_status(ob.campaign, county_cast)
+    (activity,) = record(ob, date(2026, 3, 20), kind="outreach")
+    activity.channel = "market"
+    activity.save(update_fields=["channel"])
+    assert station_status(ob.campaign, county_cast) == (done + 1, overdue - 1)
