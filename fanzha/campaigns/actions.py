@@ -231,6 +231,7 @@ def start_campaign(
                 description=fill(rule.description, values),
                 measure=rule.measure,
                 target=rule.target,
+                per_channel=rule.per_channel,
             )
             for rule in spec.obligations
         ]

@@ -308,7 +308,7 @@ def planned_periods(
 
 
 # One group of activities of an obligation on one day: (day entered, evidence kinds carried, how many).
-Entry = tuple[date, frozenset[str], int]
+Entry = tuple[date, frozenset[str], int, str]  # day entered, evidence kinds, records, channel
 
 
 def _has_evidence(kind: str) -> Exists:
@@ -357,11 +357,12 @@ def activity_records(
             "ev_document",
             "ev_link",
             "ev_attendees",
+            "channel",
         )
         .annotate(n=Count("id"))
     )
     result: dict[int, dict[date, list[Entry]]] = defaultdict(lambda: defaultdict(list))
-    for obligation_id, day, entered, photos, video, document, link, attendees, n in rows:
+    for obligation_id, day, entered, photos, video, document, link, attendees, channel, n in rows:
         kinds = frozenset(
             k
             for k, has in (
@@ -373,7 +374,7 @@ def activity_records(
             )
             if has
         )
-        result[obligation_id][day].append((entered or day, kinds, n))
+        result[obligation_id][day].append((entered or day, kinds, n, channel))
     return result
 
 
@@ -423,21 +424,31 @@ class Snapshot:
 
     def buckets(self, item: Item, rp: RulePeriods) -> dict[date, Bucket]:
         """The obligation's activities per period (keyed by the period's first day)."""
-        need = frozenset(self.rules[item.rule_id].evidence or ())
+        rule = self.rules[item.rule_id]
+        need = frozenset(rule.evidence or ())
         buckets: dict[date, Bucket] = defaultdict(Bucket)
-        frequency = self.rules[item.rule_id].frequency
+        # per_channel: the kinds of place reached on time and late (a kind counts once per period).
+        on_time: dict[date, set[str]] = defaultdict(set)
+        late: dict[date, set[str]] = defaultdict(set)
         for day, entries in self.counts.get(item.pk, {}).items():
-            found = P.record_period(rp.periods, day, frequency)
+            found = P.record_period(rp.periods, day, rule.frequency)
             if found is None:
                 continue
             bucket = buckets[found.start]
-            for entered, kinds, n in entries:
+            for entered, kinds, n, channel in entries:
                 if not need <= kinds:
                     bucket.short += n
+                elif rule.per_channel:
+                    if channel:
+                        (late if entered > found.end else on_time)[found.start].add(channel)
                 elif entered > found.end:
                     bucket.late += n
                 else:
                     bucket.on_time += n
+        if rule.per_channel:
+            for start, bucket in buckets.items():
+                bucket.on_time = len(on_time[start])
+                bucket.late = len(late[start] - on_time[start])
         return buckets
 
     def measured(self, item: Item) -> Measured | None:

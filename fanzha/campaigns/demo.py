@@ -211,14 +211,23 @@ REACH_CHANNEL_KINDS = {
     "new-media": ("new_media",),
     "outdoor": ("outdoor", "outdoor", "outdoor", "counter"),
 }
+FIVE_INTO = "five-into"
 REACH_AREAS = ["城关镇", "城关镇东岭村", "东岭镇", "东岭镇石桥村", "青山乡", "青山乡柳湾村", "工业园区"]
 
 
 def reach_fields(
-    rng: random.Random, reach: Reach | None, rule_code: str, present: int | None
+    rng: random.Random, reach: Reach | None, rule_code: str, present: int | None, n: int = 0
 ) -> dict[str, Any]:
     """An outreach record's groups, channel, township (village), people reached and materials, when the
-    campaign counts outreach; nothing otherwise."""
+    campaign counts outreach; nothing otherwise. A police station's "five into" goes round the kinds of
+    place, one record each, in a named place of its area."""
+    if reach is not None and rule_code == FIVE_INTO:
+        place = reach.channels[n % len(reach.channels)]
+        return {
+            "channel": place.code,
+            "area": f"{rng.choice(REACH_AREAS)}{place.name}",
+            "attendance_count": present or rng.randint(20, 200),
+        }
     families = REACH_CHANNEL_KINDS.get(rule_code)
     if reach is None or families is None:
         return {}
@@ -655,7 +664,7 @@ def plan_activities(
                 if present is None and "attendees" in rule.evidence:
                     present = max(1, round(headcount * rng.uniform(0.8, 1.0))) if headcount else 20
                 fields: dict[str, Any] = {"attendance_count": present}
-                fields.update(reach_fields(rng, reach, rule.code, present))
+                fields.update(reach_fields(rng, reach, rule.code, present, n))
                 items.append(
                     activity_actions.NewActivity(
                         unit=unit,

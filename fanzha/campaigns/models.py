@@ -187,6 +187,8 @@ class ObligationRule(models.Model):
     # "three 100 %") that must reach ``target`` percent in the unit before a period counts as done.
     measure = models.CharField(_("考核覆盖指标"), max_length=24, blank=True)
     target = models.PositiveSmallIntegerField(_("目标覆盖率（%）"), default=100)
+    # Count the kinds of place reached (the records' channels) instead of the records ("five into").
+    per_channel = models.BooleanField(_("按场所类型计数"), default=False)
 
     class Meta:
         verbose_name = _("工作要求")

@@ -169,6 +169,9 @@ class ObligationRule:
     description: str = ""
     measure: str = ""  # a MEASURES value: the coverage figure that must reach ``target`` percent
     target: int = 100
+    # Count the kinds of place (the template's reach channels) reached in a period, not the records:
+    # "five into" is done only when every kind had its outreach (篇五: 每月五类场所各至少一次).
+    per_channel: bool = False
 
 
 @dataclass(frozen=True)
@@ -196,12 +199,25 @@ class ReachOption:
     kind: str = ""  # a channel's family: traditional, new_media, outdoor, counter
 
 
+# The ``kind`` of a reach channel that is a kind of place an outreach goes into (社区、乡镇、学校 …).
+PLACE = "place"
+
+
+def is_places(channels: tuple[ReachOption, ...]) -> bool:
+    return bool(channels) and all(c.kind == PLACE for c in channels)
+
+
 @dataclass(frozen=True)
 class Reach:
     """What an outreach record of the campaign counts by (篇六: 分人群、分渠道、分地区统计)."""
 
     groups: tuple[ReachOption, ...] = ()
     channels: tuple[ReachOption, ...] = ()
+
+    @property
+    def by_place(self) -> bool:
+        """The channels are kinds of place (police "five into", 篇五), not media: shown as such."""
+        return is_places(self.channels)
 
     def group_names(self) -> dict[str, str]:
         return {g.code: g.name for g in self.groups}
@@ -425,8 +441,8 @@ def _reach(reader: _Reader) -> Reach | None:
         raise reader.fail("reach", _("应为表格（[reach]）"))
     inner = _Reader(reader.source, value, "reach")
     reach = Reach(groups=_reach_options(inner, "groups"), channels=_reach_options(inner, "channels"))
-    if not reach.groups or not reach.channels:
-        raise reader.fail("reach", _("需要列出重点人群（groups）和宣传渠道（channels）"))
+    if not reach.channels:
+        raise reader.fail("reach", _("需要列出宣传渠道或场所（channels）"))
     return reach
 
 
@@ -487,6 +503,7 @@ def parse_template(text: str, source: str = "<template>", check_goals: bool = Tr
             description=o.str("description", ""),
             measure=o.str("measure", "", choices=("", *MEASURES)),
             target=o.int("target", 100),
+            per_channel=o.data.get("per_channel", False) is True,
         )
         if not 0 < rule.target <= 100:
             raise o.fail("target", _("目标覆盖率须在 1 到 100 之间"))

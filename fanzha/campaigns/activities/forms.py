@@ -156,6 +156,12 @@ class ActivityForm(Form):
             channel: Any = self.fields["channel"]
             channel.choices = [("", _("（请选择）")), *((c.code, c.name) for c in options.channels)]
             self.fields["attendance_count"].label = _("覆盖人数")
+            if not options.groups:
+                del self.fields["target_groups"]
+            if options.by_place:  # police "five into": the kind of place, the place, the people reached
+                channel.label = _("场所类型")
+                self.fields["area"].label = _("场所名称")
+                self.fields["area"].widget.attrs["placeholder"] = _("如：东门社区、城关农贸市场")
         else:
             for name in ("target_groups", "channel", "area", "materials_count"):
                 del self.fields[name]
@@ -230,7 +236,7 @@ class ActivityForm(Form):
             return {}
         data = self.cleaned_data
         return {
-            "target_groups": list(data["target_groups"]),
+            "target_groups": list(data.get("target_groups") or []),
             "channel": data["channel"],
             "area": data["area"],
             "materials_count": data["materials_count"],

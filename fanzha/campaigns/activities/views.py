@@ -221,6 +221,7 @@ def _reach_facts(activity: Activity) -> dict[str, str] | None:
     return {
         "groups": "、".join(groups.get(code, "—") for code in activity.target_groups) or "—",
         "channel": channels.get(activity.channel, "—") if activity.channel else "—",
+        "by_place": "yes" if options.by_place else "",
     }
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from fanzha.org.models import Unit
 
 from ..models import ActivityKind, Campaign
-from ..spec import ReachOption
+from ..spec import ReachOption, is_places
 
 
 @dataclass(frozen=True)
@@ -29,6 +29,11 @@ class RecordOptions:
     @property
     def reach(self) -> bool:
         return bool(self.groups or self.channels)
+
+    @property
+    def by_place(self) -> bool:
+        """The channels are kinds of place (police "five into"): the form asks for place kind and place."""
+        return is_places(self.channels)
 
     def kind_choices(self) -> list[tuple[str, str]]:
         return [(value, str(label)) for value, label in ActivityKind.choices if value in self.kinds]

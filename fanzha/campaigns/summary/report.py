@@ -75,6 +75,8 @@ def tables(totals: Totals) -> list[Table]:
             for r in everyone
         ],
     )
+    if reach.by_place:
+        return [*places_tables(totals, everyone, name, channels), *([goals] if totals.goals else [])]
     detail = Table(
         _("分乡镇（村）明细"),
         [
@@ -102,8 +104,44 @@ def tables(totals: Totals) -> list[Table]:
     return [goals, by_group, by_channel, detail]
 
 
+def places_tables(totals: Totals, everyone: list[Any], name: Any, kinds: dict[str, str]) -> list[Table]:
+    """A police campaign's "five into" (篇五): people reached and records per unit and kind of place,
+    and each place visited; no target groups, no materials."""
+    reach = totals.reach
+    by_kind = Table(
+        _("分单位、分场所类型（五进）覆盖人数"),
+        [_("单位"), *(c.name for c in reach.channels), _("覆盖人数合计"), _("活动次数")],
+        [
+            [name(r), *(c.people for c in r.channel_cells(reach)), r.total.people, r.total.records]
+            for r in everyone
+        ],
+    )
+    records = Table(
+        _("分单位、分场所类型活动次数"),
+        [_("单位"), *(c.name for c in reach.channels), _("活动次数")],
+        [[name(r), *(c.records for c in r.channel_cells(reach)), r.total.records] for r in everyone],
+    )
+    detail = Table(
+        _("场所明细"),
+        [_("单位"), _("场所类型"), _("场所名称"), _("活动次数"), _("覆盖人数")],
+        [
+            [
+                d.unit.name,
+                kinds.get(d.channel, _("（未填写）")),
+                d.area or _("（未填写）"),
+                d.cell.records,
+                d.cell.people,
+            ]
+            for d in totals.details
+        ],
+    )
+    return [by_kind, records, detail]
+
+
 def report_title(totals: Totals, unit: Unit | None) -> str:
     who = unit.name if unit is not None else totals.campaign.unit.name
+    if totals.reach.by_place:
+        return _("%(unit)s“五进”宣传覆盖情况总结报告") % {"unit": who}
     return _("%(unit)s集中宣传月覆盖情况总结报告") % {"unit": who}
 
 
