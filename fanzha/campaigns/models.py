@@ -437,3 +437,65 @@ class CampaignEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.campaign_id} {self.kind}"
+
+
+class Consultation(models.Model):
+    """A joint consultation meeting (会商) of a campaign: who convened it, the units present, minutes.
+
+    Its decisions (``ConsultationDecision``) are tasks, each with an owner unit and a due date."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="consultations")
+    unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="+", verbose_name=_("召集单位"))
+    held_on = models.DateField(_("会商日期"))
+    title = models.CharField(_("会商议题"), max_length=200)
+    minutes = models.TextField(_("会议纪要"), blank=True)
+    units_present = models.ManyToManyField("org.Unit", related_name="+", verbose_name=_("参会单位"))
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("会商会议")
+        verbose_name_plural = _("会商会议")
+        ordering = ["-held_on", "-id"]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class ConsultationDecision(models.Model):
+    """One decision of a consultation: a task for its owner unit, open until closed with a note."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("未办结")
+        DONE = "done", _("已办结")
+
+    consultation = models.ForeignKey(Consultation, on_delete=models.CASCADE, related_name="decisions")
+    text = models.TextField(_("决定事项"))
+    owner_unit = models.ForeignKey(
+        Unit, on_delete=models.PROTECT, related_name="+", verbose_name=_("责任单位")
+    )
+    owner_person = models.ForeignKey(
+        Person, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("责任人")
+    )
+    due_on = models.DateField(_("办结期限"))
+    status = models.CharField(_("状态"), max_length=8, choices=Status.choices, default=Status.OPEN)
+    done_note = models.TextField(_("办结情况"), blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("会商决定事项")
+        verbose_name_plural = _("会商决定事项")
+        ordering = ["due_on", "id"]
+
+    def __str__(self) -> str:
+        return self.text[:50]
+
+    @property
+    def is_overdue(self) -> bool:
+        """Open past its due date: computed, never stored, so it is right on any day."""
+        return self.status == self.Status.OPEN and self.due_on < timezone.localdate()
