@@ -37,6 +37,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
+from django.utils import translation
 
 from fanzha.bench.robots import Fakes, running_fakes
 from fanzha.org import actions
@@ -44,6 +45,16 @@ from fanzha.org.models import Guardianship, MembershipRole, Person, Role, Unit, 
 from tests.webhooks import Receiver, running_receiver
 
 PASSWORD = "Test-pass-2026!"
+
+
+@pytest.fixture(autouse=True)
+def _default_language() -> Iterator[None]:
+    """Each test starts in the site's language: a request made in English (Accept-Language) leaves
+    English active in the worker's thread, and a later test that renders outside a request (a plan
+    document, a command) would read English where it expects Chinese."""
+    translation.deactivate()
+    yield
+    translation.deactivate()
 
 
 def require_all() -> bool:
