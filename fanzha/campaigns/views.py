@@ -319,7 +319,7 @@ def campaign_detail(request: AuthedRequest, pk: int) -> HttpResponse:
         {
             "campaign": campaign,
             "goals": [
-                {"goal": g, "target": documents.goal_target_text(g) + measures.get(g.code, "")}
+                {"goal": g, "target": documents.goal_target_text(g, measures.get(g.code, ""))}
                 for g in campaign.goals.order_by("deadline", "pk")
             ],
             "rules": rule_rows,

@@ -316,11 +316,8 @@ class GoalRow:
     @property
     def target_text(self) -> str:
         """The target as written on the dashboard and by ``fanzha campaign-status``: a case goal as the
-        plan words it (下降, 下降50%以上), never a bare "<0%" or "-50%"."""
-        if self.goal.metric in CASE_METRICS:
-            return plan_documents.goal_target_text(self.goal)
-        number = format(self.goal.target.normalize(), "f")
-        return f"{number}%" if self.goal.unit == "percent" else number + self.value_unit
+        plan words it (下降, 下降50%以上), never a bare "<0%" or "-50%"; the same words as the plan's."""
+        return plan_documents.goal_target_text(self.goal, self.measure)
 
     @property
     def text(self) -> str:

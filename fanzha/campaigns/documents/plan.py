@@ -250,9 +250,10 @@ def window_for(spec: TemplateSpec, start: date | None = None, end: date | None =
     return Window(start, end or default_end(spec, start))
 
 
-def goal_target_text(goal: Goal | GoalRow) -> str:
-    """The target as a reader expects it: 100%, 下降50%以上, 5, 100000元 (for a template's goal or a
-    running campaign's stored one, so the plan and the campaign page say it alike)."""
+def goal_target_text(goal: Goal | GoalRow, measure: str = "") -> str:
+    """The target as a reader expects it: 100%, 下降50%以上, 5类, 100000元 (for a template's goal or a
+    running campaign's stored one, so the plan, the campaign page and the dashboards say it alike);
+    ``measure`` is what a count counts, as the template declares it ("类" in 5类)."""
     target = float(goal.target)
     number = _number(abs(target))
     if goal.metric in ("case_change_yoy", "case_change_mom"):
@@ -265,7 +266,7 @@ def goal_target_text(goal: Goal | GoalRow) -> str:
         return f"{number}%"
     if goal.unit == "yuan":
         return _("%(amount)s元") % {"amount": number}
-    return number
+    return number + measure
 
 
 def _states_target(goal: Goal) -> bool:

@@ -145,7 +145,7 @@ def _detail_context(spec: TemplateSpec) -> dict[str, Any]:
             {
                 "goal": g,
                 "metric": metrics.get(g.metric) or _("自定义"),
-                "target": documents.goal_target_text(g) + g.measure,
+                "target": documents.goal_target_text(g, g.measure),
                 "deadline": window.text(g.deadline),
             }
             for g in documents.goals_in_order(spec.goals, window)
