@@ -8,6 +8,7 @@ the change commits; they name the clue's number, never a phone number.
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -53,14 +54,10 @@ def _text(value: str, label: str, required: bool = False, limit: int = MAX_TEXT)
     return text
 
 
-def _number(now: datetime) -> str:
-    prefix = "XS" + timezone.localdate(now).strftime("%Y%m%d")
-    taken = Clue.objects.filter(number__startswith=prefix).count()
-    while True:
-        taken += 1
-        number = f"{prefix}{taken:04d}"
-        if not Clue.objects.filter(number=number).exists():
-            return number
+def _number(clue: Clue, now: datetime) -> str:
+    """XS, the day, then the row's own key: two clues recorded at once can never draw the same number
+    (a count of the day's clues could)."""
+    return "XS" + timezone.localdate(now).strftime("%Y%m%d") + f"{clue.pk:06d}"
 
 
 def _notify(users: list[Any], clue: Clue, subject: str, body: str, key: str) -> int:
@@ -119,8 +116,9 @@ def record_clue(
     marks = _text(indicators, _("涉诈号码/账号/网址"), limit=1000)
     if case is not None and not in_scope(actor, case.unit, Cap.CASE_VIEW):
         raise ValidationError({"case": [_("没有找到该案件")]})
+    when = now or timezone.now()
     clue = Clue(
-        number=_number(now or timezone.now()),
+        number="tmp-" + uuid.uuid4().hex[:20],
         centre=centre,
         source=source,
         content=text,
@@ -129,6 +127,8 @@ def record_clue(
         created_by=actor,
     )
     clue.save()
+    clue.number = _number(clue, when)
+    Clue.objects.filter(pk=clue.pk).update(number=clue.number)
     if now is not None:
         Clue.objects.filter(pk=clue.pk).update(created_at=now)
         clue.created_at = now

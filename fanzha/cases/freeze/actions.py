@@ -21,6 +21,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Sum
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -243,6 +244,8 @@ def answer_request(
     req.frozen_at = frozen_at if result in STOPPED else None
     req.reason = reason[:300]
     req.save()
+    if result == FreezeRequest.Result.FROZEN:
+        _carry_to_case(req.case)
     late = req.is_overdue(now)
     if req.requested_by is not None and req.requested_by.is_active:
         subject, body = _message(
@@ -259,6 +262,20 @@ def answer_request(
         detail["late"] = True
     record_event(req.case, CaseEvent.Kind.FREEZE_ANSWERED, actor, at=now, **detail)
     return req
+
+
+def _carry_to_case(case: Case) -> None:
+    """The case's frozen amount is at least what the banks answered they froze (up to the loss: a payee
+    account may hold other people's money too), the figure the alert page, the statistics and the
+    bulletins read. Never lowered here: the police may have recorded a stop-payment made by other means."""
+    case = Case.objects.select_for_update().get(pk=case.pk)
+    banked = FreezeRequest.objects.filter(case=case, result=FreezeRequest.Result.FROZEN).aggregate(
+        total=Sum("frozen_amount")
+    )["total"] or Decimal("0")
+    banked = min(banked, case.total_loss)
+    if banked > case.frozen_amount:
+        case.frozen_amount = banked
+        case.save(update_fields=["frozen_amount", "updated_at"])
 
 
 # Reveal ------------------------------------------------------------------------------------------

@@ -31,6 +31,8 @@ def test_record_dispatch_answer_close(county_cast):
     c = county_cast
     clue = dispatched(c)
     assert clue.state == ClueState.DISPATCHED and clue.number.startswith("XS")
+    # The row's own key ends the number, so two clues recorded at once never draw the same one.
+    assert clue.number == "XS" + timezone.localdate().strftime("%Y%m%d") + f"{clue.pk:06d}"
     assert clue.deadline is not None and clue.deadline > timezone.now() + timedelta(days=2)
     # The station's officer is told of the new clue.
     assert Outbox.objects.filter(

@@ -237,3 +237,24 @@ def test_reveal_is_audited_and_never_logged(world: World, caplog: pytest.LogCapt
         with pytest.raises(PermissionDenied):
             actions.reveal_target(req, outsider)
     assert GOOD_CARD not in caplog.text
+
+
+def test_a_bank_freeze_raises_the_cases_frozen_amount(world: World) -> None:
+    """What the bank answered it froze is on the case (the alert page, statistics and bulletins read it),
+    never above the loss, never lowered by a later answer."""
+    case = world.case
+    assert case.frozen_amount == Decimal("0")
+    answer(world, send_card(world), result="frozen", frozen_amount="800")
+    case.refresh_from_db()
+    assert case.frozen_amount == Decimal("800.00")
+    other = actions.send_request(
+        case,
+        world.cast.police_liaison,
+        key=world.key(OTHER_CARD),
+        kind=F.Kind.FREEZE,
+        now=world.now,
+        unit=world.cast.branch,
+    )
+    answer(world, other, result="frozen", frozen_amount=str(case.total_loss * 10))
+    case.refresh_from_db()
+    assert case.frozen_amount == case.total_loss
