@@ -1031,3 +1031,82 @@ def reset_campaigns(log: Log = print) -> None:
 
     if names:
         transaction.on_commit(delete_files)
+
+
+# ---------------------------------------------------------------------------------------------
+# Joint consultations (会商) of the county police plan
+
+# (days ago held, topic, minutes, codes of the units present)
+MEETINGS = (
+    (
+        40,
+        "电诈案件高发研判及预警劝阻联动",
+        "指挥中心通报近期案件态势，刑侦、网安、各派出所就预警劝阻分工会商。",
+        ("ZHZX", "XZ", "WA", "PCS01", "PCS02"),
+    ),
+    (
+        12,
+        "涉诈资金止付冻结与“五进”宣传推进",
+        "经侦大队通报止付冻结反馈时效，各派出所汇报“五进”宣传进度。",
+        ("JZ", "ZA", "PCS01", "PCS03"),
+    ),
+)
+# (meeting index, decision, owner unit's code, days from the meeting to the due date, done note or "")
+DECISIONS = (
+    (0, "建立预警名单当日劝阻、次日回访机制", "ZHZX", 14, "已印发工作机制，各所按日反馈劝阻结果。"),
+    (0, "对辖区高风险号码开展集中核查", "WA", 20, ""),  # due 20 days after a meeting 40 days ago: overdue
+    (1, "督促银行网点压缩止付冻结反馈时间", "JZ", 30, ""),
+    (1, "五月底前完成辖区学校、社区“五进”宣传全覆盖", "PCS01", 25, ""),
+)
+
+
+def build_consultations(log: Log = print, today: date | None = None) -> int:
+    """Two joint consultations of the county police plan (篇五), once: their decisions are owned by
+    departments and stations, one done, the others open, one of them past its due date, so that the
+    plan's consultations tab shows each state. Returns the meetings added (0 when they are there)."""
+    from .consultations import actions as consultation_actions
+
+    today = today or timezone.localdate()
+    police = Unit.objects.filter(parent_path="", code=org_demo.POLICE_CODE).first()
+    actor = login_user(Role.POLICE_ADMIN)
+    campaign = (
+        Campaign.objects.filter(unit=police, template__code="county-police-special-action")
+        .order_by("pk")
+        .first()
+        if police is not None
+        else None
+    )
+    if campaign is None or actor is None:
+        return 0
+    if campaign.consultations.exists():
+        log("[篇五] consultations already there, kept")
+        return 0
+    units = {u.code: u for u in Unit.objects.filter(path__startswith=police.path, is_active=True)}
+    with transaction.atomic():
+        meetings = [
+            consultation_actions.record_meeting(
+                campaign,
+                police,
+                held_on=today - timedelta(days=ago),
+                title=title,
+                units_present=[units[c] for c in codes if c in units] or [police],
+                minutes=minutes,
+                actor=actor,
+            )
+            for ago, title, minutes, codes in MEETINGS
+        ]
+        for index, text, code, days, note in DECISIONS:
+            owner = units.get(code, police)
+            people = consultation_actions.owner_people(owner)
+            decision = consultation_actions.add_decision(
+                meetings[index],
+                text=text,
+                owner_unit=owner,
+                owner_person=people[0] if people else None,
+                due_on=meetings[index].held_on + timedelta(days=days),
+                actor=actor,
+            )
+            if note:
+                consultation_actions.close_decision(decision, note=note, actor=actor)
+    log(f"[篇五] {len(meetings)} consultations, {len(DECISIONS)} decisions")
+    return len(meetings)

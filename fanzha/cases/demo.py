@@ -839,6 +839,33 @@ def build_cases(log: Log = print, today: date | None = None, scale: float = 1.0)
     return counts.cases
 
 
+# Callbacks due more than this many days ago were made (a day after their date); those since are left
+# to do, a few of them overdue, so that the callbacks page shows both.
+CALLBACKS_LEFT_DAYS = 7
+
+
+def record_callbacks(liaison: User | None, now: datetime) -> int:
+    """Record the liaison's callbacks due before the last ``CALLBACKS_LEFT_DAYS`` days, each the day
+    after it fell due; return how many."""
+    from .callbacks import actions as callback_actions
+
+    if liaison is None:
+        return 0
+    today = timezone.localdate(now)
+    due = Callback.objects.filter(
+        done_at__isnull=True, due_on__lt=today - timedelta(days=CALLBACKS_LEFT_DAYS)
+    ).select_related("case__unit")
+    made = 0
+    for callback in due.order_by("due_on", "pk"):
+        if not in_scope(liaison, callback.case.unit, Cap.CASE_EDIT):
+            continue
+        outcome, note = CALLBACK_OUTCOMES[made % len(CALLBACK_OUTCOMES)]
+        at = timezone.make_aware(datetime.combine(callback.due_on + timedelta(days=1), dtime(10)))
+        callback_actions.record_callback(callback, outcome, liaison, note, now=min(at, now))
+        made += 1
+    return made
+
+
 # Freeze requests: after the demo's acknowledged alerts of the last ``FREEZE_DAYS``, for their payee
 # cards and numbers. Most answers come within minutes, some late (after the deadline), and those of the
 # last hours not yet (overdue, escalated).
@@ -1105,7 +1132,6 @@ def build_police_work(log: Log = print, today: date | None = None) -> int:
     closed cases recorded. Returns the clues added (0 when they are there)."""
     from fanzha.campaigns.demo import login_user
 
-    from .callbacks import actions as callback_actions
     from .clues import actions as clue_actions
 
     police = _root(org_demo.POLICE_CODE)
@@ -1159,17 +1185,6 @@ def build_police_work(log: Log = print, today: date | None = None) -> int:
             clue_actions.close_dissuasion(
                 task, outcome, closer, amount, note, now=now - timedelta(hours=rng.randrange(2, 72))
             )
-        liaison = login_user(Role.POLICE_LIAISON)
-        made = 0
-        if liaison is not None:
-            due = Callback.objects.filter(
-                done_at__isnull=True, due_on__lte=timezone.localdate(now)
-            ).select_related("case__unit")
-            for callback in due.order_by("due_on", "pk")[:6]:
-                if not in_scope(liaison, callback.case.unit, Cap.CASE_EDIT):
-                    continue
-                outcome, note = CALLBACK_OUTCOMES[made % len(CALLBACK_OUTCOMES)]
-                callback_actions.record_callback(callback, outcome, liaison, note)
-                made += 1
+        made = record_callbacks(login_user(Role.POLICE_LIAISON), now)
     log(f"[cases] {added} clues ({escalated} escalated), {tasks} dissuasion tasks, {made} callbacks recorded")
     return added

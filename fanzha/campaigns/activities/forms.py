@@ -189,10 +189,13 @@ class ActivityForm(Form):
             for o in self.obligation_list
         ]
         self.fields["occurred_on"].initial = timezone.localdate
-        kind = self.initial.get("kind") or ActivityKind.CLASS_MEETING
+        # A plan that counts outreach (a police station's "five into", a bank branch's month) is
+        # recorded as outreach; a school's default stays the class meeting.
+        default = ActivityKind.OUTREACH if options.reach else ActivityKind.CLASS_MEETING
+        kind = self.initial.get("kind") or default
         if kind not in options.kinds:
             kind = options.kinds[0]
-            self.initial["kind"] = kind
+        self.initial["kind"] = kind
         self.initial.setdefault("title", ActivityKind(kind).label)
         if "obligation" not in self.initial:
             matches = matching_obligations(self.obligation_list, self.initial.get("unit"), kind)

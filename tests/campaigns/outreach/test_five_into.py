@@ -118,8 +118,8 @@ def test_the_outreach_page_shows_reach_by_kind_of_place(county_cast: Cast, clien
     page = response.content.decode()
     assert "分单位、分场所类型（五进）覆盖人数" in page
     assert (
-        "<td>城关派出所</td><td>60</td><td>0</td><td>0</td><td>0</td><td>140</td><td>200</td><td>2</td>"
-        in page
+        '<td class="rowhead">城关派出所</td><td>60</td><td>0</td><td>0</td><td>0</td>'
+        "<td>140</td><td>200</td><td>2</td>" in page
     )
     assert "城关农贸市场" in page and "重点人群" not in page
 
@@ -156,3 +156,13 @@ def test_campaign_status_counts_the_month_by_kind_of_place(county_cast: Cast) ->
     activity.channel = "market"
     activity.save(update_fields=["channel"])
     assert station_status(ob.campaign, county_cast) == (done + 1, overdue - 1)
+
+
+def test_a_station_records_outreach_by_default_not_a_class_meeting(county_cast: Cast, client: Client) -> None:
+    """Walked at 390 px: a police officer's record form opened on 主题班会 (a school's class meeting)."""
+    start_police(county_cast)
+    client.force_login(county_cast.police_officer)
+    page = client.get("/campaigns/activities/record/").content.decode()
+    assert '<option value="outreach" selected>' in page
+    assert 'value="宣传进社区等外展活动"' in page  # the title follows the kind
+    assert '<option value="class_meeting" selected>' not in page

@@ -145,3 +145,16 @@ def test_after_the_month_each_branch_and_the_head_office_hear_of_their_report(
         == f"/campaigns/{month.pk}/outreach/?unit={county_cast.branch.pk}"
     )
     assert queue_reports(date(2026, 7, 2)) == 0  # once
+
+
+def test_the_unit_column_keeps_its_names_on_one_line_on_a_phone(
+    county_cast: Cast, month: Campaign, client: Client
+) -> None:
+    """Walked at 390 px: the scrolled tables squeezed the unit column to one character a line."""
+    from django.contrib.staticfiles import finders
+
+    client.force_login(_head_office_user(county_cast))
+    page = client.get(f"/campaigns/{month.pk}/outreach/").content.decode()
+    assert '<td class="rowhead">城关支行</td>' in page
+    css = open(finders.find("campaigns/campaigns.css"), encoding="utf-8").read()
+    assert ".table td.rowhead" in css

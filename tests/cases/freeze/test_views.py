@@ -166,3 +166,21 @@ def test_the_timeline_names_a_reveal_in_words(client: Any, world: World) -> None
     page = client.get(reverse("case_timeline", args=[world.case.pk])).content.decode()
     assert "止付冻结请求的账号/号码" in page and "freeze_target" not in page and GOOD_CARD not in page
     assert "发出止付冻结请求" in page
+
+
+def test_the_answer_form_marks_the_field_in_error_as_the_case_form_does(client: Any, world: World) -> None:
+    """The freeze and alert forms render their fields with cases/_case_field.html: the field in error
+    is marked (has-error), so the bank contact finds it on a long phone page."""
+    req = send_card(world)
+    client.force_login(world.cast.branch_manager)
+    response = client.post(reverse("freeze_answer", args=[req.pk]), {"result": "refused"})
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert html.count('class="has-error"') == 1 and "不予办理时请说明理由" in html
+    from fanzha.cases.alerts.actions import acknowledge_alert
+
+    acknowledge_alert(world.case.alert, world.cast.police_liaison)
+    client.force_login(world.cast.police_liaison)
+    url = reverse("alert_outcome", args=[world.case.alert.pk])
+    response = client.post(url, {"frozen_amount": "12abc", "recovered_amount": "0"})
+    assert response.status_code == 400 and 'class="has-error"' in response.content.decode()

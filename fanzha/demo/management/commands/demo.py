@@ -88,6 +88,7 @@ class Command(BaseCommand):
                 ) from exc
         demo.build_world(options["size"], options["scale"], log)
         campaign_demo.build_campaigns(log)
+        campaign_demo.build_consultations(log)  # the police plan's joint consultations and decisions
         learned = learn_actions.sync_content()
         log(f"knowledge base, tips and quiz bank loaded ({learned})")
         kpis.refresh_homes()
