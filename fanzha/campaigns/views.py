@@ -42,6 +42,7 @@ from .activities.actions import RECORD
 from .compliance import EVIDENCE_LABELS, MEASURE_LABELS
 from .documents import formats
 from .documents import plan as documents
+from .duties import queries as duty_queries
 from .forms import SchoolCalendarForm, SectionsForm, StartCampaignForm, flatten_sections, semester_lines
 from .letters.actions import EVENT_LETTERS_GENERATED
 from .models import Campaign, Frequency, Obligation
@@ -235,6 +236,7 @@ def campaign_start(request: AuthedRequest, template_pk: int) -> HttpResponse:
             "spec": spec,
             "form": form,
             "plan": _planned(spec, form),
+            "unmatched": _unmatched(spec, form),
             "placeholder_fields": [form[f"ph_{name}"] for name in form.placeholder_names],
             "section_fields": _section_fields(form),
         },
@@ -260,6 +262,7 @@ def _planned(spec: TemplateSpec, form: StartCampaignForm) -> list[dict[str, Any]
         {
             "code": rule.code,
             "title": fill(rule.title),
+            "department": rule.department,
             "frequency": FREQUENCY_LABELS.get(rule.frequency, rule.frequency),
             "level": naming.kind(rule.level, unit),
             "count_text": min_count_text(rule.frequency, rule.min_count),
@@ -269,6 +272,16 @@ def _planned(spec: TemplateSpec, form: StartCampaignForm) -> list[dict[str, Any]
         }
         for rule in compliance.planned_periods(spec, unit, starts_on, ends_on)
     ]
+
+
+def _unmatched(spec: TemplateSpec, form: StartCampaignForm) -> list[str]:
+    """The tracked departments no unit under the chosen unit answers to (``actions.unmatched_departments``,
+    the same function the start records); nothing before a unit is chosen."""
+    cleaned = getattr(form, "cleaned_data", {}) if form.is_bound else {}
+    unit = cleaned.get("unit") if isinstance(cleaned.get("unit"), Unit) else None
+    if unit is None:
+        unit = form.offered_unit
+    return actions.unmatched_departments(spec, unit) if unit is not None else []
 
 
 def _section_fields(form: StartCampaignForm | SectionsForm) -> list[dict[str, Any]]:
@@ -462,9 +475,20 @@ def campaign_dashboard(request: AuthedRequest, pk: int) -> HttpResponse:
             "totals": _tally_cells(board.totals),
             "paged": paginate(request, rows, PAGE_SIZE),
             "own": own,
+            "duty_rows": _duty_rows(request, campaign, view),
             "unit_query": f"?unit={view.at.pk}" if view.at else "",
         },
     )
+
+
+def _duty_rows(request: AuthedRequest, campaign: Campaign, view: Viewpoint) -> list[dict[str, Any]]:
+    """The office's view of the departments' duties, on the dashboard of the campaign's own unit."""
+    if view.at is None or view.at.pk != campaign.unit_id or not campaign.has_duties:
+        return []
+    if not duty_queries.is_office(request.user, campaign):
+        return []
+    rows = duty_queries.standing(campaign, duty_queries.duties_for(request.user, campaign), _today(request))
+    return [{"row": r, "url": reverse("duty_list", args=[campaign.pk, r.unit.pk])} for r in rows]
 
 
 @login_required
@@ -472,7 +496,9 @@ def campaign_obligation(request: AuthedRequest, pk: int, obligation_pk: int) -> 
     """One unit's obligation: each period begun, with its count and status; and who is responsible."""
     campaign = _campaign(request, pk)
     obligation = get_object_or_404(
-        queries.obligations_for(request.user).filter(campaign=campaign).select_related("rule", "unit"),
+        queries.obligations_for(request.user)
+        .filter(campaign=campaign)
+        .select_related("rule", "unit", "person_in_charge"),
         pk=obligation_pk,
     )
     snap = compliance.snapshot(
@@ -562,7 +588,9 @@ def campaign_obligation_accept(request: AuthedRequest, pk: int, obligation_pk: i
     """Accept one period of an obligation as an exception, with a reason (campaign managers only)."""
     campaign = _managed(request, pk)
     obligation = get_object_or_404(
-        queries.obligations_for(request.user).filter(campaign=campaign).select_related("rule", "unit"),
+        queries.obligations_for(request.user)
+        .filter(campaign=campaign)
+        .select_related("rule", "unit", "person_in_charge"),
         pk=obligation_pk,
     )
     try:
@@ -585,7 +613,9 @@ def campaign_obligation_withdraw(request: AuthedRequest, pk: int, obligation_pk:
     managers only, like accepting); the period goes back to the status its records give it."""
     campaign = _managed(request, pk)
     obligation = get_object_or_404(
-        queries.obligations_for(request.user).filter(campaign=campaign).select_related("rule", "unit"),
+        queries.obligations_for(request.user)
+        .filter(campaign=campaign)
+        .select_related("rule", "unit", "person_in_charge"),
         pk=obligation_pk,
     )
     try:
