@@ -42,6 +42,7 @@ from .activities.actions import RECORD
 from .compliance import EVIDENCE_LABELS, MEASURE_LABELS
 from .documents import formats
 from .documents import plan as documents
+from .duties import actions as duty_actions
 from .duties import queries as duty_queries
 from .forms import SchoolCalendarForm, SectionsForm, StartCampaignForm, flatten_sections, semester_lines
 from .letters.actions import EVENT_LETTERS_GENERATED
@@ -62,6 +63,7 @@ EVENT_LABELS: dict[str, Promise] = {
     actions.EVENT_PERIOD_EXCEPTED: gettext_lazy("例外认可工作周期"),
     actions.EVENT_EXCEPTION_WITHDRAWN: gettext_lazy("撤销例外认可"),
     EVENT_LETTERS_GENERATED: gettext_lazy("生成责任书"),
+    duty_actions.EVENT_DUTY_PERSON: gettext_lazy("指定部门职责责任人"),
 }
 FREQUENCY_LABELS = dict(Frequency.choices)
 STATUS_CLASSES = {
@@ -290,7 +292,12 @@ def _section_fields(form: StartCampaignForm | SectionsForm) -> list[dict[str, An
 
 def _event_note(event: Any) -> str:
     """The line a history entry needs beyond its label: for an accepted or withdrawn period, which and
-    why."""
+    why; for a start that found no unit for some departments, which."""
+    unmatched = (
+        (event.detail or {}).get("unmatched_departments") if event.kind == actions.EVENT_STARTED else None
+    )
+    if unmatched:
+        return _("未找到对应单位的部门：%(names)s") % {"names": "、".join(unmatched)}
     if event.kind not in (actions.EVENT_PERIOD_EXCEPTED, actions.EVENT_EXCEPTION_WITHDRAWN):
         return ""
     detail = event.detail or {}
@@ -450,14 +457,23 @@ def campaign_dashboard(request: AuthedRequest, pk: int) -> HttpResponse:
         if board.own
         else {}
     )
+    # A department duty shows the person the office put in charge of it, before the role's holder.
+    in_charge = {
+        o.pk: o.person_in_charge
+        for o in Obligation.objects.filter(
+            pk__in=[s.item.pk for s in board.own if s.rule.department], person_in_charge__isnull=False
+        ).select_related("person_in_charge")
+    }
     own = [
         {
             "state": s,
             "frequency": FREQUENCY_LABELS.get(s.rule.frequency, s.rule.frequency),
             "current": _current_cells(s),
-            "person": _shown_person(request, view.at, compliance.responsible_for(s, people))
+            "person": _shown_person(
+                request, view.at, in_charge.get(s.item.pk) or compliance.responsible_for(s, people)
+            )
             if view.at is not None
-            else compliance.responsible_for(s, people),
+            else in_charge.get(s.item.pk) or compliance.responsible_for(s, people),
             "url": reverse("campaign_obligation", args=[campaign.pk, s.item.pk])
             + (f"?{on[1:]}" if on else ""),
             **_tally_cells(s.tally),

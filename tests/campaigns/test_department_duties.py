@@ -195,6 +195,9 @@ def test_the_office_names_a_member_of_the_department_in_charge(world: Cast) -> N
     assert duty.person_in_charge == member
     event = events.get()
     assert event.actor == c.police_admin and event.detail["person"] == member.pk
+    history = _client(c.police_admin).get(reverse("campaign_detail", args=[campaign.pk])).content.decode()
+    assert "指定部门职责责任人" in history and duty_actions.EVENT_DUTY_PERSON not in history
+    assert "未找到对应单位的部门：" in history and "经侦大队" in history
 
     # Through the page: the office's form; a station officer cannot reach another department's duty.
     client = _client(c.police_admin)
@@ -274,3 +277,13 @@ def test_a_department_sees_and_records_only_its_own_duties(world: Cast) -> None:
     assert str(form.context["form"]["obligation"].value()) == str(first["obligation"].pk)
     # The office's dashboard table is not shown to a department.
     assert not client.get(reverse("campaign_dashboard", args=[campaign.pk])).context.get("duty_rows")
+    # The person in charge shows on the duty list, the department's dashboard and the duty's own page.
+    member = org_actions.save_person(root=c.police, name="刑侦民警丙", kind="police", external_number="P3002")
+    org_actions.add_membership(member, c.xz, MembershipRole.MEMBER)
+    duty_actions.assign_person_in_charge(first["obligation"], member, c.police_admin)
+    assert "刑侦民警丙" in client.get(reverse("duty_list", args=[campaign.pk, c.xz.pk])).content.decode()
+    board = client.get(reverse("campaign_dashboard", args=[campaign.pk]) + f"?unit={c.xz.pk}")
+    shown = {row["state"].item.pk: row["person"] for row in board.context["own"]}
+    assert shown[first["obligation"].pk] == member
+    page = client.get(first["url"]).content.decode()
+    assert 'data-testid="person-in-charge">刑侦民警丙' in page
