@@ -643,6 +643,14 @@ def _reminder_messages(campaign: Campaign, due: list[compliance.ObligationState]
     from fanzha.notify.models import Channel, ChannelKind
 
     people = compliance.responsible_people((s.item.path, s.rule.responsible) for s in due)
+    # A department duty's person in charge, named by the office, is reminded instead of the role holder.
+    duty_pks = [s.item.pk for s in due if s.rule.department]
+    in_charge: dict[int, Any] = {}
+    for start in range(0, len(duty_pks), 500):
+        for ob in Obligation.objects.filter(
+            pk__in=duty_pks[start : start + 500], person_in_charge__isnull=False
+        ).select_related("person_in_charge__user"):
+            in_charge[ob.pk] = ob.person_in_charge
     unit_ids = sorted({s.item.unit_id for s in due})
     channels: dict[int, list[Channel]] = defaultdict(list)
     names: dict[int, str] = {}
@@ -659,7 +667,7 @@ def _reminder_messages(campaign: Campaign, due: list[compliance.ObligationState]
     for state in due:
         assert state.current is not None
         period = state.current.period
-        person = compliance.responsible_for(state, people)
+        person = in_charge.get(state.item.pk) or compliance.responsible_for(state, people)
         subject = _("提醒：%(unit)s“%(title)s”将于 %(end)s 截止") % {
             "unit": names.get(state.item.unit_id, ""),
             "title": state.rule.title,

@@ -287,3 +287,20 @@ def test_a_department_sees_and_records_only_its_own_duties(world: Cast) -> None:
     assert shown[first["obligation"].pk] == member
     page = client.get(first["url"]).content.decode()
     assert 'data-testid="person-in-charge">刑侦民警丙' in page
+
+
+def test_a_duty_is_reminded_to_its_person_in_charge(world: Cast) -> None:
+    from fanzha.notify.models import ChannelKind, Outbox
+
+    c = world
+    today = timezone.localdate()
+    campaign = _start(c, today.replace(day=1))
+    duty = Obligation.objects.get(campaign=campaign, rule__code="duty-1-1")
+    member = org_actions.save_person(root=c.police, name="刑侦民警丁", kind="police", external_number="P4001")
+    org_actions.add_membership(member, c.xz, MembershipRole.MEMBER)
+    user = org_actions.create_account(member, "Pass-word-2026!")
+    duty_actions.assign_person_in_charge(duty, member, c.police_admin)
+    actions.queue_reminders(today, days=40)
+    mine = Outbox.objects.filter(idempotency_key__startswith=f"reminder:{duty.pk}:")
+    assert [(r.channel_kind, r.user) for r in mine] == [(ChannelKind.IN_APP, user)]
+    assert "责任人：刑侦民警丁" in mine.get().body
