@@ -4,6 +4,7 @@ each department's standing on the office's dashboard."""
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 
 import pytest
@@ -256,6 +257,19 @@ def test_the_office_dashboard_counts_each_departments_duties(world: Cast) -> Non
     assert (shown[c.xz.pk]["row"].done, shown[c.xz.pk]["row"].overdue) == (2, 8)
     assert shown[c.xz.pk]["url"] == reverse("duty_list", args=[campaign.pk, c.xz.pk])
     assert 'id="department-duties"' in page.content.decode()
+    # The Chinese pages show names, not codes.
+    client = _client(c.police_admin)
+    for url in (
+        reverse("duty_standing", args=[campaign.pk]),
+        reverse("duty_list", args=[campaign.pk, c.xz.pk]),
+    ):
+        body = client.get(url).content.decode()
+        assert (
+            "刑侦大队" in body
+            and not re.search(r"duty-\d", body)
+            and "police_" not in body
+            and "monthly" not in body
+        )
 
 
 def test_a_department_sees_and_records_only_its_own_duties(world: Cast) -> None:
