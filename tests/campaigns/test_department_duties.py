@@ -117,6 +117,13 @@ def test_department_tracking_fields_are_validated(fields: str, where: str, says:
     assert caught.value.where == where and says in caught.value.message
 
 
+def test_the_template_page_says_how_each_department_shows_its_duties(world: Cast) -> None:
+    template = _template()
+    body = _client(world.police_admin).get(reverse("template_detail", args=[template.code])).content.decode()
+    assert body.count('data-testid="duty-tracking"') == 13
+    assert "职责作为工作任务：每月不少于1次，佐证：文档" in body and "monthly" not in body
+
+
 def test_departments_without_a_frequency_only_print() -> None:
     spec = parse_template(MINIMAL % "", source="t.toml")
     assert spec.departments[0].duties == ("侦办案件", "串并研判") and spec.duty_rules == ()
