@@ -232,17 +232,18 @@ def start_campaign(
                 measure=rule.measure,
                 target=rule.target,
                 per_channel=rule.per_channel,
+                department=rule.department,
+                unit_names=list(rule.unit_names),
             )
-            for rule in spec.obligations
+            for rule in spec.all_rules
         ]
     )
     result = _sync(campaign)
-    CampaignEvent.objects.create(
-        campaign=campaign,
-        kind=EVENT_STARTED,
-        detail={"template": template.code, "unit": unit.pk, "obligations": result.created},
-        actor=actor,
-    )
+    detail: dict[str, Any] = {"template": template.code, "unit": unit.pk, "obligations": result.created}
+    unmatched = unmatched_departments(spec, unit)
+    if unmatched:
+        detail["unmatched_departments"] = unmatched
+    CampaignEvent.objects.create(campaign=campaign, kind=EVENT_STARTED, detail=detail, actor=actor)
     if spec.letters:
         letters_actions.generate_letters(campaign, actor)
     started = [(campaign.pk, hooks.CAMPAIGN_STARTED)]
@@ -336,18 +337,45 @@ def _update_active(pks: list[int], active: bool) -> None:
         Obligation.objects.filter(pk__in=pks[start : start + BATCH]).update(is_active=active)
 
 
+def unmatched_departments(spec: TemplateSpec, unit: Unit | None) -> list[str]:
+    """The tracked departments of ``spec`` that no unit under ``unit`` answers to: their duties would
+    fall on nobody, so the start page and the start event name them instead of dropping them silently."""
+    depts = [d for d in spec.departments if d.tracked]
+    if not depts:
+        return []
+    if unit is None:
+        return [d.name for d in depts]
+    found: set[tuple[str, str]] = set(
+        Unit.objects.filter(
+            path__startswith=unit.path, kind__in={d.level for d in depts}, is_active=True
+        ).values_list("kind", "name")
+    )
+    kinds = {kind for kind, _name in found}
+    return [
+        d.name
+        for d in depts
+        if not (d.level in kinds if d.every else any((d.level, n) in found for n in d.unit_names))
+    ]
+
+
 def _sync(campaign: Campaign) -> SyncResult:
-    """Make the obligations match the tree: one per rule and active unit of its level in the subtree."""
+    """Make the obligations match the tree: one per rule and active unit of its level in the subtree
+    (a department duty: only the units of its level that bear one of its names)."""
     rules = list(ObligationRule.objects.filter(campaign=campaign))
     if not rules:
         return SyncResult()
     levels = {rule.level for rule in rules}
-    units_by_kind: dict[str, list[int]] = defaultdict(list)
-    for pk, kind in Unit.objects.filter(
+    units_by_kind: dict[str, list[tuple[int, str]]] = defaultdict(list)
+    for pk, kind, name in Unit.objects.filter(
         path__startswith=campaign.unit.path, kind__in=levels, is_active=True
-    ).values_list("pk", "kind"):
-        units_by_kind[kind].append(pk)
-    wanted = {(rule.pk, unit_id) for rule in rules for unit_id in units_by_kind[rule.level]}
+    ).values_list("pk", "kind", "name"):
+        units_by_kind[kind].append((pk, name))
+    wanted = {
+        (rule.pk, unit_id)
+        for rule in rules
+        for unit_id, name in units_by_kind[rule.level]
+        if not rule.unit_names or name in rule.unit_names
+    }
     existing = {
         (rule_id, unit_id): (pk, active)
         for pk, rule_id, unit_id, active in Obligation.objects.filter(campaign=campaign).values_list(
@@ -615,6 +643,14 @@ def _reminder_messages(campaign: Campaign, due: list[compliance.ObligationState]
     from fanzha.notify.models import Channel, ChannelKind
 
     people = compliance.responsible_people((s.item.path, s.rule.responsible) for s in due)
+    # A department duty's person in charge, named by the office, is reminded instead of the role holder.
+    duty_pks = [s.item.pk for s in due if s.rule.department]
+    in_charge: dict[int, Any] = {}
+    for start in range(0, len(duty_pks), 500):
+        for ob in Obligation.objects.filter(
+            pk__in=duty_pks[start : start + 500], person_in_charge__isnull=False
+        ).select_related("person_in_charge__user"):
+            in_charge[ob.pk] = ob.person_in_charge
     unit_ids = sorted({s.item.unit_id for s in due})
     channels: dict[int, list[Channel]] = defaultdict(list)
     names: dict[int, str] = {}
@@ -631,7 +667,7 @@ def _reminder_messages(campaign: Campaign, due: list[compliance.ObligationState]
     for state in due:
         assert state.current is not None
         period = state.current.period
-        person = compliance.responsible_for(state, people)
+        person = in_charge.get(state.item.pk) or compliance.responsible_for(state, people)
         subject = _("提醒：%(unit)s“%(title)s”将于 %(end)s 截止") % {
             "unit": names.get(state.item.unit_id, ""),
             "title": state.rule.title,

@@ -278,6 +278,7 @@ class PlannedRule:
     level: str
     min_count: int
     periods: list[P.Period]
+    department: str = ""
 
 
 def planned_periods(
@@ -294,13 +295,17 @@ def planned_periods(
     """
     calendars = load_calendars(unit.path) if unit is not None else Calendars({})
     result = []
-    for rule in spec.obligations:
+    for rule in spec.all_rules:
         semesters = None
         if rule.frequency == P.SEMESTER and unit is not None:
             semesters = calendars.for_path(unit.path)[1]
         due = P.month_day(rule.due, starts_on, ends_on) if rule.due else None
         listed = P.campaign_periods(rule.frequency, starts_on, ends_on, semesters=semesters, due=due)
-        result.append(PlannedRule(rule.code, rule.title, rule.frequency, rule.level, rule.min_count, listed))
+        result.append(
+            PlannedRule(
+                rule.code, rule.title, rule.frequency, rule.level, rule.min_count, listed, rule.department
+            )
+        )
     return result
 
 

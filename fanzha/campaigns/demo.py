@@ -47,6 +47,7 @@ from . import compliance
 from . import periods as P
 from .actions import close_campaign, set_school_calendar, start_campaign
 from .activities import actions as activity_actions
+from .duties import actions as duty_actions
 from .letters import actions as letters_actions
 from .models import (
     Activity,
@@ -947,10 +948,47 @@ def start(
             ).values_list("lower_unit_id", "upper_unit__path")
         )
     activities = record(campaign, today, actor, dorm_class, waiting)
+    duties = assign_duty_persons(campaign, actor)
+    if duties:
+        letters += f", {duties} duties with a person in charge"
     if campaign.ends_on < today:
         close_campaign(campaign, actor)
     obligations = Obligation.objects.filter(campaign=campaign).count()
     return campaign, f"{obligations} obligations{letters}, {activities} activities"
+
+
+# The share of department duties (篇五) whose person in charge the office has named; the rest show "未指定".
+DUTY_ASSIGNED_SHARE = 0.75
+
+
+def assign_duty_persons(campaign: Campaign, actor: User | None) -> int:
+    """The office names a person in charge for most department duties, each a member of that department
+    (through the verb, so the campaign's history says so); the duties' records come with every other
+    obligation's in ``record``. Returns how many were named."""
+    duties = list(
+        Obligation.objects.filter(campaign=campaign, is_active=True)
+        .exclude(rule__department="")
+        .select_related("rule", "unit")
+        .order_by("unit__path", "rule__code")
+    )
+    if not duties:
+        return 0
+    members: dict[int, list[Person]] = defaultdict(list)
+    for membership in (
+        Membership.objects.filter(unit_id__in={o.unit_id for o in duties}, person__is_active=True)
+        .select_related("person")
+        .order_by("pk")
+    ):
+        members[membership.unit_id].append(membership.person)
+    rng = random.Random(f"{SEED}:{campaign.template.code}:duties")
+    named = 0
+    for index, obligation in enumerate(duties):
+        people = members.get(obligation.unit_id)
+        if not people or rng.random() >= DUTY_ASSIGNED_SHARE:
+            continue
+        duty_actions.assign_person_in_charge(obligation, people[index % len(people)], actor)
+        named += 1
+    return named
 
 
 def build_campaigns(log: Log = print, today: date | None = None) -> list[Built]:

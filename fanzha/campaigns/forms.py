@@ -123,6 +123,7 @@ class StartCampaignForm(SectionsMixin, Form):
         self.fields["starts_on"].initial = timezone.localdate()
         roots = scope_paths(user, Cap.CAMPAIGN)
         only = Unit.objects.filter(path=roots[0]).first() if len(roots) == 1 else None
+        self.offered_unit = only if not self.is_bound else None
         if only is not None and not self.is_bound:  # one place to start from: offer it
             self.fields["unit"].initial = only.code
         builtin = {"locality": names.place(only)} if only is not None else {}

@@ -126,6 +126,11 @@ class Campaign(models.Model):
         """Whether its template counts outreach by group and channel (the campaign's reach page)."""
         return self.spec().reach is not None
 
+    @property
+    def has_duties(self) -> bool:
+        """Whether its plan tracks department duties (the campaign's duties page)."""
+        return bool(self.spec().duty_rules)
+
 
 class Goal(models.Model):
     """A measurable goal of a campaign: metric, target, deadline."""
@@ -189,6 +194,10 @@ class ObligationRule(models.Model):
     target = models.PositiveSmallIntegerField(_("目标覆盖率（%）"), default=100)
     # Count the kinds of place reached (the records' channels) instead of the records ("five into").
     per_channel = models.BooleanField(_("按场所类型计数"), default=False)
+    # A department's duty (the plan's 部门职责): the department, and the names of the units of ``level``
+    # it falls on (none: every unit of the level, as 派出所 is every police station).
+    department = models.CharField(_("责任部门"), max_length=60, blank=True, default="", db_default="")
+    unit_names = models.JSONField(_("落实单位名称"), default=list, db_default=[], blank=True)
 
     class Meta:
         verbose_name = _("工作要求")
@@ -207,6 +216,10 @@ class Obligation(models.Model):
     unit = models.ForeignKey(Unit, on_delete=models.CASCADE, related_name="obligations")
     created_at = models.DateTimeField(auto_now_add=True)
     is_active = models.BooleanField(default=True)
+    # Named by the campaign's office for a department duty (``duties.actions.assign_person_in_charge``).
+    person_in_charge = models.ForeignKey(
+        Person, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("责任人")
+    )
 
     class Meta:
         verbose_name = _("单位工作任务")

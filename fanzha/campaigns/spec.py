@@ -111,6 +111,10 @@ LETTER_PLACEHOLDERS = ("upper_unit", "lower_unit", "campaign_title")
 BUILTIN_PLACEHOLDERS = ("organisation", "year", "issue_date", "locality", "class_teacher")
 
 
+# The code of a department duty's rule starts so (``TemplateSpec.duty_rules``).
+DUTY_PREFIX = "duty-"
+
+
 # Arrays and tables nest at most this deep: no template needs more, and Python's TOML reader recurses
 # (a text of thousands of "[" would end in RecursionError).
 MAX_NESTING = 16
@@ -140,8 +144,28 @@ class LeadershipRole:
 
 @dataclass(frozen=True)
 class Department:
+    """A department of the plan and its duties. With ``frequency`` its duties are tracked work: each
+    becomes a rule (``TemplateSpec.duty_rules``) on the units of ``level`` named ``name`` or one of
+    ``aliases`` (counties name their departments differently: 网警大队 or 网安大队), or with ``every``
+    on every unit of ``level`` (派出所: each police station)."""
+
     name: str
     duties: tuple[str, ...]
+    frequency: str = ""  # "": the duties only print in the plan document
+    level: str = ""
+    aliases: tuple[str, ...] = ()
+    every: bool = False
+    evidence: tuple[str, ...] = ("document",)
+    activity_kinds: tuple[str, ...] = ()
+
+    @property
+    def tracked(self) -> bool:
+        return bool(self.frequency)
+
+    @property
+    def unit_names(self) -> tuple[str, ...]:
+        """The unit names its duties fall on; empty: every unit of its level."""
+        return () if self.every else (self.name, *self.aliases)
 
 
 @dataclass(frozen=True)
@@ -172,6 +196,10 @@ class ObligationRule:
     # Count the kinds of place (the template's reach channels) reached in a period, not the records:
     # "five into" is done only when every kind had its outreach (篇五: 每月五类场所各至少一次).
     per_channel: bool = False
+    # A department's duty (``Department``): the department it belongs to, and the names of the units it
+    # falls on (none: every unit of ``level``).
+    department: str = ""
+    unit_names: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -262,6 +290,34 @@ class TemplateSpec:
 
     def placeholder_defaults(self) -> dict[str, str]:
         return {p.name: p.default for p in self.placeholders}
+
+    @property
+    def duty_rules(self) -> tuple[ObligationRule, ...]:
+        """Each duty of a tracked department as a rule on that department (``duty-<d>-<n>``, numbered
+        as the plan lists them): start, preview and sync read this one list, so they cannot differ."""
+        return tuple(
+            ObligationRule(
+                code=f"{DUTY_PREFIX}{d}-{n}",
+                title=duty[:200],
+                level=dept.level,
+                frequency=dept.frequency,
+                min_count=1,
+                evidence=dept.evidence,
+                activity_kinds=dept.activity_kinds,
+                responsible="leader",
+                description=duty,
+                department=dept.name,
+                unit_names=dept.unit_names,
+            )
+            for d, dept in enumerate(self.departments, 1)
+            if dept.tracked
+            for n, duty in enumerate(dept.duties, 1)
+        )
+
+    @property
+    def all_rules(self) -> tuple[ObligationRule, ...]:
+        """The template's obligations, then its departments' duties."""
+        return self.obligations + self.duty_rules
 
 
 # How a text says its place when no unit name above the issuer says 县, 区 or 市 (``org.names.place``
@@ -410,6 +466,44 @@ def _section(reader: _Reader) -> Section:
     )
 
 
+def _department(x: _Reader, kinds: tuple[str, ...]) -> Department:
+    """One department; with ``frequency`` its duties become tracked work, so it must say where they fall."""
+    frequency = x.str("frequency", "")
+    if frequency and frequency not in FREQUENCIES:
+        raise x.fail(
+            "frequency",
+            _("取值 %(value)s 不在允许范围内：%(choices)s")
+            % {"value": frequency, "choices": ", ".join(FREQUENCIES)},
+        )
+    every = x.data.get("every", False)
+    if not isinstance(every, bool):
+        raise x.fail("every", _("应为 true 或 false"))
+    dept = Department(
+        name=x.str("name"),
+        duties=x.strs("duties"),
+        frequency=frequency,
+        level=x.str("level", "", choices=("", *kinds)),
+        aliases=x.strs("aliases"),
+        every=every,
+        evidence=x.strs("evidence", EVIDENCE_KINDS) if "evidence" in x.data else ("document",),
+        activity_kinds=x.strs("activity_kinds", ACTIVITY_KINDS),
+    )
+    if not dept.name.strip():
+        raise x.fail("name", _("名称不能为空"))
+    if not frequency:
+        for key in ("level", "aliases", "every", "evidence", "activity_kinds"):
+            if key in x.data:
+                raise x.fail(key, _("只有填写了 frequency（考核频次）的部门，职责才作为工作任务跟踪"))
+        return dept
+    if not dept.level:
+        raise x.fail("level", _("部门职责作为工作任务跟踪时，须写明落实层级（level）"))
+    if not dept.duties:
+        raise x.fail("duties", _("至少需要一项"))
+    if frequency == "once":
+        raise x.fail("frequency", _("部门职责是持续的工作，考核频次不能是 once"))
+    return dept
+
+
 def _extra(reader: _Reader) -> dict[str, Any]:
     value = reader.data.get("extra", {})
     if not isinstance(value, dict):
@@ -524,9 +618,7 @@ def parse_template(text: str, source: str = "<template>", check_goals: bool = Tr
             LeadershipRole(role=x.str("role"), holder=x.str("holder", ""), duty=x.str("duty", ""))
             for x in r.tables("leadership")
         ),
-        departments=tuple(
-            Department(name=x.str("name"), duties=x.strs("duties")) for x in r.tables("departments")
-        ),
+        departments=tuple(_department(x, kinds) for x in r.tables("departments")),
         goals=tuple(
             Goal(
                 code=x.str("code"),
@@ -573,6 +665,21 @@ def parse_template(text: str, source: str = "<template>", check_goals: bool = Tr
                     "activity_kinds",
                     _("活动类型 %(kinds)s 不在模板的 record_kinds 中") % {"kinds": ", ".join(outside)},
                 )
+    dept_names: set[str] = set()
+    for reader, dept in zip(r.tables("departments"), spec.departments, strict=True):
+        if dept.name in dept_names:
+            raise reader.fail("name", _("部门名称重复：%(name)s") % {"name": dept.name})
+        dept_names.add(dept.name)
+        outside = [k for k in dept.activity_kinds if spec.record_kinds and k not in spec.record_kinds]
+        if outside:
+            raise reader.fail(
+                "activity_kinds",
+                _("活动类型 %(kinds)s 不在模板的 record_kinds 中") % {"kinds": ", ".join(outside)},
+            )
+    if any(rule.code.startswith(DUTY_PREFIX) for rule in spec.obligations):
+        raise r.fail(
+            "obligations", _("义务代码不能以 %(prefix)s 开头（留给部门职责）") % {"prefix": DUTY_PREFIX}
+        )
     if not spec.sections:
         raise r.fail("sections", _("方案至少需要一个章节"))
     for reader, goal in zip(r.tables("goals"), spec.goals, strict=True) if check_goals else ():

@@ -10,6 +10,7 @@ urlpatterns = [
     path("activities/", include("fanzha.campaigns.activities.urls")),
     path("letters/", include("fanzha.campaigns.letters.urls")),
     path("consultations/", include("fanzha.campaigns.consultations.urls")),
+    path("duties/", include("fanzha.campaigns.duties.urls")),
     path("", views.campaign_list, name="campaign_list"),
     path("start/", views.campaign_start_choose, name="campaign_start_choose"),
     path("start/<int:template_pk>/", views.campaign_start, name="campaign_start"),

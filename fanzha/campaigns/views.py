@@ -42,6 +42,8 @@ from .activities.actions import RECORD
 from .compliance import EVIDENCE_LABELS, MEASURE_LABELS
 from .documents import formats
 from .documents import plan as documents
+from .duties import actions as duty_actions
+from .duties import queries as duty_queries
 from .forms import SchoolCalendarForm, SectionsForm, StartCampaignForm, flatten_sections, semester_lines
 from .letters.actions import EVENT_LETTERS_GENERATED
 from .models import Campaign, Frequency, Obligation
@@ -61,6 +63,7 @@ EVENT_LABELS: dict[str, Promise] = {
     actions.EVENT_PERIOD_EXCEPTED: gettext_lazy("例外认可工作周期"),
     actions.EVENT_EXCEPTION_WITHDRAWN: gettext_lazy("撤销例外认可"),
     EVENT_LETTERS_GENERATED: gettext_lazy("生成责任书"),
+    duty_actions.EVENT_DUTY_PERSON: gettext_lazy("指定部门职责责任人"),
 }
 FREQUENCY_LABELS = dict(Frequency.choices)
 STATUS_CLASSES = {
@@ -235,6 +238,7 @@ def campaign_start(request: AuthedRequest, template_pk: int) -> HttpResponse:
             "spec": spec,
             "form": form,
             "plan": _planned(spec, form),
+            "unmatched": _unmatched(spec, form),
             "placeholder_fields": [form[f"ph_{name}"] for name in form.placeholder_names],
             "section_fields": _section_fields(form),
         },
@@ -260,6 +264,7 @@ def _planned(spec: TemplateSpec, form: StartCampaignForm) -> list[dict[str, Any]
         {
             "code": rule.code,
             "title": fill(rule.title),
+            "department": rule.department,
             "frequency": FREQUENCY_LABELS.get(rule.frequency, rule.frequency),
             "level": naming.kind(rule.level, unit),
             "count_text": min_count_text(rule.frequency, rule.min_count),
@@ -271,13 +276,28 @@ def _planned(spec: TemplateSpec, form: StartCampaignForm) -> list[dict[str, Any]
     ]
 
 
+def _unmatched(spec: TemplateSpec, form: StartCampaignForm) -> list[str]:
+    """The tracked departments no unit under the chosen unit answers to (``actions.unmatched_departments``,
+    the same function the start records); nothing before a unit is chosen."""
+    cleaned = getattr(form, "cleaned_data", {}) if form.is_bound else {}
+    unit = cleaned.get("unit") if isinstance(cleaned.get("unit"), Unit) else None
+    if unit is None:
+        unit = form.offered_unit
+    return actions.unmatched_departments(spec, unit) if unit is not None else []
+
+
 def _section_fields(form: StartCampaignForm | SectionsForm) -> list[dict[str, Any]]:
     return [{"field": form[name], "depth": flat.depth, "auto": flat.auto} for flat, name in form.section_rows]
 
 
 def _event_note(event: Any) -> str:
     """The line a history entry needs beyond its label: for an accepted or withdrawn period, which and
-    why."""
+    why; for a start that found no unit for some departments, which."""
+    unmatched = (
+        (event.detail or {}).get("unmatched_departments") if event.kind == actions.EVENT_STARTED else None
+    )
+    if unmatched:
+        return _("未找到对应单位的部门：%(names)s") % {"names": "、".join(unmatched)}
     if event.kind not in (actions.EVENT_PERIOD_EXCEPTED, actions.EVENT_EXCEPTION_WITHDRAWN):
         return ""
     detail = event.detail or {}
@@ -437,14 +457,23 @@ def campaign_dashboard(request: AuthedRequest, pk: int) -> HttpResponse:
         if board.own
         else {}
     )
+    # A department duty shows the person the office put in charge of it, before the role's holder.
+    in_charge = {
+        o.pk: o.person_in_charge
+        for o in Obligation.objects.filter(
+            pk__in=[s.item.pk for s in board.own if s.rule.department], person_in_charge__isnull=False
+        ).select_related("person_in_charge")
+    }
     own = [
         {
             "state": s,
             "frequency": FREQUENCY_LABELS.get(s.rule.frequency, s.rule.frequency),
             "current": _current_cells(s),
-            "person": _shown_person(request, view.at, compliance.responsible_for(s, people))
+            "person": _shown_person(
+                request, view.at, in_charge.get(s.item.pk) or compliance.responsible_for(s, people)
+            )
             if view.at is not None
-            else compliance.responsible_for(s, people),
+            else in_charge.get(s.item.pk) or compliance.responsible_for(s, people),
             "url": reverse("campaign_obligation", args=[campaign.pk, s.item.pk])
             + (f"?{on[1:]}" if on else ""),
             **_tally_cells(s.tally),
@@ -462,9 +491,20 @@ def campaign_dashboard(request: AuthedRequest, pk: int) -> HttpResponse:
             "totals": _tally_cells(board.totals),
             "paged": paginate(request, rows, PAGE_SIZE),
             "own": own,
+            "duty_rows": _duty_rows(request, campaign, view),
             "unit_query": f"?unit={view.at.pk}" if view.at else "",
         },
     )
+
+
+def _duty_rows(request: AuthedRequest, campaign: Campaign, view: Viewpoint) -> list[dict[str, Any]]:
+    """The office's view of the departments' duties, on the dashboard of the campaign's own unit."""
+    if view.at is None or view.at.pk != campaign.unit_id or not campaign.has_duties:
+        return []
+    if not duty_queries.is_office(request.user, campaign):
+        return []
+    rows = duty_queries.standing(campaign, duty_queries.duties_for(request.user, campaign), _today(request))
+    return [{"row": r, "url": reverse("duty_list", args=[campaign.pk, r.unit.pk])} for r in rows]
 
 
 @login_required
@@ -472,7 +512,9 @@ def campaign_obligation(request: AuthedRequest, pk: int, obligation_pk: int) -> 
     """One unit's obligation: each period begun, with its count and status; and who is responsible."""
     campaign = _campaign(request, pk)
     obligation = get_object_or_404(
-        queries.obligations_for(request.user).filter(campaign=campaign).select_related("rule", "unit"),
+        queries.obligations_for(request.user)
+        .filter(campaign=campaign)
+        .select_related("rule", "unit", "person_in_charge"),
         pk=obligation_pk,
     )
     snap = compliance.snapshot(
@@ -562,7 +604,9 @@ def campaign_obligation_accept(request: AuthedRequest, pk: int, obligation_pk: i
     """Accept one period of an obligation as an exception, with a reason (campaign managers only)."""
     campaign = _managed(request, pk)
     obligation = get_object_or_404(
-        queries.obligations_for(request.user).filter(campaign=campaign).select_related("rule", "unit"),
+        queries.obligations_for(request.user)
+        .filter(campaign=campaign)
+        .select_related("rule", "unit", "person_in_charge"),
         pk=obligation_pk,
     )
     try:
@@ -585,7 +629,9 @@ def campaign_obligation_withdraw(request: AuthedRequest, pk: int, obligation_pk:
     managers only, like accepting); the period goes back to the status its records give it."""
     campaign = _managed(request, pk)
     obligation = get_object_or_404(
-        queries.obligations_for(request.user).filter(campaign=campaign).select_related("rule", "unit"),
+        queries.obligations_for(request.user)
+        .filter(campaign=campaign)
+        .select_related("rule", "unit", "person_in_charge"),
         pk=obligation_pk,
     )
     try:

@@ -196,3 +196,22 @@ def test_campaign_pages_state_targets_as_the_plan_does(world, client, django_use
     police = Campaign.objects.filter(template__code="county-police-special-action").first()
     page = client.get(f"/campaigns/{police.pk}/").content.decode()
     assert "下降" in page and "-50" not in page
+
+
+def test_the_police_demo_tracks_its_departments_duties(world):
+    """篇五: every department of the plan is a unit of the demo bureau, and its duties are under way:
+    some done this period, some overdue, most with a person in charge who belongs to the department."""
+    from fanzha.campaigns.duties import queries as duty_queries
+
+    police = Campaign.objects.get(template__code="county-police-special-action")
+    started = CampaignEvent.objects.get(campaign=police, kind="started")
+    assert "unmatched_departments" not in started.detail  # all thirteen found (网安大队, 科信大队 by alias)
+    duties = Obligation.objects.filter(campaign=police).exclude(rule__department="")
+    assert set(duties.values_list("rule__department", flat=True)) == {
+        d.name for d in builtin_templates()["county-police-special-action"].departments
+    }
+    named = duties.exclude(person_in_charge=None)
+    assert 0 < named.count() < duties.count()
+    assert all(o.person_in_charge.memberships.filter(unit=o.unit).exists() for o in named)
+    rows = duty_queries.standing(police, duties)
+    assert sum(r.done for r in rows) > 0 and sum(r.overdue for r in rows) > 0

@@ -161,6 +161,7 @@ def _detail_context(spec: TemplateSpec) -> dict[str, Any]:
             }
             for o in spec.obligations
         ],
+        "departments": [{"dept": d, "tracked": _tracking(d, spec, window)} for d in spec.departments],
         "sample_start": documents.chinese_date(today),
         "sample_end": documents.chinese_date(ends),
         "accountability": [
@@ -169,6 +170,19 @@ def _detail_context(spec: TemplateSpec) -> dict[str, Any]:
         ],
         "letters": [_letter(x, fill, naming) for x in spec.letters],
         "preview": documents.build_plan(spec),
+    }
+
+
+def _tracking(dept: Any, spec: TemplateSpec, window: Any) -> str:
+    """How a tracked department shows its duties done (每月不少于1次, with which evidence); "" when its
+    duties only print in the plan."""
+    rule = next((r for r in spec.duty_rules if r.department == dept.name), None)
+    if rule is None:
+        return ""
+    evidence = documents.evidence_labels()
+    return _("职责作为工作任务：%(frequency)s，佐证：%(evidence)s") % {
+        "frequency": documents.frequency_text(rule, window),
+        "evidence": "、".join(str(evidence.get(e, e)) for e in rule.evidence),
     }
 
 
