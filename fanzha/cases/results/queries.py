@@ -174,27 +174,29 @@ def _on(period: Period, field_name: str) -> Q:
     return Q(**{f"{field_name}__gte": period.first, f"{field_name}__lte": period.last})
 
 
-def result_tally(
-    results: QuerySet[CaseResult], gangs: QuerySet[Gang], unit: Unit, period: Period
-) -> ResultTally:
-    """The results of ``unit``'s subtree dated inside ``period``: two queries."""
-    r = (
-        results.filter(_on(period, "on"), case__unit__path__startswith=unit.path)
-        .order_by()
-        .aggregate(
-            cleared=Count("pk", filter=Q(kind=CaseResult.Kind.CLEARED)),
-            suspects=Sum("count", filter=Q(kind=CaseResult.Kind.SUSPECTS)),
-            recovered=Sum("amount", filter=Q(kind=CaseResult.Kind.RECOVERED)),
+def result_tallies(
+    results: QuerySet[CaseResult], gangs: QuerySet[Gang], unit: Unit, periods: dict[str, Period]
+) -> dict[str, ResultTally]:
+    """The results of ``unit``'s subtree dated inside each named period: two queries, whatever the
+    number of periods."""
+    ragg: dict[str, Any] = {}
+    gagg: dict[str, Any] = {}
+    keys = list(periods)
+    for i, key in enumerate(keys):
+        on, broken = _on(periods[key], "on"), _on(periods[key], "broken_on")
+        ragg[f"c{i}"] = Count("pk", filter=on & Q(kind=CaseResult.Kind.CLEARED))
+        ragg[f"s{i}"] = Sum("count", filter=on & Q(kind=CaseResult.Kind.SUSPECTS))
+        ragg[f"r{i}"] = Sum("amount", filter=on & Q(kind=CaseResult.Kind.RECOVERED))
+        gagg[f"g{i}"] = Count("pk", filter=broken)
+        gagg[f"m{i}"] = Sum("members_caught", filter=broken)
+    r = results.filter(case__unit__path__startswith=unit.path).order_by().aggregate(**ragg)
+    g = gangs.filter(unit__path__startswith=unit.path).order_by().aggregate(**gagg)
+    return {
+        key: ResultTally(
+            r[f"c{i}"] or 0, r[f"s{i}"] or 0, r[f"r{i}"] or ZERO, g[f"g{i}"] or 0, g[f"m{i}"] or 0
         )
-    )
-    g = (
-        gangs.filter(_on(period, "broken_on"), unit__path__startswith=unit.path)
-        .order_by()
-        .aggregate(n=Count("pk"), members=Sum("members_caught"))
-    )
-    return ResultTally(
-        r["cleared"] or 0, r["suspects"] or 0, r["recovered"] or ZERO, g["n"] or 0, g["members"] or 0
-    )
+        for i, key in enumerate(keys)
+    }
 
 
 def results_by_branch(
@@ -288,11 +290,8 @@ def figures(src: Sources, unit: Unit, period: Period, received: list[UnitRow] | 
     for i, row in enumerate(ranked, start=1):
         row.rank = i
     total_cases = Tally(sum(r.cases.cases for r in rows), sum((r.cases.loss for r in rows), ZERO))
-    change = ResultChange(
-        period,
-        result_tally(results, gangs, unit, period),
-        result_tally(results, gangs, unit, year_earlier(period)),
-        result_tally(results, gangs, unit, previous(period)),
-        total_cases,
+    t = result_tallies(
+        results, gangs, unit, {"now": period, "yoy": year_earlier(period), "mom": previous(period)}
     )
+    change = ResultChange(period, t["now"], t["yoy"], t["mom"], total_cases)
     return ResultFigures(change, rows)

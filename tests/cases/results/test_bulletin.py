@@ -86,7 +86,9 @@ def test_issuing_meets_the_periodic_notice_obligation(client, with_results: Poli
     p = with_results
     sync_builtin_templates()
     template = CampaignTemplate.objects.get(code="county-police-special-action")
-    campaign = campaigns.start_campaign(template, p.bureau, timezone.localdate() - timedelta(days=30), None, {})
+    campaign = campaigns.start_campaign(
+        template, p.bureau, timezone.localdate() - timedelta(days=30), None, {}
+    )
     client.force_login(p.admin)
     params = {"unit": p.bureau.pk, "month": "2025-03"}
     response = client.post(reverse("bulletin_issue"), params)
@@ -104,6 +106,8 @@ def test_issuing_meets_the_periodic_notice_obligation(client, with_results: Poli
     # Not the police of the unit: 403, nothing recorded.
     client.force_login(p.officer_a)
     assert client.post(reverse("bulletin_issue"), {"unit": p.a.pk, "month": "2025-02"}).status_code == 302
-    assert client.post(reverse("bulletin_issue"), {"unit": p.bureau.pk, "month": "2025-02"}).status_code == 404
+    assert (
+        client.post(reverse("bulletin_issue"), {"unit": p.bureau.pk, "month": "2025-02"}).status_code == 404
+    )
     assert Activity.objects.filter(kind="notice").count() == 2
     assert Activity.objects.get(unit=p.a).obligation is None  # a station has no such obligation
