@@ -27,6 +27,7 @@ from fanzha.org.models import Unit
 from ..events import record_event
 from ..intake import parse_amount
 from ..models import Case, CaseEvent, CaseResult, Gang
+from ..stats import results as figures_q
 from ..stats.queries import Period
 from . import queries
 
@@ -220,9 +221,12 @@ def issue_bulletin(actor: Any, unit: Unit, period: Period, *, today: date | None
     today = today or timezone.localdate()
     if period.first > today:
         raise ValidationError({"period": [_("不能为尚未开始的期间签发通报")]})
-    bulletin = build(queries.sources_for(actor), unit, period)
+    bulletin = build(figures_q.sources_for(actor), unit, period)
     data = write_docx(bulletin)
-    filename = _("通报-%(unit)s-%(period)s.docx") % {"unit": unit.name, "period": queries.period_code(period)}
+    filename = _("通报-%(unit)s-%(period)s.docx") % {
+        "unit": unit.name,
+        "period": figures_q.period_code(period),
+    }
     obligation = notice_obligation(unit)
     title = bulletin.title
     if Activity.objects.filter(unit=unit, kind=ActivityKind.NOTICE, title=title, is_deleted=False).exists():

@@ -23,8 +23,8 @@ from fanzha.org.models import Unit
 
 from ..freeze.queries import figures as freeze_figures
 from ..models import FreezeRequest
+from ..stats import results as figures_q
 from ..stats.queries import Period, percent_change, tallies, year_earlier
-from . import queries
 
 
 def money(value: Decimal) -> str:
@@ -62,20 +62,20 @@ class Bulletin:
     title: str
     summary: str
     sections: list[Section]
-    figures: queries.ResultFigures
+    figures: figures_q.ResultFigures
     cases: int
     loss: Decimal
     freeze: dict[str, Any]
     issued_on: Any
 
 
-def build(src: queries.Sources, unit: Unit, period: Period) -> Bulletin:
+def build(src: figures_q.Sources, unit: Unit, period: Period) -> Bulletin:
     """Every figure and sentence of the bulletin of ``unit`` for ``period``, from what ``src`` holds."""
-    label = queries.period_label(period)
+    label = figures_q.period_label(period)
     cases = src.cases.filter(unit__path__startswith=unit.path)
-    t = tallies(cases, {"now": period, "yoy": year_earlier(period), "mom": queries.previous(period)})
+    t = tallies(cases, {"now": period, "yoy": year_earlier(period), "mom": figures_q.previous(period)})
     now, yoy, mom = t["now"], t["yoy"], t["mom"]
-    fig = queries.figures(src, unit, period)
+    fig = figures_q.figures(src, unit, period)
     res = fig.change.current
     requests = list(
         FreezeRequest.objects.filter(

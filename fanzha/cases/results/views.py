@@ -24,6 +24,7 @@ from fanzha.org.scope import Cap, units_for
 
 from ..models import CaseResult
 from ..queries import cases_for
+from ..stats import results as figures_q
 from ..stats.queries import Period, scoped_unit
 from . import actions, bulletin, queries
 from .forms import GangForm, ResultForm
@@ -112,15 +113,17 @@ def _bulletin_args(request: HttpRequest) -> tuple[Any, Period]:
     unit = scoped_unit(request.user, params.get("unit", "") or "")
     if unit is None:
         raise Http404
-    period = queries.parse_period(params.get("month", ""), params.get("quarter", ""), params.get("year", ""))
+    period = figures_q.parse_period(
+        params.get("month", ""), params.get("quarter", ""), params.get("year", "")
+    )
     if period is None:
         raise Http404
     return unit, period
 
 
 def _params(unit: Any, period: Period) -> dict[str, Any]:
-    code = queries.period_code(period)
-    key = "month" if period.is_month else "quarter" if queries.is_quarter(period) else "year"
+    code = figures_q.period_code(period)
+    key = "month" if period.is_month else "quarter" if figures_q.is_quarter(period) else "year"
     return {"unit": unit.pk, key: code}
 
 
@@ -128,7 +131,7 @@ def _params(unit: Any, period: Period) -> dict[str, Any]:
 def bulletin_page(request: HttpRequest) -> HttpResponse:
     """The bulletin on screen (printable), with the DOCX link and, for the police, the issue button."""
     unit, period = _bulletin_args(request)
-    doc = bulletin.build(queries.sources_for(request.user), unit, period)
+    doc = bulletin.build(figures_q.sources_for(request.user), unit, period)
     params = _params(unit, period)
     context = {
         "doc": doc,
@@ -147,9 +150,9 @@ def bulletin_page(request: HttpRequest) -> HttpResponse:
 @login_required
 def bulletin_docx(request: HttpRequest) -> HttpResponse:
     unit, period = _bulletin_args(request)
-    doc = bulletin.build(queries.sources_for(request.user), unit, period)
+    doc = bulletin.build(figures_q.sources_for(request.user), unit, period)
     response = HttpResponse(bulletin.write_docx(doc), content_type=DOCX_TYPE)
-    name = _("通报-%(unit)s-%(period)s.docx") % {"unit": unit.name, "period": queries.period_code(period)}
+    name = _("通报-%(unit)s-%(period)s.docx") % {"unit": unit.name, "period": figures_q.period_code(period)}
     response["Content-Disposition"] = content_disposition_header(True, name) or "attachment"
     response["Cache-Control"] = "no-store"
     return response

@@ -12,8 +12,8 @@ from fanzha.core import sheets
 
 from ..cardfraud.queries import CardFigures
 from ..export import write_header
-from ..results.queries import ResultFigures, clearance_rate
 from .queries import Report, duration_text
+from .results import ResultFigures, clearance_rate
 
 
 def _percent(value: float | None) -> str:

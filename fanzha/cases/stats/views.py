@@ -29,8 +29,7 @@ from fanzha.org.views import AuthedRequest
 
 from .. import actions
 from ..cardfraud import queries as cardfraud
-from ..results import queries as results
-from . import export
+from . import export, results
 from . import queries as stats
 
 FIRST_YEAR = stats.FIRST_YEAR

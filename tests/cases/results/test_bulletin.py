@@ -15,7 +15,8 @@ from docx import Document
 from fanzha.campaigns import actions as campaigns
 from fanzha.campaigns.models import Activity, CampaignTemplate
 from fanzha.campaigns.plan_templates.actions import sync_builtin_templates
-from fanzha.cases.results import bulletin, queries
+from fanzha.cases.results import bulletin
+from fanzha.cases.stats import results as figures_q
 from fanzha.cases.stats.queries import month_period
 
 from .conftest import Police
@@ -30,7 +31,7 @@ def _text(data: bytes) -> tuple[str, list[list[str]]]:
 
 def test_the_docx_holds_the_numbers(with_results: Police) -> None:
     p = with_results
-    doc = bulletin.build(queries.sources_for(p.admin), p.bureau, month_period(2025, 3))
+    doc = bulletin.build(figures_q.sources_for(p.admin), p.bureau, month_period(2025, 3))
     text, rows = _text(bulletin.write_docx(doc))
     assert "青山县公安局关于2025年3月电信网络诈骗案件情况的通报" in text
     assert "一、案件总体情况" in text and "五、工作要求" in text
@@ -49,7 +50,7 @@ def test_the_docx_holds_the_numbers(with_results: Police) -> None:
 
 def test_a_quarter_compares_with_the_previous_quarter(with_results: Police) -> None:
     p = with_results
-    doc = bulletin.build(queries.sources_for(p.admin), p.bureau, queries.quarter_period(2025, 1))
+    doc = bulletin.build(figures_q.sources_for(p.admin), p.bureau, figures_q.quarter_period(2025, 1))
     text, _rows = _text(bulletin.write_docx(doc))
     assert "2025年第1季度" in text and "环比无可比数据（上一期0起）" in text
 

@@ -9,7 +9,7 @@ from decimal import Decimal
 from django.urls import reverse
 from openpyxl import load_workbook
 
-from fanzha.cases.results import queries
+from fanzha.cases.stats import results as figures_q
 from fanzha.cases.stats.queries import month_period, year_period
 
 from .conftest import Police
@@ -72,27 +72,29 @@ def test_the_xlsx_has_the_same_figures(client, with_results: Police) -> None:
 
 def test_nobody_counts_results_outside_their_scope(client, with_results: Police) -> None:
     p = with_results
-    src = queries.sources_for(p.officer_a)
-    a = queries.figures(src, p.a, year_period(2025)).change.current
+    src = figures_q.sources_for(p.officer_a)
+    a = figures_q.figures(src, p.a, year_period(2025)).change.current
     assert (a.cleared, a.suspects, a.recovered, a.gangs) == (2, 3, Decimal("500"), 1)
     # The bureau is outside the officer's scope: nothing of station B reaches the officer's figures.
-    b = queries.figures(src, p.b, month_period(2025, 3))
-    assert b.change.current == queries.ResultTally() and all(r.cases.cases == 0 for r in b.units)
+    b = figures_q.figures(src, p.b, month_period(2025, 3))
+    assert b.change.current == figures_q.ResultTally() and all(r.cases.cases == 0 for r in b.units)
     client.force_login(p.officer_a)
     assert client.get(reverse("case_stats"), {"unit": p.bureau.pk}).status_code == 404
-    other = queries.figures(queries.sources_for(p.outsider), p.other, month_period(2025, 3)).change.current
+    other = figures_q.figures(
+        figures_q.sources_for(p.outsider), p.other, month_period(2025, 3)
+    ).change.current
     assert (other.cleared, other.suspects, other.gangs, other.gang_members) == (1, 9, 1, 7)
-    mine = queries.figures(queries.sources_for(p.admin), p.bureau, month_period(2025, 3)).change.current
+    mine = figures_q.figures(figures_q.sources_for(p.admin), p.bureau, month_period(2025, 3)).change.current
     assert (mine.cleared, mine.suspects, mine.gangs, mine.gang_members) == (2, 3, 1, 4)
 
 
 def test_periods_of_a_bulletin() -> None:
-    q1 = queries.parse_period(quarter="2025-Q1")
+    q1 = figures_q.parse_period(quarter="2025-Q1")
     assert q1 is not None and (q1.first.isoformat(), q1.last.isoformat()) == ("2025-01-01", "2025-03-31")
-    prev = queries.previous(q1)
+    prev = figures_q.previous(q1)
     assert (prev.first.isoformat(), prev.last.isoformat()) == ("2024-10-01", "2024-12-31")
     assert (
-        queries.parse_period(month="2025-13") is None
-        and queries.parse_period(month="2025-1", year="2025") is None
+        figures_q.parse_period(month="2025-13") is None
+        and figures_q.parse_period(month="2025-1", year="2025") is None
     )
-    assert queries.period_code(queries.parse_period(month="2025-3")) == "2025-03"
+    assert figures_q.period_code(figures_q.parse_period(month="2025-3")) == "2025-03"

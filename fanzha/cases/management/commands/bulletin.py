@@ -13,8 +13,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from fanzha.cases.results import queries
 from fanzha.cases.results.bulletin import build, write_docx
+from fanzha.cases.stats import results as figures_q
 from fanzha.org.models import Unit
 
 BAD_INPUT = 2
@@ -37,14 +37,16 @@ class Command(BaseCommand):
         unit = Unit.objects.filter(pk=options["unit_id"]).first()
         if unit is None:
             raise CommandError(f"no unit with id {options['unit_id']}", returncode=BAD_INPUT)
-        period = queries.parse_period(options["month"] or "", options["quarter"] or "", options["year"] or "")
+        period = figures_q.parse_period(
+            options["month"] or "", options["quarter"] or "", options["year"] or ""
+        )
         if period is None:
             raise CommandError(
                 "the period must be --month YYYY-MM, --quarter YYYY-Qn or --year YYYY", returncode=BAD_INPUT
             )
-        output = Path(options["output"] or f"bulletin-{unit.pk}-{queries.period_code(period)}.docx")
+        output = Path(options["output"] or f"bulletin-{unit.pk}-{figures_q.period_code(period)}.docx")
         if output.suffix.lower() != ".docx":
             raise CommandError("the output file must end in .docx", returncode=BAD_INPUT)
-        bulletin = build(queries.all_sources(), unit, period)
+        bulletin = build(figures_q.all_sources(), unit, period)
         output.write_bytes(write_docx(bulletin))
         self.stdout.write(f"{output}: {bulletin.summary}")
