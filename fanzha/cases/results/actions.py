@@ -13,11 +13,12 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import F
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from fanzha.campaigns.activities.actions import record_activity
@@ -221,12 +222,14 @@ def issue_bulletin(actor: Any, unit: Unit, period: Period, *, today: date | None
     today = today or timezone.localdate()
     if period.first > today:
         raise ValidationError({"period": [_("不能为尚未开始的期间签发通报")]})
-    bulletin = build(figures_q.sources_for(actor), unit, period)
-    data = write_docx(bulletin)
-    filename = _("通报-%(unit)s-%(period)s.docx") % {
-        "unit": unit.name,
-        "period": figures_q.period_code(period),
-    }
+    # The issued document is the record: in the site's language whoever clicks, so one period has one title.
+    with translation.override(settings.LANGUAGE_CODE):
+        bulletin = build(figures_q.sources_for(actor), unit, period)
+        data = write_docx(bulletin)
+        filename = _("通报-%(unit)s-%(period)s.docx") % {
+            "unit": unit.name,
+            "period": figures_q.period_code(period),
+        }
     obligation = notice_obligation(unit)
     title = bulletin.title
     if Activity.objects.filter(unit=unit, kind=ActivityKind.NOTICE, title=title, is_deleted=False).exists():

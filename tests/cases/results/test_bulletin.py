@@ -101,8 +101,10 @@ def test_issuing_meets_the_periodic_notice_obligation(client, with_results: Poli
     assert evidence.kind == "document"
     with evidence.file.open("rb") as handle:
         assert "破获案件2起" in _text(handle.read())[0]
-    # The same period twice: refused, nothing more recorded.
+    # The same period twice (even from an English page): refused, nothing more recorded.
+    client.cookies["django_language"] = "en"
     client.post(reverse("bulletin_issue"), params)
+    del client.cookies["django_language"]
     assert Activity.objects.filter(unit=p.bureau, kind="notice").count() == 1
     # Not the police of the unit: 403, nothing recorded.
     client.force_login(p.officer_a)
