@@ -32,6 +32,7 @@ from decimal import Decimal
 
 import phonenumbers
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.test.utils import override_settings
 from django.utils import timezone
@@ -54,6 +55,7 @@ from .models import (
     Callback,
     CardFraudRecord,
     Case,
+    CaseResult,
     CaseState,
     Clue,
     ContactChannel,
@@ -61,6 +63,7 @@ from .models import (
     FraudKind,
     FreezeRequest,
     FundSource,
+    Gang,
     IndicatorKind,
     Outcome,
     ReportedVia,
@@ -978,6 +981,7 @@ def reset_cases(log: Log = print) -> None:
     AuditRecord.objects.filter(object_type="warning_list", object_id__in=[str(pk) for pk in centres]).delete()
     if clues or tasks:
         log(f"removed {clues} clues and {tasks} dissuasion tasks")
+    Gang.objects.filter(path_q(roots, "unit__path")).delete()  # a gang's unit is protected
     cases = Case.objects.filter(path_q(roots, "unit__path"))
     count = cases.count()
     cases.delete()
@@ -1188,3 +1192,70 @@ def build_police_work(log: Log = print, today: date | None = None) -> int:
         made = record_callbacks(login_user(Role.POLICE_LIAISON), now)
     log(f"[cases] {added} clues ({escalated} escalated), {tasks} dissuasion tasks, {made} callbacks recorded")
     return added
+
+
+# ---------------------------------------------------------------------------------------------
+# Police results (破案战果) and a bulletin (通报)
+
+RESULT_CASES = 12
+
+
+def build_results(log: Log = print) -> int:
+    """Results on the demo county's filed cases (once): a dozen cleared, suspects caught on most of them,
+    money recovered on some, a gang linked to three of them; and last month's bulletin issued by the
+    anti-fraud centre (the periodic-notice obligation's record). Returns the cases cleared."""
+    from fanzha.campaigns.demo import login_user
+
+    from .results import actions as results
+    from .stats.queries import month_period
+
+    police = _root(org_demo.POLICE_CODE)
+    admin = login_user(Role.POLICE_ADMIN)
+    if police is None or admin is None:
+        return 0
+    if CaseResult.objects.filter(case__unit__path__startswith=police.path).exists():
+        log("[cases] demo results already there, kept")
+        return 0
+    today = timezone.localdate()
+    rng = random.Random("fanzha-demo:results")
+    filed = (
+        Case.objects.filter(
+            unit__path__startswith=police.path,
+            state__in=[CaseState.FILED, CaseState.INVESTIGATING, CaseState.CLOSED],
+        )
+        .exclude(unit=police)
+        .order_by("reported_at", "pk")
+    )
+    picked = list(filed[: RESULT_CASES * 3 : 3])
+    cleared = []
+    with transaction.atomic():
+        for case in picked:
+            start = timezone.localdate(case.reported_at)
+            on = min(today, start + timedelta(days=rng.randint(5, 40)))
+            results.record_cleared(case, admin, on=on, note="")
+            cleared.append(case)
+            if rng.random() < 0.75:
+                results.record_suspects(case, admin, count=rng.randint(1, 4), on=on)
+            left = case.total_loss - case.recovered_amount
+            if left >= 100 and rng.random() < 0.5:
+                amount = (left * Decimal(str(round(rng.uniform(0.2, 0.6), 2)))).quantize(Decimal("0.01"))
+                results.record_recovery(case, admin, amount=amount, on=min(today, on + timedelta(days=3)))
+        if len(cleared) >= 3:
+            linked = cleared[-3:]
+            results.record_gang(
+                admin,
+                unit=police,
+                name="“净网”刷单返利诈骗团伙",
+                broken_on=max(timezone.localdate(c.reported_at) for c in linked),
+                members_caught=6,
+                case_ids=[c.pk for c in linked],
+            )
+        last = today.replace(day=1) - timedelta(days=1)
+        issued = 0
+        try:
+            results.issue_bulletin(admin, police, month_period(last.year, last.month))
+            issued = 1
+        except ValidationError:  # issued already (a reset that kept the campaigns)
+            pass
+    log(f"[cases] {len(cleared)} cases cleared, a gang broken, {issued} bulletin issued")
+    return len(cleared)

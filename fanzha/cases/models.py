@@ -352,6 +352,7 @@ class CaseEvent(models.Model):
         FREEZE_SENT = "freeze_sent", _("发出止付冻结请求")
         FREEZE_ANSWERED = "freeze_answered", _("银行答复止付冻结")
         FREEZE_OVERDUE = "freeze_overdue", _("止付冻结请求超时")
+        RESULT = "result", _("破案战果")
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=16, choices=Kind.choices)
@@ -900,3 +901,63 @@ class FreezeRequest(models.Model):
         if self.frozen_at is None:
             return None
         return (self.frozen_at - self.requested_at).total_seconds() / 60
+
+
+class CaseResult(models.Model):
+    """One result the police record on a case, dated by when it happened (the figures count by this
+    date, not the case's): the case cleared (破案, once), suspects caught (a count), money recovered (an
+    amount, added to ``Case.recovered_amount`` so the ledger and the results agree)."""
+
+    class Kind(models.TextChoices):
+        CLEARED = "cleared", _("破案")
+        SUSPECTS = "suspects", _("抓获嫌疑人")
+        RECOVERED = "recovered", _("追赃挽损")
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="results")
+    kind = models.CharField(_("战果类型"), max_length=12, choices=Kind.choices)
+    on = models.DateField(_("日期"), db_index=True)
+    count = models.PositiveIntegerField(_("抓获人数"), default=0)
+    amount = models.DecimalField(_("追回金额（元）"), max_digits=14, decimal_places=2, default=Decimal("0"))
+    note = models.CharField(_("备注"), max_length=200, blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["on", "id"]
+        verbose_name = _("破案战果")
+        verbose_name_plural = _("破案战果")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["case"], condition=Q(kind="cleared"), name="case_result_cleared_once"
+            ),
+            models.CheckConstraint(condition=Q(amount__gte=0), name="case_result_amount_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case_id}:{self.kind}:{self.on}"
+
+
+class Gang(models.Model):
+    """A fraud gang broken (打掉团伙) by a police unit: when, how many members caught, and the cases of
+    the ledger it is linked to (each in the recording user's scope)."""
+
+    name = models.CharField(_("团伙名称"), max_length=100)
+    unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="gangs", verbose_name=_("办案单位"))
+    broken_on = models.DateField(_("打掉日期"), db_index=True)
+    members_caught = models.PositiveIntegerField(_("抓获成员数"), default=0)
+    cases = models.ManyToManyField(Case, related_name="gangs", verbose_name=_("关联案件"))
+    note = models.CharField(_("备注"), max_length=200, blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-broken_on", "-id"]
+        verbose_name = _("打掉团伙")
+        verbose_name_plural = _("打掉团伙")
+
+    def __str__(self) -> str:
+        return self.name

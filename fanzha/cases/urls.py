@@ -12,6 +12,7 @@ urlpatterns = [
     path("followups/accountability/", include("fanzha.cases.accountability.urls")),
     path("followups/", include("fanzha.cases.followup.urls")),
     path("stats/", include("fanzha.cases.stats.urls")),
+    path("results/", include("fanzha.cases.results.urls")),
     path("cardfraud/", include("fanzha.cases.cardfraud.urls")),
     path("clues/", include("fanzha.cases.clues.urls")),
     path("callbacks/", include("fanzha.cases.callbacks.urls")),

@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 from django.test import Client
 from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from fanzha.cases import actions
@@ -352,6 +353,15 @@ for _target in ("inside", "outside"):
             _target,
             method="post",
             data=lambda w: {"to": "filed", "police_case_number": "QS-2026-9"},
+            writer="police_liaison",
+        ),
+        Page("case_results", _pk(_target), _target),
+        Page(
+            "case_results",
+            _pk(_target),
+            _target,
+            method="post",
+            data=lambda w: {"kind": "cleared", "on": timezone.localdate().isoformat()},
             writer="police_liaison",
         ),
     ]

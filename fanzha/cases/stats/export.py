@@ -13,13 +13,16 @@ from fanzha.core import sheets
 from ..cardfraud.queries import CardFigures
 from ..export import write_header
 from .queries import Report, duration_text
+from .results import ResultFigures, clearance_rate
 
 
 def _percent(value: float | None) -> str:
     return "—" if value is None else f"{value:+.1f}%"
 
 
-def stats_xlsx(report: Report, cards: CardFigures | None = None) -> bytes:
+def stats_xlsx(
+    report: Report, cards: CardFigures | None = None, results: ResultFigures | None = None
+) -> bytes:
     """The statistics page as a workbook: summary, by month, by type, by unit, goals, response times,
     and (``cards``) the students involved with cards by handling and unit: counts, never a name."""
     book = Workbook()
@@ -126,6 +129,8 @@ def stats_xlsx(report: Report, cards: CardFigures | None = None) -> bytes:
                 )
     if cards is not None:
         _cards_sheet(book, cards)
+    if results is not None:
+        _results_sheet(book, report, results)
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
@@ -157,4 +162,68 @@ def _cards_sheet(book: Workbook, cards: CardFigures) -> None:
         name = _("%(unit)s（本级）") % {"unit": row.unit.name} if row.own else row.unit.name
         counts = [row.handling[v] for v, _l, _n in cards.handling]
         sheets.append(sheet, [name, row.unit.code, row.total, row.educated, *counts])
+    sheet.column_dimensions["A"].width = 24
+
+
+def _rate(value: float | None) -> str:
+    return "—" if value is None else f"{value:.1f}%"
+
+
+def _results_sheet(book: Workbook, report: Report, results: ResultFigures) -> None:
+    """破案战果: the totals against the year before and the previous period, then per unit (counted by
+    the date of the result)."""
+    sheet = book.create_sheet(_("破案战果"))
+    c = results.change
+    write_header(sheet, [_("项目"), _("本期"), _("上年同期"), _("同比"), _("上一期"), _("环比")])
+    for label, name in (
+        (_("破案数"), "cleared"),
+        (_("抓获嫌疑人"), "suspects"),
+        (_("打掉团伙"), "gangs"),
+        (_("抓获团伙成员"), "gang_members"),
+        (_("追回金额（元）"), "recovered"),
+    ):
+        sheets.append(
+            sheet,
+            [
+                label,
+                getattr(c.current, name),
+                getattr(c.year_before, name),
+                _percent(c.yoy(name)),
+                getattr(c.previous, name),
+                _percent(c.mom(name)),
+            ],
+        )
+    sheets.append(sheet, [_("破案率"), _rate(clearance_rate(c.current.cleared, report.change.current.cases))])
+    sheets.append(sheet, [])
+    write_header(
+        sheet,
+        [
+            _("单位"),
+            _("代码"),
+            _("接报案件"),
+            _("破案数"),
+            _("破案率"),
+            _("抓获嫌疑人"),
+            _("打掉团伙"),
+            _("追回金额（元）"),
+            _("发案排名"),
+        ],
+    )
+    for row in results.units:
+        name = _("%(unit)s（本级）") % {"unit": row.unit.name} if row.own else row.unit.name
+        r = row.results
+        sheets.append(
+            sheet,
+            [
+                name,
+                row.unit.code,
+                row.cases.cases,
+                r.cleared,
+                _rate(row.rate),
+                r.suspects,
+                r.gangs,
+                r.recovered,
+            ]
+            + [row.rank or "—"],
+        )
     sheet.column_dimensions["A"].width = 24

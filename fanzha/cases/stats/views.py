@@ -29,7 +29,7 @@ from fanzha.org.views import AuthedRequest
 
 from .. import actions
 from ..cardfraud import queries as cardfraud
-from . import export
+from . import export, results
 from . import queries as stats
 
 FIRST_YEAR = stats.FIRST_YEAR
@@ -60,6 +60,57 @@ def _query(unit: Unit, year: int, month: int | None) -> str:
 def _report(request: AuthedRequest, unit: Unit, year: int, month: int | None) -> stats.Report:
     campaigns = stats.running_campaigns(campaigns_for(request.user), unit)
     return stats.report(stats.unit_cases(request.user, unit), unit, year, month, campaigns)
+
+
+def _percent(value: float | None) -> str:
+    return "—" if value is None else f"{value:+.1f}%"
+
+
+def _results(
+    request: AuthedRequest, unit: Unit, report: stats.Report, year: int, month: int | None
+) -> dict[str, Any]:
+    """The police results beside the case figures: the tiles (with year-on-year change), the per-unit
+    rows, and the links to the bulletin of the same period and to record a gang."""
+    fig = results.figures(results.sources_for(request.user), unit, report.period, report.units)
+    c = fig.change
+    rate = results.clearance_rate(c.current.cleared, report.change.current.cases)
+    tiles = [
+        ("cleared", _("破案数"), str(c.current.cleared), _percent(c.yoy("cleared")), c.year_before.cleared),
+        ("rate", _("破案率"), "—" if rate is None else f"{rate:.1f}%", "", None),
+        (
+            "suspects",
+            _("抓获嫌疑人"),
+            str(c.current.suspects),
+            _percent(c.yoy("suspects")),
+            c.year_before.suspects,
+        ),
+        ("gangs", _("打掉团伙"), str(c.current.gangs), _percent(c.yoy("gangs")), c.year_before.gangs),
+        (
+            "recovered",
+            _("追回金额（元）"),
+            f"{c.current.recovered:,.2f}",
+            _percent(c.yoy("recovered")),
+            f"{c.year_before.recovered:,.2f}",
+        ),
+    ]
+    params: dict[str, Any] = {"unit": unit.pk}
+    if month:
+        params["month"] = f"{year}-{month:02d}"
+    else:
+        params["year"] = str(year)
+    return {
+        "result_tiles": tiles,
+        "result_rows": [
+            {
+                "name": _("%(unit)s（本级）") % {"unit": r.unit.name} if r.own else r.unit.name,
+                "row": r,
+                "rate": "—" if r.rate is None else f"{r.rate:.1f}%",
+            }
+            for r in fig.units
+        ],
+        "bulletin_url": reverse("bulletin") + "?" + urlencode(params),
+        "can_record_results": in_scope(request.user, unit, Cap.CASE_POLICE),
+    }
 
 
 def _crumbs(request: AuthedRequest, unit: Unit) -> list[Unit]:
@@ -144,6 +195,7 @@ def case_stats(request: AuthedRequest) -> HttpResponse:
             unit,
         ),
         "cards_url": reverse("cardfraud_list"),
+        **_results(request, unit, report, year, month),
     }
     return render(request, "cases/stats.html", context)
 
@@ -173,8 +225,9 @@ def case_stats_export(request: AuthedRequest) -> HttpResponse:
     cards = cardfraud.figures(
         cardfraud.records_for(request.user), unit, report.period.first, report.period.last
     )
+    fig = results.figures(results.sources_for(request.user), unit, report.period, report.units)
     return _xlsx(
-        export.stats_xlsx(report, cards),
+        export.stats_xlsx(report, cards, fig),
         _("案件统计-%(unit)s-%(period)s.xlsx") % {"unit": unit.name, "period": period},
     )
 

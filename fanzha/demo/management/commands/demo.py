@@ -100,6 +100,7 @@ class Command(BaseCommand):
         cases_demo.build_cases(log, scale=options["scale"])
         cases_demo.build_card_fraud(log)
         cases_demo.build_police_work(log)  # clues, a warning list, callbacks (篇五)
+        cases_demo.build_results(log)  # cases cleared, suspects, money recovered, a gang; a bulletin
         table = login_table()  # as ``fanzha demo-logins`` prints it
         log(table)
         log(f"total {time.monotonic() - started:.1f} s")
