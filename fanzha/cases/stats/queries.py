@@ -28,7 +28,7 @@ from django.utils.translation import gettext as _
 
 from fanzha.campaigns.models import Campaign, Goal
 from fanzha.org.models import Unit
-from fanzha.org.scope import Cap, scope_paths, units_for
+from fanzha.org.scope import Cap, area_q, scope_paths, units_for
 
 from .. import queries
 from ..models import Alert, Case, CaseState, FraudKind, Outcome
@@ -155,8 +155,8 @@ def percent_change(current: int | Decimal, base: int | Decimal) -> float | None:
 
 
 def unit_cases(user: Any, unit: Unit) -> QuerySet[Case]:
-    """The cases of ``unit``'s subtree that the user may see (``Cap.CASE_VIEW``)."""
-    return queries.cases_for(user).filter(unit__path__startswith=unit.path)
+    """The cases of ``unit``'s subtree (and of its stations' jurisdiction) that the user may see."""
+    return queries.cases_for(user).filter(area_q(unit))
 
 
 def _in(qs: QuerySet[Case], period: Period) -> QuerySet[Case]:
@@ -289,7 +289,7 @@ class Change:
 def change(qs: QuerySet[Case], unit: Unit | None, period: Period) -> Change:
     """Year-on-year and month-on-month change of the cases of ``unit``'s subtree: one query."""
     if unit is not None:
-        qs = qs.filter(unit__path__startswith=unit.path)
+        qs = qs.filter(area_q(unit))
     yoy, mom = year_earlier(period), previous(period)
     t = tallies(qs, {"now": period, "yoy": yoy, "mom": mom})
     return Change(period, t["now"], t["yoy"], t["mom"], yoy, mom)
@@ -360,7 +360,7 @@ def goal_progress(
         span = spans[goal.pk]
         if span is not None:
             periods[f"{goal.pk}:now"], periods[f"{goal.pk}:base"] = span
-    t = tallies(qs.filter(unit__path__startswith=campaign.unit.path), periods)
+    t = tallies(qs.filter(area_q(campaign.unit)), periods)
     result = []
     for goal in wanted:
         span = spans[goal.pk]
