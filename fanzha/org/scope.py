@@ -243,16 +243,22 @@ def stations_of(unit: Unit) -> list[Unit]:
     )
 
 
-def area_paths(unit: Unit) -> list[str]:
-    """Where ``unit``'s figures come from: its own subtree and the jurisdiction of every active police
-    station in it (a station counts its schools' cases; the county bureau every station's)."""
-    found = Jurisdiction.objects.filter(
+def subtree_jurisdiction(unit: Unit) -> list[tuple[str, str]]:
+    """(station path, place path) for the places assigned to the active police stations in ``unit``'s
+    subtree that lie outside it (a place inside is counted there already)."""
+    rows = Jurisdiction.objects.filter(
         authority__path__startswith=unit.path,
         side=JurisdictionSide.POLICE,
         authority__kind=UnitKind.POLICE_STATION,
         authority__is_active=True,
-    ).values_list("unit__path", flat=True)
-    return _minimal({unit.path, *found})
+    ).values_list("authority__path", "unit__path")
+    return sorted((a, p) for a, p in rows if not p.startswith(unit.path))
+
+
+def area_paths(unit: Unit) -> list[str]:
+    """Where ``unit``'s figures come from: its own subtree and the jurisdiction of every active police
+    station in it (a station counts its schools' cases; the county bureau every station's)."""
+    return _minimal({unit.path, *(p for _, p in subtree_jurisdiction(unit))})
 
 
 def area_q(unit: Unit, field: str = "unit__path") -> Q:

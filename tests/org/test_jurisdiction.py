@@ -154,3 +154,18 @@ def test_station_and_bureau_figures_count_jurisdiction_cases(world: Cast) -> Non
         figures = change(Case.objects.all(), unit, period)
         assert figures.current.cases >= 1
     assert change(Case.objects.all(), c.station2, period).current.cases == 0
+
+
+def test_by_unit_counts_jurisdiction_for_the_station_and_its_bureau(world: Cast) -> None:
+    from fanzha.cases.stats.queries import by_unit
+
+    c = world
+    now = timezone.now()
+    _case(c, now=now)
+    _assign(c)
+    period = month_period(now.year, now.month)
+    qs = Case.objects.all()
+    county = {r.unit.pk: r.tally.cases for r in by_unit(qs, c.police, period)}
+    assert county[c.station.pk] == 1 and county[c.station2.pk] == 0
+    station = {r.unit.pk: r.tally.cases for r in by_unit(qs, c.station, period)}
+    assert station[c.m01.pk] == 1
