@@ -190,6 +190,17 @@ def tree_paths(user: Any, cap: Cap = Cap.VIEW) -> list[str]:
 # ``memberships_for`` read ``tree_paths``). A bank outlet's assignment widens nothing here: bank roles
 # hold no case capability, and the bank side of a case (freezes) has its own routing.
 JURISDICTION_CAPS = frozenset({Cap.CASE_VIEW, Cap.CASE_POLICE, Cap.CASE_REVEAL})
+_ABOVE_STATIONS = frozenset(
+    {
+        UnitKind.POLICE_BUREAU,
+        UnitKind.POLICE_DEPARTMENT,
+        UnitKind.POLICE_STATION,
+        UnitKind.BUREAU_PROVINCE,
+        UnitKind.BUREAU_CITY,
+        UnitKind.BUREAU_DISTRICT,
+        UnitKind.OTHER,
+    }
+)
 
 
 def jurisdiction_paths(user: Any, cap: Cap = Cap.CASE_VIEW) -> list[str]:
@@ -204,7 +215,11 @@ def jurisdiction_paths(user: Any, cap: Cap = Cap.CASE_VIEW) -> list[str]:
     if key not in cache:
         tree = tree_paths(user, cap)
         found: set[str] = set()
-        if tree:
+        # Only a grant at a unit that may hold a police station below it can reach a jurisdiction: a
+        # school's, class's or bank's grant never needs the query.
+        if any(
+            cap in role_caps(role, kind) and kind in _ABOVE_STATIONS for role, _path, kind in _grants(user)
+        ):
             found = set(
                 Jurisdiction.objects.filter(
                     path_q(tree, "authority__path"),
@@ -245,7 +260,10 @@ def stations_of(unit: Unit) -> list[Unit]:
 
 def subtree_jurisdiction(unit: Unit) -> list[tuple[str, str]]:
     """(station path, place path) for the places assigned to the active police stations in ``unit``'s
-    subtree that lie outside it (a place inside is counted there already)."""
+    subtree that lie outside it (a place inside is counted there already); no query for a unit that
+    cannot hold a station (a school, a class, a bank)."""
+    if unit.kind not in _ABOVE_STATIONS:
+        return []
     rows = Jurisdiction.objects.filter(
         authority__path__startswith=unit.path,
         side=JurisdictionSide.POLICE,
