@@ -10,7 +10,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.db.models.functions import Length, Substr
@@ -20,7 +20,10 @@ from fanzha.core import hooks
 from fanzha.core.models import AuditRecord
 
 from .models import (
+    AUTHORITY_KIND,
+    JURISDICTION_KINDS,
     Guardianship,
+    Jurisdiction,
     Membership,
     MembershipRole,
     Person,
@@ -31,6 +34,7 @@ from .models import (
     UnitKind,
     User,
 )
+from .scope import Cap, in_tree_scope
 from .text import full_pinyin, initials
 
 
@@ -266,6 +270,67 @@ def set_unit_active(unit: Unit, active: bool, actor: User | None = None) -> Unit
         UnitEvent.objects.create(unit=unit, kind=kind, actor=actor)
         _members_changed([unit.pk])  # its members' home units move to (or back from) their other units
     return unit
+
+
+# Jurisdiction (辖区) -----------------------------------------------------------------------------------
+
+
+def may_assign(actor: Any, unit: Unit) -> bool:
+    """Whether ``actor`` may put ``unit`` into a station's or outlet's jurisdiction.
+
+    Only whoever administers the unit's own tree (its school or the education bureau above it, or an
+    administrator over both trees): assigning hands the unit's cases to the station, so it is the
+    unit's side that decides. A police administrator may not pull a school into their station (that
+    would be reading someone else's cases by assigning them); they may hand one back (``may_unassign``).
+    """
+    return actor is not None and in_tree_scope(actor, unit, Cap.EDIT_UNITS)
+
+
+def may_unassign(actor: Any, row: Jurisdiction) -> bool:
+    """The unit's side, or the authority's (a station may give back a place that is not its own)."""
+    return actor is not None and (
+        in_tree_scope(actor, row.unit, Cap.EDIT_UNITS) or in_tree_scope(actor, row.authority, Cap.EDIT_UNITS)
+    )
+
+
+@transaction.atomic
+def assign_jurisdiction(unit: Unit, authority: Unit, actor: Any) -> Jurisdiction:
+    """Put ``unit`` (and its subtree) into the jurisdiction of ``authority``, a police station or a bank
+    outlet, replacing the unit's earlier station (or outlet); audited as a unit event."""
+    if not may_assign(actor, unit):
+        raise PermissionDenied(_("您没有权限调整该单位的辖区"))
+    if unit.kind not in JURISDICTION_KINDS:
+        raise ValidationError({"unit": _("只有学校、幼儿园、社区、村、企业和市场可以划入辖区")})
+    side = next((s for s, kind in AUTHORITY_KIND.items() if kind == authority.kind), None)
+    if side is None:
+        raise ValidationError({"authority": _("辖区单位必须是派出所或银行网点")})
+    if not authority.is_active or not unit.is_active:
+        raise ValidationError({"authority": _("已停用的单位不能调整辖区")})
+    row = Jurisdiction.objects.select_for_update().filter(unit=unit, side=side).first()
+    old = ""
+    if row is not None:
+        if row.authority_id == authority.pk:
+            return row
+        old = row.authority.name
+        row.authority, row.assigned_by = authority, actor
+        row.save(update_fields=["authority", "assigned_by"])
+    else:
+        row = Jurisdiction.objects.create(unit=unit, side=side, authority=authority, assigned_by=actor)
+    UnitEvent.objects.create(
+        unit=unit, kind=UnitEvent.Kind.ASSIGNED, old=old, new=authority.name, actor=actor
+    )
+    return row
+
+
+@transaction.atomic
+def unassign_jurisdiction(row: Jurisdiction, actor: Any) -> None:
+    """Take the unit out of the station's (or outlet's) jurisdiction; audited as a unit event."""
+    if not may_unassign(actor, row):
+        raise PermissionDenied(_("您没有权限调整该单位的辖区"))
+    UnitEvent.objects.create(
+        unit=row.unit, kind=UnitEvent.Kind.UNASSIGNED, old=row.authority.name, actor=actor
+    )
+    row.delete()
 
 
 PERSON_FIELDS = ("name", "kind", "gender", "birth_year", "enrolment_year", "is_active")

@@ -37,6 +37,8 @@ from .credentials import actions as credentials
 from .models import (
     Gender,
     Guardianship,
+    Jurisdiction,
+    JurisdictionSide,
     Membership,
     MembershipRole,
     Person,
@@ -1146,11 +1148,58 @@ def build_world(size: str = "small", scale: float = 1.0, log: Log = print) -> di
         log(f"[{section.key}] {section.root.name}: {units + 1:,} units, {people:,} people, {seconds:.1f} s")
     ensure_demo_member_code(ensure_superuser())
     ensure_pupil_parent()
+    ensure_jurisdiction()
     if any(built.values()) and size == "large":
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE")
     log(f"demo world ready in {time.monotonic() - started:.1f} s")
     return built
+
+
+def ensure_jurisdiction() -> int:
+    """Put the county's schools and kindergartens in the areas of its police stations, and every school,
+    kindergarten, community and village in the area of a bank outlet, in turn (once; a unit already
+    assigned keeps its station). Why: the police plan's "cases down year on year" counts the cases of
+    the stations' jurisdiction, and the demo's cases happen at schools. Returns the rows added."""
+    education, police, bank = _root(EDUCATION_CODE), _root(POLICE_CODE), _root(BANK_CODE)
+    if education is None or police is None:
+        return 0
+    actor = ensure_superuser()
+    stations = list(
+        Unit.objects.filter(
+            path__startswith=police.path, kind=UnitKind.POLICE_STATION, is_active=True
+        ).order_by("path")
+    )
+    outlets = (
+        list(
+            Unit.objects.filter(
+                path__startswith=bank.path, kind=UnitKind.BANK_OUTLET, is_active=True
+            ).order_by("path")
+        )
+        if bank is not None
+        else []
+    )
+    taken = set(Jurisdiction.objects.values_list("unit_id", "side"))
+    schools = list(
+        Unit.objects.filter(
+            path__startswith=education.path, kind__in=[UnitKind.SCHOOL, UnitKind.KINDERGARTEN], is_active=True
+        ).order_by("path")
+    )
+    places = list(
+        Unit.objects.filter(
+            path__startswith=police.path, kind__in=[UnitKind.COMMUNITY, UnitKind.VILLAGE], is_active=True
+        ).order_by("path")
+    )
+    added = 0
+    for side, authorities, units in (
+        (JurisdictionSide.POLICE, stations, schools),
+        (JurisdictionSide.BANK, outlets, schools + places),
+    ):
+        for i, unit in enumerate(units):
+            if authorities and (unit.pk, side) not in taken:
+                actions.assign_jurisdiction(unit, authorities[i % len(authorities)], actor)
+                added += 1
+    return added
 
 
 def ensure_superuser() -> User:

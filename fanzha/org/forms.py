@@ -239,3 +239,24 @@ class RevealForm(Form):
     """Which sensitive number to show: only these two may be revealed."""
 
     field = forms.ChoiceField(choices=[("phone", _("手机号")), ("id_number", _("身份证号"))])
+
+
+class JurisdictionForm(Form):
+    """Which police station and bank outlet a school, community, village … belongs to (empty: keep)."""
+
+    station = forms.ModelChoiceField(label=_("所属派出所"), queryset=Unit.objects.none(), required=False)
+    outlet = forms.ModelChoiceField(label=_("所属银行网点"), queryset=Unit.objects.none(), required=False)
+
+    prefix = "jur"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        active = Unit.objects.filter(is_active=True).order_by("name", "path")
+        self.fields["station"].queryset = active.filter(kind=UnitKind.POLICE_STATION)  # type: ignore[attr-defined]
+        self.fields["outlet"].queryset = active.filter(kind=UnitKind.BANK_OUTLET)  # type: ignore[attr-defined]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if not data.get("station") and not data.get("outlet"):
+            raise forms.ValidationError(_("请选择派出所或银行网点"))
+        return data

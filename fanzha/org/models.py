@@ -106,6 +106,8 @@ class UnitEvent(models.Model):
         MOVED = "moved", _("移动")
         DEACTIVATED = "deactivated", _("停用")
         REACTIVATED = "reactivated", _("启用")
+        ASSIGNED = "assigned", _("划入辖区")
+        UNASSIGNED = "unassigned", _("移出辖区")
 
     unit = models.ForeignKey(Unit, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(_("事件"), max_length=16, choices=Kind.choices)
@@ -121,6 +123,60 @@ class UnitEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.unit_id} {self.kind}"
+
+
+# Jurisdiction (辖区) -------------------------------------------------------------------------------------
+
+# The places a police station and a bank outlet look after (their subtree comes with them).
+JURISDICTION_KINDS = frozenset(
+    {
+        UnitKind.SCHOOL,
+        UnitKind.KINDERGARTEN,
+        UnitKind.COMMUNITY,
+        UnitKind.VILLAGE,
+        UnitKind.ENTERPRISE,
+        UnitKind.MARKET,
+    }
+)
+
+
+class JurisdictionSide(models.TextChoices):
+    POLICE = "police", _("派出所")
+    BANK = "bank", _("银行网点")
+
+
+# The kind of unit each side's authority must be.
+AUTHORITY_KIND = {
+    JurisdictionSide.POLICE: UnitKind.POLICE_STATION,
+    JurisdictionSide.BANK: UnitKind.BANK_OUTLET,
+}
+
+
+class Jurisdiction(models.Model):
+    """A unit (and its subtree) lying in the area of a police station or of a bank outlet.
+
+    Why a row and not a tree move: a school stays under its education bureau (its roster, its
+    plans), while the station that polices its area counts and answers its cases (``org.scope``).
+    At most one station and one outlet per unit.
+    """
+
+    unit = models.ForeignKey(Unit, on_delete=models.CASCADE, related_name="jurisdictions")
+    side = models.CharField(_("类别"), max_length=8, choices=JurisdictionSide.choices)
+    authority = models.ForeignKey(
+        Unit, on_delete=models.CASCADE, related_name="jurisdiction_of", verbose_name=_("所属辖区单位")
+    )
+    assigned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    assigned_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("辖区")
+        verbose_name_plural = _("辖区")
+        constraints = [models.UniqueConstraint(fields=["unit", "side"], name="jurisdiction_one_per_side")]
+
+    def __str__(self) -> str:
+        return f"{self.unit_id}:{self.side}@{self.authority_id}"
 
 
 class PersonKind(models.TextChoices):

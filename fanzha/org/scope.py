@@ -14,7 +14,18 @@ from typing import Any
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
-from .models import Guardianship, Membership, Person, PersonKind, Role, RoleGrant, Unit, UnitKind
+from .models import (
+    Guardianship,
+    Jurisdiction,
+    JurisdictionSide,
+    Membership,
+    Person,
+    PersonKind,
+    Role,
+    RoleGrant,
+    Unit,
+    UnitKind,
+)
 
 
 class Cap(StrEnum):
@@ -155,8 +166,8 @@ def _grants(user: Any) -> list[tuple[str, str, str]]:
     return cache["grants"]
 
 
-def scope_paths(user: Any, cap: Cap = Cap.VIEW) -> list[str]:
-    """Unit paths whose subtrees the user may act on with ``cap``; cached on the user object."""
+def tree_paths(user: Any, cap: Cap = Cap.VIEW) -> list[str]:
+    """Unit paths whose subtrees the user's grants cover for ``cap`` (no jurisdiction); cached on the user."""
     if user is None or not user.is_authenticated or not user.is_active:
         return []
     cache: dict[str, Any] = user.__dict__.setdefault("_fanzha_scope", {})
@@ -169,6 +180,108 @@ def scope_paths(user: Any, cap: Cap = Cap.VIEW) -> list[str]:
             held = {path for role, path, kind in _grants(user) if cap in role_caps(role, kind)}
             cache[cap] = _minimal(held)
     return cache[cap]
+
+
+# Jurisdiction (辖区): the cases of a school, community, village … belong to the police station whose
+# area it lies in as much as to the school's own tree. Whoever holds one of these capabilities at the
+# station (its officers) or above it (the county bureau) holds it at the assigned units' subtrees too,
+# so the station sees, counts, answers and is alerted about them. Never ``VIEW`` or any roster
+# capability: people, memberships and person pages stay with the unit's own tree (``people_for`` and
+# ``memberships_for`` read ``tree_paths``). A bank outlet's assignment widens nothing here: bank roles
+# hold no case capability, and the bank side of a case (freezes) has its own routing.
+JURISDICTION_CAPS = frozenset({Cap.CASE_VIEW, Cap.CASE_POLICE, Cap.CASE_REVEAL})
+_ABOVE_STATIONS = frozenset(
+    {
+        UnitKind.POLICE_BUREAU,
+        UnitKind.POLICE_DEPARTMENT,
+        UnitKind.POLICE_STATION,
+        UnitKind.BUREAU_PROVINCE,
+        UnitKind.BUREAU_CITY,
+        UnitKind.BUREAU_DISTRICT,
+        UnitKind.OTHER,
+    }
+)
+
+
+def jurisdiction_paths(user: Any, cap: Cap = Cap.CASE_VIEW) -> list[str]:
+    """Subtrees the user reaches for ``cap`` only through the stations in their scope: the paths of the
+    active units assigned to an active police station inside ``tree_paths(user, cap)``."""
+    if cap not in JURISDICTION_CAPS or user is None or not user.is_authenticated or not user.is_active:
+        return []
+    if user.is_superuser:
+        return []  # every unit is in the tree scope already
+    cache: dict[str, Any] = user.__dict__.setdefault("_fanzha_scope", {})
+    key = f"jurisdiction:{cap}"
+    if key not in cache:
+        tree = tree_paths(user, cap)
+        found: set[str] = set()
+        # Only a grant at a unit that may hold a police station below it can reach a jurisdiction: a
+        # school's, class's or bank's grant never needs the query.
+        if any(
+            cap in role_caps(role, kind) and kind in _ABOVE_STATIONS for role, _path, kind in _grants(user)
+        ):
+            found = set(
+                Jurisdiction.objects.filter(
+                    path_q(tree, "authority__path"),
+                    side=JurisdictionSide.POLICE,
+                    authority__kind=UnitKind.POLICE_STATION,
+                    authority__is_active=True,
+                    unit__is_active=True,
+                ).values_list("unit__path", flat=True)
+            )
+        cache[key] = [p for p in _minimal(found) if not any(p.startswith(t) for t in tree)]
+    return cache[key]
+
+
+def scope_paths(user: Any, cap: Cap = Cap.VIEW) -> list[str]:
+    """Unit paths whose subtrees the user may act on with ``cap``: the grants' subtrees and, for the case
+    capabilities, the jurisdiction of the stations among them (``jurisdiction_paths``)."""
+    extra = jurisdiction_paths(user, cap)
+    if not extra:
+        return tree_paths(user, cap)
+    return _minimal({*tree_paths(user, cap), *extra})
+
+
+def stations_of(unit: Unit) -> list[Unit]:
+    """The active police stations whose jurisdiction covers ``unit`` (assigned to it or to an ancestor)."""
+    ancestors = [unit.path[:end] for end in range(Unit.steplen, len(unit.path) + 1, Unit.steplen)]
+    return list(
+        Unit.objects.filter(
+            jurisdiction_of__unit__path__in=ancestors,
+            jurisdiction_of__unit__is_active=True,
+            jurisdiction_of__side=JurisdictionSide.POLICE,
+            kind=UnitKind.POLICE_STATION,
+            is_active=True,
+        )
+        .distinct()
+        .order_by("path")
+    )
+
+
+def subtree_jurisdiction(unit: Unit) -> list[tuple[str, str]]:
+    """(station path, place path) for the places assigned to the active police stations in ``unit``'s
+    subtree that lie outside it (a place inside is counted there already); no query for a unit that
+    cannot hold a station (a school, a class, a bank)."""
+    if unit.kind not in _ABOVE_STATIONS:
+        return []
+    rows = Jurisdiction.objects.filter(
+        authority__path__startswith=unit.path,
+        side=JurisdictionSide.POLICE,
+        authority__kind=UnitKind.POLICE_STATION,
+        authority__is_active=True,
+    ).values_list("authority__path", "unit__path")
+    return sorted((a, p) for a, p in rows if not p.startswith(unit.path))
+
+
+def area_paths(unit: Unit) -> list[str]:
+    """Where ``unit``'s figures come from: its own subtree and the jurisdiction of every active police
+    station in it (a station counts its schools' cases; the county bureau every station's)."""
+    return _minimal({unit.path, *(p for _, p in subtree_jurisdiction(unit))})
+
+
+def area_q(unit: Unit, field: str = "unit__path") -> Q:
+    """Q matching rows whose ``field`` (a unit path) lies in ``area_paths(unit)``."""
+    return path_q(area_paths(unit), field)
 
 
 def capabilities(user: Any) -> set[Cap]:
@@ -232,12 +345,12 @@ def units_for(user: Any, cap: Cap = Cap.VIEW) -> QuerySet[Unit]:
 def in_tree_scope(user: Any, unit: Unit, cap: Cap = Cap.VIEW) -> bool:
     """Whether ``unit`` lies in the subtree of one of the user's grants for ``cap`` (no rooms reached by
     membership): for what only a unit's own people do, such as signing its letters."""
-    return any(unit.path.startswith(p) for p in scope_paths(user, cap))
+    return any(unit.path.startswith(p) for p in tree_paths(user, cap))
 
 
 def in_scope(user: Any, unit: Unit, cap: Cap = Cap.VIEW) -> bool:
     """Whether ``unit`` lies inside the user's scope for ``cap`` (as ``units_for`` answers)."""
-    if in_tree_scope(user, unit, cap):
+    if any(unit.path.startswith(p) for p in scope_paths(user, cap)):
         return True
     if unit.kind != UnitKind.DORM_ROOM:
         return False
@@ -260,9 +373,10 @@ def people_for(user: Any, cap: Cap = Cap.VIEW) -> QuerySet[Person]:
     """People the user may see: members of a unit in scope, and the guardians of such members.
 
     A user with no grant sees only their own person record and, for a parent, their children.
-    Rooms reached by membership add nobody: a counsellor's students are there through their class.
+    Rooms reached by membership add nobody: a counsellor's students are there through their class, and
+    jurisdiction adds nobody either (``tree_paths``): a station counts a school's cases, not its roster.
     """
-    paths = scope_paths(user, cap)
+    paths = tree_paths(user, cap)
     if not paths:
         if user is None or not user.is_authenticated or cap != Cap.VIEW:
             return Person.objects.none()
@@ -277,7 +391,7 @@ def people_for(user: Any, cap: Cap = Cap.VIEW) -> QuerySet[Person]:
 def memberships_for(user: Any, cap: Cap = Cap.VIEW) -> QuerySet[Membership]:
     """Memberships in units inside the scope, and the room memberships of the students whose rooms the
     user reaches (a counsellor sees which room their student lives in, not who else does)."""
-    q = path_q(scope_paths(user, cap), "unit__path")
+    q = path_q(tree_paths(user, cap), "unit__path")
     reach = reach_paths(user, cap)
     if reach:
         q |= Q(pk__in=_room_memberships(reach).values("pk"))

@@ -30,6 +30,7 @@ from .accounts.forms import GrantForm, InviteForm, OpenAccountForm
 from .credentials import actions as credentials
 from .forms import (
     ChildUnitForm,
+    JurisdictionForm,
     MembershipForm,
     MoveUnitForm,
     PersonForm,
@@ -39,7 +40,16 @@ from .forms import (
     UnitSearchForm,
     apply_errors,
 )
-from .models import Membership, Person, PersonKind, Unit, User
+from .models import (
+    AUTHORITY_KIND,
+    JURISDICTION_KINDS,
+    Jurisdiction,
+    Membership,
+    Person,
+    PersonKind,
+    Unit,
+    User,
+)
 from .scope import Cap
 
 
@@ -202,6 +212,7 @@ def _unit_page(request: AuthedRequest, unit: Unit, status: int = 200, **forms: A
         roles = accounts.grantable_roles(user, unit)
         context["grant_rows"] = accounts.unit_grants(user, unit)
         context["grant_form"] = GrantForm(roles=roles) if roles else None
+    context.update(_jurisdiction_context(user, unit, forms.get("jurisdiction_form")))
     if can_edit:
         context["child_form"] = forms.get("child_form") or ChildUnitForm.for_parent(unit)
         context["rename_form"] = forms.get("rename_form") or RenameUnitForm(
@@ -234,6 +245,64 @@ def unit_add_child(request: AuthedRequest, pk: int) -> HttpResponse:
             messages.success(request, _("已添加下级单位“%(name)s”") % {"name": child.name})
             return redirect("unit_detail", pk=child.pk)
     return _unit_page(request, unit, child_form=form)
+
+
+def _jurisdiction_context(user: Any, unit: Unit, form: JurisdictionForm | None) -> dict[str, Any]:
+    """A place's station and outlet (with the form for its own tree's administrators); a station's or
+    outlet's list of the places in its jurisdiction (names only: their rosters stay with their tree)."""
+    if unit.kind in JURISDICTION_KINDS:
+        rows = list(unit.jurisdictions.select_related("authority").order_by("side"))
+        for row in rows:
+            row.can_remove = actions.may_unassign(user, row)  # type: ignore[attr-defined]
+        context: dict[str, Any] = {"jurisdiction_rows": rows, "jurisdiction_place": True}
+        if actions.may_assign(user, unit):
+            context["jurisdiction_form"] = form or JurisdictionForm()
+        return context
+    if unit.kind in AUTHORITY_KIND.values():
+        rows = list(unit.jurisdiction_of.select_related("unit").order_by("unit__path"))
+        for row in rows:
+            row.can_remove = actions.may_unassign(user, row)  # type: ignore[attr-defined]
+        return {"jurisdiction_rows": rows, "jurisdiction_authority": True}
+    return {}
+
+
+@login_required
+@require_POST
+def unit_jurisdiction(request: AuthedRequest, pk: int) -> HttpResponse:
+    """Assign a place to a police station and/or a bank outlet: 404 when invisible, 403 unless the user
+    administers the place's own tree (``actions.may_assign``)."""
+    unit = get_object_or_404(scope.units_for(request.user), pk=pk)
+    if not actions.may_assign(request.user, unit):
+        raise PermissionDenied
+    form = JurisdictionForm(request.POST)
+    if form.is_valid():
+        try:
+            for authority in (form.cleaned_data.get("station"), form.cleaned_data.get("outlet")):
+                if authority is not None:
+                    actions.assign_jurisdiction(unit, authority, request.user)
+        except ValidationError as exc:
+            apply_errors(form, exc)
+        else:
+            messages.success(request, _("辖区已保存"))
+            return redirect("unit_detail", pk=unit.pk)
+    return _unit_page(request, unit, status=400, jurisdiction_form=form)
+
+
+@login_required
+@require_POST
+def jurisdiction_remove(request: AuthedRequest, pk: int) -> HttpResponse:
+    """Take a place out of a station's or outlet's jurisdiction, from either side's unit page."""
+    visible = scope.units_for(request.user)
+    row = get_object_or_404(
+        Jurisdiction.objects.select_related("unit", "authority").filter(
+            Q(unit__in=visible) | Q(authority__in=visible)
+        ),
+        pk=pk,
+    )
+    actions.unassign_jurisdiction(row, request.user)  # PermissionDenied → 403
+    messages.success(request, _("已移出辖区"))
+    back = row.unit if scope.in_scope(request.user, row.unit) else row.authority
+    return redirect("unit_detail", pk=back.pk)
 
 
 @login_required

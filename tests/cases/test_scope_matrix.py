@@ -1,7 +1,9 @@
 """Every cast member against every operation of the case ledger, through the API and the pages.
 
-Three cases: one in CS2301 (reported by its counsellor), one in the other school (by its
-administrator) and one at the county's police station (by its officer); each raised an alert. The
+Four cases: one in CS2301 (reported by its counsellor), one in the other school (by its
+administrator), one at the county's police station (by its officer) and one in the county's middle
+school M01 (by its class teacher), which lies in that station's jurisdiction (辖区) and in a bank
+outlet's; each raised an alert. The
 cast includes the county (``county_cast``): a role of every level. The rules, as for the organisation
 grid: outside your subtree (or absent) → 404, and lists leave it out; visible but your role may not
 change it → 403; a create whose unit you cannot see → 400, as for a unit that does not exist; no
@@ -40,11 +42,13 @@ from fanzha.cases.models import (
 )
 from fanzha.core.models import AuditRecord
 from fanzha.notify.models import Outbox
+from fanzha.org import actions as org_actions
+from fanzha.org.models import Jurisdiction, Role
 from tests.api.conftest import API, client_for
 from tests.api.conftest import snapshot as org_snapshot
 from tests.cases.conftest import intake
 from tests.cases.test_api import body
-from tests.conftest import COUNTY_ROLES, Cast
+from tests.conftest import COUNTY_ROLES, Cast, make_staff
 
 pytestmark = pytest.mark.django_db
 
@@ -68,6 +72,10 @@ NO_LEDGER = {"student", "parent", "dorm_manager", "branch_manager", "outlet_mana
 AT_STATION = {"police_liaison", "police_admin", "police_officer"}
 # Who may record a case somewhere, but not in CS2301: the outsider, the class teachers, the county police.
 EDITS_ELSEWHERE = {"outsider", "class_teacher", "kg_teacher", "police_admin", "police_officer"}
+# Who sees the M01 case: its class teacher (own tree) and, through the station's jurisdiction, the
+# county's police. Nobody else: not the other station's grid, not the bank outlet M01 is assigned to
+# (a bank holds no case capability; its side of a case is the freeze requests).
+JURISDICTION = {"class_teacher", *AT_STATION}
 MISSING = 987654
 
 
@@ -77,6 +85,7 @@ class World:
     inside: Case  # CS2301
     outside: Case  # the other school
     station: Case  # the county's police station
+    school: Case  # M0701, in the station's jurisdiction
 
     @property
     def alert_in(self) -> Alert:
@@ -97,8 +106,12 @@ def world(county_cast) -> World:
     inside = actions.report_case(intake(cast.cs2301, cast.student), cast.counsellor)
     outside = actions.report_case(intake(cast.oc01, cast.other_student), cast.outsider)
     station = actions.report_case(intake(cast.community), cast.police_officer)
-    assert Alert.objects.filter(case__in=[inside, outside, station]).count() == 3
-    return World(cast, inside, outside, station)
+    bureau_admin = make_staff(cast.county, "T1999", "教育局管理员", Role.BUREAU_ADMIN, cast.county)
+    org_actions.assign_jurisdiction(cast.m01, cast.station, bureau_admin)
+    org_actions.assign_jurisdiction(cast.m01, cast.outlet, bureau_admin)
+    school = actions.report_case(intake(cast.m0701, cast.pupil), cast.class_teacher)
+    assert Alert.objects.filter(case__in=[inside, outside, station, school]).count() == 4
+    return World(cast, inside, outside, station, school)
 
 
 def _rows(model: Any, *fields: str) -> list[tuple[Any, ...]]:
@@ -135,6 +148,7 @@ def snapshot() -> dict[str, Any]:
         "accountability": _rows(AccountabilityAction, "case_id", "status"),
         "outbox": _rows(Outbox, "idempotency_key", "status"),
         "audit": _rows(AuditRecord, "action", "object_id"),
+        "jurisdictions": _rows(Jurisdiction, "unit_id", "side", "authority_id"),
     }
 
 
@@ -229,6 +243,27 @@ API_OPERATIONS: dict[str, tuple[Callable[[World], Request], dict[str, int]]] = {
         {**dict.fromkeys(AT_STATION, 200), "*": 404},
     ),
     "alerts.delete": (lambda w: ("delete", f"{API}/alerts/{w.alert_in.pk}/", None), {"*": 405}),
+    # Jurisdiction: the station's police see and answer M01's case; its roster stays M01's own.
+    "cases.retrieve.school": (
+        lambda w: ("get", f"{API}/cases/{w.school.pk}/", None),
+        {**dict.fromkeys(JURISDICTION, 200), "*": 404},
+    ),
+    "cases.transition.school": (
+        lambda w: ("post", f"{API}/cases/{w.school.pk}/transition/", FILE),
+        {**dict.fromkeys(AT_STATION, 200), "class_teacher": 403, "*": 404},
+    ),
+    "alerts.acknowledge.school": (
+        lambda w: ("post", f"{API}/alerts/{w.school.alert.pk}/acknowledge/", {"note": ""}),
+        {**dict.fromkeys(AT_STATION, 200), "class_teacher": 403, "*": 404},
+    ),
+    "people.retrieve.pupil": (
+        lambda w: ("get", f"{API}/people/{w.cast.pupil.pk}/", None),
+        {"class_teacher": 200, "*": 404},
+    ),
+    "units.retrieve.m0701": (
+        lambda w: ("get", f"{API}/units/{w.cast.m0701.pk}/", None),
+        {"class_teacher": 200, "*": 404},
+    ),
 }
 
 
@@ -260,7 +295,9 @@ def test_api_matrix(world, operation, who):
 def visible(who: str) -> set[str]:
     """The cases each cast member's lists hold."""
     seen = {"inside"} if who in INSIDE else {"outside"} if who == "outsider" else set()
-    return seen | ({"station"} if who in AT_STATION else set())
+    return (
+        seen | ({"station"} if who in AT_STATION else set()) | ({"school"} if who in JURISDICTION else set())
+    )
 
 
 @pytest.mark.parametrize("who", WHO)
@@ -305,6 +342,7 @@ class Page:
     method: str = "get"
     data: Callable[[World], dict[str, Any]] | None = None
     writer: str = ""  # the one role whose write succeeds
+    writers: frozenset[str] = frozenset()  # or these roles
 
     def url(self, w: World) -> str | None:
         try:
@@ -367,12 +405,43 @@ for _target in ("inside", "outside"):
     ]
 
 
+PAGES += [
+    Page("case_detail", _pk("school"), "school"),
+    Page("case_timeline", _pk("school"), "school"),
+    Page("alert_detail", _pk("school", alert=True), "school"),
+    Page(
+        "alert_ack",
+        _pk("school", alert=True),
+        "school",
+        method="post",
+        data=lambda w: {"note": ""},
+        writers=frozenset(AT_STATION),
+    ),
+    Page(
+        "case_state",
+        _pk("school"),
+        "school",
+        method="post",
+        data=lambda w: {"to": "filed", "police_case_number": "QS-2026-9"},
+        writers=frozenset(AT_STATION),
+    ),
+    # M01's roster: never through jurisdiction.
+    Page("unit_detail", lambda w: {"pk": w.cast.m0701.pk}, "roster"),
+    Page("person_detail", lambda w: {"pk": w.cast.pupil.pk}, "roster"),
+]
+
+
 def _page_id(page: Page) -> str:
     return f"{page.name}.{page.target or 'list'}"
 
 
 def _sees(who: str, target: str) -> bool:
-    return (target == "inside" and who in INSIDE) or (target == "outside" and who == "outsider")
+    return (
+        (target == "inside" and who in INSIDE)
+        or (target == "outside" and who == "outsider")
+        or (target == "school" and who in JURISDICTION)
+        or (target == "roster" and who == "class_teacher")
+    )
 
 
 @pytest.mark.parametrize("who", [*WHO, "anonymous"])
@@ -406,6 +475,8 @@ def test_page_matrix(world, page, who):
             assert world.outside.number not in text
         if who not in INSIDE:
             assert world.inside.number not in text
+        if who not in JURISDICTION:
+            assert world.school.number not in text
         assert after == before, "a list page changed the database"
         return
     if not _sees(who, page.target):
@@ -420,7 +491,7 @@ def test_page_matrix(world, page, who):
             assert status in (200, 403, 404), status
         assert after == before, "a page read changed the database"
         return
-    if who == page.writer:
+    if who == page.writer or who in page.writers:
         assert status in (200, 302), status
         assert after != before, "an accepted write changed nothing"
     else:

@@ -341,3 +341,18 @@ def test_the_demo_student_signs_in_on_the_phone_with_the_printed_code(world, cli
         {"number": student.external_number, "code": shown.group(1)},
     )
     assert response.status_code == 302 and response["Location"].endswith("/tasks/")
+
+
+def test_demo_assigns_schools_to_stations_and_outlets(world):
+    """The police plan's case goals count the stations' jurisdiction: every demo school is in one."""
+    from fanzha.org.models import Jurisdiction
+
+    education = Unit.objects.get(parent_path="", code=demo.EDUCATION_CODE)
+    schools = Unit.objects.filter(
+        path__startswith=education.path, kind__in=[UnitKind.SCHOOL, UnitKind.KINDERGARTEN]
+    )
+    assert schools.exists()
+    for school in schools:
+        sides = dict(Jurisdiction.objects.filter(unit=school).values_list("side", "authority__kind"))
+        assert sides == {"police": UnitKind.POLICE_STATION, "bank": UnitKind.BANK_OUTLET}
+    assert demo.ensure_jurisdiction() == 0  # once

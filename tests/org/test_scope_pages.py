@@ -14,7 +14,16 @@ import pytest
 from django.urls import reverse
 
 from fanzha.core.models import AuditRecord
-from fanzha.org.models import Guardianship, Membership, Person, RoleGrant, SignInCode, Unit, UnitEvent
+from fanzha.org.models import (
+    Guardianship,
+    Jurisdiction,
+    Membership,
+    Person,
+    RoleGrant,
+    SignInCode,
+    Unit,
+    UnitEvent,
+)
 from tests.conftest import COUNTY_ROLES, Cast
 
 pytestmark = pytest.mark.django_db
@@ -212,6 +221,8 @@ def test_every_named_route_is_covered():
         "unit_rename",
         "unit_move",
         "unit_set_active",
+        "unit_jurisdiction",
+        "jurisdiction_remove",
         "person_code_issue",
         "person_code_revoke",
         # The account pages: their own matrix in tests/org/accounts/test_scope.py (administrators'
@@ -297,7 +308,34 @@ COUNTY_CASES: dict[str, Case] = {
     "issue a code to the pupil": Case(
         person("pupil", "person_code_issue"), "200 404 404 404 404 404 404 404", "post"
     ),
+    # Jurisdiction (辖区): only the place's own tree assigns it. The police may not pull the middle school
+    # into a station (they would read its cases); they administer the station's own community.
+    "assign the middle school to the station": Case(
+        unit("m01", "unit_jurisdiction"),
+        "404 404 404 404 404 404 404 404",
+        "post",
+        lambda c: {"jur-station": c.station.pk},
+    ),
+    "assign the station's community to an outlet": Case(
+        unit("community", "unit_jurisdiction"),
+        "404 404 404 404 302 403 404 404",
+        "post",
+        lambda c: {"jur-outlet": c.outlet.pk},
+    ),
+    # Either side's administrator may take a place out; the station's officer may not.
+    "take the middle school out of the station": Case(
+        lambda c: reverse("jurisdiction_remove", args=[_m01_at_station(c).pk]),
+        "404 404 404 404 302 403 404 404",
+        "post",
+    ),
 }
+
+
+def _m01_at_station(c: Cast) -> Jurisdiction:
+    """M01 in the station's jurisdiction (written directly: no unit event, so the snapshot sees only
+    what the page does)."""
+    row, _ = Jurisdiction.objects.get_or_create(unit=c.m01, side="police", defaults={"authority": c.station})
+    return row
 
 
 @pytest.mark.parametrize("role", COUNTY_ROLES)

@@ -41,7 +41,7 @@ from fanzha.notify.delivery import deliver_now
 from fanzha.notify.models import ALERT_AUDIENCES, Channel, ChannelKind, Outbox
 from fanzha.notify.sms import Template
 from fanzha.org.models import Role, RoleGrant, Unit, User
-from fanzha.org.scope import Cap, in_scope
+from fanzha.org.scope import Cap, in_scope, stations_of
 
 from ..events import record_event
 from ..followup.actions import class_counsellor
@@ -123,6 +123,25 @@ def tiers_for(unit: Unit) -> list[Tier]:
         if fresh:
             tiers.append(Tier(path, fresh))
     return tiers
+
+
+def station_contacts(unit: Unit) -> list[Tier]:
+    """The police of the stations whose jurisdiction covers ``unit`` (``org.scope.stations_of``): a
+    school's case is the station's case too, so its responders hear it with the first tier."""
+    stations = stations_of(unit)
+    if not stations:
+        return []
+    grants = (
+        RoleGrant.objects.filter(
+            unit__in=stations, user__is_active=True, role__in=[Role.POLICE_OFFICER, Role.POLICE_LIAISON]
+        )
+        .select_related("user__person", "unit")
+        .order_by("pk")
+    )
+    by_path: dict[str, list[User]] = {}
+    for grant in grants:
+        by_path.setdefault(grant.unit.path, []).append(grant.user)
+    return [Tier(s.path, by_path.get(s.path, [])) for s in stations]
 
 
 def contact_tiers(unit: Unit) -> list[list[User]]:
@@ -646,6 +665,20 @@ def raise_alert(case: Case, actor: Any = None, now: datetime | None = None) -> A
     rows = _notify_tier(
         alert, case, first.users if first else [], _channel_paths(case, first), tier=0, now=now
     )
+    told = {u.pk for u in first.users} if first else set()
+    for station in station_contacts(case.unit):
+        users = [u for u in station.users if u.pk not in told]
+        told.update(u.pk for u in users)
+        rows += _queue_all(
+            alert,
+            case,
+            alert_message(case, alert, tier=0),
+            label=f"station-{station.path}",
+            tier=0,
+            users=users,
+            channels=_channels([station.path]),
+            now=now,
+        )
     counsellor_rows: list[Outbox] = []
     if case.reported_via == ReportedVia.SELF:
         counsellor_rows = _notify_counsellor(alert, case, first.users if first else [], now=now)

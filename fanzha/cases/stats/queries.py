@@ -28,7 +28,7 @@ from django.utils.translation import gettext as _
 
 from fanzha.campaigns.models import Campaign, Goal
 from fanzha.org.models import Unit
-from fanzha.org.scope import Cap, scope_paths, units_for
+from fanzha.org.scope import Cap, area_q, scope_paths, subtree_jurisdiction, units_for
 
 from .. import queries
 from ..models import Alert, Case, CaseState, FraudKind, Outcome
@@ -155,8 +155,8 @@ def percent_change(current: int | Decimal, base: int | Decimal) -> float | None:
 
 
 def unit_cases(user: Any, unit: Unit) -> QuerySet[Case]:
-    """The cases of ``unit``'s subtree that the user may see (``Cap.CASE_VIEW``)."""
-    return queries.cases_for(user).filter(unit__path__startswith=unit.path)
+    """The cases of ``unit``'s subtree (and of its stations' jurisdiction) that the user may see."""
+    return queries.cases_for(user).filter(area_q(unit))
 
 
 def _in(qs: QuerySet[Case], period: Period) -> QuerySet[Case]:
@@ -187,6 +187,26 @@ class UnitRow:
     own: bool = False  # the unit's own cases, recorded at the unit itself and not at a child
 
 
+def _add_jurisdiction(found: dict[str, Tally], qs: QuerySet[Case], unit: Unit, period: Period) -> None:
+    """Add the cases of the places in the jurisdiction of ``unit``'s stations to the row of the child
+    holding the station (a row per place when ``unit`` is the station): one query, none without."""
+    pairs = subtree_jurisdiction(unit)
+    if not pairs:
+        return
+    width = len(unit.path) + Unit.steplen
+    aggregates: dict[str, Any] = {}
+    for i, pair in enumerate(pairs):
+        where = Q(unit__path__startswith=pair[1])
+        aggregates[f"n{i}"] = Count("pk", filter=where)
+        aggregates[f"loss{i}"] = Sum("total_loss", filter=where)
+    row = _in(qs, period).order_by().aggregate(**aggregates)
+    for i, (station, place) in enumerate(pairs):
+        if row[f"n{i}"]:
+            branch = place if station == unit.path else station[:width]  # the station: a row per place
+            before = found.get(branch, Tally())
+            found[branch] = Tally(before.cases + row[f"n{i}"], before.loss + (row[f"loss{i}"] or ZERO))
+
+
 def by_unit(qs: QuerySet[Case], unit: Unit, period: Period) -> list[UnitRow]:
     """Cases and loss per child of ``unit`` (its whole subtree each), most cases first, and a row for
     cases recorded at ``unit`` itself when there are any: two queries."""
@@ -199,8 +219,12 @@ def by_unit(qs: QuerySet[Case], unit: Unit, period: Period) -> list[UnitRow]:
         .order_by()
     )
     found = {r["branch"]: Tally(r["n"], r["loss"] or ZERO) for r in rows}
+    _add_jurisdiction(found, qs, unit, period)
     children = Unit.objects.filter(parent_path=unit.path).filter(Q(is_active=True) | Q(path__in=list(found)))
     result = [UnitRow(child, found.get(child.path, Tally())) for child in children.order_by("path")]
+    places = [p for p in found if not p.startswith(unit.path)]  # a station's jurisdiction
+    if places:
+        result += [UnitRow(u, found[u.path]) for u in Unit.objects.filter(path__in=places).order_by("path")]
     result.sort(key=lambda r: (-r.tally.cases, -r.tally.loss, r.unit.path))
     if unit.path in found:
         result.insert(0, UnitRow(unit, found[unit.path], own=True))
@@ -289,7 +313,7 @@ class Change:
 def change(qs: QuerySet[Case], unit: Unit | None, period: Period) -> Change:
     """Year-on-year and month-on-month change of the cases of ``unit``'s subtree: one query."""
     if unit is not None:
-        qs = qs.filter(unit__path__startswith=unit.path)
+        qs = qs.filter(area_q(unit))
     yoy, mom = year_earlier(period), previous(period)
     t = tallies(qs, {"now": period, "yoy": yoy, "mom": mom})
     return Change(period, t["now"], t["yoy"], t["mom"], yoy, mom)
@@ -360,7 +384,7 @@ def goal_progress(
         span = spans[goal.pk]
         if span is not None:
             periods[f"{goal.pk}:now"], periods[f"{goal.pk}:base"] = span
-    t = tallies(qs.filter(unit__path__startswith=campaign.unit.path), periods)
+    t = tallies(qs.filter(area_q(campaign.unit)), periods)
     result = []
     for goal in wanted:
         span = spans[goal.pk]
