@@ -74,6 +74,7 @@ from .models import (
 SEED = f"{org_demo.SEED}:cases"
 TOKEN = "demo-case:"
 MONTHS = 12
+BASE_MONTHS = 6  # months of the year before with station cases, for year-on-year figures
 Log = Callable[[str], None]
 
 UNIVERSITY = "university"
@@ -379,6 +380,14 @@ def months_back(now: datetime) -> list[tuple[datetime, datetime]]:
     return list(reversed(windows))
 
 
+def year_before(at: datetime) -> datetime:
+    """The same moment a year earlier (28 February for a 29th)."""
+    try:
+        return at.replace(year=at.year - 1)
+    except ValueError:
+        return at.replace(year=at.year - 1, day=28)
+
+
 def moment(rng: random.Random, start: datetime, end: datetime) -> datetime:
     """A time between ``start`` and ``end``, by day mostly (people report in the daytime)."""
     span = (end - start).total_seconds()
@@ -546,6 +555,21 @@ def plan_cases(world: World, now: datetime, rng: random.Random, scale: float = 1
                 moment(rng, start, end),
                 fraud_type,
                 Decimal(amount) if amount else None,
+            )
+    # The same months a year earlier, at the stations only and a little more often: the base the police
+    # plan's "cases down year on year" is measured against (its period runs from the plan's start).
+    for start, end in windows[-BASE_MONTHS:]:
+        end = min(end, now - timedelta(minutes=30))
+        if end - start < timedelta(hours=6):
+            continue
+        for _ in range(per_month(12, 22) if world.stations else 0):
+            gender = Gender.MALE if rng.random() < 0.5 else Gender.FEMALE
+            resident = Victim(rng.choice(world.stations), None, people.name(rng, gender), people.phone(rng))
+            add(
+                POLICE,
+                resident,
+                moment(rng, year_before(start), year_before(end)),
+                _weighted(rng, RESIDENT_TYPES),
             )
     plans.sort(key=lambda p: p.reported_at)
     for seq, plan in enumerate(plans, 1):

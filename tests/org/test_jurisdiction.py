@@ -169,3 +169,21 @@ def test_by_unit_counts_jurisdiction_for_the_station_and_its_bureau(world: Cast)
     assert county[c.station.pk] == 1 and county[c.station2.pk] == 0
     station = {r.unit.pk: r.tally.cases for r in by_unit(qs, c.station, period)}
     assert station[c.m01.pk] == 1
+
+
+def test_the_police_start_on_their_own_unit_not_on_a_jurisdiction_school(world: Cast) -> None:
+    """A school assigned to the station lies earlier in the tree than the police bureau; the statistics
+    and the bulletin still open on the user's own unit, and list it first among the choices."""
+    from fanzha.cases.stats.queries import scoped_unit
+
+    c = world
+    _assign(c)
+    for user, own in ((c.police_officer, c.station), (c.police_admin, c.police)):
+        user.__dict__.pop("_fanzha_scope", None)
+        assert scoped_unit(user, "") == own
+        client = Client()
+        client.force_login(user)
+        page = client.get(reverse("case_stats"))
+        assert page.context["unit"] == own
+        bulletin = client.get(reverse("bulletin")).content.decode()
+        assert own.name in bulletin.split("关于")[0]

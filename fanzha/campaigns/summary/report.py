@@ -91,7 +91,7 @@ def tables(totals: Totals) -> list[Table]:
         [
             [
                 d.unit.name,
-                d.area or _("（未填写）"),
+                d.area or _("不分乡镇"),  # TV, papers, WeChat: no one township
                 groups.get(d.group, _("（未填写）")),
                 channels.get(d.channel, _("（未填写）")),
                 d.cell.records,

@@ -5,6 +5,7 @@ printable; as DOCX; issued as the campaign's notice). Thin: reads from ``queries
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from django import forms
@@ -14,6 +15,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import content_disposition_header, urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
@@ -113,9 +115,11 @@ def _bulletin_args(request: HttpRequest) -> tuple[Any, Period]:
     unit = scoped_unit(request.user, params.get("unit", "") or "")
     if unit is None:
         raise Http404
-    period = figures_q.parse_period(
-        params.get("month", ""), params.get("quarter", ""), params.get("year", "")
-    )
+    given = (params.get("month", ""), params.get("quarter", ""), params.get("year", ""))
+    if not any(given):  # opened from a menu or a bookmark: the last whole month, as the obligation asks
+        last = timezone.localdate().replace(day=1) - timedelta(days=1)
+        given = (f"{last:%Y-%m}", "", "")
+    period = figures_q.parse_period(*given)
     if period is None:
         raise Http404
     return unit, period

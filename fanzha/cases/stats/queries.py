@@ -28,7 +28,7 @@ from django.utils.translation import gettext as _
 
 from fanzha.campaigns.models import Campaign, Goal
 from fanzha.org.models import Unit
-from fanzha.org.scope import Cap, area_q, scope_paths, subtree_jurisdiction, units_for
+from fanzha.org.scope import Cap, area_q, scope_paths, subtree_jurisdiction, tree_paths, units_for
 
 from .. import queries
 from ..models import Alert, Case, CaseState, FraudKind, Outcome
@@ -47,7 +47,9 @@ def scoped_unit(user: Any, raw: str) -> Unit | None:
     units = units_for(user, Cap.CASE_VIEW)
     if raw:
         return units.filter(pk=int(raw)).first() if raw.isdigit() else None
-    roots = scope_paths(user, Cap.CASE_VIEW)
+    # The user's own unit first: a station's jurisdiction (schools elsewhere in the tree) is reachable
+    # but is not where its police start.
+    roots = tree_paths(user, Cap.CASE_VIEW) or scope_paths(user, Cap.CASE_VIEW)
     return Unit.objects.filter(path__in=roots).order_by("path").first()
 
 

@@ -24,7 +24,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from fanzha.campaigns.queries import campaigns_for
 from fanzha.org.models import Unit
-from fanzha.org.scope import Cap, in_scope, scope_paths
+from fanzha.org.scope import Cap, in_scope, scope_paths, tree_paths
 from fanzha.org.views import AuthedRequest
 
 from .. import actions
@@ -160,7 +160,11 @@ def case_stats(request: AuthedRequest) -> HttpResponse:
     year, month = _period(request)
     report = _report(request, unit, year, month)
     crumbs = _crumbs(request, unit)
-    roots = list(Unit.objects.filter(path__in=scope_paths(request.user, Cap.CASE_VIEW)).order_by("path"))
+    own = tree_paths(request.user, Cap.CASE_VIEW)
+    roots = sorted(
+        Unit.objects.filter(path__in=scope_paths(request.user, Cap.CASE_VIEW)),
+        key=lambda u: (u.path not in own, u.path),  # own units first, then the jurisdiction's places
+    )
     choices: dict[int, str] = {}
     for u in roots + crumbs + [unit]:
         choices[u.pk] = u.name

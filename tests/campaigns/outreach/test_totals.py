@@ -158,3 +158,15 @@ def test_the_unit_column_keeps_its_names_on_one_line_on_a_phone(
     assert '<td class="rowhead">城关支行</td>' in page
     css = open(finders.find("campaigns/campaigns.css"), encoding="utf-8").read()
     assert ".table td.rowhead" in css
+
+
+def test_a_record_for_no_one_township_reads_so_in_the_report(
+    county_cast: Cast, month: Campaign, client: Client
+) -> None:
+    """A TV or WeChat piece belongs to no township: the report says so instead of "not filled in"."""
+    _record(county_cast, month, county_cast.branch, ["elderly"], "tv", "", 2000, 0)
+    client.force_login(_head_office_user(county_cast))
+    xlsx = client.get(f"/campaigns/{month.pk}/outreach/report.xlsx?unit={county_cast.branch.pk}")
+    book = load_workbook(io.BytesIO(xlsx.content))
+    cells = {str(c.value) for sheet in book for row in sheet.iter_rows() for c in row if c.value is not None}
+    assert "不分乡镇" in cells and "（未填写）" not in cells

@@ -114,3 +114,13 @@ def test_issuing_meets_the_periodic_notice_obligation(client, with_results: Poli
     )
     assert Activity.objects.filter(kind="notice").count() == 2
     assert Activity.objects.get(unit=p.a).obligation is None  # a station has no such obligation
+
+
+def test_without_a_period_the_page_shows_the_last_whole_month(client, with_results: Police) -> None:
+    """Opened bare (a bookmark, the menu), the page is last month's bulletin of the user's unit, not a 404."""
+    client.force_login(with_results.admin)
+    page = client.get(reverse("bulletin"))
+    assert page.status_code == 200
+    last = timezone.localdate().replace(day=1) - timedelta(days=1)
+    assert f"{last.year}年{last.month}月" in page.content.decode()
+    assert client.get(reverse("bulletin"), {"month": "2025-13"}).status_code == 404
