@@ -13,6 +13,8 @@ from django.utils.translation import gettext as _
 
 from fanzha.core.hooks import HomeLink, HomePanel
 
+from .jurisdiction.queries import overview_unit
+
 
 def home_items(user: Any, caps: frozenset[str]) -> Iterable[HomeLink | HomePanel]:
     items: list[HomeLink | HomePanel] = []
@@ -28,4 +30,13 @@ def home_items(user: Any, caps: frozenset[str]) -> Iterable[HomeLink | HomePanel
         )
         # 回访 is the police plan's work (篇五); others reach it from the case ledger's tabs.
         items.append(HomeLink(33, _("回访"), reverse("callback_list"), _("案件办结后回访受害人")))
+        if overview_unit(user, "") is not None:  # a police unit of the user's own tree
+            items.append(
+                HomeLink(
+                    34,
+                    _("辖区概况"),
+                    reverse("jurisdiction_overview"),
+                    _("辖区内学校、社区的案件、预警和宣传活动"),
+                )
+            )
     return items

@@ -13,6 +13,7 @@ urlpatterns = [
     path("followups/", include("fanzha.cases.followup.urls")),
     path("stats/", include("fanzha.cases.stats.urls")),
     path("results/", include("fanzha.cases.results.urls")),
+    path("jurisdiction/", include("fanzha.cases.jurisdiction.urls")),
     path("cardfraud/", include("fanzha.cases.cardfraud.urls")),
     path("clues/", include("fanzha.cases.clues.urls")),
     path("callbacks/", include("fanzha.cases.callbacks.urls")),

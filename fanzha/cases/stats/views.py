@@ -24,7 +24,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from fanzha.campaigns.queries import campaigns_for
 from fanzha.org.models import Unit
-from fanzha.org.scope import Cap, in_scope, scope_paths, tree_paths
+from fanzha.org.scope import POLICE_KINDS, Cap, in_scope, in_tree_scope, scope_paths, tree_paths
 from fanzha.org.views import AuthedRequest
 
 from .. import actions
@@ -199,9 +199,17 @@ def case_stats(request: AuthedRequest) -> HttpResponse:
             unit,
         ),
         "cards_url": reverse("cardfraud_list"),
+        "jurisdiction_url": _jurisdiction_url(request, unit, year),
         **_results(request, unit, report, year, month),
     }
     return render(request, "cases/stats.html", context)
+
+
+def _jurisdiction_url(request: AuthedRequest, unit: Unit, year: int) -> str:
+    """The jurisdiction overview of a police unit of the user's own tree ("" elsewhere)."""
+    if unit.kind not in POLICE_KINDS or not in_tree_scope(request.user, unit, Cap.CASE_VIEW):
+        return ""
+    return reverse("jurisdiction_overview") + "?" + urlencode({"unit": unit.pk, "year": year})
 
 
 def _escalate_minutes() -> int:

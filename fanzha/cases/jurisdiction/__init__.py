@@ -1,0 +1,1 @@
+"""A police station's jurisdiction (辖区) at a glance: cases, open alerts and publicity per place."""
