@@ -24,12 +24,12 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import Promise
-from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from fanzha.core import hooks
+from fanzha.core.downloads import generated_response
 from fanzha.core.paging import paginate
 from fanzha.org.forms import apply_errors
 from fanzha.org.models import Unit
@@ -368,9 +368,7 @@ def campaign_plan(request: AuthedRequest, pk: int, fmt: str) -> HttpResponse:
     except formats.CJKFontMissing as exc:
         return HttpResponse(str(exc), status=503, content_type="text/plain; charset=utf-8")
     name = "".join(ch for ch in campaign.title if ch not in '\\/:*?"<>|').strip() or _("专项行动方案")
-    response = HttpResponse(content, content_type=content_type)
-    response["Content-Disposition"] = content_disposition_header(True, f"{name}.{fmt}") or "attachment"
-    return response
+    return generated_response(content, content_type, f"{name}.{fmt}")
 
 
 @login_required

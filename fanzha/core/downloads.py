@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from typing import IO
 
-from django.http import FileResponse
+from django.http import FileResponse, HttpResponse
+from django.utils.http import content_disposition_header
 
 # Raster images every browser displays itself; no SVG (it is a document that can hold scripts).
 INLINE_IMAGE_TYPES = frozenset({"image/jpeg", "image/png", "image/gif", "image/webp"})
@@ -41,4 +42,16 @@ def upload_response(
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = UPLOAD_CSP
     response["Cache-Control"] = cache
+    return response
+
+
+def generated_response(data: bytes, content_type: str, filename: str, *, store: bool = False) -> HttpResponse:
+    """A file the site has just built (an export, a report, a plan document) as a download.
+
+    Why one function: the Chinese file name must be encoded for every browser, and a figure sheet of
+    a scope must not stay in a shared cache (``no-store`` unless ``store``, for public templates)."""
+    response = HttpResponse(data, content_type=content_type)
+    response["Content-Disposition"] = content_disposition_header(True, filename) or "attachment"
+    if not store:
+        response["Cache-Control"] = "no-store"
     return response

@@ -21,7 +21,6 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import content_disposition_header
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -32,7 +31,7 @@ from fanzha.campaigns.activities.files import sniff
 from fanzha.campaigns.models import Campaign
 from fanzha.campaigns.queries import campaigns_for
 from fanzha.core import sheets
-from fanzha.core.downloads import upload_response
+from fanzha.core.downloads import generated_response, upload_response
 from fanzha.core.paging import paginate
 from fanzha.org.credentials import actions as credentials
 from fanzha.org.forms import apply_errors
@@ -366,12 +365,9 @@ def export(request: HttpRequest, unit_pk: int, campaign_pk: int) -> HttpResponse
     buffer = io.BytesIO()
     book.save(buffer)
     name = _("%(unit)s-覆盖情况-%(day)s.xlsx") % {"unit": unit.name, "day": timezone.localdate().isoformat()}
-    response = HttpResponse(
-        buffer.getvalue(), content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    return generated_response(
+        buffer.getvalue(), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", name
     )
-    response["Content-Disposition"] = content_disposition_header(as_attachment=True, filename=name) or ""
-    response["Cache-Control"] = "private, no-store"
-    return response
 
 
 @login_required

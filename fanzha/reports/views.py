@@ -20,12 +20,12 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from fanzha.campaigns import actions as campaign_actions
 from fanzha.campaigns.models import Campaign, Goal
+from fanzha.core.downloads import generated_response
 from fanzha.core.paging import paginate
 from fanzha.org.models import Unit
 from fanzha.org.scope import Cap, in_scope, scope_paths
@@ -284,8 +284,4 @@ def dashboard_export(request: AuthedRequest, pk: int, unit_pk: int | None = None
     board = _board(request, campaign, at)
     data = board_xlsx(board, timezone.localdate())
     name = f"{campaign.title}-{at.name if at else _('我负责的单位')}-{timezone.localdate():%Y%m%d}.xlsx"
-    response = HttpResponse(
-        data, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    )
-    response["Content-Disposition"] = content_disposition_header(True, name) or "attachment"
-    return response
+    return generated_response(data, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", name)

@@ -19,10 +19,10 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
+from fanzha.core.downloads import generated_response
 from fanzha.org.models import Unit, UnitKind
 from fanzha.org.names import template_audience_label
 from fanzha.org.scope import Cap, in_scope, scope_paths, units_for
@@ -71,12 +71,6 @@ def _can_edit(user: Any, template: CampaignTemplate) -> bool:
         and template.owner_unit is not None
         and in_scope(user, template.owner_unit, Cap.CAMPAIGN)
     )
-
-
-def _attachment(response: HttpResponse, filename: str) -> HttpResponse:
-    """Mark the response as a download; a Chinese file name is encoded for every browser."""
-    response["Content-Disposition"] = content_disposition_header(True, filename) or "attachment"
-    return response
 
 
 def _label(choices: Any, value: str) -> str:
@@ -281,8 +275,9 @@ def template_edit(request: HttpRequest, code: str) -> HttpResponse:
 def template_download(request: HttpRequest, code: str) -> HttpResponse:
     """The template's TOML, to keep, edit offline and upload again."""
     template = _template_for(request, code)
-    response = HttpResponse(template.text, content_type="application/toml; charset=utf-8")
-    return _attachment(response, f"{template.code}.toml")
+    return generated_response(
+        template.text.encode(), "application/toml; charset=utf-8", f"{template.code}.toml"
+    )
 
 
 @login_required
@@ -301,4 +296,4 @@ def template_plan(request: HttpRequest, code: str) -> HttpResponse:
         return HttpResponse(error_text(exc), status=409, content_type="text/plain; charset=utf-8")
     except formats.CJKFontMissing as exc:
         return HttpResponse(str(exc), status=503, content_type="text/plain; charset=utf-8")
-    return _attachment(HttpResponse(content, content_type=content_type), f"{plan.title}.{fmt}")
+    return generated_response(content, content_type, f"{plan.title}.{fmt}")

@@ -174,18 +174,11 @@ def write_xlsx(totals: Totals, unit: Unit | None = None) -> bytes:
 
 def write_docx(totals: Totals, unit: Unit | None = None) -> bytes:
     """The summary report in the plan document's layout: title, period, the tables, a few photos."""
-    from docx import Document
     from docx.enum.text import WD_ALIGN_PARAGRAPH
     from docx.shared import Mm, Pt
 
-    doc = Document()
-    page = doc.sections[0]
-    page.page_width, page.page_height = Mm(210), Mm(297)
-    page.top_margin, page.bottom_margin = Mm(37), Mm(35)
-    page.left_margin, page.right_margin = Mm(28), Mm(26)
     title_text = report_title(totals, unit)
-    doc.core_properties.title = title_text
-    doc.core_properties.language = "zh-CN"
+    doc = formats.official_document(title_text)
     title = doc.add_paragraph()
     title.alignment = WD_ALIGN_PARAGRAPH.CENTER
     formats._run(title, title_text, formats.TITLE_FONT, formats.TITLE_SIZE)

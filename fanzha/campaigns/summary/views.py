@@ -14,8 +14,8 @@ from __future__ import annotations
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
-from django.utils.http import content_disposition_header
 
+from fanzha.core.downloads import generated_response
 from fanzha.org.models import Unit
 from fanzha.org.scope import in_scope, units_for
 from fanzha.org.views import AuthedRequest
@@ -90,7 +90,4 @@ def outreach_report(request: AuthedRequest, pk: int, fmt: str) -> HttpResponse:
     unit = _unit(request, campaign)
     found = _totals(request, campaign, unit)
     content, content_type = report.render(found, fmt, unit)
-    response = HttpResponse(content, content_type=content_type)
-    name = report.report_title(found, unit)
-    response["Content-Disposition"] = content_disposition_header(True, f"{name}.{fmt}") or "attachment"
-    return response
+    return generated_response(content, content_type, f"{report.report_title(found, unit)}.{fmt}")

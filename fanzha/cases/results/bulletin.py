@@ -205,18 +205,10 @@ def numbered(bulletin: Bulletin) -> list[tuple[str, Section]]:
 
 def write_docx(bulletin: Bulletin) -> bytes:
     """The bulletin as a DOCX in the plan documents' layout (fonts, margins, page numbers)."""
-    from docx import Document
     from docx.enum.text import WD_ALIGN_PARAGRAPH
-    from docx.shared import Mm, Pt
+    from docx.shared import Pt
 
-    doc = Document()
-    page = doc.sections[0]
-    page.page_width, page.page_height = Mm(210), Mm(297)
-    page.top_margin, page.bottom_margin = Mm(37), Mm(35)
-    page.left_margin, page.right_margin = Mm(28), Mm(26)
-    formats._page_number_footer(page)
-    doc.core_properties.title = bulletin.title
-    doc.core_properties.language = "zh-CN"
+    doc = formats.official_document(bulletin.title)
     title = doc.add_paragraph()
     title.alignment = WD_ALIGN_PARAGRAPH.CENTER
     formats._run(title, bulletin.title, formats.TITLE_FONT, formats.TITLE_SIZE)

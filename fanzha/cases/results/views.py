@@ -16,11 +16,12 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import content_disposition_header, urlencode
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from fanzha.campaigns.documents.formats import DOCX_TYPE
+from fanzha.core.downloads import generated_response
 from fanzha.org.forms import apply_errors
 from fanzha.org.scope import Cap, units_for
 
@@ -155,11 +156,8 @@ def bulletin_page(request: HttpRequest) -> HttpResponse:
 def bulletin_docx(request: HttpRequest) -> HttpResponse:
     unit, period = _bulletin_args(request)
     doc = bulletin.build(figures_q.sources_for(request.user), unit, period)
-    response = HttpResponse(bulletin.write_docx(doc), content_type=DOCX_TYPE)
     name = _("通报-%(unit)s-%(period)s.docx") % {"unit": unit.name, "period": figures_q.period_code(period)}
-    response["Content-Disposition"] = content_disposition_header(True, name) or "attachment"
-    response["Cache-Control"] = "no-store"
-    return response
+    return generated_response(bulletin.write_docx(doc), DOCX_TYPE, name)
 
 
 @login_required

@@ -18,11 +18,12 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import content_disposition_header, urlencode
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from fanzha.campaigns.queries import campaigns_for
+from fanzha.core.downloads import generated_response
 from fanzha.org.models import Unit
 from fanzha.org.scope import POLICE_KINDS, Cap, in_scope, in_tree_scope, scope_paths, tree_paths
 from fanzha.org.views import AuthedRequest
@@ -219,10 +220,7 @@ def _escalate_minutes() -> int:
 
 
 def _xlsx(data: bytes, name: str) -> HttpResponse:
-    response = HttpResponse(data, content_type=XLSX)
-    response["Content-Disposition"] = content_disposition_header(True, name) or "attachment"
-    response["Cache-Control"] = "no-store"
-    return response
+    return generated_response(data, XLSX, name)
 
 
 @login_required
