@@ -215,7 +215,7 @@ def issue_bulletin(actor: Any, unit: Unit, period: Period, *, today: date | None
     """Issue the unit's bulletin for ``period``: a notice activity with the DOCX as its document
     evidence, against the unit's periodic-notice obligation when it has one (so issuing it meets the
     monthly obligation). Issuing the same period again is refused (the content would be identical)."""
-    from .bulletin import build, write_docx
+    from .bulletin import build, issued, write_docx
 
     if not queries.can_record(actor, unit):
         raise PermissionDenied(_("只有警方可以签发通报"))
@@ -232,7 +232,7 @@ def issue_bulletin(actor: Any, unit: Unit, period: Period, *, today: date | None
         }
     obligation = notice_obligation(unit)
     title = bulletin.title
-    if Activity.objects.filter(unit=unit, kind=ActivityKind.NOTICE, title=title, is_deleted=False).exists():
+    if issued(unit, period) is not None:
         raise ValidationError({"period": [_("该期通报已签发过")]})
     return record_activity(
         unit=unit,

@@ -14,11 +14,13 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.utils import timezone
+from django.conf import settings
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from fanzha.campaigns.documents import formats
 from fanzha.campaigns.documents.plan import chinese_date, heading_number
+from fanzha.campaigns.models import Activity, ActivityKind
 from fanzha.org.models import Unit
 
 from ..freeze.queries import figures as freeze_figures
@@ -69,6 +71,24 @@ class Bulletin:
     issued_on: Any
 
 
+def bulletin_title(unit: Unit, period: Period) -> str:
+    """The bulletin's title, in the active language; also what tells an issued period (see ``issued``)."""
+    label = figures_q.period_label(period)
+    return _("%(unit)s关于%(period)s电信网络诈骗案件情况的通报") % {"unit": unit.name, "period": label}
+
+
+def issued(unit: Unit, period: Period) -> Activity | None:
+    """The notice that issued the unit's bulletin for ``period``, if one did (titled in the site's
+    language whoever issued it, so one period has one title)."""
+    with translation.override(settings.LANGUAGE_CODE):
+        title = bulletin_title(unit, period)
+    return (
+        Activity.objects.filter(unit=unit, kind=ActivityKind.NOTICE, title=title, is_deleted=False)
+        .select_related("recorded_by")
+        .first()
+    )
+
+
 def build(src: figures_q.Sources, unit: Unit, period: Period) -> Bulletin:
     """Every figure and sentence of the bulletin of ``unit`` for ``period``, from what ``src`` holds."""
     label = figures_q.period_label(period)
@@ -85,7 +105,7 @@ def build(src: figures_q.Sources, unit: Unit, period: Period) -> Bulletin:
         )
     )
     freeze = freeze_figures(requests)
-    title = _("%(unit)s关于%(period)s电信网络诈骗案件情况的通报") % {"unit": unit.name, "period": label}
+    title = bulletin_title(unit, period)
     overview = _(
         "%(period)s，全辖共接报电信网络诈骗案件%(n)d起，同比%(yoy)s（上年同期%(yn)d起），"
         "环比%(mom)s（上一期%(mn)d起）；群众损失%(loss)s元，同比%(lyoy)s。"

@@ -147,6 +147,7 @@ def bulletin_page(request: HttpRequest) -> HttpResponse:
         "params": params,
         "docx_url": reverse("bulletin_docx") + "?" + urlencode(params),
         "can_issue": queries.can_record(request.user, unit),
+        "issued": bulletin.issued(unit, period),
         "obligation": actions.notice_obligation(unit),
     }
     return render(request, "cases/results/bulletin.html", context)

@@ -106,6 +106,9 @@ def test_issuing_meets_the_periodic_notice_obligation(client, with_results: Poli
     client.post(reverse("bulletin_issue"), params)
     del client.cookies["django_language"]
     assert Activity.objects.filter(unit=p.bureau, kind="notice").count() == 1
+    # The page says when it was issued instead of offering to issue it again.
+    page = client.get(reverse("bulletin"), params).content.decode()
+    assert f"已于{timezone.localdate():%Y-%m-%d}签发" in page and "签发通报</button>" not in page
     # Not the police of the unit: 403, nothing recorded.
     client.force_login(p.officer_a)
     assert client.post(reverse("bulletin_issue"), {"unit": p.a.pk, "month": "2025-02"}).status_code == 302
