@@ -46,6 +46,7 @@ from fanzha.cases.stats.queries import (
     year_earlier,
 )
 from fanzha.cases.stats.queries import goal_progress as case_goal_progress
+from fanzha.core.formats import yuan
 from fanzha.org.models import PersonKind, Unit
 from fanzha.org.scope import Cap, path_q, scope_paths, units_for
 from fanzha.reach import queries as reach_queries
@@ -326,6 +327,8 @@ class GoalRow:
             return "—"
         if self.goal.metric in CASE_METRICS:
             return f"{self.actual:+.1f}%"
+        if self.goal.unit == "yuan":
+            return yuan(self.actual) + self.value_unit  # one money format, as in alerts and statistics
         number = format(Decimal(str(self.actual)).normalize(), "f")
         return f"{number}%" if self.goal.unit == "percent" else number + self.value_unit
 

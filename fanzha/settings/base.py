@@ -121,6 +121,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "fanzha.core.context_processors.nav",
             ],
+            "builtins": ["fanzha.core.templatetags.fanzha_format"],
         },
     },
 ]

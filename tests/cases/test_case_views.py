@@ -482,3 +482,19 @@ def test_timeline_tells_the_alert_and_the_follow_up_in_words(client, cast, case)
     assert "警方确认预警（预警后" in html
     assert "记录止付结果：冻结 300.00 元，追回 0.00 元" in html
     assert "记录第 1 次心理疏导" in html and "谈话一次" not in html
+
+
+def test_a_bad_filter_names_the_field_in_words(client, cast, case):
+    """A filter value that is not a choice says which filter, by its label, never the form's field name."""
+    client.force_login(cast.school_admin)
+    html = client.get(reverse("case_list"), {"unit": "999999", "state": "nonsense"}).content.decode()
+    errors = html.split('<div class="errors">')[1].split("</div>")[0]
+    assert "unit" not in errors and "state" not in errors
+    assert "选择一个有效的选项" in errors and "：" in errors
+
+
+def test_page_titles_carry_no_latin_product_name(client, cast):
+    client.force_login(cast.school_admin)
+    html = client.get("/").content.decode()
+    title = html.split("<title>")[1].split("</title>")[0]
+    assert "fanzha" not in title

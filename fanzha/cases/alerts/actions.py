@@ -36,6 +36,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from fanzha.core.formats import yuan
 from fanzha.notify import actions as notify
 from fanzha.notify.delivery import deliver_now
 from fanzha.notify.models import ALERT_AUDIENCES, Channel, ChannelKind, Outbox
@@ -182,10 +183,6 @@ def _when(moment: datetime | None) -> str:
     return timezone.localtime(moment).strftime(TIME_FORMAT) if moment else "—"
 
 
-def _money(amount: Decimal) -> str:
-    return f"{amount:,.2f}"
-
-
 def _clip(text: str, chars: int) -> str:
     return text if len(text) <= chars else text[: max(chars - 1, 1)] + "…"
 
@@ -288,7 +285,7 @@ class _Text:
         subject = _("【紧急止付预警】%(number)s %(unit)s 损失%(loss)s元") % {
             "number": self.case.number,
             "unit": _clip(self.case.unit.name, chars),
-            "loss": _money(self.case.total_loss),
+            "loss": yuan(self.case.total_loss),
         }
         return (_("【学生自报，待核实】") + subject) if self.unverified else subject
 
@@ -296,7 +293,7 @@ class _Text:
         return _("%(i)d. %(at)s %(amount)s元 %(method)s 收款账户：%(account)s 收款户名/银行：%(name)s") % {
             "i": i,
             "at": _when(t.at),
-            "amount": _money(t.amount),
+            "amount": yuan(t.amount),
             "method": t.get_method_display(),
             "account": _clip(t.to_account, chars) or "—",
             "name": _clip(t.to_name, chars) or "—",
@@ -317,7 +314,7 @@ class _Text:
             _("所属单位：%(v)s") % {"v": self.where if full else _clip(self.where, 2 * chars)},
             _("受害人：%(v)s") % {"v": case.victim_masked_name},
             _("诈骗类型：%(v)s") % {"v": case.get_fraud_type_display()},
-            _("损失金额：%(v)s元") % {"v": _money(case.total_loss)},
+            _("损失金额：%(v)s元") % {"v": yuan(case.total_loss)},
         ]
         width = 10_000 if full else chars
         if not transfers:
@@ -330,7 +327,7 @@ class _Text:
                 _("转账记录：共%(n)d笔，合计%(total)s元，%(first)s至%(last)s")
                 % {
                     "n": len(transfers),
-                    "total": _money(sum((t.amount for t in transfers), Decimal("0"))),
+                    "total": yuan(sum((t.amount for t in transfers), Decimal("0"))),
                     "first": _when(transfers[0].at),
                     "last": _when(transfers[-1].at),
                 }
@@ -345,7 +342,7 @@ class _Text:
                         "i": i,
                         "account": _clip(p.account, chars) or _("未填写收款账户"),
                         "name": _clip(p.name, chars) or "—",
-                        "amount": _money(p.amount),
+                        "amount": yuan(p.amount),
                         "count": p.count,
                     }
                 )
@@ -389,7 +386,7 @@ class _Text:
         ) % {
             "number": self.case.number,
             "unit": _clip(self.case.unit.name, 20),
-            "loss": _money(self.case.total_loss),
+            "loss": yuan(self.case.total_loss),
             "last": _when(self.case.last_transfer_at),
             "deadline": _when(self.deadline),
             "accounts": listed,
@@ -834,7 +831,7 @@ def record_alert_outcome(
             continue
         if amounts[field] > case.total_loss:
             errors[field] = [
-                _("%(label)s不能超过损失金额%(loss)s元") % {"label": label, "loss": _money(case.total_loss)}
+                _("%(label)s不能超过损失金额%(loss)s元") % {"label": label, "loss": yuan(case.total_loss)}
             ]
     if errors:
         raise ValidationError(errors)

@@ -21,16 +21,13 @@ from django.utils.translation import gettext as _
 from fanzha.campaigns.documents import formats
 from fanzha.campaigns.documents.plan import chinese_date, heading_number
 from fanzha.campaigns.models import Activity, ActivityKind
+from fanzha.core.formats import yuan
 from fanzha.org.models import Unit
 
 from ..freeze.queries import figures as freeze_figures
 from ..models import FreezeRequest
 from ..stats import results as figures_q
 from ..stats.queries import Period, percent_change, tallies, year_earlier
-
-
-def money(value: Decimal) -> str:
-    return f"{value:,.2f}"
 
 
 def change_text(current: int | Decimal, base: int | Decimal) -> str:
@@ -116,7 +113,7 @@ def build(src: figures_q.Sources, unit: Unit, period: Period) -> Bulletin:
         "yn": yoy.cases,
         "mom": change_text(now.cases, mom.cases),
         "mn": mom.cases,
-        "loss": money(now.loss),
+        "loss": yuan(now.loss),
         "lyoy": change_text(now.loss, yoy.loss),
     }
     table = Section(
@@ -141,11 +138,11 @@ def build(src: figures_q.Sources, unit: Unit, period: Period) -> Bulletin:
                 "—" if row.own else str(row.rank),
                 name,
                 str(row.cases.cases),
-                money(row.cases.loss),
+                yuan(row.cases.loss),
                 str(row.results.cleared),
                 rate_text(row.rate),
                 str(row.results.suspects),
-                money(row.results.recovered),
+                yuan(row.results.recovered),
             ]
         )
     results = Section(
@@ -164,7 +161,7 @@ def build(src: figures_q.Sources, unit: Unit, period: Period) -> Bulletin:
                 "syoy": change_text(res.suspects, fig.change.year_before.suspects),
                 "gangs": res.gangs,
                 "members": res.gang_members,
-                "recovered": money(res.recovered),
+                "recovered": yuan(res.recovered),
                 "ryoy": change_text(res.recovered, fig.change.year_before.recovered),
             }
         ],
@@ -181,7 +178,7 @@ def build(src: figures_q.Sources, unit: Unit, period: Period) -> Bulletin:
                 "answered": freeze["answered"],
                 "overdue": freeze["overdue"],
                 "frozen": freeze["frozen"],
-                "amount": money(freeze["frozen_amount"]),
+                "amount": yuan(freeze["frozen_amount"]),
             }
         ],
     )
@@ -202,7 +199,7 @@ def build(src: figures_q.Sources, unit: Unit, period: Period) -> Bulletin:
         "c": res.cleared,
         "s": res.suspects,
         "g": res.gangs,
-        "r": money(res.recovered),
+        "r": yuan(res.recovered),
     }
     return Bulletin(
         unit=unit,
