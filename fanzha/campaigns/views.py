@@ -10,6 +10,7 @@ to show compliance as of another day.
 from __future__ import annotations
 
 import calendar as _calendar
+import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -48,8 +49,8 @@ from .forms import SchoolCalendarForm, SectionsForm, StartCampaignForm, flatten_
 from .letters.actions import EVENT_LETTERS_GENERATED
 from .models import Campaign, Frequency, Obligation
 from .periods import Period, Semester, default_semesters
-from .plan_templates.views import error_text
-from .spec import TemplateError, TemplateSpec
+from .plan_templates.views import error_text, with_summaries
+from .spec import PLACEHOLDER, TemplateError, TemplateSpec, place_phrases
 
 PAGE_SIZE = 50
 
@@ -197,12 +198,14 @@ def campaign_start_choose(request: AuthedRequest) -> HttpResponse:
     """Step one of starting: pick a template."""
     _require_starter(request)
     templates = queries.templates_for(request.user).order_by("source", "code")
-    return render(request, "campaigns/campaign_start_choose.html", {"templates": templates})
+    return render(request, "campaigns/campaign_start_choose.html", {"rows": with_summaries(templates)})
 
 
 @login_required
 def campaign_start(request: AuthedRequest, template_pk: int) -> HttpResponse:
-    """Step two: the unit, period, placeholders and the plan's sections, then start."""
+    """Steps two to four on one page: pick the unit (searched within the CAMPAIGN scope), fill the plan's
+    fields, preview the plan text and its periods, then start (``actions.start_campaign``). "查找" and
+    "预览" re-show the page with everything typed kept; only "发起" writes."""
     _require_starter(request)
     template = get_object_or_404(queries.templates_for(request.user), pk=template_pk)
     try:
@@ -211,8 +214,10 @@ def campaign_start(request: AuthedRequest, template_pk: int) -> HttpResponse:
         messages.error(request, _("模板有误，无法使用：%(error)s") % {"error": exc})
         return redirect("campaign_start_choose")
     sections = actions.section_dicts(spec.sections)
-    form = StartCampaignForm(request.POST or None, spec=spec, user=request.user, sections=sections)
-    previewing = request.method == "POST" and "preview" in request.POST
+    form = StartCampaignForm(
+        request.POST or None, spec=spec, user=request.user, sections=sections, query=request.GET.get("q", "")
+    )
+    previewing = request.method == "POST" and ("preview" in request.POST or "find" in request.POST)
     if request.method == "POST" and form.is_valid() and not previewing:
         try:
             campaign = actions.start_campaign(
@@ -229,7 +234,10 @@ def campaign_start(request: AuthedRequest, template_pk: int) -> HttpResponse:
         else:
             messages.success(request, _("专项行动已发起：%(title)s") % {"title": campaign.title})
             return redirect("campaign_detail", pk=campaign.pk)
-    status = 400 if request.method == "POST" and (form.errors or not previewing) else 200
+    finding = request.method == "POST" and "find" in request.POST  # a search is no failed start
+    status = 400 if request.method == "POST" and not finding and (form.errors or not previewing) else 200
+    values = _preview_values(spec, form)
+    fill = _preview_filler(values, form.section_labels)
     return render(
         request,
         "campaigns/campaign_start.html",
@@ -237,13 +245,50 @@ def campaign_start(request: AuthedRequest, template_pk: int) -> HttpResponse:
             "template": template,
             "spec": spec,
             "form": form,
+            "unit_choices": form.unit_choices(),
             "plan": _planned(spec, form),
             "unmatched": _unmatched(spec, form),
             "placeholder_fields": [form[f"ph_{name}"] for name in form.placeholder_names],
             "section_fields": _section_fields(form),
+            "preview_title": fill(spec.title),
+            "preview_sections": [
+                {"heading": fill(flat.heading), "body": fill(form.section_body(name)), "depth": flat.depth}
+                for flat, name in form.section_rows
+            ],
         },
         status=status,
     )
+
+
+def _preview_values(spec: TemplateSpec, form: StartCampaignForm) -> dict[str, str]:
+    """The values the plan will be filled with, as the start would fill them (``actions.placeholder_values``
+    once a unit is picked; the template's defaults before)."""
+    cleaned = getattr(form, "cleaned_data", None) or {}
+    given = {name: str(cleaned.get(f"ph_{name}") or "") for name in form.placeholder_names}
+    if cleaned.get("organisation"):
+        given["organisation"] = cleaned["organisation"]
+    unit = form.chosen_unit()
+    starts_on = cleaned.get("starts_on") or timezone.localdate()
+    if unit is not None:
+        return actions.placeholder_values(spec, unit, starts_on, given)
+    return documents.plan_values(spec, None, {k: v for k, v in given.items() if v}, today=starts_on)
+
+
+def _preview_filler(values: dict[str, str], labels: dict[str, str]) -> Any:
+    """Fill ``{name}``; a field left blank is a line to write on with its Chinese name
+    ("＿＿＿＿（联系电话）"), never the raw ``{contact_phone}``."""
+
+    def blank(name: str) -> str:
+        return f"{documents.BLANK}（{labels.get(name, '')}）" if labels.get(name) else documents.BLANK
+
+    def fill(text: str) -> str:
+        def one(match: re.Match[str]) -> str:
+            value = str(values.get(match.group(1)) or "")
+            return value if value.strip() else blank(match.group(1))
+
+        return PLACEHOLDER.sub(one, place_phrases(text, values))
+
+    return fill
 
 
 def _planned(spec: TemplateSpec, form: StartCampaignForm) -> list[dict[str, Any]]:
