@@ -131,3 +131,24 @@ def test_templates_read_by_chinese_title_without_codes_or_toml_for_a_non_admin(c
     assert university.spec().summary[:20] in listing
     admin = page(client, cast.school_admin, reverse("template_detail", args=[university.code]))
     assert "高级" in strip_tags(admin.content.decode()) and "TOML" in admin.content.decode()
+
+
+def test_the_start_page_in_english_and_a_plain_get_search(client, cast, university):
+    client.force_login(cast.school_admin)
+    url = reverse("campaign_start", args=[university.pk])
+    response = client.get(url, {"q": "jsjxy"}, HTTP_ACCEPT_LANGUAGE="en")
+    body = strip_tags(response.content.decode())
+    rows = response.context["unit_choices"]
+    # Found: 计算机学院; the scope's only top unit stays listed as the one offered (checked).
+    assert response.status_code == 200 and [(r["unit"].code, r["checked"]) for r in rows] == [
+        ("UNI", True),
+        ("CS", False),
+    ]
+    for words in (
+        "Step 2: choose the unit",
+        "Find a unit",
+        "Step 3: fill in the plan",
+        "Step 4: preview the plan",
+    ):
+        assert words in body, words
+    assert "第二步" not in body and "查找单位" not in body
