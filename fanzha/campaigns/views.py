@@ -10,7 +10,6 @@ to show compliance as of another day.
 from __future__ import annotations
 
 import calendar as _calendar
-import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -50,7 +49,7 @@ from .letters.actions import EVENT_LETTERS_GENERATED
 from .models import Campaign, Frequency, Obligation
 from .periods import Period, Semester, default_semesters
 from .plan_templates.views import error_text, with_summaries
-from .spec import PLACEHOLDER, TemplateError, TemplateSpec, place_phrases
+from .spec import TemplateError, TemplateSpec
 
 PAGE_SIZE = 50
 
@@ -237,7 +236,7 @@ def campaign_start(request: AuthedRequest, template_pk: int) -> HttpResponse:
     finding = request.method == "POST" and "find" in request.POST  # a search is no failed start
     status = 400 if request.method == "POST" and not finding and (form.errors or not previewing) else 200
     values = _preview_values(spec, form)
-    fill = _preview_filler(values, form.section_labels)
+    fill = documents.labelled_filler(values, form.section_labels)
     return render(
         request,
         "campaigns/campaign_start.html",
@@ -272,23 +271,6 @@ def _preview_values(spec: TemplateSpec, form: StartCampaignForm) -> dict[str, st
     if unit is not None:
         return actions.placeholder_values(spec, unit, starts_on, given)
     return documents.plan_values(spec, None, {k: v for k, v in given.items() if v}, today=starts_on)
-
-
-def _preview_filler(values: dict[str, str], labels: dict[str, str]) -> Any:
-    """Fill ``{name}``; a field left blank is a line to write on with its Chinese name
-    ("＿＿＿＿（联系电话）"), never the raw ``{contact_phone}``."""
-
-    def blank(name: str) -> str:
-        return f"{documents.BLANK}（{labels.get(name, '')}）" if labels.get(name) else documents.BLANK
-
-    def fill(text: str) -> str:
-        def one(match: re.Match[str]) -> str:
-            value = str(values.get(match.group(1)) or "")
-            return value if value.strip() else blank(match.group(1))
-
-        return PLACEHOLDER.sub(one, place_phrases(text, values))
-
-    return fill
 
 
 def _planned(spec: TemplateSpec, form: StartCampaignForm) -> list[dict[str, Any]]:
