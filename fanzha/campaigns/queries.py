@@ -11,8 +11,8 @@ from typing import Any
 
 from django.db.models import Q, QuerySet
 
-from fanzha.org.models import Membership
-from fanzha.org.scope import Cap, path_q, scope_paths, unit_q
+from fanzha.org.models import Membership, Unit
+from fanzha.org.scope import Cap, path_q, scope_paths, unit_q, units_for
 
 from .models import Activity, Campaign, CampaignTemplate, Obligation, ResponsibilityLetter
 
@@ -67,3 +67,35 @@ def templates_for(user: Any) -> QuerySet[CampaignTemplate]:
     paths = scope_paths(user, Cap.VIEW)
     owned = path_q(paths, "owner_unit__path") | _ancestor_or_self_q(paths, "owner_unit__path")
     return CampaignTemplate.objects.filter(Q(source=CampaignTemplate.Source.BUILTIN) | owned, is_active=True)
+
+
+PICKER_LIMIT = 30
+
+
+def startable_units(user: Any, query: str = "") -> list[tuple[Unit, str]]:
+    """Units the user may start a campaign on (their CAMPAIGN scope), found by name, pinyin initials,
+    pinyin or code as the unit list's search finds them, each with its path ("上级 › 单位") so two
+    units of one name can be told apart. No query: the top units of the scope."""
+    query = query.strip()
+    if query:
+        lowered = query.lower()
+        units = units_for(user, Cap.CAMPAIGN).filter(
+            Q(name__icontains=query)
+            | Q(code__istartswith=query)
+            | Q(initials__startswith=lowered)
+            | Q(pinyin__startswith=lowered)
+        )
+    else:
+        units = Unit.objects.filter(path__in=scope_paths(user, Cap.CAMPAIGN))
+    return with_paths(list(units.order_by("path")[:PICKER_LIMIT]))
+
+
+def with_paths(found: list[Unit]) -> list[tuple[Unit, str]]:
+    """Each unit with its path of names ("上级 › 单位"), in one query."""
+    prefixes = {u.path[:i] for u in found for i in range(4, len(u.path), 4)}
+    names = dict(Unit.objects.filter(path__in=prefixes).values_list("path", "name"))
+    rows = []
+    for unit in found:
+        above = [names[unit.path[:i]] for i in range(4, len(unit.path), 4) if unit.path[:i] in names]
+        rows.append((unit, " › ".join([*above, unit.name])))
+    return rows

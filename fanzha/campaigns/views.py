@@ -48,7 +48,7 @@ from .forms import SchoolCalendarForm, SectionsForm, StartCampaignForm, flatten_
 from .letters.actions import EVENT_LETTERS_GENERATED
 from .models import Campaign, Frequency, Obligation
 from .periods import Period, Semester, default_semesters
-from .plan_templates.views import error_text
+from .plan_templates.views import error_text, with_summaries
 from .spec import TemplateError, TemplateSpec
 
 PAGE_SIZE = 50
@@ -197,12 +197,14 @@ def campaign_start_choose(request: AuthedRequest) -> HttpResponse:
     """Step one of starting: pick a template."""
     _require_starter(request)
     templates = queries.templates_for(request.user).order_by("source", "code")
-    return render(request, "campaigns/campaign_start_choose.html", {"templates": templates})
+    return render(request, "campaigns/campaign_start_choose.html", {"rows": with_summaries(templates)})
 
 
 @login_required
 def campaign_start(request: AuthedRequest, template_pk: int) -> HttpResponse:
-    """Step two: the unit, period, placeholders and the plan's sections, then start."""
+    """Steps two to four on one page: pick the unit (searched within the CAMPAIGN scope), fill the plan's
+    fields, preview the plan text and its periods, then start (``actions.start_campaign``). "查找" and
+    "预览" re-show the page with everything typed kept; only "发起" writes."""
     _require_starter(request)
     template = get_object_or_404(queries.templates_for(request.user), pk=template_pk)
     try:
@@ -211,8 +213,10 @@ def campaign_start(request: AuthedRequest, template_pk: int) -> HttpResponse:
         messages.error(request, _("模板有误，无法使用：%(error)s") % {"error": exc})
         return redirect("campaign_start_choose")
     sections = actions.section_dicts(spec.sections)
-    form = StartCampaignForm(request.POST or None, spec=spec, user=request.user, sections=sections)
-    previewing = request.method == "POST" and "preview" in request.POST
+    form = StartCampaignForm(
+        request.POST or None, spec=spec, user=request.user, sections=sections, query=request.GET.get("q", "")
+    )
+    previewing = request.method == "POST" and ("preview" in request.POST or "find" in request.POST)
     if request.method == "POST" and form.is_valid() and not previewing:
         try:
             campaign = actions.start_campaign(
@@ -229,7 +233,10 @@ def campaign_start(request: AuthedRequest, template_pk: int) -> HttpResponse:
         else:
             messages.success(request, _("专项行动已发起：%(title)s") % {"title": campaign.title})
             return redirect("campaign_detail", pk=campaign.pk)
-    status = 400 if request.method == "POST" and (form.errors or not previewing) else 200
+    finding = request.method == "POST" and "find" in request.POST  # a search is no failed start
+    status = 400 if request.method == "POST" and not finding and (form.errors or not previewing) else 200
+    values = _preview_values(spec, form)
+    fill = documents.labelled_filler(values, form.section_labels)
     return render(
         request,
         "campaigns/campaign_start.html",
@@ -237,13 +244,33 @@ def campaign_start(request: AuthedRequest, template_pk: int) -> HttpResponse:
             "template": template,
             "spec": spec,
             "form": form,
+            "unit_choices": form.unit_choices(),
             "plan": _planned(spec, form),
             "unmatched": _unmatched(spec, form),
             "placeholder_fields": [form[f"ph_{name}"] for name in form.placeholder_names],
             "section_fields": _section_fields(form),
+            "preview_title": fill(spec.title),
+            "preview_sections": [
+                {"heading": fill(flat.heading), "body": fill(form.section_body(name)), "depth": flat.depth}
+                for flat, name in form.section_rows
+            ],
         },
         status=status,
     )
+
+
+def _preview_values(spec: TemplateSpec, form: StartCampaignForm) -> dict[str, str]:
+    """The values the plan will be filled with, as the start would fill them (``actions.placeholder_values``
+    once a unit is picked; the template's defaults before)."""
+    cleaned = getattr(form, "cleaned_data", None) or {}
+    given = {name: str(cleaned.get(f"ph_{name}") or "") for name in form.placeholder_names}
+    if cleaned.get("organisation"):
+        given["organisation"] = cleaned["organisation"]
+    unit = form.chosen_unit()
+    starts_on = cleaned.get("starts_on") or timezone.localdate()
+    if unit is not None:
+        return actions.placeholder_values(spec, unit, starts_on, given)
+    return documents.plan_values(spec, None, {k: v for k, v in given.items() if v}, today=starts_on)
 
 
 def _planned(spec: TemplateSpec, form: StartCampaignForm) -> list[dict[str, Any]]:

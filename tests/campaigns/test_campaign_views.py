@@ -11,6 +11,7 @@ from django.urls import reverse
 from fanzha.campaigns import actions
 from fanzha.campaigns.models import Campaign, CampaignTemplate, SchoolCalendar
 from fanzha.org import actions as org
+from fanzha.org.models import Unit
 from tests.campaigns.engine import START, make_template, obligation, record, start
 
 pytestmark = pytest.mark.django_db
@@ -165,9 +166,10 @@ def test_start_choose_and_form_need_unit_editing(client, cast, template):
     assert "ph_leader" in response.context["form"].fields and "sec_1.0" in response.context["form"].fields
 
 
-def start_data(unit_code: str, **extra: str) -> dict[str, str]:
+def start_data(unit: Unit, **extra: str) -> dict[str, str]:
+    """The start form as posted: the unit is picked (its id) from the units the page lists."""
     return {
-        "unit": unit_code,
+        "unit": str(unit.pk),
         "starts_on": START.isoformat(),
         "ends_on": "",
         "organisation": "",
@@ -183,7 +185,7 @@ def start_data(unit_code: str, **extra: str) -> dict[str, str]:
 
 def test_start_a_campaign_from_the_form(client, cast, template):
     response = post(
-        client, cast.school_admin, reverse("campaign_start", args=[template.pk]), start_data("UNI")
+        client, cast.school_admin, reverse("campaign_start", args=[template.pk]), start_data(cast.uni)
     )
     assert response.status_code == 302
     campaign = Campaign.objects.get()
@@ -195,16 +197,16 @@ def test_start_a_campaign_from_the_form(client, cast, template):
 
 def test_refused_starts_change_nothing(client, cast, template):
     url = reverse("campaign_start", args=[template.pk])
-    response = post(client, cast.college_admin, url, start_data("UNI"))  # above their scope
+    response = post(client, cast.college_admin, url, start_data(cast.uni))  # above their scope
     assert response.status_code == 400 and "unit" in response.context["form"].errors
-    response = post(client, cast.college_admin, url, start_data("CS2301"))  # a class may not start it
+    response = post(client, cast.college_admin, url, start_data(cast.cs2301))  # a class may not start it
     assert response.status_code == 400 and response.context["form"].errors
-    response = post(client, cast.school_admin, url, start_data("UNI", ends_on="2026-01-01"))
+    response = post(client, cast.school_admin, url, start_data(cast.uni, ends_on="2026-01-01"))
     assert response.status_code == 400
-    assert post(client, cast.counsellor, url, start_data("CS2301")).status_code == 403
-    assert post(client, cast.outsider, url, start_data("UNI")).status_code == 404
+    assert post(client, cast.counsellor, url, start_data(cast.cs2301)).status_code == 403
+    assert post(client, cast.outsider, url, start_data(cast.uni)).status_code == 404
     assert not Campaign.objects.exists()
-    response = post(client, cast.college_admin, url, start_data("CS"))
+    response = post(client, cast.college_admin, url, start_data(cast.cs))
     assert response.status_code == 302 and Campaign.objects.get().unit == cast.cs
 
 

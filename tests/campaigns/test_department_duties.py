@@ -156,7 +156,7 @@ def test_the_start_page_shows_what_starting_creates_and_the_departments_it_misse
     template = _template()
     url = reverse("campaign_start", args=[template.pk])
     client = _client(c.police_admin)
-    data = {"unit": "QSGA", "starts_on": "2026-03-01", "ends_on": "", "organisation": "", "preview": "1"}
+    data = {"unit": c.police.pk, "starts_on": "2026-03-01", "ends_on": "", "organisation": "", "preview": "1"}
     response = client.post(url, data)
     assert response.status_code == 200 and not Campaign.objects.exists()
     assert "经侦大队" in response.context["unmatched"] and "刑侦大队" not in response.context["unmatched"]

@@ -182,7 +182,7 @@ def test_the_start_page_lists_the_periods_that_starting_creates(client, cast):
     url = reverse("campaign_start", args=[template.pk])
     client.force_login(cast.school_admin)
     data = {
-        "unit": "UNI",
+        "unit": cast.uni.pk,
         "starts_on": "2026-03-04",
         "ends_on": "2026-08-31",
         "organisation": "",

@@ -47,7 +47,7 @@ def start_through_the_page(client: Any, user: Any, code: str, unit: Unit, **extr
     if page.status_code != 200:
         return page
     today = timezone.localdate()
-    data = form_data(page.context["form"], unit=unit.code, starts_on=today.isoformat(), **extra)
+    data = form_data(page.context["form"], unit=unit.pk, starts_on=today.isoformat(), **extra)
     return client.post(url, data)
 
 

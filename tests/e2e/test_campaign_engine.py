@@ -28,7 +28,9 @@ def test_start_campaign_and_drill_down(live_server, live_cast: Cast, browser: Br
     expect(page).to_have_url(f"{base}/campaigns/")
     page.get_by_role("link", name="发起专项行动").click()
     page.get_by_role("link", name="测试行动").click()
-    page.locator("#id_unit").fill("UNI")
+    page.locator("#id_q").fill("sfdx")  # 示范大学 by its pinyin initials
+    page.get_by_role("button", name="查找", exact=True).click()
+    page.get_by_role("radio", name="示范大学").check()
     page.locator("#id_starts_on").fill("2026-03-01")
     page.locator("#id_ph_contact").fill("王老师")
     shoot(page, shots, "campaign-start")

@@ -129,6 +129,23 @@ def filler(values: Mapping[str, str]) -> Any:
     return fill
 
 
+def labelled_filler(values: Mapping[str, str], labels: Mapping[str, str]) -> Any:
+    """``filler`` for a page: a field left blank is a line to write on with its Chinese name
+    ("＿＿＿＿（联系电话）"), and an unknown name a bare line, never the raw ``{contact_phone}``."""
+
+    def blank(name: str) -> str:
+        return f"{BLANK}（{labels[name]}）" if labels.get(name) else BLANK
+
+    def fill(text: str) -> str:
+        def one(match: re.Match[str]) -> str:
+            value = str(values.get(match.group(1)) or "")
+            return value if value.strip() else blank(match.group(1))
+
+        return PLACEHOLDER.sub(one, place_phrases(text, values))
+
+    return fill
+
+
 # Sections as JSON (a campaign keeps its edited copy in ``Campaign.sections``) ------------------
 
 

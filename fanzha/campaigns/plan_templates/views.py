@@ -80,6 +80,24 @@ def _label(choices: Any, value: str) -> str:
         return value
 
 
+def is_template_admin(user: Any) -> bool:
+    """Who sees the advanced part (codes, the TOML file, upload and download): those who may own a
+    template. Everyone else reads templates by their Chinese titles and summaries only."""
+    return bool(user.is_superuser or _owner_units(user).exists())
+
+
+def with_summaries(templates: Any) -> list[dict[str, Any]]:
+    """Each template with its summary (from its text; a broken template simply has none)."""
+    rows = []
+    for template in templates:
+        try:
+            summary = template.spec().summary
+        except TemplateError:
+            summary = ""
+        rows.append({"template": template, "summary": summary})
+    return rows
+
+
 @login_required
 @require_GET
 def template_list(request: HttpRequest) -> HttpResponse:
@@ -92,7 +110,12 @@ def template_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "campaigns/template_list.html",
-        {"templates": templates, "can_create": bool(scope_paths(request.user, Cap.CAMPAIGN))},
+        {
+            "rows": with_summaries(templates),
+            "templates": templates,
+            "can_create": bool(scope_paths(request.user, Cap.CAMPAIGN)),
+            "advanced": is_template_admin(request.user),
+        },
     )
 
 
@@ -201,6 +224,7 @@ def template_detail(request: HttpRequest, code: str) -> HttpResponse:
         "template": template,
         "can_edit": _can_edit(request.user, template),
         "can_create": bool(scope_paths(request.user, Cap.CAMPAIGN)),
+        "advanced": is_template_admin(request.user),
     }
     try:
         context.update(_detail_context(template.spec()))
