@@ -286,8 +286,9 @@ def world_path(world: str, db: str | None, reuse: bool) -> Path:
 
 @contextmanager
 def quiet_logs() -> Iterator[None]:
-    """Refused pages (4xx) and sign-ins are in the result; their log lines would drown the progress."""
-    loggers = [logging.getLogger(name) for name in ("django.request", "axes")]
+    """Refused pages (4xx), sign-ins and PDF rendering steps are in the result or beside the point; their
+    log lines would drown the progress."""
+    loggers = [logging.getLogger(name) for name in ("django.request", "axes", "weasyprint")]
     levels = [logger.level for logger in loggers]
     for logger in loggers:
         logger.setLevel(logging.ERROR)
