@@ -13,4 +13,5 @@ BENCHMARKS: dict[str, str] = {
     "rollup": "fanzha.bench.rollup",
     "load": "fanzha.bench.load",
     "alert": "fanzha.bench.alert",
+    "pages": "fanzha.bench.pages",
 }

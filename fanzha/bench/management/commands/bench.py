@@ -25,5 +25,6 @@ class Command(BaseCommand):
         module = importlib.import_module(BENCHMARKS[options["benchmark"]])
         for name in ("stdout", "stderr"):  # set by call_command; the benchmark logs through ``log``
             options.pop(name, None)
+        as_table = hasattr(module, "render") and not options.get("json")  # ``--json`` asks for the object
         result = module.run(log=self.stderr, **options)
-        self.stdout.write(json.dumps(result, ensure_ascii=False))
+        self.stdout.write(module.render(result) if as_table else json.dumps(result, ensure_ascii=False))
