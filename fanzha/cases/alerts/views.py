@@ -173,6 +173,7 @@ def alert_list(request: HttpRequest) -> HttpResponse:
             "statuses": Alert.Status.choices,
             "all": ALL,
             "limit_minutes": int(stats["limit_seconds"] // 60),
+            "can_list_freeze": freeze_queries.can_list(request.user),
         },
     )
 

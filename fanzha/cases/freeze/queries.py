@@ -76,6 +76,12 @@ def is_contact(user: Any, roles: tuple[str, ...] = BANK_ROLES + POLICE_ROLES) ->
     return bool(user.is_superuser or _grant_paths(user, roles))
 
 
+def can_list(user: Any) -> bool:
+    """Whether the request list is the user's: a green-channel contact or the police side. Pages link
+    to it only then (a school admin seeing an alert would otherwise be sent to a refusal)."""
+    return is_contact(user) or bool(scope_paths(user, Cap.CASE_POLICE))
+
+
 def requests_to(user: Any) -> QuerySet[FreezeRequest]:
     """The requests the user answers (addressed to their units)."""
     return FreezeRequest.objects.filter(_receiving_q(user))

@@ -26,7 +26,7 @@ from fanzha.core.hooks import HomeLink
 from fanzha.core.paging import paginate
 from fanzha.org.forms import apply_errors
 from fanzha.org.models import Unit
-from fanzha.org.scope import Cap, scope_paths
+from fanzha.org.scope import Cap
 
 from ..models import Case, FreezeRequest
 from ..queries import cases_for
@@ -100,6 +100,7 @@ def section(case: Case, user: Any) -> dict[str, Any]:
         "rows": [_row(r, now) for r in requests],
         "figures": figures_view(requests),
         "can_send": can_send,
+        "can_list": queries.can_list(user),
         "show_rows": can_send or queries.requests_for(user).filter(case=case).exists(),
         "candidates": candidates,
         "send_url": reverse("freeze_send", args=[case.pk]),
@@ -115,7 +116,7 @@ def section(case: Case, user: Any) -> dict[str, Any]:
 def freeze_list(request: HttpRequest) -> HttpResponse:
     """Requests addressed to the user's units and of the user's cases, unanswered first (overdue marked)."""
     user = request.user
-    if not (queries.is_contact(user) or scope_paths(user, Cap.CASE_POLICE)):
+    if not queries.can_list(user):
         raise PermissionDenied
     scoped = queries.requests_for(user)
     status = request.GET.get("status", "")

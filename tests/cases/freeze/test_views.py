@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from fanzha.cases.freeze import actions
-from fanzha.cases.models import FreezeRequest
+from fanzha.cases.models import Alert, FreezeRequest
 from fanzha.core.models import AuditRecord
 from tests.cases.conftest import GOOD_CARD
 
@@ -184,3 +184,23 @@ def test_the_answer_form_marks_the_field_in_error_as_the_case_form_does(client: 
     url = reverse("alert_outcome", args=[world.case.alert.pk])
     response = client.post(url, {"frozen_amount": "12abc", "recovered_amount": "0"})
     assert response.status_code == 400 and 'class="has-error"' in response.content.decode()
+
+
+def test_pages_link_to_the_request_list_only_for_whom_it_opens(client: Any, world: World) -> None:
+    """The alert list and the alert page link to the request list for the police side and the bank
+    contacts only; everyone else seeing an alert would follow the link to a refusal."""
+    c = world.cast
+    send_card(world)
+    alert = Alert.objects.filter(case=world.case).first()
+    assert alert is not None
+    for user in (c.police_liaison, c.school_admin, c.counsellor):
+        client.force_login(user)
+        opens = client.get(reverse("freeze_list")).status_code == 200
+        pages = [client.get(reverse("alert_list")).content.decode()]
+        detail = client.get(reverse("alert_detail", args=[alert.pk]))
+        if detail.status_code == 200:
+            pages.append(detail.content.decode())
+        for html in pages:
+            assert (reverse("freeze_list") + '"' in html) == opens, user
+    client.force_login(c.school_admin)
+    assert client.get(reverse("freeze_list")).status_code == 403
