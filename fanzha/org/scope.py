@@ -9,6 +9,7 @@ as for an object that does not exist.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from enum import StrEnum
 from typing import Any
 
@@ -166,6 +167,13 @@ def _grants(user: Any) -> list[tuple[str, str, str]]:
     return cache["grants"]
 
 
+def grant_paths(user: Any, roles: Iterable[str]) -> list[str]:
+    """Paths of the user's grants (on active units) in one of ``roles``: for pages that answer to a
+    role held somewhere (a bank contact, a police liaison) rather than to a capability."""
+    wanted = set(roles)
+    return [path for role, path, _kind in _grants(user) if role in wanted]
+
+
 def tree_paths(user: Any, cap: Cap = Cap.VIEW) -> list[str]:
     """Unit paths whose subtrees the user's grants cover for ``cap`` (no jurisdiction); cached on the user."""
     if user is None or not user.is_authenticated or not user.is_active:
@@ -269,6 +277,7 @@ def subtree_jurisdiction(unit: Unit) -> list[tuple[str, str]]:
         side=JurisdictionSide.POLICE,
         authority__kind=UnitKind.POLICE_STATION,
         authority__is_active=True,
+        unit__is_active=True,
     ).values_list("authority__path", "unit__path")
     return sorted((a, p) for a, p in rows if not p.startswith(unit.path))
 

@@ -187,3 +187,17 @@ def test_the_police_start_on_their_own_unit_not_on_a_jurisdiction_school(world: 
         assert page.context["unit"] == own
         bulletin = client.get(reverse("bulletin")).content.decode()
         assert own.name in bulletin.split("关于")[0]
+
+
+def test_a_switched_off_place_leaves_the_stations_area(world: Cast) -> None:
+    """``subtree_jurisdiction`` drops inactive places, as the case scope does, so every figure built on
+    it (statistics, the overview, the plan's goals) stops counting a school that was switched off."""
+    from fanzha.org.models import Unit
+    from fanzha.org.scope import area_paths, subtree_jurisdiction
+
+    c = world
+    _assign(c)
+    assert (c.station.path, c.m01.path) in subtree_jurisdiction(c.police)
+    Unit.objects.filter(pk=c.m01.pk).update(is_active=False)
+    assert all(place != c.m01.path for _, place in subtree_jurisdiction(c.police))
+    assert c.m01.path not in area_paths(c.station)

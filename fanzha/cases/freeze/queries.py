@@ -27,8 +27,7 @@ from django.utils import timezone
 from fanzha.core import crypto
 from fanzha.core.identifiers import mask_account, mask_phone
 from fanzha.org.models import Role, RoleGrant, Unit, UnitKind
-from fanzha.org.scope import Cap, in_scope, path_q, scope_paths
-from fanzha.org.scope import _grants as scope_grants
+from fanzha.org.scope import Cap, grant_paths, in_scope, path_q, scope_paths
 
 from ..models import Case, FreezeRequest, IndicatorKind, Side
 
@@ -52,20 +51,14 @@ _SPACES = re.compile(r"\s+")
 # Scope -----------------------------------------------------------------------------------------------
 
 
-def _grant_paths(user: Any, roles: tuple[str, ...]) -> list[str]:
-    """Paths of the user's grants of ``roles`` on active units, from the grants ``org.scope`` has already
-    loaded for this user object (the menu reads them on every page: no further query)."""
-    return [path for role, path, _kind in scope_grants(user) if role in roles]
-
-
 def _receiving_q(user: Any) -> Q:
     """Requests addressed to a unit where the user is a green-channel contact."""
     if user is None or not user.is_authenticated or not user.is_active:
         return Q(pk__in=[])
     if user.is_superuser:
         return Q()
-    bank = path_q(_grant_paths(user, BANK_ROLES), "unit__path") & Q(unit__kind__in=BANK_KINDS)
-    police = path_q(_grant_paths(user, POLICE_ROLES), "unit__path") & Q(unit__kind__in=POLICE_UNIT_KINDS)
+    bank = path_q(grant_paths(user, BANK_ROLES), "unit__path") & Q(unit__kind__in=BANK_KINDS)
+    police = path_q(grant_paths(user, POLICE_ROLES), "unit__path") & Q(unit__kind__in=POLICE_UNIT_KINDS)
     return bank | police
 
 
@@ -73,7 +66,7 @@ def is_contact(user: Any, roles: tuple[str, ...] = BANK_ROLES + POLICE_ROLES) ->
     """Whether the user is a green-channel contact somewhere (the list page is theirs)."""
     if user is None or not user.is_authenticated or not user.is_active:
         return False
-    return bool(user.is_superuser or _grant_paths(user, roles))
+    return bool(user.is_superuser or grant_paths(user, roles))
 
 
 def can_list(user: Any) -> bool:

@@ -152,7 +152,7 @@ def overview(user: Any, unit: Unit, year: int, today: date | None = None) -> Ove
     base = year_earlier(period)
     pairs = subtree_jurisdiction(unit)
     units = {u.path: u for u in Unit.objects.filter(path__in={p for pair in pairs for p in pair})}
-    pairs = [(s, p) for s, p in pairs if p in units and units[p].is_active]  # as the case scope
+    pairs = [(s, p) for s, p in pairs if p in units]
     found = _grouped(user, sorted({p for _, p in pairs}), period, base)
     per_station = unit.kind != UnitKind.POLICE_STATION
     rows: list[Row] = []
