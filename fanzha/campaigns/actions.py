@@ -515,7 +515,6 @@ def accept_period(obligation: Obligation, day: date, reason: str, actor: User | 
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError({"reason": _("请填写认可理由")})
-    campaign = obligation.campaign
     found = _period_state(obligation, day)
     if found.status in compliance.SETTLED:
         raise ValidationError({"period": _("这个周期已经完成，无需认可")})
@@ -533,19 +532,30 @@ def accept_period(obligation: Obligation, day: date, reason: str, actor: User | 
         reason=reason[:1000],
         actor=actor,
     )
-    CampaignEvent.objects.create(
-        campaign=campaign,
-        kind=EVENT_PERIOD_EXCEPTED,
+    obligation_event(
+        obligation,
+        EVENT_PERIOD_EXCEPTED,
+        actor,
+        period=[found.period.start.isoformat(), found.period.end.isoformat()],
+        reason=exception.reason,
+    )
+    return exception
+
+
+def obligation_event(obligation: Obligation, kind: str, actor: User | None, **detail: Any) -> CampaignEvent:
+    """Append to the campaign's history an event about one obligation: every such event names the
+    obligation, its unit and its rule the same way, so the history page reads them alike."""
+    return CampaignEvent.objects.create(
+        campaign=obligation.campaign,
+        kind=kind,
         detail={
             "obligation": obligation.pk,
             "unit": obligation.unit_id,
             "rule": obligation.rule.code,
-            "period": [found.period.start.isoformat(), found.period.end.isoformat()],
-            "reason": exception.reason,
+            **detail,
         },
-        actor=actor,
+        actor=actor if actor is not None and actor.is_authenticated else None,
     )
-    return exception
 
 
 def _period_state(obligation: Obligation, day: date) -> compliance.PeriodState:
@@ -579,18 +589,13 @@ def withdraw_exception(obligation: Obligation, day: date, reason: str, actor: Us
     if exception is None:
         raise ValidationError({"period": _("这个周期没有例外认可，无需撤销")})
     exception.delete()
-    CampaignEvent.objects.create(
-        campaign=obligation.campaign,
-        kind=EVENT_EXCEPTION_WITHDRAWN,
-        detail={
-            "obligation": obligation.pk,
-            "unit": obligation.unit_id,
-            "rule": obligation.rule.code,
-            "period": [exception.period_start.isoformat(), exception.period_end.isoformat()],
-            "reason": reason[:1000],
-            "accepted_reason": exception.reason,
-        },
-        actor=actor,
+    obligation_event(
+        obligation,
+        EVENT_EXCEPTION_WITHDRAWN,
+        actor,
+        period=[exception.period_start.isoformat(), exception.period_end.isoformat()],
+        reason=reason[:1000],
+        accepted_reason=exception.reason,
     )
     return exception
 

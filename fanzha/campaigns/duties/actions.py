@@ -15,7 +15,8 @@ from django.utils.translation import gettext as _
 from fanzha.org.models import Membership, Person
 from fanzha.org.scope import Cap, in_tree_scope
 
-from ..models import Campaign, CampaignEvent, Obligation
+from ..actions import obligation_event
+from ..models import Campaign, Obligation
 
 EVENT_DUTY_PERSON = "duty_person_assigned"
 
@@ -60,16 +61,5 @@ def assign_person_in_charge(obligation: Obligation, person: Person | None, actor
         return obligation
     obligation.person_in_charge = person
     obligation.save(update_fields=["person_in_charge"])
-    CampaignEvent.objects.create(
-        campaign=campaign,
-        kind=EVENT_DUTY_PERSON,
-        detail={
-            "obligation": obligation.pk,
-            "unit": obligation.unit_id,
-            "rule": obligation.rule.code,
-            "person": new,
-            "before": before,
-        },
-        actor=actor if actor is not None and actor.is_authenticated else None,
-    )
+    obligation_event(obligation, EVENT_DUTY_PERSON, actor, person=new, before=before)
     return obligation
