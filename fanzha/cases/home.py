@@ -24,7 +24,7 @@ from fanzha.org.scope import Cap
 from .clues import queries as clue_queries
 from .clues.actions import overdue_clues
 from .jurisdiction.queries import overview_unit
-from .models import AccountabilityAction, Alert
+from .models import AccountabilityAction, Alert, FollowUp
 from .queries import (
     OVERDUE,
     THIS_WEEK,
@@ -32,8 +32,8 @@ from .queries import (
     alerts_for,
     callbacks_due,
     callbacks_for,
-    followups_due,
     followups_for,
+    week_range,
 )
 
 
@@ -83,31 +83,43 @@ def _police_work(user: Any) -> list[WorkItem]:
 
 def _followup_work(user: Any) -> list[WorkItem]:
     today = timezone.localdate()
-    scoped = followups_for(user, Cap.COUNSEL)
+    first, last = week_range(today)
+    open_ = followups_for(user, Cap.COUNSEL).filter(status=FollowUp.Status.OPEN)
+    # one aggregate, filtered as ``followups_due`` filters the list
+    n = open_.aggregate(
+        late=Count("pk", filter=Q(next_date__lt=today)),
+        week=Count("pk", filter=Q(next_date__gte=first, next_date__lte=last)),
+    )
     url = reverse("followup_list")
-    late = followups_due(scoped, OVERDUE, today).count()
-    week = followups_due(scoped, THIS_WEEK, today).count()
     return [
-        WorkItem(20, _("逾期的心理疏导"), late, f"{url}?due={OVERDUE}", URGENT, _("约定的疏导日期已过")),
-        WorkItem(20, _("本周的心理疏导"), week, f"{url}?due={THIS_WEEK}", WEEK),
+        WorkItem(20, _("逾期的心理疏导"), n["late"], f"{url}?due={OVERDUE}", URGENT, _("约定的疏导日期已过")),
+        WorkItem(20, _("本周的心理疏导"), n["week"], f"{url}?due={THIS_WEEK}", WEEK),
     ]
 
 
 def _accountability_work(user: Any, caps: frozenset[str]) -> list[WorkItem]:
     """Proposals the issuing side (``accountability``) must issue; actions issued to the unit the
     administrator must acknowledge. Counted on the same scope as the list (``CASE_VIEW``)."""
-    scoped = accountability_for(user, Cap.CASE_VIEW)
+    waiting = accountability_for(user, Cap.CASE_VIEW).aggregate(
+        proposed=Count("pk", filter=Q(status=AccountabilityAction.Status.PROPOSED)),
+        issued=Count("pk", filter=Q(status=AccountabilityAction.Status.ISSUED)),
+    )
     url = reverse("accountability_list")
     items = []
     if "accountability" in caps:
-        n = scoped.filter(status=AccountabilityAction.Status.PROPOSED).count()
         items.append(
-            WorkItem(40, _("待下发的问责"), n, f"{url}?status=proposed", URGENT, _("案件倒查提出的问责建议"))
+            WorkItem(
+                40,
+                _("待下发的问责"),
+                waiting["proposed"],
+                f"{url}?status=proposed",
+                URGENT,
+                _("案件倒查提出的问责建议"),
+            )
         )
-    if "edit_units" in caps:
-        n = scoped.filter(status=AccountabilityAction.Status.ISSUED).count()
-        if n or "accountability" in caps:  # a bank's or police's administrator is rarely a target
-            items.append(WorkItem(41, _("待签收的问责"), n, f"{url}?status=issued", URGENT))
+    # a bank's or police's administrator is rarely a target: shown to them only when there is one
+    if "edit_units" in caps and (waiting["issued"] or "accountability" in caps):
+        items.append(WorkItem(41, _("待签收的问责"), waiting["issued"], f"{url}?status=issued", URGENT))
     return items
 
 
