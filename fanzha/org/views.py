@@ -152,6 +152,20 @@ def home(request: AuthedRequest) -> HttpResponse:
         "is_superuser": user.is_superuser,
         "urgent": [w for w in found.work if w.level == hooks.URGENT],
         "week": [w for w in found.work if w.level == hooks.WEEK],
+        # nothing waiting is said quietly in one line ("无：…"), not as a card among the urgent ones
+        "sections": [
+            {
+                "id": f"wb-{level}",
+                "title": title,
+                "empty": empty,
+                "hot": [w for w in found.work if w.level == level and w.count],
+                "calm": [w for w in found.work if w.level == level and not w.count],
+            }
+            for level, title, empty in (
+                (hooks.URGENT, _("紧急"), _("无紧急事项。")),
+                (hooks.WEEK, _("本周到期"), _("本周没有到期事项。")),
+            )
+        ],
         "panels": found.panels,
         "common": common,
         "more": [link for link in links if link not in common],
