@@ -15,17 +15,19 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from fanzha.core.hooks import HomeLink, HomePanel
+from fanzha.core.hooks import URGENT, HomeLink, HomePanel, WorkItem
 from fanzha.org.models import Unit
 
 from . import compliance, queries
 from .activities.actions import RECORD
 from .letters.actions import headed_units
+from .letters.queries import letters_to_sign
 from .models import Campaign
 
 DASHBOARDS = 3  # running campaigns whose dashboards the home page links to
 DUE_CAMPAIGNS = 5  # running campaigns whose obligations a counsellor's home page checks
 DUE_ROWS = 12
+LETTER_PARTIES = 2  # other parties named on the workbench's letters item
 
 
 @dataclass(frozen=True)
@@ -92,10 +94,30 @@ def due_rows(user: Any, today: date | None = None, limit: int = DUE_ROWS) -> lis
     return rows
 
 
-def home_items(user: Any, caps: frozenset[str]) -> Iterable[HomeLink | HomePanel]:
+def letter_work(user: Any) -> list[WorkItem]:
+    """Letters waiting for the user's signature, as many as the letters page lists
+    (``letters_to_sign``), the other party of the first few named so that they can be told apart."""
+    waiting = letters_to_sign(user)
+    others = []
+    for t in waiting:
+        other = t.letter.lower_unit if t.side == "upper" else t.letter.upper_unit
+        if other.name not in others:
+            others.append(other.name)
+    hint = ""
+    if others:
+        shown = "、".join(others[:LETTER_PARTIES])
+        hint = (
+            _("与%(units)s等") % {"units": shown}
+            if len(others) > LETTER_PARTIES
+            else _("与%(units)s") % {"units": shown}
+        )
+    return [WorkItem(50, _("待我签署的责任书"), len(waiting), reverse("letter_index"), URGENT, hint)]
+
+
+def home_items(user: Any, caps: frozenset[str]) -> Iterable[HomeLink | HomePanel | WorkItem]:
     """Start a campaign and the dashboards for those who run or watch campaigns; record an activity,
     sign letters and the obligations due for those who do the work in classes."""
-    items: list[HomeLink | HomePanel] = []
+    items: list[HomeLink | HomePanel | WorkItem] = []
     manages = "campaign" in caps
     records = RECORD in caps
     worker = records and not manages
@@ -109,8 +131,14 @@ def home_items(user: Any, caps: frozenset[str]) -> Iterable[HomeLink | HomePanel
             items.append(HomeLink(30, _("落实看板"), url, campaign.title))
     if records:
         items.append(HomeLink(40, _("记录活动"), reverse("activity_record"), _("拍照上传佐证，扫码签到")))
-    if "view" in caps or headed_units(user):
+    headed = headed_units(user)
+    if records or headed:  # who may sign (``letters.actions.can_sign``): never a read-only auditor
         items.append(HomeLink(50, _("责任书签署"), reverse("letter_index"), _("待我签署的责任书和签署情况")))
+        items.extend(letter_work(user))
+    elif "view" in caps:
+        items.append(
+            HomeLink(50, _("责任书"), reverse("letter_index"), _("各级责任书的签署情况"), common=False)
+        )
     if worker:
         items.append(HomePanel(20, "campaigns/home_due.html", {"due_rows": due_rows(user)}))
     return items

@@ -7,7 +7,7 @@ Out of scope is absent: lookups answer 404 exactly as for a case that does not e
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.db.models import Exists, OuterRef, QuerySet
@@ -105,3 +105,33 @@ def target_path(campaign: Campaign, case: Case) -> str:
     """The unit just below the campaign's unit on the way to the case's unit (the unit itself when equal)."""
     depth = len(campaign.unit.path) + Unit.steplen
     return case.unit.path[:depth] if len(case.unit.path) >= depth else case.unit.path
+
+
+# The workbench's due filters (``cases.home``), shared with the lists its numbers link to -------------
+
+WEEK_DAYS = 7  # "this week": today and the six days after it
+OVERDUE = "overdue"  # the lists' filter value (``?due=overdue``) for what is late
+THIS_WEEK = "week"  # … and for what falls due within ``WEEK_DAYS``
+
+
+def week_range(today: date) -> tuple[date, date]:
+    """The days that count as "this week" on the workbench and the lists behind it (both included)."""
+    return today, today + timedelta(days=WEEK_DAYS - 1)
+
+
+def followups_due(scoped: Any, due: str, today: date) -> Any:
+    """Open follow-ups whose next session is overdue (``OVERDUE``) or falls this week (``THIS_WEEK``)."""
+    rows = scoped.filter(status=FollowUp.Status.OPEN)
+    if due == OVERDUE:
+        return rows.filter(next_date__lt=today)
+    first, last = week_range(today)
+    return rows.filter(next_date__gte=first, next_date__lte=last)
+
+
+def callbacks_due(scoped: Any, due: str, today: date) -> Any:
+    """Callbacks not made whose day has passed (``OVERDUE``) or falls this week (``THIS_WEEK``)."""
+    rows = scoped.filter(done_at__isnull=True)
+    if due == OVERDUE:
+        return rows.filter(due_on__lt=today)
+    first, last = week_range(today)
+    return rows.filter(due_on__gte=first, due_on__lte=last)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC
 from typing import Any, Protocol
 
 UnitsHandler = Callable[[Sequence[Any]], object]  # what a handler returns is ignored
@@ -46,12 +47,52 @@ def units_added(units: Sequence[Any]) -> None:
 
 @dataclass(frozen=True)
 class HomeLink:
-    """A quick link of the home page: a task, where it is done, and a line about it."""
+    """A quick link of the home page: a task, where it is done, and a line about it. ``common`` links
+    (the few actions the role takes every week) are shown under 常用操作, the rest folded away."""
 
     order: int
     label: str
     url: str
     hint: str = ""
+    common: bool = True
+
+
+URGENT = "urgent"  # 紧急: late or about to be (an open alert, an overdue follow-up)
+WEEK = "week"  # 本周到期: due within the next seven days
+
+
+@dataclass(frozen=True)
+class WorkItem:
+    """A number on a role's workbench: how many things wait (``count``), the list that shows exactly
+    those (``url``, its filter in the query string), how pressing they are (``level``: ``URGENT`` or
+    ``WEEK``), and, when one of them has a deadline within the hour, that ``deadline`` (an aware
+    datetime) for a live countdown. Why a count and a link, not rows: the home page must stay cheap
+    for a province's administrator, and the list behind it already knows how to show the rows."""
+
+    order: int
+    label: str
+    count: int
+    url: str
+    level: str = URGENT
+    hint: str = ""
+    deadline: Any = None
+    script: str = ""  # the static script that keeps the countdown running (e.g. "cases/countdown.js")
+
+    @property
+    def deadline_iso(self) -> str:
+        """The deadline as every browser parses it (UTC), for ``<time data-deadline>``."""
+        if self.deadline is None:
+            return ""
+        return str(self.deadline.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
+
+
+@dataclass
+class HomeItems:
+    """What the handlers gave, each list in its ``order``."""
+
+    links: list[HomeLink] = field(default_factory=list)
+    panels: list[HomePanel] = field(default_factory=list)
+    work: list[WorkItem] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -63,30 +104,34 @@ class HomePanel:
     context: dict[str, Any] = field(default_factory=dict)
 
 
-HomeHandler = Callable[[Any, frozenset[str]], Iterable[HomeLink | HomePanel]]
+HomeHandler = Callable[[Any, frozenset[str]], Iterable[HomeLink | HomePanel | WorkItem]]
 
 _home: list[HomeHandler] = []
 
 
 def on_home(handler: HomeHandler) -> HomeHandler:
-    """Register ``handler(user, capabilities)``, which returns the user's links and panels."""
+    """Register ``handler(user, capabilities)``, which returns the user's links, panels and work items."""
     if handler not in _home:
         _home.append(handler)
     return handler
 
 
-def home_items(user: Any, caps: Iterable[str]) -> tuple[list[HomeLink], list[HomePanel]]:
-    """Every registered handler's links and panels for ``user``, each list in its ``order``."""
+def home_items(user: Any, caps: Iterable[str]) -> HomeItems:
+    """Every registered handler's links, panels and work items for ``user``, each list in its ``order``."""
     held = frozenset(str(c) for c in caps)
-    links: list[HomeLink] = []
-    panels: list[HomePanel] = []
+    found = HomeItems()
     for handler in list(_home):
         for item in handler(user, held):
             if isinstance(item, HomeLink):
-                links.append(item)
+                found.links.append(item)
+            elif isinstance(item, WorkItem):
+                found.work.append(item)
             else:
-                panels.append(item)
-    return sorted(links, key=lambda x: x.order), sorted(panels, key=lambda x: x.order)
+                found.panels.append(item)
+    found.links.sort(key=lambda x: x.order)
+    found.panels.sort(key=lambda x: x.order)
+    found.work.sort(key=lambda x: x.order)
+    return found
 
 
 # Attestations -------------------------------------------------------------------------------------

@@ -15,16 +15,29 @@ from fanzha.core.hooks import HomeLink, HomePanel
 
 
 def home_items(user: Any, caps: frozenset[str]) -> Iterable[HomeLink | HomePanel]:
-    items = [HomeLink(80, _("防骗知识库"), reverse("learn_kb"), _("诈骗类型、防骗守则和法律知识"))]
+    items = [
+        HomeLink(80, _("防骗知识库"), reverse("learn_kb"), _("诈骗类型、防骗守则和法律知识"), common=False)
+    ]
     if "publish" in caps:
         items.append(
             HomeLink(
-                62, _("每日防骗提示"), reverse("learn_tip_schedules"), _("班级群机器人每天一条，漏发一目了然")
+                62,
+                _("每日防骗提示"),
+                reverse("learn_tip_schedules"),
+                _("工作群机器人每天一条，漏发一目了然"),
+                common=False,
             )
         )
         items.append(
-            HomeLink(64, _("发布文章"), reverse("learn_article_publish"), _("计入每周推送文章的工作任务"))
+            HomeLink(
+                64,
+                _("发布文章"),
+                reverse("learn_article_publish"),
+                _("计入每周推送文章的工作任务"),
+                common=False,
+            )
         )
     if "view" in caps:
-        items.append(HomeLink(66, _("知识测试"), reverse("learn_quiz_papers"), _("试卷规则、题库和试卷预览")))
+        hint = _("试卷规则、题库和试卷预览")
+        items.append(HomeLink(66, _("知识测试"), reverse("learn_quiz_papers"), hint, common=False))
     return items

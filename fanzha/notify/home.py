@@ -17,4 +17,5 @@ from fanzha.core.hooks import HomeLink, HomePanel
 def home_items(user: Any, caps: frozenset[str]) -> Iterable[HomeLink | HomePanel]:
     if "edit_units" not in caps:
         return []
-    return [HomeLink(60, _("群机器人"), reverse("channel_list"), _("企业微信、钉钉、飞书群接收提醒"))]
+    hint = _("企业微信、钉钉、飞书群接收提醒")
+    return [HomeLink(60, _("群机器人"), reverse("channel_list"), hint, common=False)]

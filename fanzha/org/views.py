@@ -116,19 +116,26 @@ def _home_links(caps: set[Cap]) -> list[hooks.HomeLink]:
     links = []
     if Cap.IMPORT in caps:
         links.append(
-            hooks.HomeLink(20, _("导入花名册"), reverse("roster_import"), _("Excel 名册批量建立单位和人员"))
+            hooks.HomeLink(
+                20, _("导入花名册"), reverse("roster_import"), _("Excel 名册批量建立单位和人员"), common=False
+            )
         )
     if Cap.VIEW in caps:
         hint = _("下载本单位及下级的名册")
-        links.append(hooks.HomeLink(70, _("导出花名册"), reverse("roster_export"), hint))
+        links.append(hooks.HomeLink(70, _("导出花名册"), reverse("roster_export"), hint, common=False))
     return links
+
+
+COMMON_LINKS = 6  # the actions shown under 常用操作; the rest are folded under 全部功能
 
 
 @login_required
 def home(request: AuthedRequest) -> HttpResponse:
-    """Each role's starting page: quick links to its usual tasks (from every app, through
-    ``core.hooks``), its grants and the size of its scope, or one's own record. A student or parent
-    (no capability) goes to their member page (``core.menu.member_home``: the class link's tasks)."""
+    """Each role's workbench (工作台): its urgent work, what is due this week, the few actions it takes,
+    then everything else folded away. The items come from every app through ``core.hooks`` (each
+    computes its own through the user's scope); nothing here counts a subtree, so the page stays cheap
+    for a province's administrator. A student or parent (no capability) goes to their member page
+    (``core.menu.member_home``: the class link's tasks)."""
     user = request.user
     caps = scope.capabilities(user)
     if not caps and not user.is_superuser:
@@ -136,22 +143,38 @@ def home(request: AuthedRequest) -> HttpResponse:
         member_url = menu.member_home(user)
         if member_url:
             return redirect(member_url)
-    links, panels = hooks.home_items(user, caps)
-    links = sorted([*links, *_home_links(caps)], key=lambda link: link.order)
+    found = hooks.home_items(user, caps)
+    links = sorted([*found.links, *_home_links(caps)], key=lambda link: link.order)
+    common = [link for link in links if link.common][:COMMON_LINKS]
     grants = _label_roles(list(user.grants.select_related("unit").order_by("unit__path", "role")))
-    visible = scope.people_for(user)
     context: dict[str, Any] = {
         "grants": grants,
         "is_superuser": user.is_superuser,
-        "links": links,
-        "panels": panels,
+        "urgent": [w for w in found.work if w.level == hooks.URGENT],
+        "week": [w for w in found.work if w.level == hooks.WEEK],
+        # nothing waiting is said quietly in one line ("无：…"), not as a card among the urgent ones
+        "sections": [
+            {
+                "id": f"wb-{level}",
+                "title": title,
+                "empty": empty,
+                "hot": [w for w in found.work if w.level == level and w.count],
+                "calm": [w for w in found.work if w.level == level and not w.count],
+            }
+            for level, title, empty in (
+                (hooks.URGENT, _("紧急"), _("无紧急事项。")),
+                (hooks.WEEK, _("本周到期"), _("本周没有到期事项。")),
+            )
+        ],
+        "panels": found.panels,
+        "common": common,
+        "more": [link for link in links if link not in common],
+        "scripts": sorted({w.script for w in found.work if w.script and w.deadline is not None}),
     }
     if grants or user.is_superuser:
-        context["unit_count"] = scope.units_for(user).count()
-        context["people_count"] = visible.count()
-        context["top_units"] = Unit.objects.filter(path__in=scope.scope_paths(user)).order_by("path")
+        context["top_units"] = Unit.objects.filter(path__in=scope.scope_paths(user)).order_by("path")[:20]
     else:
-        people = list(visible.select_related("root").order_by("pk"))
+        people = list(scope.people_for(user).select_related("root").order_by("pk"))
         context["own"] = [p for p in people if p.user_id == user.pk]
         context["children"] = [p for p in people if p.user_id != user.pk]
     return render(request, "org/home.html", context)

@@ -17,4 +17,9 @@ from fanzha.core.hooks import HomeLink, HomePanel
 def home_items(user: Any, caps: frozenset[str]) -> Iterable[HomeLink | HomePanel]:
     if "view" not in caps:
         return []
-    return [HomeLink(25, _("覆盖情况"), reverse("reach_index"), _("谁还没签承诺书、装APP、答题，一键提醒"))]
+    # Reminding the missing needs ``edit_people`` (``views.CHANGE``): a read-only auditor is not promised it.
+    if "edit_people" in caps:
+        hint = _("谁还没签承诺书、装APP、答题，一键提醒")
+    else:
+        hint = _("谁还没签承诺书、装APP、答题")
+    return [HomeLink(25, _("覆盖情况"), reverse("reach_index"), hint, common="edit_people" in caps)]

@@ -13,6 +13,7 @@ class ReportsConfig(AppConfig):
         # the menu and the scheduler ask for our part the same way (fanzha/core/hooks.py, menu.py, jobs.py).
         from fanzha.core import hooks, jobs, menu
 
+        from .home import home_items
         from .kpis import on_attestations_changed, on_campaigns_changed, on_membership_changed, on_units_added
         from .tasks import JOBS
 
@@ -21,6 +22,7 @@ class ReportsConfig(AppConfig):
         hooks.on_campaigns_changed(on_campaigns_changed)
         hooks.on_membership_changed(on_membership_changed)
         jobs.register(*JOBS)
+        hooks.on_home(home_items)
         menu.register(
             menu.Entry(
                 50, "dashboards", "dashboard_index", _("统计看板"), cap="view", prefixes=("dashboard_",)

@@ -20,7 +20,7 @@ from fanzha.org.scope import Cap, in_scope
 from fanzha.org.views import AuthedRequest
 
 from ..models import Callback, Case
-from ..queries import callbacks_for
+from ..queries import OVERDUE, THIS_WEEK, callbacks_due, callbacks_for
 from . import actions
 from .forms import CallbackForm
 
@@ -36,7 +36,13 @@ def callback_list(request: AuthedRequest) -> HttpResponse:
     """Callbacks not made yet (overdue first, marked), then the recent ones made."""
     scoped = callbacks_for(request.user)
     today = timezone.localdate()
-    pending = list(_rows(scoped.filter(done_at__isnull=True)).order_by("due_on", "pk")[:LIST_LIMIT])
+    due = request.GET.get("due", "")
+    if due in (OVERDUE, THIS_WEEK):  # the workbench's numbers link here with this filter
+        waiting = callbacks_due(scoped, due, today)
+    else:
+        due = ""
+        waiting = scoped.filter(done_at__isnull=True)
+    pending = list(_rows(waiting).order_by("due_on", "pk")[:LIST_LIMIT])
     # One form per callback the user may record, each with its own ids (many on one page).
     items = [
         (
@@ -54,7 +60,11 @@ def callback_list(request: AuthedRequest) -> HttpResponse:
         {
             "items": items,
             "overdue": scoped.filter(done_at__isnull=True, due_on__lt=today).count(),
-            "done": list(_rows(scoped.filter(done_at__isnull=False)).order_by("-done_at")[:50]),
+            # A filtered list shows only the callbacks the filter names (as many as the workbench says).
+            "done": []
+            if due
+            else list(_rows(scoped.filter(done_at__isnull=False)).order_by("-done_at")[:50]),
+            "due": due,
             "section": "callbacks",
         },
     )

@@ -28,6 +28,7 @@ from fanzha.org.views import AuthedRequest
 
 from .. import queries
 from ..models import Case, FollowUp
+from ..queries import OVERDUE, THIS_WEEK, followups_due
 from . import actions
 from .forms import CloseForm, PlanForm, SessionForm
 
@@ -188,7 +189,13 @@ def followup_list(request: AuthedRequest) -> HttpResponse:
         raise PermissionDenied
     scoped = queries.followups_for(request.user, Cap.COUNSEL)
     mine_only = request.GET.get("mine") == "1"
-    rows = scoped.filter(status=FollowUp.Status.OPEN)
+    today = timezone.localdate()
+    due = request.GET.get("due", "")
+    if due in (OVERDUE, THIS_WEEK):  # the workbench's numbers link here with this filter
+        rows = followups_due(scoped, due, today)
+    else:
+        due = ""
+        rows = scoped.filter(status=FollowUp.Status.OPEN)
     if mine_only:
         rows = rows.filter(counsellor=request.user) | rows.filter(psychologist=request.user)
     followups = list(
@@ -197,7 +204,6 @@ def followup_list(request: AuthedRequest) -> HttpResponse:
         # Dates first (the most overdue on top), then those with no date planned.
         .order_by(F("next_date").asc(nulls_last=True), "case__reported_at", "pk")[:LIST_LIMIT]
     )
-    today = timezone.localdate()
     items = [
         {
             "followup": f,
@@ -210,7 +216,7 @@ def followup_list(request: AuthedRequest) -> HttpResponse:
     return render(
         request,
         "cases/followup_list.html",
-        {"items": items, "mine_only": mine_only, "limit": LIST_LIMIT, "today": today},
+        {"items": items, "mine_only": mine_only, "limit": LIST_LIMIT, "today": today, "due": due},
     )
 
 

@@ -22,7 +22,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from fanzha.core.hooks import HomeLink
+from fanzha.core.hooks import URGENT, WEEK, HomeLink, WorkItem
 from fanzha.core.paging import paginate
 from fanzha.org.forms import apply_errors
 from fanzha.org.models import Unit
@@ -288,17 +288,20 @@ def freeze_send_all(request: HttpRequest, case_pk: int) -> HttpResponse:
     return _back(case)
 
 
-def home_items(user: Any, caps: frozenset[str]) -> list[HomeLink]:
-    """The home page's link for a bank's green-channel contact: the requests waiting for their answer
-    (the police side reaches them from the alert pages). No query for anybody else."""
-    if user.is_superuser or not queries.is_contact(user, queries.BANK_ROLES):
+def home_items(user: Any, caps: frozenset[str]) -> list[HomeLink | WorkItem]:
+    """The workbench's freeze requests: for a bank's green-channel contact those waiting for their
+    answer (urgent), for the police side those still waiting for the bank's. Counted on the list's own
+    scope (``requests_for``, pending), so the number is the list's. No query for anybody else."""
+    bank = not user.is_superuser and queries.is_contact(user, queries.BANK_ROLES)
+    police = "case_police" in caps
+    if not bank and not police:
         return []
-    waiting = queries.requests_to(user).filter(status=FreezeRequest.Status.PENDING).count()
-    return [
-        HomeLink(
-            32,
-            _("止付冻结请求"),
-            reverse("freeze_list") + "?status=pending",
-            _("待答复 %(n)d 个：公安机关发来的冻结、止付和号码停机请求") % {"n": waiting},
-        )
-    ]
+    waiting = queries.requests_for(user).filter(status=FreezeRequest.Status.PENDING).count()
+    url = reverse("freeze_list") + "?status=pending"
+    if bank:
+        hint = _("公安机关发来的冻结、止付和号码停机请求")
+        return [
+            HomeLink(32, _("止付冻结请求"), url, hint),
+            WorkItem(5, _("待答复的止付冻结请求"), waiting, url, URGENT, hint),
+        ]
+    return [WorkItem(14, _("等待答复的止付冻结请求"), waiting, url, WEEK, _("已发往银行、运营商，尚未答复"))]

@@ -144,8 +144,14 @@ def test_overdue_is_marked_on_the_pages(client: Any, world: World) -> None:
 def test_home_link_for_bank_contacts(client: Any, world: World) -> None:
     send_card(world)
     client.force_login(world.cast.branch_manager)
-    home = client.get("/").content.decode()
-    assert reverse("freeze_list") in home and "待答复 1 个" in home
+    response = client.get("/")
+    home = response.content.decode()
+    assert reverse("freeze_list") in home
+    # on the workbench as urgent work, as many as the list behind it shows
+    waiting = [w for w in response.context["urgent"] if w.label == "待答复的止付冻结请求"]
+    assert [w.count for w in waiting] == [1]
+    listed = client.get(waiting[0].url)
+    assert len(listed.context["rows"]) == 1
     client.force_login(world.cast.counsellor)
     assert reverse("freeze_list") not in client.get("/").content.decode()
 
