@@ -243,6 +243,12 @@ def test_in_the_demo_a_parent_reads_the_code_on_the_demo_page(client, cast, sett
 # A GET writes nothing (issue 15) --------------------------------------------------------------------
 
 
+def writes(queries) -> list[str]:
+    """The statements of a captured request that write."""
+    sql = [q["sql"].lstrip() for q in queries.captured_queries]
+    return [s for s in sql if s.upper().startswith(("INSERT", "UPDATE", "DELETE"))]
+
+
 def test_a_get_of_me_writes_nothing_and_the_first_post_opens_the_class_page(client, cast, campaign):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
@@ -255,8 +261,7 @@ def test_a_get_of_me_writes_nothing_and_the_first_post_opens_the_class_page(clie
     with CaptureQueriesContext(connection) as queries:
         page = client.get(reverse("member_home"))
     assert page.status_code == 200
-    writes = [q["sql"] for q in queries.captured_queries if q["sql"].lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE"))]
-    assert writes == []
+    assert writes(queries) == []
     assert not ClassLink.objects.filter(unit=cast.cs2301).exists()
     assert 'data-testid="open-class-page"' in page.content.decode()
     # The member opens their class's page with a POST; then the tasks are there.
@@ -268,4 +273,4 @@ def test_a_get_of_me_writes_nothing_and_the_first_post_opens_the_class_page(clie
     # Once the link exists, a GET still writes nothing.
     with CaptureQueriesContext(connection) as queries:
         client.get(reverse("member_home"))
-    assert not [q for q in queries.captured_queries if q["sql"].lstrip().upper().startswith(("INSERT", "UPDATE"))]
+    assert writes(queries) == []
