@@ -101,6 +101,7 @@ class Command(BaseCommand):
         cases_demo.build_card_fraud(log)
         cases_demo.build_police_work(log)  # clues, a warning list, callbacks (篇五)
         cases_demo.build_results(log)  # cases cleared, suspects, money recovered, a gang; a bulletin
+        reach_demo.build_robots(log)  # every class's link, a few chat robots, daily tips with their history
         table = login_table()  # as ``fanzha demo-logins`` prints it
         log(table)
         log(f"total {time.monotonic() - started:.1f} s")
