@@ -82,12 +82,7 @@ MONTHS = 12
 LATE_SHARE = 0.08  # alerts acknowledged after the 10-minute target (escalated first)
 OPEN_NOW = 3  # at most this many alerts raised minutes ago, not acknowledged yet
 IN_PROGRESS = timedelta(days=2)  # acknowledged alerts younger than this may still be in progress
-ACK_NOTES = [
-    "已电话联系受害人，核实转账账户",
-    "已通知辖区派出所民警上门",
-    "已联系银行紧急止付",
-    "已指令反诈专班研判资金流向",
-]
+ACK_NOTES = ["已电话联系受害人，核实转账账户", "已通知辖区派出所民警上门", "已联系银行紧急止付"]
 BASE_MONTHS = 6  # months of the year before with station cases, for year-on-year figures
 Log = Callable[[str], None]
 
@@ -594,8 +589,11 @@ def plan_cases(world: World, now: datetime, rng: random.Random, scale: float = 1
         plan.ack = "late" if rng.random() < LATE_SHARE else "quick"
     # The latest alerts came in minutes ago and wait for the police: the workbench's countdown. Moved to
     # then, they stay the latest, so the report order (and the ``seq`` of the others) does not change.
-    waiting = alerting[-rng.randint(1, OPEN_NOW) :] if alerting else []
-    ago = sorted(rng.sample(range(2, 9), len(waiting)), reverse=True)
+    older = [p for p in alerting if now - p.reported_at > timedelta(days=7)]
+    rng.sample(older, min(4, len(older)))  # drawn as before, so that the rest of the world stays the same
+    waiting_rng = random.Random(f"{SEED}:waiting")
+    waiting = alerting[-waiting_rng.randint(1, OPEN_NOW) :] if alerting else []
+    ago = sorted(waiting_rng.sample(range(2, 9), len(waiting)), reverse=True)
     for plan, minutes in zip(waiting, ago, strict=True):
         plan.reported_at = now - timedelta(minutes=minutes)
         plan.ack = "never"
@@ -772,7 +770,7 @@ def follow(plan: Plan, case: Case, world: World, rng: random.Random, now: dateti
             t = send_freeze_requests(case, police, ack, now, random.Random(f"{SEED}:freeze:{plan.seq}"))
             outcome_at = max(ack + timedelta(minutes=rng.uniform(30, 300)), t + timedelta(minutes=1))
             # Older alerts are all resolved; of the last two days', about half are still in progress.
-            if outcome_at < now and (now - ack > IN_PROGRESS or rng.random() < 0.5):
+            if outcome_at < now and (rng.random() < 0.5 or now - ack > IN_PROGRESS):
                 frozen = Decimal("0")
                 if rng.random() < 0.45:
                     frozen = (plan.loss * Decimal(str(round(rng.uniform(0.15, 0.9), 2)))).quantize(
