@@ -10,10 +10,11 @@ see, and clusters of cases in different units sharing one card, number or site.
 
 Everything goes through the verbs, with ``now`` set to the moment each step happened:
 ``actions.report_case`` (which raises the alert, trace-back and follow-up), the alert verbs
-(acknowledged within minutes, late after escalation, or never), then ``change_state`` to file,
-investigate and close. Random choices come from a fixed seed, so two builds on the same day give
-the same cases; a build is one transaction and a second run adds nothing (the cases carry
-``demo-case:`` submit tokens). Alert messages are queued but not delivered during the build.
+(acknowledged within minutes or late after escalation; the latest one to three wait from minutes ago;
+resolved with a note, some of the last two days still in progress), then ``change_state`` to file,
+investigate and close; the follow-ups' sessions and the accountability actions after the year.
+Random choices come from a fixed seed, so two builds on the same day give the same cases; a build is
+one transaction and a second run adds nothing (the cases carry ``demo-case:`` submit tokens). Alert messages are queued but not delivered during the build.
 
 All suspects' data is made up: phone numbers are valid but random, bank cards have a correct
 Luhn check digit on random digits, and sites use the reserved ``.example`` and ``.test`` domains.

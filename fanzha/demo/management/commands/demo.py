@@ -2,7 +2,8 @@
 
 The world is built app by app: the organisations and people (``org.demo``), then the six
 built-in campaigns running on them (``campaigns.demo``), the members' attestations, class links and
-attendance (``reach.demo``), then a year of cases and the students involved with cards (``cases.demo``).
+attendance (``reach.demo``), then a year of cases and the students involved with cards (``cases.demo``),
+and last every class's link, a few chat robots and their daily tips (``reach.demo.build_robots``).
 """
 
 from __future__ import annotations
