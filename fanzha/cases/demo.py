@@ -14,7 +14,8 @@ Everything goes through the verbs, with ``now`` set to the moment each step happ
 resolved with a note, some of the last two days still in progress), then ``change_state`` to file,
 investigate and close; the follow-ups' sessions and the accountability actions after the year.
 Random choices come from a fixed seed, so two builds on the same day give the same cases; a build is
-one transaction and a second run adds nothing (the cases carry ``demo-case:`` submit tokens). Alert messages are queued but not delivered during the build.
+one transaction and a second run adds nothing (the cases carry ``demo-case:`` submit tokens). Alert
+messages are queued but not delivered during the build.
 
 All suspects' data is made up: phone numbers are valid but random, bank cards have a correct
 Luhn check digit on random digits, and sites use the reserved ``.example`` and ``.test`` domains.
