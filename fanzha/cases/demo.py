@@ -10,10 +10,12 @@ see, and clusters of cases in different units sharing one card, number or site.
 
 Everything goes through the verbs, with ``now`` set to the moment each step happened:
 ``actions.report_case`` (which raises the alert, trace-back and follow-up), the alert verbs
-(acknowledged within minutes, late after escalation, or never), then ``change_state`` to file,
-investigate and close. Random choices come from a fixed seed, so two builds on the same day give
-the same cases; a build is one transaction and a second run adds nothing (the cases carry
-``demo-case:`` submit tokens). Alert messages are queued but not delivered during the build.
+(acknowledged within minutes or late after escalation; the latest one to three wait from minutes ago;
+resolved with a note, some of the last two days still in progress), then ``change_state`` to file,
+investigate and close; the follow-ups' sessions and the accountability actions after the year.
+Random choices come from a fixed seed, so two builds on the same day give the same cases; a build is
+one transaction and a second run adds nothing (the cases carry ``demo-case:`` submit tokens). Alert
+messages are queued but not delivered during the build.
 
 All suspects' data is made up: phone numbers are valid but random, bank cards have a correct
 Luhn check digit on random digits, and sites use the reserved ``.example`` and ``.test`` domains.
@@ -46,20 +48,25 @@ from fanzha.org.scope import Cap, in_scope, path_q
 from . import actions
 from .alerts import actions as alert_actions
 from .cardfraud import actions as cardfraud_actions
+from .followup import actions as followup_actions
 from .freeze import actions as freeze_actions
 from .freeze import queries as freeze_queries
 from .intake import CaseInput, IndicatorIn, TransferIn
 from .models import (
+    AccountabilityAction,
     Alert,
     AlertRecipient,
     Callback,
     CardFraudRecord,
     Case,
+    CaseEvent,
     CaseResult,
     CaseState,
     Clue,
     ContactChannel,
     DissuasionTask,
+    FollowUp,
+    FollowUpSession,
     FraudKind,
     FreezeRequest,
     FundSource,
@@ -74,6 +81,10 @@ from .models import (
 SEED = f"{org_demo.SEED}:cases"
 TOKEN = "demo-case:"
 MONTHS = 12
+LATE_SHARE = 0.08  # alerts acknowledged after the 10-minute target (escalated first)
+OPEN_NOW = 3  # at most this many alerts raised minutes ago, not acknowledged yet
+IN_PROGRESS = timedelta(days=2)  # acknowledged alerts younger than this may still be in progress
+ACK_NOTES = ["已电话联系受害人，核实转账账户", "已通知辖区派出所民警上门", "已联系银行紧急止付"]
 BASE_MONTHS = 6  # months of the year before with station cases, for year-on-year figures
 Log = Callable[[str], None]
 
@@ -577,9 +588,16 @@ def plan_cases(world: World, now: datetime, rng: random.Random, scale: float = 1
     clusters(plans, rng)
     alerting = [p for p in plans if p.self_report or not p.late_report]
     for plan in alerting:
-        plan.ack = "late" if rng.random() < 0.22 else "quick"
+        plan.ack = "late" if rng.random() < LATE_SHARE else "quick"
+    # The latest alerts came in minutes ago and wait for the police: the workbench's countdown. Moved to
+    # then, they stay the latest, so the report order (and the ``seq`` of the others) does not change.
     older = [p for p in alerting if now - p.reported_at > timedelta(days=7)]
-    for plan in rng.sample(older, min(4, len(older))):
+    rng.sample(older, min(4, len(older)))  # drawn as before, so that the rest of the world stays the same
+    waiting_rng = random.Random(f"{SEED}:waiting")
+    waiting = alerting[-waiting_rng.randint(1, OPEN_NOW) :] if alerting else []
+    ago = sorted(waiting_rng.sample(range(2, 9), len(waiting)), reverse=True)
+    for plan, minutes in zip(waiting, ago, strict=True):
+        plan.reported_at = now - timedelta(minutes=minutes)
         plan.ack = "never"
     return plans
 
@@ -749,13 +767,12 @@ def follow(plan: Plan, case: Case, world: World, rng: random.Random, now: dateti
             ack = now + timedelta(days=1)
         _escalate_until(alert, min(ack, now))
         if ack < now:
-            alert_actions.acknowledge_alert(
-                alert, police, note=rng.choice(["", "已联系银行止付", "已通知派出所"]), now=ack
-            )
+            alert_actions.acknowledge_alert(alert, police, note=rng.choice(ACK_NOTES), now=ack)
             counts.late += plan.ack == "late"
             t = send_freeze_requests(case, police, ack, now, random.Random(f"{SEED}:freeze:{plan.seq}"))
             outcome_at = max(ack + timedelta(minutes=rng.uniform(30, 300)), t + timedelta(minutes=1))
-            if outcome_at < now and rng.random() < 0.8:
+            # Older alerts are all resolved; of the last two days', about half are still in progress.
+            if outcome_at < now and (rng.random() < 0.5 or now - ack > IN_PROGRESS):
                 frozen = Decimal("0")
                 if rng.random() < 0.45:
                     frozen = (plan.loss * Decimal(str(round(rng.uniform(0.15, 0.9), 2)))).quantize(
@@ -855,15 +872,165 @@ def build_cases(log: Log = print, today: date | None = None, scale: float = 1.0)
             counts.cases += 1
             counts.by[plan.population] = counts.by.get(plan.population, 0) + 1
         freeze_actions.escalate_overdue(now)
+        sessions = record_followups(now, random.Random(f"{SEED}:followup"))
+        handled = handle_accountability(now, random.Random(f"{SEED}:accountability"))
     settle_alert_messages(now)
     freeze = FreezeRequest.objects.filter(case__submit_token__startswith=TOKEN).count()
     by = ", ".join(f"{k} {v}" for k, v in sorted(counts.by.items()))
     log(
         f"[cases] {counts.cases} cases ({by}), {counts.alerts} alerts ({counts.late} acknowledged late, "
-        f"{counts.never} never), {counts.closed} closed, {freeze} freeze requests, "
+        f"{counts.never} waiting), {counts.closed} closed, {freeze} freeze requests, {sessions} counselling "
+        f"sessions, {handled} accountability actions issued, "
         f"{time.monotonic() - started:.1f} s"
     )
     return counts.cases
+
+
+# Follow-ups (心理疏导): sessions on a weekly-to-fortnightly rhythm, the first a few days after the
+# report, closed after the planned number; of those still open, a few are overdue by some days.
+OVERDUE_SHARE = 0.07  # of all the demo's follow-ups
+SESSION_NOTES = [
+    "首次谈心，了解被骗经过和目前的情绪、睡眠情况，告知报案进展，约定下次时间。",
+    "情绪较上次平稳，能正常上课；讨论了经济压力，已协助申请临时困难补助。",
+    "自责情绪减轻，愿意在班会上分享经历提醒同学；继续关注睡眠。",
+    "与家长电话沟通，家长表示理解并配合关注孩子状态。",
+    "状态良好，学习生活恢复正常，提醒其警惕“退款”“帮你追回损失”的二次诈骗。",
+]
+CLOSING_NOTES = [
+    "已完成计划疏导，情绪稳定，学习生活恢复正常，转为日常关注。",
+    "疏导结束，本人表示已走出阴影，辅导员继续日常关注。",
+]
+
+
+def _book(case: Case, at: datetime) -> None:
+    """Date the follow-up event just written by a verb (which stamps it with the clock) to ``at``."""
+    latest = CaseEvent.objects.filter(case=case, kind=CaseEvent.Kind.FOLLOWUP).order_by("-pk").first()
+    if latest is not None:
+        CaseEvent.objects.filter(pk=latest.pk).update(at=at)
+
+
+def record_followups(now: datetime, rng: random.Random) -> int:
+    """Record the demo follow-ups' sessions through the verbs, as the counsellor and the psychologist
+    held them, each at its date; close those that had all their planned sessions. Returns how many
+    sessions were recorded."""
+    today = timezone.localdate(now)
+    rows = (
+        FollowUp.objects.filter(case__submit_token__startswith=TOKEN, status=FollowUp.Status.OPEN)
+        .select_related("case__unit", "counsellor", "psychologist")
+        .order_by("case__reported_at", "pk")
+    )
+    plans: list[tuple[FollowUp, list[date], date | None]] = []
+    for followup in rows:
+        if followup.counsellor is None and followup.psychologist is None:
+            continue  # nobody on the roster may counsel there (no teacher account): on no one's list
+        start = timezone.localdate(followup.case.reported_at)
+        interval = rng.choice([7, 7, 10, 14])
+        days: list[date] = []
+        day = start + timedelta(days=rng.randint(1, 3))
+        while day <= today and len(days) < followup.planned_sessions:
+            days.append(day)
+            day += timedelta(days=interval + rng.randint(-1, 2))
+        plans.append((followup, days, None if len(days) == followup.planned_sessions else day))
+
+    # A few of the open ones: the session due a few days ago was not held (the workbench's overdue).
+    def floor(followup: FollowUp, days: list[date]) -> date:
+        """The earliest day a session could have been missed: the day after the last one, or the report."""
+        return (days[-1] if days else timezone.localdate(followup.case.reported_at)) + timedelta(days=1)
+
+    still_open = [
+        i for i, (f, d, following) in enumerate(plans) if following is not None and floor(f, d) < today
+    ]
+    for i in rng.sample(still_open, min(len(still_open), math.ceil(len(plans) * OVERDUE_SHARE))):
+        followup, days, _following = plans[i]
+        plans[i] = (followup, days, max(today - timedelta(days=rng.randint(1, 6)), floor(followup, days)))
+    recorded = 0
+    for followup, days, following in plans:
+        staff = [u for u in (followup.counsellor, followup.psychologist) if u is not None]
+        case = followup.case
+        for n, day in enumerate(days):
+            actor = staff[min(n, len(staff) - 1)]  # the counsellor talks first, the psychologist after
+            at = timezone.make_aware(datetime.combine(day, dtime(rng.randint(9, 16), rng.choice([0, 30]))))
+            next_date = days[n + 1] if n + 1 < len(days) else following
+            notes = SESSION_NOTES[min(n, len(SESSION_NOTES) - 1)]
+            session = followup_actions.add_session(followup, actor, day, notes, next_date=next_date, now=at)
+            FollowUpSession.objects.filter(pk=session.pk).update(at=at)
+            _book(case, at)
+            recorded += 1
+        if following is None and days:
+            at = timezone.make_aware(datetime.combine(days[-1], dtime(17, 0)))
+            followup_actions.close_followup(followup, staff[-1], rng.choice(CLOSING_NOTES), now=at)
+            _book(case, at)
+        elif following is not None and not days:
+            FollowUp.objects.filter(pk=followup.pk).update(next_date=following)
+    return recorded
+
+
+# Accountability actions: issued a day or two after the case by the campaign's side, acknowledged by the
+# unit held to account a few days later; those of the last fortnight still wait for the acknowledgement,
+# those of the last two days for the issue.
+ISSUE_NOTES = ["请于一周内报送整改报告", "请召开专题会议，倒查责任并落实整改", "请加强班级防骗宣传教育"]
+
+
+def _admins(unit: Unit, up: bool) -> list[User]:
+    """The active administrators granted at ``unit`` (and, with ``up``, above it), nearest first."""
+    paths = [unit.path[:end] for end in range(Unit.steplen, len(unit.path) + 1, Unit.steplen)]
+    grants = RoleGrant.objects.filter(
+        unit__path__in=paths if up else [unit.path],
+        role__in=[Role.BUREAU_ADMIN, Role.SCHOOL_ADMIN, Role.COLLEGE_ADMIN],
+        user__is_active=True,
+    ).select_related("user", "unit")
+    return [g.user for g in sorted(grants, key=lambda g: (-len(g.unit.path), g.pk))]
+
+
+def _booked(case: Case, kind: str, at: datetime) -> None:
+    latest = CaseEvent.objects.filter(case=case, kind=kind).order_by("-pk").first()
+    if latest is not None:
+        CaseEvent.objects.filter(pk=latest.pk).update(at=at)
+
+
+def handle_accountability(now: datetime, rng: random.Random) -> int:
+    """Issue and acknowledge the demo cases' proposed accountability actions through the verbs, each at
+    its moment; returns how many were issued."""
+    from fanzha.notify.models import Outbox
+
+    from .accountability import actions as accountability_actions
+
+    rows = (
+        AccountabilityAction.objects.filter(
+            case__submit_token__startswith=TOKEN, status=AccountabilityAction.Status.PROPOSED
+        )
+        .select_related("case__unit", "campaign__unit", "target")
+        .order_by("case__reported_at", "pk")
+    )
+    issued = 0
+    for action in rows:
+        age = now - action.case.reported_at
+        if age < timedelta(days=2):
+            continue  # just proposed: waiting for the issue
+        issuer = next(
+            (u for u in _admins(action.campaign.unit, True) if accountability_actions.can_issue(u, action)),
+            None,
+        )
+        if issuer is None:
+            continue
+        at = min(action.case.reported_at + timedelta(hours=rng.uniform(20, 60)), now - timedelta(hours=1))
+        accountability_actions.issue_accountability(action, issuer, rng.choice(ISSUE_NOTES), now=at)
+        _booked(action.case, CaseEvent.Kind.ACCOUNTABILITY, at)
+        issued += 1
+        signer = next(
+            (u for u in _admins(action.target, False) if accountability_actions.can_acknowledge(u, action)),
+            None,
+        )
+        signed = at + timedelta(days=rng.uniform(1, 4))
+        if signer is None or age < timedelta(days=14) or signed >= now:
+            continue  # waits for the unit's acknowledgement
+        accountability_actions.acknowledge_accountability(action, signer, now=signed)
+        _booked(action.case, CaseEvent.Kind.ACCOUNTABILITY, signed)
+        # its notice is history: booked as sent when it was issued, not delivered now
+        Outbox.objects.filter(
+            idempotency_key__startswith=f"accountability:{action.pk}:", status=Outbox.Status.PENDING
+        ).update(status=Outbox.Status.SENT, sent_at=at)
+    return issued
 
 
 # Callbacks due more than this many days ago were made (a day after their date); those since are left

@@ -123,6 +123,8 @@ def _send_webhook(row: Outbox, now: datetime) -> None:
     channel = row.channel
     if channel is None or not channel.is_active or not channel.url:
         raise PermanentError(errors.CHANNEL_OFF, "channel removed or switched off")
+    if webhooks.is_demo(channel.url):
+        return  # the demo's pretend group: delivered, and nothing leaves the machine
     service = robots.SERVICES[row.channel_kind]
     try:
         webhooks.check_url(channel.url)

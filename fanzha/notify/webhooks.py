@@ -38,6 +38,10 @@ from urllib.parse import urlsplit
 from django.conf import settings
 
 DEFAULT_HOSTS = ("qyapi.weixin.qq.com", "oapi.dingtalk.com", "open.feishu.cn", "open.larksuite.com")
+# The demo's robots (``fanzha demo``) live on this host: ``.invalid`` never resolves (RFC 6761), so a
+# message to one is booked as delivered without any connection (``delivery._send_webhook``). Nobody
+# else can save a channel there: the host is on no allow-list (the demo lists it only while it builds).
+DEMO_HOST = "robot.fanzha-demo.invalid"
 DEFAULT_PORTS = {"https": 443, "http": 80}
 MAX_ANSWER_BYTES = 64 * 1024
 
@@ -105,6 +109,14 @@ def operator_hosts() -> list[Allowed]:
     raw: Any = getattr(settings, "FANZHA_WEBHOOK_ALLOWED_HOSTS", ()) or ()
     entries = raw.split(",") if isinstance(raw, str) else list(raw)
     return [parse_entry(e) for e in entries if e.strip()]
+
+
+def is_demo(url: str) -> bool:
+    """Whether ``url`` is one of the demo's pretend robots (on ``DEMO_HOST``)."""
+    try:
+        return (urlsplit(url.strip()).hostname or "").lower() == DEMO_HOST
+    except ValueError:
+        return False
 
 
 def check_url(url: str) -> Target:

@@ -659,6 +659,17 @@ def ensure_class_link(unit: Unit) -> ClassLink:
 
 
 @transaction.atomic
+def ensure_class_links(units: Iterable[Unit]) -> int:
+    """Create the missing links of ``units`` in bulk, ahead of their members' first visit (``/me/``
+    reads links and creates none on a GET); returns how many were created."""
+    ids = {u.pk for u in units}
+    have = set(ClassLink.objects.filter(unit_id__in=ids).values_list("unit_id", flat=True))
+    rows = [ClassLink(unit_id=pk, token=_token()) for pk in sorted(ids - have)]
+    ClassLink.objects.bulk_create(rows, batch_size=1000)
+    return len(rows)
+
+
+@transaction.atomic
 def rotate_class_link(unit: Unit) -> ClassLink:
     """Replace the unit's link with a new one (the old QR code stops working), e.g. after a leak."""
     link = ensure_class_link(unit)

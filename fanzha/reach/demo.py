@@ -20,13 +20,20 @@ from datetime import time as dtime
 from typing import Any
 
 from django.db import connection, transaction
+from django.test.utils import override_settings
 from django.utils import timezone
 
 from fanzha.campaigns import demo as campaign_demo
 from fanzha.campaigns.activities import actions as activity_actions
 from fanzha.campaigns.models import Activity, ActivityKind, Campaign
+from fanzha.learn import actions as learn_actions
+from fanzha.learn.models import Audience
+from fanzha.notify import actions as notify_actions
+from fanzha.notify import webhooks
+from fanzha.notify.models import Channel, ChannelAudience, ChannelKind, Outbox
 from fanzha.org import demo as org_demo
 from fanzha.org.models import Membership, MembershipRole, Person, PersonKind, Role, RoleGrant, Unit, UnitKind
+from fanzha.org.scope import path_q
 
 from . import actions
 from .models import Attestation, AttestationEvent, ClassLink, Item
@@ -215,3 +222,111 @@ def build_member_demo(log: Log = print, today: date | None = None) -> int:
         log(f"{unit.name}: {title}, {len(people)} attendees")
     log(f"class links: {ClassLink.objects.filter(unit__in=units).count()} of the demo classes")
     return attendees
+
+
+# Class links, chat robots and daily tips -------------------------------------------------------------
+
+# The demo's chat-group robots post to ``webhooks.DEMO_HOST``: nothing ever leaves the machine.
+TIP_DAYS = 6  # days of daily-tip history before today
+
+
+def _robot_url(kind: str, unit: Unit) -> str:
+    return f"https://{webhooks.DEMO_HOST}/{kind}/{unit.pk}"
+
+
+def _granted_unit(key: str, kind: str | None = None) -> Unit | None:
+    """The first unit the demo login ``key`` is granted at (of ``kind`` when given)."""
+    user = campaign_demo.login_user(key)
+    if user is None:
+        return None
+    grants = RoleGrant.objects.filter(user=user, unit__is_active=True).select_related("unit")
+    if kind is not None:
+        grants = grants.filter(unit__kind=kind)
+    grant = grants.order_by("unit__path").first()
+    return grant.unit if grant is not None else None
+
+
+def _robots() -> list[tuple[Unit, str, str, str, Any]]:
+    """(unit, kind, name, audience, who sets up its daily tip or None) of the demo's robots."""
+    wanted: list[tuple[Unit, str, str, str, Any]] = []
+    K, A = ChannelKind, ChannelAudience
+    uni = Unit.objects.filter(parent_path="", code=org_demo.UNIVERSITY_CODE).first()
+    police = Unit.objects.filter(parent_path="", code=org_demo.POLICE_CODE).first()
+    bureau = Unit.objects.filter(parent_path="", code=org_demo.EDUCATION_CODE).first()
+    college = _granted_unit(Role.COLLEGE_ADMIN)
+    if uni is not None:
+        wanted.append((uni, K.WECOM, "校反诈工作群", A.STAFF, None))
+    if college is not None:
+        wanted.append((college, K.DINGTALK, f"{college.name}辅导员工作群", A.STAFF, None))
+    if bureau is not None:
+        wanted.append((bureau, K.FEISHU, "教育系统反诈工作群", A.STAFF, None))
+    if police is not None:
+        wanted.append((police, K.WECOM, "反诈中心值班群", A.POLICE, None))
+    counsellor = campaign_demo.login_user(Role.COUNSELLOR)
+    if counsellor is not None:
+        classes = Unit.objects.filter(
+            is_active=True,
+            kind=UnitKind.CLASS,
+            pk__in=RoleGrant.objects.filter(user=counsellor).values("unit_id"),
+        ).order_by("path")[:3]
+        for n, klass in enumerate(classes):
+            kind = (K.WECOM, K.DINGTALK, K.FEISHU)[n % 3]
+            wanted.append((klass, kind, f"{klass.name}班级群", A.CLASS, counsellor))
+    teacher = campaign_demo.login_user("class_teacher")
+    klass = _granted_unit("class_teacher", UnitKind.CLASS)
+    if teacher is not None and klass is not None:
+        wanted.append((klass, K.WECOM, f"{klass.name}家长群", A.PARENTS, teacher))
+    return wanted
+
+
+def build_robots(log: Log = print, today: date | None = None) -> int:
+    """The class links of every class of the demo, a few chat robots (the university's, a college's, the
+    bureau's and the police's work groups, some classes' groups) and, on the class groups, a daily tip
+    whose last ``TIP_DAYS`` days were posted and count for the class's daily-tip duty. Once: returns how
+    many robots were added (0 when they are there)."""
+    today = today or timezone.localdate()
+    roots = [r.path for r in Unit.objects.filter(parent_path="", code__in=org_demo.DEMO_ROOTS)]
+    classes = Unit.objects.filter(path_q(roots, "path"), kind=UnitKind.CLASS, is_active=True) if roots else []
+    links = actions.ensure_class_links(classes)
+    if links:
+        log(f"class links: {links} created")
+    robots = Channel.objects.filter(kind__in=[ChannelKind.WECOM, ChannelKind.DINGTALK, ChannelKind.FEISHU])
+    if any(webhooks.is_demo(c.url) for c in robots):
+        log("demo robots already there, kept")
+        return 0
+    added = schedules = posts = 0
+    start = today - timedelta(days=TIP_DAYS)
+    # The demo's host is allowed only while the robots are saved through the verb.
+    with override_settings(FANZHA_WEBHOOK_ALLOWED_HOSTS=[webhooks.DEMO_HOST]), transaction.atomic():
+        for unit, kind, name, audience, owner in _robots():
+            channel = notify_actions.add_channel(
+                unit=unit,
+                kind=kind,
+                name=name,
+                url=_robot_url(kind, unit),
+                audience=audience,
+                keyword="反诈" if kind == ChannelKind.DINGTALK else "",
+            )
+            added += 1
+            channel.last_ok_at = timezone.now()
+            channel.save(update_fields=["last_ok_at"])
+            if owner is None:
+                continue
+            schedule = learn_actions.create_tip_schedule(
+                unit=unit,
+                channel=channel,
+                actor=owner,
+                audience=Audience.PARENT if audience == ChannelAudience.PARENTS else Audience.STUDENT,
+                starts_on=start,
+            )
+            schedules += 1
+            for n in range(TIP_DAYS):
+                day = start + timedelta(days=n)
+                post, _queued = learn_actions.post_tip(schedule, day)
+                sent = timezone.make_aware(datetime.combine(day, schedule.post_time)) + timedelta(seconds=20)
+                if post.outbox_id is not None:  # history: booked as sent at the post time
+                    Outbox.objects.filter(pk=post.outbox_id).update(status=Outbox.Status.SENT, sent_at=sent)
+                posts += 1
+    recorded = learn_actions.record_sent_tips(today)
+    log(f"chat robots: {added}, daily tips on {schedules} groups ({posts} posted, {recorded} counted)")
+    return added

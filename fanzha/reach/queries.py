@@ -179,6 +179,11 @@ def find_class_link(token: str) -> ClassLink | None:
     )
 
 
+def class_links(units: Iterable[Unit]) -> dict[int, ClassLink]:
+    """The existing links of ``units``, by unit id (read only: ``/me/`` renders without creating any)."""
+    return {link.unit_id: link for link in ClassLink.objects.filter(unit__in=[u.pk for u in units])}
+
+
 def find_member(unit: Unit, number: str) -> Person | None:
     """The active person with this student or staff number who is a member of ``unit`` (or below)."""
     number = (number or "").strip()

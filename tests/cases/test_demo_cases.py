@@ -147,15 +147,16 @@ def test_the_demo_year(db):
         crossing += len(roots) >= 2
     assert crossing >= 3  # most rings reach both the university (or district) and the police's stations
 
-    # Alerts: most answered within the limit, some late (after escalating), a few never.
+    # Alerts: most answered within the limit, some late (after escalating).
     limit = settings.FANZHA_ALERT_ESCALATE_MINUTES * 60
     alerts = list(Alert.objects.select_related("case"))
     assert len(alerts) > len(cases) / 2
     quick = [a for a in alerts if a.seconds_to_ack is not None and a.seconds_to_ack <= limit]
     late = [a for a in alerts if alert_actions.is_late(a)]
-    never = [a for a in alerts if a.acknowledged_at is None and now - a.raised_at > timedelta(days=7)]
     assert len(quick) > len(late) >= 10
-    assert 2 <= len(never) <= 6
+    # none left unanswered for long (issue 15): one to three wait from minutes ago, for the countdown
+    waiting = [a for a in alerts if a.acknowledged_at is None and a.ended_at is None]
+    assert 1 <= len(waiting) <= 3 and all(now - a.raised_at < timedelta(minutes=30) for a in waiting)
     late_case = late[0].case
     assert late_case.events.filter(kind=CaseEvent.Kind.ESCALATED).exists()
     assert late_case.events.filter(kind=CaseEvent.Kind.ACKNOWLEDGED, detail__late=True).exists()
@@ -176,7 +177,9 @@ def test_the_demo_year(db):
     assert sum(c.state != CaseState.CLOSED for c in recent) > 0.8 * len(recent)
     # Every timeline runs forward in time.
     for case in cases[:60]:
-        times = list(case.events.order_by("id").values_list("at", flat=True))
+        # the follow-up's sessions and the accountability steps are recorded after the year, at their dates
+        later = [CaseEvent.Kind.FOLLOWUP, CaseEvent.Kind.ACCOUNTABILITY]
+        times = list(case.events.exclude(kind__in=later).order_by("id").values_list("at", flat=True))
         assert times == sorted(times), case.number
 
     # A second run adds nothing.

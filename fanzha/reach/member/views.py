@@ -49,7 +49,7 @@ from fanzha.core.identifiers import normalize_phone
 from fanzha.notify import sms
 from fanzha.org.credentials import actions as credentials
 from fanzha.org.forms import apply_errors
-from fanzha.org.models import Person, PersonKind, UnitKind
+from fanzha.org.models import Person, PersonKind, Unit, UnitKind
 
 from .. import actions, queries
 from ..forms import (
@@ -833,17 +833,33 @@ def letter(request: HttpRequest, member: Member, letter_pk: int) -> HttpResponse
 def member_home(request: HttpRequest) -> HttpResponse:
     """``/me/``: a student or parent signed in to their account sees the class link's task page —
     their own tasks, the letters they sign and the report button, and each child's parent notices —
-    as the member of their class's link and of each child's (links are created when missing)."""
+    as the member of their class's link and of each child's.
+
+    A GET writes nothing: a class whose link does not exist yet (the demo and ``member-codes`` create
+    them ahead) is shown with one button, whose POST creates the missing links and comes back here."""
     person = queries.account_person(request.user)
+    if request.method == "POST":
+        if person is not None:
+            home = queries.home_unit(person)
+            for each in ([home] if home else []) + [u for u, _c in queries.children_by_unit(person)]:
+                actions.ensure_class_link(each)
+        return redirect("member_home")
     own: dict[str, Any] | None = None
     guardian: list[dict[str, Any]] = []
+    missing: list[Unit] = []
     if person is not None:
         unit = queries.home_unit(person)
-        if unit is not None:
-            member = Member(actions.ensure_class_link(unit), person, False, via_account=True)
+        child_units = [u for u, _children in queries.children_by_unit(person)]
+        units = ([unit] if unit else []) + child_units
+        links = queries.class_links(units)
+        missing = [u for u in units if u.pk not in links]
+        if unit is not None and unit.pk in links:
+            member = Member(links[unit.pk], person, False, via_account=True)
             own = {"member": member, "groups": student_groups(member), "letters": letter_tasks(member)}
-        for child_unit, _children in queries.children_by_unit(person):
-            member = Member(actions.ensure_class_link(child_unit), person, True, via_account=True)
+        for child_unit in child_units:
+            if child_unit.pk not in links:
+                continue
+            member = Member(links[child_unit.pk], person, True, via_account=True)
             groups, children = guardian_groups(member)
             guardian.append({"member": member, "unit": child_unit, "groups": groups, "children": children})
     first: Member | None = own["member"] if own else (guardian[0]["member"] if guardian else None)
@@ -851,6 +867,7 @@ def member_home(request: HttpRequest) -> HttpResponse:
         "person": person,
         "own": own,
         "guardian": guardian,
+        "missing": missing,
         "account": True,
         "learn_url": _url("learn_kb"),  # the knowledge base, which a signed-in member may read
     }

@@ -37,6 +37,8 @@ def test_the_demo_freeze_requests() -> None:
         idempotency_key__startswith="freeze:", status=Outbox.Status.PENDING
     ).exists()
     for case in Case.objects.filter(freeze_requests__isnull=False).distinct():
-        times = list(case.events.order_by("id").values_list("at", flat=True))
+        # the follow-up's sessions and the accountability steps are recorded after the year, at their dates
+        later = [CaseEvent.Kind.FOLLOWUP, CaseEvent.Kind.ACCOUNTABILITY]
+        times = list(case.events.exclude(kind__in=later).order_by("id").values_list("at", flat=True))
         assert times == sorted(times), case.number
     assert CaseEvent.objects.filter(kind=CaseEvent.Kind.FREEZE_ANSWERED).exists()

@@ -43,8 +43,8 @@ def test_a_student_signed_in_by_password_does_the_pledge_from_me_and_reports(cli
     sign_in_with_password(client, "2023001")
     home = client.get(reverse("home"))
     assert home.url == reverse("member_home")
+    link = actions.ensure_class_link(cast.cs2301)  # created ahead (the demo, member-codes, or /me/'s POST)
     page = client.get(reverse("member_home")).content.decode()
-    link = actions.ensure_class_link(cast.cs2301)
     pledge = reverse("member_pledge", args=[link.token, campaign.pk])
     # the class link's task page: every item, the report button, the tips
     for item in (Item.PLEDGE_SIGNED, Item.APP_INSTALLED, Item.QUIZ_PASSED):
@@ -113,10 +113,10 @@ def second_child(cast):
 def test_a_parent_sees_each_child_and_signs_each_notice_from_me(client, cast, campaign, second_child):
     client.force_login(cast.parent_user)
     assert client.get(reverse("home")).url == reverse("member_home")
+    cs, ma = actions.ensure_class_link(cast.cs2301), actions.ensure_class_link(cast.ma2301)
     page = client.get(reverse("member_home"))
     body = page.content.decode()
     assert [g["unit"] for g in page.context["guardian"]] == [cast.cs2301, cast.ma2301]  # each child's class
-    cs, ma = actions.ensure_class_link(cast.cs2301), actions.ensure_class_link(cast.ma2301)
     first = reverse("member_notice", args=[cs.token, campaign.pk, cast.student.pk])
     second = reverse("member_notice", args=[ma.token, campaign.pk, second_child.pk])
     assert first in body and second in body and page.context["own"] is None
@@ -156,8 +156,8 @@ def dorm_letter(cast) -> ResponsibilityLetter:
 def test_a_dorm_head_signs_the_dormitory_letter_from_me(client, cast, campaign, dorm_letter):
     head = org_actions.create_account(cast.monitor, PASSWORD)
     sign_in_with_password(client, "2023002")
-    body = client.get(reverse("member_home")).content.decode()
     link = actions.ensure_class_link(cast.cs2301)
+    body = client.get(reverse("member_home")).content.decode()
     url = reverse("member_letter", args=[link.token, dorm_letter.pk])
     assert 'data-testid="member-letters"' in body and url in body and dorm_letter.title in body
     page = client.get(url).content.decode()
@@ -238,3 +238,39 @@ def test_in_the_demo_a_parent_reads_the_code_on_the_demo_page(client, cast, sett
     admin.force_login(root)
     assert code in admin.get(reverse("sms_demo")).content.decode()
     assert client.post(reverse("member_code", args=[link.token]), {"code": code}).status_code == 302
+
+
+# A GET writes nothing (issue 15) --------------------------------------------------------------------
+
+
+def writes(queries) -> list[str]:
+    """The statements of a captured request that write."""
+    sql = [q["sql"].lstrip() for q in queries.captured_queries]
+    return [s for s in sql if s.upper().startswith(("INSERT", "UPDATE", "DELETE"))]
+
+
+def test_a_get_of_me_writes_nothing_and_the_first_post_opens_the_class_page(client, cast, campaign):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from fanzha.reach.models import ClassLink
+
+    client.force_login(cast.student_user)
+    client.get(reverse("member_home"))  # the session and last-login writes of a first request
+    assert not ClassLink.objects.filter(unit=cast.cs2301).exists()
+    with CaptureQueriesContext(connection) as queries:
+        page = client.get(reverse("member_home"))
+    assert page.status_code == 200
+    assert writes(queries) == []
+    assert not ClassLink.objects.filter(unit=cast.cs2301).exists()
+    assert 'data-testid="open-class-page"' in page.content.decode()
+    # The member opens their class's page with a POST; then the tasks are there.
+    opened = client.post(reverse("member_home"))
+    assert opened.status_code == 302 and opened.url == reverse("member_home")
+    link = ClassLink.objects.get(unit=cast.cs2301)
+    body = client.get(reverse("member_home")).content.decode()
+    assert reverse("member_pledge", args=[link.token, campaign.pk]) in body
+    # Once the link exists, a GET still writes nothing.
+    with CaptureQueriesContext(connection) as queries:
+        client.get(reverse("member_home"))
+    assert writes(queries) == []

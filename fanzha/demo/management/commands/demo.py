@@ -2,7 +2,8 @@
 
 The world is built app by app: the organisations and people (``org.demo``), then the six
 built-in campaigns running on them (``campaigns.demo``), the members' attestations, class links and
-attendance (``reach.demo``), then a year of cases and the students involved with cards (``cases.demo``).
+attendance (``reach.demo``), then a year of cases and the students involved with cards (``cases.demo``),
+and last every class's link, a few chat robots and their daily tips (``reach.demo.build_robots``).
 """
 
 from __future__ import annotations
@@ -101,6 +102,7 @@ class Command(BaseCommand):
         cases_demo.build_card_fraud(log)
         cases_demo.build_police_work(log)  # clues, a warning list, callbacks (篇五)
         cases_demo.build_results(log)  # cases cleared, suspects, money recovered, a gang; a bulletin
+        reach_demo.build_robots(log)  # every class's link, a few chat robots, daily tips with their history
         table = login_table()  # as ``fanzha demo-logins`` prints it
         log(table)
         log(f"total {time.monotonic() - started:.1f} s")
