@@ -22,7 +22,7 @@ def home_items(user: Any, caps: frozenset[str]) -> Iterable[HomeLink | HomePanel
         items.append(HomeLink(30, _("案件台账"), reverse("case_list"), _("案件、止付预警、心理疏导和倒查")))
     if "case_edit" in caps:
         items.append(
-            HomeLink(31, _("报告案件"), reverse("case_new"), _("学生被骗时立即录入，自动发出止付预警"))
+            HomeLink(31, _("报告案件"), reverse("case_quick"), _("学生被骗时立即录入，自动发出止付预警"))
         )
     if "case_police" in caps:
         items.append(
