@@ -56,13 +56,16 @@ def field(transactional_db: None) -> dict[str, Any]:
             ends_on=today + timedelta(days=300),
         )
     reach_actions.ensure_class_link(cast.cs2301)
-    case_actions.report_case(intake(cast.cs2301, cast.student), cast.counsellor, submit_token="field-1")
-    return {"cast": cast, "campaigns": campaigns}
+    case = case_actions.report_case(
+        intake(cast.cs2301, cast.student), cast.counsellor, submit_token="field-1"
+    )
+    return {"cast": cast, "campaigns": campaigns, "case": case}
 
 
-def _pages(cast: Cast, campaigns: dict[str, Campaign]) -> dict[str, tuple[str, list[tuple[str, str]]]]:
+def _pages(field: dict[str, Any]) -> dict[str, tuple[str, list[tuple[str, str]]]]:
     """Per role: the login, and the daily pages (a name for the screenshot, the path)."""
-    uni, county = campaigns["uni"], campaigns["county"]
+    cast: Cast = field["cast"]
+    uni, county = field["campaigns"]["uni"], field["campaigns"]["county"]
     assert cast.m0701 is not None and cast.county is not None
     return {
         "counsellor": (
@@ -75,6 +78,7 @@ def _pages(cast: Cast, campaigns: dict[str, Campaign]) -> dict[str, tuple[str, l
                 ("record", reverse("activity_record")),
                 ("quick-intake", reverse("case_quick")),
                 ("cases", reverse("case_list")),
+                ("case", reverse("case_detail", args=[field["case"].pk])),
             ],
         ),
         "class_teacher": (
@@ -104,6 +108,14 @@ def _pages(cast: Cast, campaigns: dict[str, Campaign]) -> dict[str, tuple[str, l
                 ("record", reverse("activity_record")),
             ],
         ),
+        # The university's police liaison: the alert of the reported case is on their list.
+        "police_liaison": (
+            "P0001",
+            [
+                ("alerts", reverse("alert_list")),
+                ("alert", reverse("alert_detail", args=[field["case"].alert.pk])),
+            ],
+        ),
         "branch_manager": (
             "B1001",
             [
@@ -114,7 +126,7 @@ def _pages(cast: Cast, campaigns: dict[str, Campaign]) -> dict[str, tuple[str, l
     }
 
 
-ROLES = ("counsellor", "class_teacher", "dorm_manager", "police_officer", "branch_manager")
+ROLES = ("counsellor", "class_teacher", "dorm_manager", "police_officer", "police_liaison", "branch_manager")
 
 
 def _check(page: Page, base: str, path: str, shot: Path) -> None:
@@ -137,7 +149,7 @@ def _check(page: Page, base: str, path: str, shot: Path) -> None:
 def test_daily_pages_fit_a_phone(
     role: str, phone: BrowserContext, live_server: Any, field: dict[str, Any], tmp_path: Path
 ) -> None:
-    login, pages = _pages(field["cast"], field["campaigns"])[role]
+    login, pages = _pages(field)[role]
     page = phone.new_page()
     base = live_server.url
     sign_in(page, base, login)
@@ -149,7 +161,7 @@ def test_daily_pages_fit_a_phone(
 def test_home_fits_a_phone(
     role: str, phone: BrowserContext, live_server: Any, field: dict[str, Any], tmp_path: Path
 ) -> None:
-    login, _pages_of_role = _pages(field["cast"], field["campaigns"])[role]
+    login, _pages_of_role = _pages(field)[role]
     page = phone.new_page()
     base = live_server.url
     sign_in(page, base, login)
