@@ -370,7 +370,7 @@ class QuickCaseForm(Form):
         super().__init__(*args, **kwargs)
         unit_field: Any = self.fields["unit"]
         unit_field.queryset = units
-        unit_list = list(units.order_by("path")[:500])
+        unit_list = list(units.order_by("path"))
         unit_field.top_depth = min((u.depth for u in unit_list), default=1)
         unit_field.choices = [("", _("请选择"))] + [
             (u.pk, unit_field.label_from_instance(u)) for u in unit_list
