@@ -397,6 +397,16 @@ def case_draft_delete(request: HttpRequest, pk: int) -> HttpResponse:
 def case_person(request: HttpRequest) -> JsonResponse:
     """The name behind a student or staff number in the user's scope (the intake shows it)."""
     _require_intake(request)
+    name = request.GET.get("name", "").strip()[:60]
+    if name:  # the quick intake: the same-named people in scope, to pick one before submitting
+        form = QuickCaseForm(
+            {"victim_name": name}, units=Unit.objects.none(), people=people_for(request.user)
+        )
+        victim: Any = form.fields["victim"]
+        choices = victim.choices
+        return JsonResponse(
+            {"found": bool(form.matches), "choices": [[v, str(label)] for v, label in choices]}
+        )
     number = request.GET.get("number", "").strip()[:40]
     if not number:
         return JsonResponse({"found": False})

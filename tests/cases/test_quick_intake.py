@@ -140,3 +140,16 @@ def test_a_same_named_student_elsewhere_in_scope_is_told_apart(client, cast):
     assert "2023001" in html and "2023009" in html and "13800138000" not in html
     client.post(reverse("case_quick"), quick_data(victim=str(twin.pk)))
     assert Case.objects.get().victim == twin
+
+
+def test_name_lookup_offers_only_same_named_people_in_scope(client, cast):
+    client.force_login(cast.counsellor)
+    url = reverse("case_person")
+    found = client.get(url, {"name": "张三"}).json()
+    assert found["found"] and [v for v, _label in found["choices"]] == [str(cast.student.pk), "new"]
+    assert "2023001" in found["choices"][0][1] and "13800138000" not in str(found)
+    assert client.get(url, {"name": "王五"}).json()["found"] is False  # another college: not offered
+    page = client.get(reverse("case_quick")).content.decode()
+    assert "cases/quick.js" in page and "data-person-url=" in page
+    client.force_login(cast.auditor)
+    assert client.get(url, {"name": "张三"}).status_code == 403

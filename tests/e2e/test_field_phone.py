@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from django.urls import reverse
 from django.utils import timezone
-from playwright.sync_api import Browser, BrowserContext, Page
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from fanzha.campaigns.models import Campaign, CampaignTemplate
 from fanzha.cases import actions as case_actions
@@ -176,7 +176,9 @@ def test_quick_intake_on_a_phone_sends_the_alert_and_opens_step_two(
     sign_in(page, base, "T0003")
     page.goto(f"{base}{reverse('case_quick')}")
     fill: Callable[[str, str], None] = lambda sel, value: page.locator(sel).fill(value)  # noqa: E731
-    fill("#id_victim_name", "居民丁")
+    fill("#id_victim_name", "张三")
+    page.locator("#id_victim_name").press("Tab")  # the same-named people in scope are offered
+    page.locator("[data-victim-choices] label", has_text="2023001").click()
     fill("#id_total_loss", "800")
     page.locator("#id_method").select_option("alipay")
     fill("#id_to_account", "pay@example.com")
@@ -186,3 +188,4 @@ def test_quick_intake_on_a_phone_sends_the_alert_and_opens_step_two(
     assert "紧急止付预警已发出" in page.locator(".messages").inner_text()
     page.screenshot(path=str(tmp_path / "quick-step-two.png"), full_page=True)
     assert page.evaluate("document.documentElement.scrollWidth") <= WIDTH
+    expect(page.locator("#id_victim_number")).to_have_value("2023001")  # step 2 knows the student
