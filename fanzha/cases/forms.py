@@ -313,3 +313,140 @@ class CaseFilterForm(Form):
         unit_field.choices = [("", _("全部单位"))] + [
             (u.pk, f"{'　' * max(0, u.depth - top)}{u.name}") for u in units
         ]
+
+
+# The quick intake (step 1) -----------------------------------------------------------------------
+
+NOT_ON_ROSTER = "new"
+
+
+class QuickCaseForm(Form):
+    """Step 1 of "立即录入": only what the stop-payment alert needs, on one phone screen.
+
+    Why a form of its own: the full intake is four sections; a counsellor with a crying student in
+    front of them types the name, the time, the amount and the account, and the alert goes out. The
+    rest is filled on the edit page (step 2). It builds the same ``CaseInput`` as ``CaseForm``, so
+    ``actions.report_case`` checks and records it exactly as it does a full report.
+    """
+
+    unit = UnitChoiceField(
+        label=_("所属单位"), queryset=Unit.objects.none(), required=False, empty_label=_("请选择")
+    )
+    victim_name = forms.CharField(
+        label=_("受害人姓名"),
+        required=False,
+        max_length=60,
+        help_text=_("填写姓名；花名册中有同名的人员时，请选出是哪一位。"),
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+    victim = forms.ChoiceField(label=_("是花名册中的哪一位"), required=False, widget=forms.RadioSelect)
+    occurred_at = when_field(_("最后一笔转账时间"))
+    total_loss = forms.CharField(
+        label=_("被骗金额（元）"),
+        required=False,
+        max_length=30,
+        widget=forms.TextInput(attrs={"inputmode": "decimal"}),
+    )
+    method = forms.ChoiceField(label=_("钱怎么转走的"), required=False, choices=PICK + TransferMethod.choices)
+    to_account = forms.CharField(
+        label=_("对方收款账户（如知道）"),
+        required=False,
+        max_length=100,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "placeholder": _("银行卡号、支付宝或微信账号")}),
+    )
+    suspect_phone = forms.CharField(
+        label=_("对方电话（如知道）"),
+        required=False,
+        max_length=30,
+        widget=forms.TextInput(attrs={"type": "tel", "inputmode": "tel", "autocomplete": "off"}),
+    )
+    fraud_type = forms.ChoiceField(
+        label=_("诈骗类型（如知道）"), required=False, choices=[("", _("不清楚"))] + FraudKind.choices
+    )
+    submit_token = forms.CharField(widget=forms.HiddenInput, required=False, max_length=64)
+
+    def __init__(self, *args: Any, units: QuerySet[Unit], people: QuerySet[Person], **kwargs: Any) -> None:
+        """``units``: where the user may record a case; ``people``: whom they may pick as the victim."""
+        super().__init__(*args, **kwargs)
+        unit_field: Any = self.fields["unit"]
+        unit_field.queryset = units
+        unit_list = list(units.order_by("path"))
+        unit_field.top_depth = min((u.depth for u in unit_list), default=1)
+        unit_field.choices = [("", _("请选择"))] + [
+            (u.pk, unit_field.label_from_instance(u)) for u in unit_list
+        ]
+        if len(unit_list) == 1 and not self.is_bound:
+            self.initial.setdefault("unit", unit_list[0].pk)
+        self.people = people
+        self.matches: list[Person] = []
+        name = (self.data.get("victim_name") or "").strip() if self.is_bound else ""
+        if name:
+            self.matches = list(
+                people.filter(name=name, is_active=True)
+                .select_related("root")
+                .order_by("external_number")[:10]
+            )
+        victim_field: Any = self.fields["victim"]
+        victim_field.choices = [(str(p.pk), _person_label(p)) for p in self.matches] + [
+            (NOT_ON_ROSTER, _("不在花名册中（按填写的姓名记录）"))
+        ]
+
+    def clean(self) -> dict[str, Any]:
+        """The victim: one of the same-named people in the user's scope, or a name not on the roster."""
+        data = super().clean() or {}
+        picked = data.get("victim") or ""
+        victim = None
+        if self.matches and not picked:
+            self.add_error(
+                "victim",
+                _("花名册中有 %(n)d 位叫“%(name)s”的人员，请选出是哪一位，或选“不在花名册中”。")
+                % {"n": len(self.matches), "name": data.get("victim_name", "")},
+            )
+        elif picked and picked != NOT_ON_ROSTER:
+            victim = next((p for p in self.matches if str(p.pk) == picked), None)
+        data["victim"] = victim
+        if data.get("unit") is None and victim is not None:
+            data["unit"] = self._home_unit(victim)
+        if not str(data.get("total_loss") or "").strip():
+            self.add_error("total_loss", _("请填写被骗金额"))
+        if not data.get("method"):
+            self.add_error("method", _("请选择转账方式"))
+        return data
+
+    def _home_unit(self, person: Person) -> Unit | None:
+        """Where a picked victim's case belongs when no unit was chosen: their deepest unit in scope."""
+        units: Any = self.fields["unit"].queryset  # type: ignore[attr-defined]
+        return units.filter(memberships__person=person).exclude(kind="dorm_room").order_by("-depth").first()
+
+    def case_input(self) -> CaseInput:
+        """The ``CaseInput`` of a valid step 1: one transfer (the money lost), the suspect's phone."""
+        d = self.cleaned_data
+        at = d.get("occurred_at")
+        phone = (d.get("suspect_phone") or "").strip()
+        return CaseInput(
+            unit=d.get("unit"),
+            victim=d.get("victim"),
+            victim_name=d.get("victim_name") or "",
+            occurred_at=at,
+            channel=ContactChannel.OTHER,
+            fraud_type=d.get("fraud_type") or FraudKind.OTHER,
+            total_loss=d.get("total_loss") or None,
+            transfers=[
+                TransferIn(
+                    at=at,
+                    amount=d.get("total_loss") or "",
+                    method=d.get("method") or "",
+                    to_account=d.get("to_account") or "",
+                )
+            ],
+            indicators=[IndicatorIn(IndicatorKind.PHONE, phone)] if phone else [],
+        )
+
+
+def _person_label(person: Person) -> str:
+    """A same-named person told apart without showing sensitive numbers: kind, number, organisation."""
+    parts = [person.name, person.get_kind_display()]
+    if person.external_number:
+        parts.append(person.external_number)
+    parts.append(person.root.name)
+    return " · ".join(str(p) for p in parts)

@@ -130,7 +130,7 @@ def home_items(user: Any, caps: frozenset[str]) -> Iterable[HomeLink | HomePanel
     if "case_edit" in caps:
         # Neutral wording: the bank's and the police's staff report cases too, not only schools.
         items.append(
-            HomeLink(31, _("报告案件"), reverse("case_new"), _("有人被骗时立即录入，自动发出止付预警"))
+            HomeLink(31, _("报告案件"), reverse("case_quick"), _("有人被骗时立即录入，自动发出止付预警"))
         )
     if "case_police" in caps:
         items.append(

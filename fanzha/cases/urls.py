@@ -19,6 +19,7 @@ urlpatterns = [
     path("callbacks/", include("fanzha.cases.callbacks.urls")),
     path("", views.case_list, name="case_list"),
     path("new/", views.case_new, name="case_new"),
+    path("quick/", views.case_quick, name="case_quick"),
     path("people/", views.case_person, name="case_person"),
     path("drafts/save/", views.case_draft_save, name="case_draft_save"),
     path("drafts/<int:pk>/delete/", views.case_draft_delete, name="case_draft_delete"),

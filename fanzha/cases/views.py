@@ -43,6 +43,7 @@ from .forms import (
     CaseFilterForm,
     CaseForm,
     IndicatorFormSet,
+    QuickCaseForm,
     StateForm,
     TransferFormSet,
     rows_from_draft,
@@ -285,6 +286,69 @@ def case_new(request: HttpRequest) -> HttpResponse:
     return _intake_page(request, form, transfers, indicators, rows=rows, status=400)
 
 
+def _quick_errors(form: QuickCaseForm, exc: ValidationError) -> None:
+    """An action's messages at the step-1 field the user typed them in."""
+    if not hasattr(exc, "error_dict"):
+        form.add_error(None, exc.messages)
+        return
+    where = {"victim": "victim_name", "indicators": "suspect_phone", "channel": None}
+    for key, errors in exc.message_dict.items():
+        if key == "transfers":
+            if not (form.has_error("total_loss") or form.has_error("occurred_at")):
+                form.add_error(None, errors)
+            continue
+        field = where.get(key, key)
+        form.add_error(field if field in form.fields else None, errors)
+
+
+@sensitive_post_parameters()
+@login_required
+def case_quick(request: HttpRequest) -> HttpResponse:
+    """Step 1 of "立即录入": the essentials on one screen, recorded by ``actions.report_case`` (which
+    raises the stop-payment alert), then straight to the edit page (step 2) for the rest."""
+    _require_intake(request)
+    units = queries.units_for_intake(request.user).select_related(None)
+    people = people_for(request.user)
+    if request.method != "POST":
+        initial = {
+            "occurred_at": timezone.localtime().replace(second=0, microsecond=0),
+            "submit_token": secrets.token_urlsafe(24),
+        }
+        form = QuickCaseForm(units=units, people=people, initial=initial)
+        return _no_store(render(request, "cases/case_quick.html", {"form": form}))
+    form = QuickCaseForm(request.POST, units=units, people=people)
+    if form.is_valid():
+        token = _submit_token(f"u{request.user.pk}", form.cleaned_data["submit_token"] or "")
+        earlier = queries.cases_for(request.user).filter(submit_token=token).first() if token else None
+        if earlier is not None:
+            messages.info(request, _("这份报告已经提交过了，没有重复记录。"))
+            return redirect("case_edit", pk=earlier.pk)
+        try:
+            case = actions.report_case(
+                form.case_input(), request.user, via=ReportedVia.STAFF, submit_token=token
+            )
+        except ValidationError as exc:
+            _quick_errors(form, exc)
+        else:
+            if case.state == CaseState.ALERTED:
+                messages.success(
+                    request,
+                    _("案件 %(n)s 已记录，紧急止付预警已发出。请接着补充下面的详细案情。")
+                    % {"n": case.number},
+                )
+            else:
+                messages.warning(
+                    request,
+                    _(
+                        "案件 %(n)s 已记录。最后一笔转账已超过止付时限，未发止付预警。"
+                        "请接着补充下面的详细案情。"
+                    )
+                    % {"n": case.number},
+                )
+            return redirect("case_edit", pk=case.pk)
+    return _no_store(render(request, "cases/case_quick.html", {"form": form}, status=400))
+
+
 @sensitive_post_parameters()
 @login_required
 @require_POST
@@ -333,6 +397,16 @@ def case_draft_delete(request: HttpRequest, pk: int) -> HttpResponse:
 def case_person(request: HttpRequest) -> JsonResponse:
     """The name behind a student or staff number in the user's scope (the intake shows it)."""
     _require_intake(request)
+    name = request.GET.get("name", "").strip()[:60]
+    if name:  # the quick intake: the same-named people in scope, to pick one before submitting
+        form = QuickCaseForm(
+            {"victim_name": name}, units=Unit.objects.none(), people=people_for(request.user)
+        )
+        victim: Any = form.fields["victim"]
+        choices = victim.choices
+        return JsonResponse(
+            {"found": bool(form.matches), "choices": [[v, str(label)] for v, label in choices]}
+        )
     number = request.GET.get("number", "").strip()[:40]
     if not number:
         return JsonResponse({"found": False})

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, Max, OuterRef, Q, QuerySet
 from django.urls import reverse
@@ -42,12 +42,13 @@ from fanzha.campaigns.activities.actions import MAX_DAYS_AHEAD, record_activity
 from fanzha.campaigns.models import Activity, ActivityKind, Campaign, Obligation
 from fanzha.notify import actions as notify
 from fanzha.notify.models import Channel, Outbox
-from fanzha.org.models import Person, Unit
+from fanzha.org.models import Membership, MembershipRole, Person, PersonKind, Unit, UnitKind
 
 from .models import (
     Article,
     Attempt,
     Audience,
+    ClassTipPost,
     FraudType,
     Question,
     QuizPaper,
@@ -779,22 +780,29 @@ def pick_tip(schedule: TipSchedule, day: date) -> Tip:
     posted = TipPost.objects.filter(schedule=schedule, day=day).select_related("tip").first()
     if posted is not None:
         return posted.tip
-    pool = tip_pool(schedule.audience)
+    return _choose_tip(
+        schedule.audience,
+        TipPost.objects.filter(schedule=schedule),
+        day,
+        timedelta(days=schedule.no_repeat_days),
+        f"tip:{schedule.pk}:{day.isoformat()}",
+    )
+
+
+def _choose_tip(audience: str, posts: QuerySet[Any], day: date, window: timedelta, seed: str) -> Tip:
+    """The rule of ``pick_tip`` over any posts with ``day`` and ``tip``: a deterministic random tip not
+    among ``posts`` within ``window`` of ``day``; when all were used, one least recently used."""
+    pool = tip_pool(audience)
     if not pool:
         raise ValidationError(_("提示库为空，请先同步内置内容。"), code="no_tips")
-    window = timedelta(days=schedule.no_repeat_days)
-    used = set(
-        TipPost.objects.filter(schedule=schedule, day__gte=day - window, day__lte=day + window).values_list(
-            "tip_id", flat=True
-        )
-    )
-    rng = random.Random(f"tip:{schedule.pk}:{day.isoformat()}")
+    used = set(posts.filter(day__gte=day - window, day__lte=day + window).values_list("tip_id", flat=True))
+    rng = random.Random(seed)
     fresh = [pk for pk in pool if pk not in used]
     if fresh:
         choice = rng.choice(fresh)
     else:
         last_used = dict(
-            TipPost.objects.filter(schedule=schedule, day__lt=day, tip_id__in=pool)
+            posts.filter(day__lt=day, tip_id__in=pool)
             .values("tip_id")
             .annotate(last=Max("day"))
             .values_list("tip_id", "last")
@@ -937,6 +945,76 @@ def record_sent_tips(today: date | None = None) -> int:
         except ValidationError as exc:
             log.warning("tip post %s not recorded as an activity: %s", post.pk, exc.messages)
     return recorded
+
+
+# Tips posted by hand (class groups on personal WeChat or QQ, no robot) ------------------------------
+
+CLASS_TIP_WINDOW = timedelta(days=60)  # as a robot schedule's default ``no_repeat_days``
+
+
+def is_class_liaison(person: Person, unit: Unit) -> bool:
+    """Whether ``person`` is the class's student liaison (信息员): an active student who is the class's
+    联络员 on the roster. They post the day's tip in a class group that has no robot."""
+    return (
+        person.is_active
+        and person.kind == PersonKind.STUDENT
+        and unit.kind == UnitKind.CLASS
+        and Membership.objects.filter(person=person, unit=unit, role=MembershipRole.LIAISON).exists()
+    )
+
+
+def class_tip(unit: Unit, day: date | None = None) -> Tip:
+    """The class's tip for ``day``: the one marked posted, else the one ``mark_class_tip_posted`` will
+    record (the same deterministic choice, not repeating the class's tips within 60 days)."""
+    day = day or timezone.localdate()
+    posted = ClassTipPost.objects.filter(unit=unit, day=day).select_related("tip").first()
+    if posted is not None:
+        return posted.tip
+    return _choose_tip(
+        Audience.STUDENT,
+        ClassTipPost.objects.filter(unit=unit),
+        day,
+        CLASS_TIP_WINDOW,
+        f"class-tip:{unit.pk}:{day.isoformat()}",
+    )
+
+
+@transaction.atomic
+def mark_class_tip_posted(
+    unit: Unit, person: Person, actor: Any = None, day: date | None = None
+) -> tuple[ClassTipPost, bool]:
+    """The liaison says "已发到班级群": record the day's tip as posted and, like a robot's sent post
+    (``record_sent_tips``), a "tip" activity against each obligation of the class counting tips.
+
+    Only the class's liaison may (``PermissionDenied`` otherwise). Idempotent per class and day: a
+    second tap, or two at once, returns the first record; (post, whether it was recorded now).
+    ``actor``: the signed-in account, when there is one (it records the activity); the post names
+    the person either way.
+    """
+    day = day or timezone.localdate()
+    if not is_class_liaison(person, unit):
+        raise PermissionDenied(_("只有本班的信息员可以标记。"))
+    Unit.objects.select_for_update().filter(pk=unit.pk).first()  # one mark at a time per class
+    existing = ClassTipPost.objects.filter(unit=unit, day=day).first()
+    if existing is not None:
+        return existing, False
+    post = ClassTipPost.objects.create(unit=unit, day=day, tip=class_tip(unit, day), posted_by=person)
+    activity: Activity | None = None
+    for obligation in _obligations_taking(unit, day, ActivityKind.TIP):
+        made = record_activity(
+            unit=unit,
+            kind=ActivityKind.TIP,
+            occurred_on=day,
+            actor=actor,
+            title=_("每日防骗提示（%(name)s发到班级群）") % {"name": person.name},
+            summary=post.tip.text,
+            obligation=obligation,
+        )
+        activity = activity or made
+    if activity is not None:
+        post.activity = activity
+        post.save(update_fields=["activity"])
+    return post, True
 
 
 def _days(start: date, end: date) -> list[date]:

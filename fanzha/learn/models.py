@@ -241,3 +241,31 @@ class TipPost(models.Model):
 
     def __str__(self) -> str:
         return f"{self.schedule_id}@{self.day}"
+
+
+class ClassTipPost(models.Model):
+    """A day's tip that the class's student liaison posted by hand in a class group with no robot
+    (personal WeChat or QQ groups), marked "已发到班级群" on their phone.
+
+    Why a row of its own: a ``TipPost`` belongs to a robot's schedule and its outbox; this one has
+    neither, only the class, the day and who posted it. Its "tip" activity counts for the class's
+    daily-tip duty exactly as a robot's post does.
+    """
+
+    unit = models.ForeignKey(Unit, on_delete=models.CASCADE, related_name="class_tip_posts")
+    day = models.DateField()
+    tip = models.ForeignKey(Tip, on_delete=models.PROTECT, related_name="+")
+    posted_by = models.ForeignKey(Person, null=True, on_delete=models.SET_NULL, related_name="+")
+    activity = models.ForeignKey(
+        "campaigns.Activity", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-day"]
+        verbose_name = _("班级群手动提示")
+        verbose_name_plural = _("班级群手动提示")
+        constraints = [models.UniqueConstraint(fields=["unit", "day"], name="class_tip_post_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.unit_id}@{self.day}"

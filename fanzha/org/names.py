@@ -190,3 +190,15 @@ def role_label(role: str, unit: Unit | None) -> str:
 def place(unit: Unit | None) -> str:
     """``Levels.place`` for one unit (one query)."""
     return Levels([unit] if unit is not None else []).place(unit)
+
+
+def with_building(units: Iterable[Unit]) -> list[Unit]:
+    """The units, each with ``shown_name``: a dormitory room as "一号宿舍楼 101室", since "101室" alone
+    is in every building; any other unit as its name. One query for all the rooms' buildings."""
+    units = list(units)
+    parents = {u.path[: -Unit.steplen] for u in units if u.kind == UnitKind.DORM_ROOM and u.depth > 1}
+    buildings = dict(Unit.objects.filter(path__in=parents).values_list("path", "name")) if parents else {}
+    for u in units:
+        building = buildings.get(u.path[: -Unit.steplen], "") if u.kind == UnitKind.DORM_ROOM else ""
+        u.shown_name = f"{building} {u.name}" if building and building not in u.name else u.name  # type: ignore[attr-defined]
+    return units

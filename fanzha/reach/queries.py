@@ -115,6 +115,11 @@ class Cell:
         return self.attestation is not None and self.attestation.status in COUNTED
 
     @property
+    def label(self) -> str:
+        """The item's name: a phone shows each cell as a labelled line of the person's card."""
+        return str(Item(self.item).label)
+
+    @property
     def status(self) -> str:
         """ "" (missing), "declared", "verified", "rejected" or "na" (does not concern the person)."""
         if not self.applies:

@@ -36,6 +36,7 @@ from fanzha.core.paging import paginate
 from fanzha.org.credentials import actions as credentials
 from fanzha.org.forms import apply_errors
 from fanzha.org.models import PersonKind, Unit, UnitKind, User
+from fanzha.org.names import with_building
 from fanzha.org.scope import Cap, in_scope, people_for, units_for
 
 from . import actions, queries
@@ -63,7 +64,7 @@ def _unit(request: HttpRequest, pk: int, cap: Cap = Cap.VIEW) -> Unit:
     unit = get_object_or_404(units_for(request.user, Cap.VIEW), pk=pk)
     if cap != Cap.VIEW and not in_scope(request.user, unit, cap):
         raise PermissionDenied
-    return unit
+    return with_building([unit])[0]
 
 
 def _campaign(request: HttpRequest, unit: Unit, pk: int) -> Campaign:
@@ -101,6 +102,7 @@ def index(request: HttpRequest) -> HttpResponse:
         "reach/index.html",
         {
             "page": paged.page,
+            "units": with_building(paged.page),
             "q": q,
             "show_all": show_all,
             "prev_url": paged.prev_url,

@@ -14,11 +14,12 @@ from django.utils.translation import gettext_lazy as _
 
 from fanzha.org.forms import Form
 from fanzha.org.models import Unit, UnitKind
+from fanzha.org.names import with_building
 
 from ..models import ActivityKind, Obligation
 from ..outreach.options import ALL_KINDS, RecordOptions
 from .files import ACCEPT, evidence_limits, inspect_upload
-from .queries import matching_obligations
+from .queries import obvious_obligation
 
 # Up to this many units are offered as big buttons (a counsellor's few classes); more get a list.
 BUTTON_UNITS = 6
@@ -48,9 +49,10 @@ class UnitChoiceField(forms.ModelChoiceField):
 
     def label_from_instance(self, obj: Any) -> str:
         kind = UnitKind(obj.kind).label if obj.kind in UnitKind.values else obj.kind
+        name = getattr(obj, "shown_name", obj.name)  # a dormitory room with its building (with_building)
         if isinstance(self.widget, forms.RadioSelect):
-            return str(obj.name)
-        return f"{'　' * max(0, obj.depth - self.top_depth)}{obj.name}（{kind}）"
+            return str(name)
+        return f"{'　' * max(0, obj.depth - self.top_depth)}{name}（{kind}）"
 
     top_depth = 1
 
@@ -165,7 +167,7 @@ class ActivityForm(Form):
         else:
             for name in ("target_groups", "channel", "area", "materials_count"):
                 del self.fields[name]
-        self.unit_list = list(units) if unit_list is None else unit_list
+        self.unit_list = with_building(units if unit_list is None else unit_list)
         self.obligation_list = list(obligations.filter(unit__in=[u.pk for u in self.unit_list]))
         unit_field: Any = self.fields["unit"]
         unit_field.queryset = units
@@ -198,9 +200,9 @@ class ActivityForm(Form):
         self.initial["kind"] = kind
         self.initial.setdefault("title", ActivityKind(kind).label)
         if "obligation" not in self.initial:
-            matches = matching_obligations(self.obligation_list, self.initial.get("unit"), kind)
-            if len(matches) == 1:
-                self.initial["obligation"] = matches[0].pk
+            obvious = obvious_obligation(self.obligation_list, self.initial.get("unit"), kind)
+            if obvious is not None:
+                self.initial["obligation"] = obvious.pk
         if not with_files:
             del self.fields["camera"], self.fields["attachments"]
         self.with_files = with_files

@@ -104,6 +104,17 @@ def matching_obligations(obligations: list[Obligation], unit_id: int | None, kin
     ]
 
 
+def obvious_obligation(obligations: list[Obligation], unit_id: int | None, kind: str) -> Obligation | None:
+    """The obligation an activity of ``kind`` in the unit plainly counts for, to choose it beforehand
+    ("计入工作任务" not left at 不关联): the only one matching, or else the only one whose rule names
+    the kind (a rule that takes any kind is the less obvious home); None when it is not plain."""
+    matches = matching_obligations(obligations, unit_id, kind)
+    if len(matches) == 1:
+        return matches[0]
+    named = [o for o in matches if kind in (o.rule.activity_kinds or [])]
+    return named[0] if len(named) == 1 else None
+
+
 # History ---------------------------------------------------------------------------------------
 
 

@@ -13,6 +13,7 @@ urlpatterns = [
     path("<str:token>/signout/", views.signout, name="member_signout"),
     path("<str:token>/tasks/", views.tasks, name="member_tasks"),
     path("<str:token>/tips/", views.tips, name="member_tips"),
+    path("<str:token>/class-tip/", views.class_tip_posted, name="member_class_tip"),
     path("<str:token>/c/<int:campaign_pk>/pledge/", views.pledge, name="member_pledge"),
     path("<str:token>/c/<int:campaign_pk>/app/", views.app, name="member_app"),
     path("<str:token>/c/<int:campaign_pk>/quiz/", views.quiz, name="member_quiz"),

@@ -29,7 +29,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Case, IntegerField, Q, Value, When
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -46,6 +46,8 @@ from fanzha.campaigns.models import Campaign, ResponsibilityLetter
 from fanzha.core import ratelimit
 from fanzha.core.clientip import client_ip
 from fanzha.core.identifiers import normalize_phone
+from fanzha.learn import actions as tips_actions
+from fanzha.learn.models import ClassTipPost
 from fanzha.notify import sms
 from fanzha.org.credentials import actions as credentials
 from fanzha.org.forms import apply_errors
@@ -498,7 +500,13 @@ def tasks(request: HttpRequest, member: Member) -> HttpResponse:
             "reach/member_tasks_guardian.html",
             _ctx(member, member.link, groups=groups, children=children),
         )
-    context = _ctx(member, member.link, groups=student_groups(member), letters=letter_tasks(member))
+    context = _ctx(
+        member,
+        member.link,
+        groups=student_groups(member),
+        letters=letter_tasks(member),
+        tip_card=class_tip_card(member),
+    )
     return render(request, "reach/member_tasks.html", context)
 
 
@@ -791,6 +799,45 @@ def tips(request: HttpRequest, token: str) -> HttpResponse:
     )
 
 
+def class_tip_card(member: Member) -> dict[str, Any] | None:
+    """Today's tip for the class group, for the class's student liaison only (None for anyone else):
+    its text to copy, and whether it was already marked posted today."""
+    unit = member.link.unit
+    if member.is_guardian or not tips_actions.is_class_liaison(member.person, unit):
+        return None
+    today = timezone.localdate()
+    try:
+        tip = tips_actions.class_tip(unit, today)
+    except ValidationError:
+        return None  # no tips loaded: nothing to post
+    posted = ClassTipPost.objects.filter(unit=unit, day=today).exists()
+    return {
+        "tip": tip,
+        "day": today,
+        "posted": posted,
+        "url": reverse("member_class_tip", args=[member.link.token]),
+    }
+
+
+@require_POST
+@member_required
+def class_tip_posted(request: HttpRequest, member: Member) -> HttpResponse:
+    """The liaison's "已发到班级群": recorded by ``learn.actions.mark_class_tip_posted`` (it counts for the
+    class's daily-tip duty); anyone else is refused there."""
+    if member.is_guardian:
+        raise Http404
+    actor = request.user if member.via_account else None
+    try:
+        _post, recorded = tips_actions.mark_class_tip_posted(member.link.unit, member.person, actor)
+    except PermissionDenied:
+        raise Http404 from None
+    if recorded:
+        messages.success(request, _("已记录：今天的防骗提示已发到班级群，计入本班每日提示任务。"))
+    else:
+        messages.info(request, _("今天的提示已经标记过了。"))
+    return redirect(member.tasks_url)
+
+
 # Letters -------------------------------------------------------------------------------------------
 
 
@@ -855,7 +902,12 @@ def member_home(request: HttpRequest) -> HttpResponse:
         missing = [u for u in units if u.pk not in links]
         if unit is not None and unit.pk in links:
             member = Member(links[unit.pk], person, False, via_account=True)
-            own = {"member": member, "groups": student_groups(member), "letters": letter_tasks(member)}
+            own = {
+                "member": member,
+                "groups": student_groups(member),
+                "letters": letter_tasks(member),
+                "tip_card": class_tip_card(member),
+            }
         for child_unit in child_units:
             if child_unit.pk not in links:
                 continue

@@ -350,3 +350,19 @@ def test_adding_an_attendee_says_what_happened_for_a_blank_number_and_someone_al
     again = client.post(url, {"number": "2023001"}, follow=True).content.decode()
     assert "已在签到名单上" in again and "已登记" not in again
     assert Attendance.objects.filter(activity=activity).count() == 2
+
+
+def test_record_form_links_the_obvious_obligation_beside_a_catch_all(client, cast, campaign):
+    """Issue 15 (finding 8): "计入工作任务" defaulted to 不关联 as soon as a second obligation of the
+    class took any kind of activity; the one whose rule names the kind is the obvious one."""
+    from fanzha.campaigns.models import Obligation
+    from tests.campaigns.engine import obligation, start
+
+    second = start(cast.uni)
+    catch_all = obligation(second, "daily-tip", cast.cs2301)
+    Obligation.objects.filter(campaign=second).exclude(pk=catch_all.pk).update(is_active=False)
+    catch_all.rule.activity_kinds = []
+    catch_all.rule.save()
+    client.force_login(cast.counsellor)
+    form = client.get(reverse("activity_record")).context["form"]
+    assert form.initial["obligation"] == obligation_of(campaign, cast.cs2301).pk

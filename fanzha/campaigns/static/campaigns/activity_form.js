@@ -52,7 +52,12 @@
     });
     var current = obligation.options[obligation.selectedIndex];
     if (current && current.value && current.disabled) { obligation.value = ""; }
-    if (!obligationTouched && !obligation.value && matches.length === 1) { obligation.value = matches[0].value; }
+    // The obvious one (as the server chooses it): the only match, or the only one naming the kind.
+    var named = matches.filter(function (option) {
+      return (option.getAttribute("data-kinds") || "").split(" ").indexOf(kindValue) >= 0;
+    });
+    var obvious = matches.length === 1 ? matches[0] : (named.length === 1 ? named[0] : null);
+    if (!obligationTouched && !obligation.value && obvious) { obligation.value = obvious.value; }
   }
 
   if (obligation) {
