@@ -133,10 +133,20 @@ def test_by_unit_counts_each_childs_subtree_and_the_units_own_cases(cast, world,
         ("UNI", True, 1, Decimal("100.00")),
         ("CS", False, 3, Decimal("3500.50")),
         ("MA", False, 1, Decimal("3000.00")),
-        ("D1", False, 0, Decimal("0")),
+        # the dormitory building D1 had no case: not listed as a unit with 0 (issue 15)
     ]
     cs_rows = stats.by_unit(qs, cast.cs, stats.year_period(2025))
     assert [(r.unit.code, r.tally.cases) for r in cs_rows] == [("CS2301", 2), ("CS2302", 1)]
+
+
+def test_residence_units_listed_only_with_cases(cast, world):
+    """Dormitory buildings and rooms are where people live, not units that answer for cases: listed
+    only when a case was recorded under them."""
+    qs = stats.unit_cases(cast.school_admin, cast.uni)
+    assert "D1" not in [r.unit.code for r in stats.by_unit(qs, cast.uni, stats.year_period(2025))]
+    report(cast, cast.d1_101, at(2025, 5, 5), "70")
+    rows = stats.by_unit(stats.unit_cases(cast.school_admin, cast.uni), cast.uni, stats.year_period(2025))
+    assert [(r.unit.code, r.tally.cases) for r in rows if r.unit.code == "D1"] == [("D1", 1)]
 
 
 def test_by_type_most_cases_first(cast, world):
