@@ -109,8 +109,10 @@ def home_items(user: Any, caps: frozenset[str]) -> Iterable[HomeLink | HomePanel
             items.append(HomeLink(30, _("落实看板"), url, campaign.title))
     if records:
         items.append(HomeLink(40, _("记录活动"), reverse("activity_record"), _("拍照上传佐证，扫码签到")))
-    if "view" in caps or headed_units(user):
+    if records or headed_units(user):  # "待我签署" only to those who sign a side (``can_sign``)
         items.append(HomeLink(50, _("责任书签署"), reverse("letter_index"), _("待我签署的责任书和签署情况")))
+    elif "view" in caps:
+        items.append(HomeLink(50, _("责任书"), reverse("letter_index"), _("各专项行动的责任书签署情况")))
     if worker:
         items.append(HomePanel(20, "campaigns/home_due.html", {"due_rows": due_rows(user)}))
     return items

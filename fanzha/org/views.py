@@ -343,10 +343,21 @@ def unit_set_active(request: AuthedRequest, pk: int) -> HttpResponse:
     return redirect("unit_detail", pk=unit.pk)
 
 
+def _own_record_url(user: Any) -> str:
+    """The page of the user's own person record ("" without one)."""
+    person = Person.objects.filter(user=user).only("pk").first()
+    return reverse("person_detail", args=[person.pk]) if person is not None else ""
+
+
 @login_required
 def person_list(request: AuthedRequest) -> HttpResponse:
-    """People in scope, filtered by unit subtree, kind and name/number/initials; 50 a page."""
+    """People in scope, filtered by unit subtree, kind and name/number/initials; 50 a page. A student or
+    parent (no capability: the menu's "我的信息") is sent to their own page, never to a search."""
     user = request.user
+    if not scope.capabilities(user) and not user.is_superuser:
+        own = menu.member_home(user) or _own_record_url(user)
+        if own:
+            return redirect(own)
     form = PersonSearchForm(request.GET or None)
     people = scope.people_for(user)
     unit = None

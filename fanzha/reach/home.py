@@ -12,9 +12,17 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from fanzha.core.hooks import HomeLink, HomePanel
+from fanzha.org.scope import serves_schools
 
 
 def home_items(user: Any, caps: frozenset[str]) -> Iterable[HomeLink | HomePanel]:
-    if "view" not in caps:
+    """The coverage link for those whose scope has classes (``org.scope.serves_schools``); "一键提醒"
+    promised only to those who may remind (``views.CHANGE``)."""
+    if "view" not in caps or not serves_schools(user):
         return []
-    return [HomeLink(25, _("覆盖情况"), reverse("reach_index"), _("谁还没签承诺书、装APP、答题，一键提醒"))]
+    hint = (
+        _("谁还没签承诺书、装APP、答题，一键提醒")
+        if "edit_people" in caps
+        else _("谁还没签承诺书、装APP、答题")
+    )
+    return [HomeLink(25, _("覆盖情况"), reverse("reach_index"), hint)]
