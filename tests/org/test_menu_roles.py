@@ -42,7 +42,7 @@ def test_pages_empty_for_the_role_are_not_offered(client, county_cast):
         body = client.get(reverse("home")).content.decode()
         assert reach not in menus(body)[0]  # the coverage of classes: a bank or station has none
         assert f'href="{reach}"' not in body and f'href="{tips}"' not in body  # nor class-group tips
-        assert "班级群" not in body
+        assert "班级群" not in body and "学生被骗" not in body
     client.force_login(county_cast.school_admin)
     body = client.get(reverse("home")).content.decode()
     assert reach in menus(body)[0] and f'href="{tips}"' in body
