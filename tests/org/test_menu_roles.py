@@ -10,7 +10,7 @@ from django.urls import reverse
 from fanzha.org import actions
 from fanzha.org.models import Role
 from tests.conftest import PASSWORD, make_staff
-from tests.org.test_nav import menus
+from tests.org.test_nav import menus, quick_links
 
 pytestmark = pytest.mark.django_db
 
@@ -66,3 +66,16 @@ def test_my_information_is_my_own_record_without_member_pages(client, cast):
     response = client.get(reverse("person_list"))
     assert response.status_code == 302 and response.url == reverse("person_detail", args=[person.pk])
     assert client.get(response.url).status_code == 200
+
+
+def test_every_home_link_answers_200_for_each_role(client, county_cast):
+    """The home page's quick links follow the same rule as the menu: none leads to a 403 or a 404."""
+    users = county_cast.users()
+    users["bank_admin"] = make_staff(
+        county_cast.bank, "B0009", "银行管理员", Role.BANK_ADMIN, county_cast.bank
+    )
+    for who, user in users.items():
+        client.force_login(user)
+        home = client.get(reverse("home"), follow=True)
+        for url in quick_links(home.content.decode()):
+            assert client.get(url, follow=True).status_code == 200, (who, url)
