@@ -218,6 +218,39 @@ def crawl(
     return {"pages": pages, "patterns": len(per_role), "skipped": skipped}
 
 
+def walk(user: Any, per_pattern: int = 1, max_pages: int | None = None) -> Iterator[tuple[str, Any]]:
+    """Yield (url, response) for the pages ``user`` reaches from the menus, breadth-first, as ``crawl``
+    follows them (same links, same bounds per URL pattern, signing out never requested), untimed: for
+    tests that read every page a role reaches (the wording scan of issue 15)."""
+    from django.test import Client
+
+    client = Client(SERVER_NAME=HOST)
+    client.force_login(user)
+    queue = deque(start_urls(user))
+    seen: set[str] = set(queue)
+    per_role: dict[tuple[str, str], int] = {}
+    pages = 0
+    while queue and (max_pages is None or pages < max_pages):
+        url = queue.popleft()
+        key = pattern_of(url)
+        if key is None or key[1] in NEVER or per_role.get(key, 0) >= per_pattern:
+            continue
+        per_role[key] = per_role.get(key, 0) + 1
+        response = client.get(url)
+        pages += 1
+        yield url, response
+        content_type = response.get("Content-Type", "").split(";")[0].strip()
+        targets: list[str] = []
+        if response.status_code in {301, 302, 303, 307, 308}:
+            targets = links_of(f'<a href="{response["Location"]}">', url)
+        elif content_type == "text/html" and not getattr(response, "streaming", False):
+            targets = links_of(response.content.decode(response.charset or "utf-8", "replace"), url)
+        for target in targets:
+            if target not in seen:
+                seen.add(target)
+                queue.append(target)
+
+
 # Figures -------------------------------------------------------------------------------------------
 
 

@@ -36,7 +36,7 @@ from django.utils.translation import gettext_lazy as _
 
 from fanzha.core import hooks
 from fanzha.core.hooks import Measured
-from fanzha.org.models import Membership, Person, Unit
+from fanzha.org.models import Membership, MembershipRole, Person, Role, RoleGrant, Unit, UnitKind
 
 from . import periods as P
 from .models import (
@@ -627,14 +627,36 @@ def standing(activity: Activity) -> Standing | None:
 # Responsible people ------------------------------------------------------------------------------
 
 
-def responsible_people(pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Person | None]:
-    """For each (unit path, membership role): who holds the role in the unit, else in its nearest ancestor.
+# Who answers for an obligation at a unit of this kind when the unit itself has nobody in the plan's
+# role: a class's work is done, recorded and listed in the to-do of its counsellor (a school's class
+# teacher), not of the college liaison that the plan's role would otherwise find above the class.
+LEVEL_ROLES: dict[str, tuple[str, tuple[str, ...]]] = {
+    UnitKind.CLASS: (MembershipRole.COUNSELLOR, (Role.COUNSELLOR, Role.CLASS_TEACHER)),
+}
 
-    One query per 500 distinct paths. When several people hold the role in one unit, the
-    earliest membership wins, so the answer is stable.
+
+def acting_role(role: str, kind: str | None, found_in_unit: bool = False) -> str:
+    """The role named beside the responsible person of an obligation of ``role`` at a unit of ``kind``
+    (``found_in_unit``: the unit itself has someone in ``role``)."""
+    level = LEVEL_ROLES.get(kind or "")
+    return role if level is None or found_in_unit else level[0]
+
+
+def responsible_people(pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Person | None]:
+    """For each (unit path, the rule's role): the person responsible at that level.
+
+    Whoever holds the rule's role in the unit itself. Failing that, at a unit of a kind in
+    ``LEVEL_ROLES`` (a class), the unit's own counsellor or class teacher (their membership, else their
+    grant there: the person whose to-do lists the work), never someone above; elsewhere, the holder of
+    the role in the nearest ancestor. Three queries per 500 distinct paths. When several people hold
+    the role in one unit, the earliest membership (grant) wins, so the answer is stable.
     """
     pairs = list(dict.fromkeys(pairs))
-    roles = {role for _path, role in pairs}
+    own = sorted({path for path, _role in pairs})
+    kinds: dict[str, str] = {}
+    for start in range(0, len(own), 500):
+        kinds.update(Unit.objects.filter(path__in=own[start : start + 500]).values_list("path", "kind"))
+    roles = {role for _path, role in pairs} | {level[0] for level in LEVEL_ROLES.values()}
     paths = sorted({prefix for path, _role in pairs for prefix in ancestor_paths(path)})
     holders: dict[tuple[str, str], Person] = {}
     for start in range(0, len(paths), 500):
@@ -646,8 +668,31 @@ def responsible_people(pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str]
         )
         for membership in memberships:
             holders.setdefault((membership.unit.path, membership.role), membership.person)
+    leveled = [path for path in own if kinds.get(path) in LEVEL_ROLES]
+    granted: dict[str, Person] = {}
+    for start in range(0, len(leveled), 500):
+        grant_roles = {r for level in LEVEL_ROLES.values() for r in level[1]}
+        for grant in (
+            RoleGrant.objects.filter(
+                unit__path__in=leveled[start : start + 500],
+                role__in=grant_roles,
+                user__is_active=True,
+                user__person__isnull=False,
+                user__person__is_active=True,
+            )
+            .select_related("user__person", "unit")
+            .order_by("pk")
+        ):
+            granted.setdefault(grant.unit.path, grant.user.person)
     result: dict[tuple[str, str], Person | None] = {}
     for path, role in pairs:
+        if (path, role) in holders:
+            result[(path, role)] = holders[(path, role)]
+            continue
+        level = LEVEL_ROLES.get(kinds.get(path, ""))
+        if level is not None:
+            result[(path, role)] = holders.get((path, level[0])) or granted.get(path)
+            continue
         result[(path, role)] = next(
             (holders[(prefix, role)] for prefix in ancestor_paths(path) if (prefix, role) in holders), None
         )

@@ -10,6 +10,7 @@ to show compliance as of another day.
 from __future__ import annotations
 
 import calendar as _calendar
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -505,6 +506,9 @@ def campaign_dashboard(request: AuthedRequest, pk: int) -> HttpResponse:
         }
         for s in board.own
     ]
+    linked = _openable(request, [row["person"] for row in own])
+    for row in own:
+        row["person_linked"] = row["person"] is not None and row["person"].pk in linked
     return render(
         request,
         "campaigns/campaign_dashboard.html",
@@ -578,6 +582,9 @@ def campaign_obligation(request: AuthedRequest, pk: int, obligation_pk: int) -> 
         found = shown.get(obligation.unit_id)
         missing = found.missing if found else ()
     people = compliance.responsible_people([(obligation.unit.path, obligation.rule.responsible)])
+    person = _shown_person(
+        request, obligation.unit, people[(obligation.unit.path, obligation.rule.responsible)]
+    )
     record_url = ""
     if (
         obligation.is_active
@@ -605,10 +612,19 @@ def campaign_obligation(request: AuthedRequest, pk: int, obligation_pk: int) -> 
             "state": state,
             "tally": _tally_cells(state.tally) if state else None,
             "paged": paginate(request, periods, PAGE_SIZE),
-            "person": _shown_person(
-                request, obligation.unit, people[(obligation.unit.path, obligation.rule.responsible)]
+            "person": person,
+            "person_linked": bool(_openable(request, [person])),
+            "responsible": role_label(
+                compliance.acting_role(
+                    obligation.rule.responsible,
+                    obligation.unit.kind,
+                    person is not None
+                    and person.memberships.filter(
+                        unit=obligation.unit, role=obligation.rule.responsible
+                    ).exists(),
+                ),
+                obligation.unit,
             ),
-            "responsible": role_label(obligation.rule.responsible, obligation.unit),
             "activities": activities,
             "crumbs": _crumbs(request, campaign, obligation.unit),
             "today": snap.today,
@@ -688,6 +704,13 @@ def campaign_obligation_withdraw(request: AuthedRequest, pk: int, obligation_pk:
         },
         status=400 if error else 200,
     )
+
+
+def _openable(request: AuthedRequest, people: Iterable[Any]) -> set[int]:
+    """Of ``people``, the ids whose page the user may open: a name links only there (no link to a 404,
+    such as the college liaison's page for a counsellor). One query."""
+    ids = {p.pk for p in people if p is not None}
+    return set(people_for(request.user).filter(pk__in=ids).values_list("pk", flat=True)) if ids else set()
 
 
 def _shown_person(request: AuthedRequest, unit: Unit, person: Any) -> Any:

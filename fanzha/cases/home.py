@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from fanzha.core.hooks import URGENT, WEEK, HomeLink, HomePanel, WorkItem
-from fanzha.org.scope import Cap
+from fanzha.org.scope import Cap, serves_schools
 
 from .clues import queries as clue_queries
 from .clues.actions import overdue_clues
@@ -128,10 +128,13 @@ def home_items(user: Any, caps: frozenset[str]) -> Iterable[HomeLink | HomePanel
     if "case_view" in caps:
         items.append(HomeLink(30, _("案件台账"), reverse("case_list"), _("案件、止付预警、心理疏导和倒查")))
     if "case_edit" in caps:
-        # Neutral wording: the bank's and the police's staff report cases too, not only schools.
-        items.append(
-            HomeLink(31, _("报告案件"), reverse("case_quick"), _("有人被骗时立即录入，自动发出止付预警"))
+        # "学生" only for a scope with students (a bank's or a station's victims are customers, residents)
+        who = (
+            _("学生被骗时立即录入，自动发出止付预警")
+            if serves_schools(user)
+            else _("有人被骗时立即录入，自动发出止付预警")
         )
+        items.append(HomeLink(31, _("报告案件"), reverse("case_quick"), who))
     if "case_police" in caps:
         items.append(
             HomeLink(32, _("线索与预警劝阻"), reverse("clue_list"), _("线索下发、反馈和催办；预警名单劝阻"))

@@ -12,13 +12,14 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from fanzha.core.hooks import HomeLink, HomePanel
+from fanzha.org.scope import serves_schools
 
 
 def home_items(user: Any, caps: frozenset[str]) -> Iterable[HomeLink | HomePanel]:
     items = [
         HomeLink(80, _("防骗知识库"), reverse("learn_kb"), _("诈骗类型、防骗守则和法律知识"), common=False)
     ]
-    if "publish" in caps:
+    if "publish" in caps and serves_schools(user):  # class groups: not a bank's nor a police station's
         items.append(
             HomeLink(
                 62,

@@ -47,6 +47,11 @@ class UnitKind(models.TextChoices):
     OTHER = "other", _("其他")
 
 
+# Where people live rather than units that answer for work or cases: statistics list them only when
+# something was recorded there (a dormitory building with no case is not a unit with 0 cases).
+RESIDENCE_KINDS = frozenset({UnitKind.DORM_BUILDING, UnitKind.DORM_ROOM})
+
+
 class Unit(MP_Node):
     """A node of the organisation grid: a bureau, school, college, class, dormitory room, station …"""
 

@@ -298,6 +298,45 @@ def capabilities(user: Any) -> set[Cap]:
     return {cap for cap in Cap if scope_paths(user, cap)}
 
 
+# Units of the education side, where classes and dormitories are (the coverage of members, class-group
+# tips): a bank or a police station has none, so those pages would be empty for them.
+SCHOOL_KINDS = frozenset(
+    {
+        UnitKind.BUREAU_PROVINCE,
+        UnitKind.BUREAU_CITY,
+        UnitKind.BUREAU_DISTRICT,
+        UnitKind.SCHOOL,
+        UnitKind.KINDERGARTEN,
+        UnitKind.COLLEGE,
+        UnitKind.GRADE,
+        UnitKind.CLASS,
+        UnitKind.DORM_BUILDING,
+        UnitKind.DORM_ROOM,
+    }
+)
+
+
+# A menu condition, not a capability: the user's scope has classes and dormitories (``serves_schools``).
+SCHOOL_SIDE = "school_side"
+
+
+def school_side(user: Any) -> set[str]:
+    """``{SCHOOL_SIDE}`` for a user who ``serves_schools``: registered with ``core.menu.on_capabilities`` so
+    that entries leading to the coverage of classes show only where it is not empty."""
+    return {SCHOOL_SIDE} if serves_schools(user) else set()
+
+
+def serves_schools(user: Any) -> bool:
+    """Whether the user sees units of the education side (a grant at one, or a superuser): what decides
+    that the coverage pages and the class-group tips have something for them. No query beyond the
+    cached grants."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return False
+    return user.is_superuser or any(
+        kind in SCHOOL_KINDS and Cap.VIEW in role_caps(role, kind) for role, _path, kind in _grants(user)
+    )
+
+
 def path_q(paths: list[str], field: str = "path") -> Q:
     """Q matching any of the subtrees; matches nothing when ``paths`` is empty."""
     q = Q(pk__in=[])

@@ -12,7 +12,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Exists, F, Func, OuterRef, Prefetch, Q, Subquery
+from django.db.models import Exists, OuterRef, Prefetch, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -24,7 +24,7 @@ from django.views.decorators.http import require_POST
 from fanzha.core import hooks, menu
 from fanzha.core.paging import paginate
 
-from . import actions, names, scope
+from . import actions, counts, names, scope
 from .accounts import queries as accounts
 from .accounts.forms import GrantForm, InviteForm, OpenAccountForm
 from .credentials import actions as credentials
@@ -61,17 +61,6 @@ class AuthedRequest(HttpRequest):
 
 PAGE_SIZE = 50
 HISTORY_LENGTH = 20
-
-
-def _subtree_people(outer: str = "path") -> Subquery:
-    """Distinct people with a membership anywhere under the outer unit, as a correlated subquery."""
-    count = Func(F("person_id"), function="COUNT", template="COUNT(DISTINCT %(expressions)s)")
-    return Subquery(
-        Membership.objects.filter(unit__path__startswith=OuterRef(outer))
-        .order_by()
-        .annotate(n=count)
-        .values("n")[:1]
-    )
 
 
 def _label_roles(rows: list[Any]) -> list[Any]:
@@ -195,7 +184,7 @@ def unit_list(request: AuthedRequest) -> HttpResponse:
         )
     else:
         units = Unit.objects.filter(path__in=scope.scope_paths(request.user))
-    paged = paginate(request, units.annotate(people=_subtree_people()).order_by("path"), PAGE_SIZE)
+    paged = paginate(request, units.annotate(people=counts.subtree_people()).order_by("path"), PAGE_SIZE)
     return render(
         request,
         "org/unit_list.html",
@@ -207,13 +196,13 @@ def _unit_page(request: AuthedRequest, unit: Unit, status: int = 200, **forms: A
     """Render a unit with its breadcrumbs, children, members, history and (for editors) forms."""
     user = request.user
     crumbs = [{"unit": a, "link": scope.in_scope(user, a)} for a in Unit.objects.get_ancestors(unit)]
-    children = Unit.objects.filter(parent_path=unit.path).annotate(people=_subtree_people()).order_by("path")
+    children = (
+        Unit.objects.filter(parent_path=unit.path).annotate(people=counts.subtree_people()).order_by("path")
+    )
     members = unit.memberships.select_related("person").order_by("role", "person__initials", "pk")
-    people_count = Membership.objects.filter(unit__path__startswith=unit.path).values("person_id").distinct()
     if scope.reached_only(user, unit):
         # A room the user sees because their students live there: those students, nobody else.
         members = members.filter(person__in=scope.people_for(user))
-        people_count = people_count.filter(person__in=scope.people_for(user))
     can_edit = scope.in_scope(user, unit, Cap.EDIT_UNITS)
     members_page = paginate(request, members, PAGE_SIZE, "mpage")
     members_page.page.object_list = _label_roles(list(members_page.page.object_list))
@@ -224,7 +213,7 @@ def _unit_page(request: AuthedRequest, unit: Unit, status: int = 200, **forms: A
         "members": members_page,
         "events": unit.events.select_related("actor")[:HISTORY_LENGTH],
         "unit_count": Unit.objects.filter(path__startswith=unit.path).count() - 1,
-        "people_count": people_count.count(),
+        "people_count": counts.people_in_unit(user, unit),
         "can_edit": can_edit,
         # Sign-in slips (printed from the class link in reach) for those who may edit its people.
         "can_issue_codes": scope.in_scope(user, unit, Cap.EDIT_PEOPLE),
@@ -376,10 +365,21 @@ def unit_set_active(request: AuthedRequest, pk: int) -> HttpResponse:
     return redirect("unit_detail", pk=unit.pk)
 
 
+def _own_record_url(user: Any) -> str:
+    """The page of the user's own person record ("" without one)."""
+    person = Person.objects.filter(user=user).only("pk").first()
+    return reverse("person_detail", args=[person.pk]) if person is not None else ""
+
+
 @login_required
 def person_list(request: AuthedRequest) -> HttpResponse:
-    """People in scope, filtered by unit subtree, kind and name/number/initials; 50 a page."""
+    """People in scope, filtered by unit subtree, kind and name/number/initials; 50 a page. A student or
+    parent (no capability: the menu's "我的信息") is sent to their own page, never to a search."""
     user = request.user
+    if not scope.capabilities(user) and not user.is_superuser:
+        own = menu.member_home(user) or _own_record_url(user)
+        if own:
+            return redirect(own)
     form = PersonSearchForm(request.GET or None)
     people = scope.people_for(user)
     unit = None

@@ -11,6 +11,7 @@ class ReachConfig(AppConfig):
         # The home page lives in org and the menu in core, which must not import reach: they ask
         # for our part through registries (see fanzha/core/hooks.py and menu.py).
         from fanzha.core import hooks, menu
+        from fanzha.org.scope import SCHOOL_SIDE, school_side
 
         from .actions import sync_activity_proofs
         from .home import home_items
@@ -20,5 +21,8 @@ class ReachConfig(AppConfig):
         hooks.on_home(home_items)
         hooks.on_measure(unit_measures)  # the coverage figure of measured obligations (campaigns)
         hooks.on_attendance_changed(sync_activity_proofs)  # attendance proves training, video, first lesson
+        menu.on_capabilities(school_side)  # the coverage of classes: empty for a bank or police station
         menu.on_member_home(member_home_url)  # students and parents: /me/, the class link's tasks
-        menu.register(menu.Entry(60, "reach", "reach_index", _("覆盖情况"), cap="view", prefixes=("reach_",)))
+        menu.register(
+            menu.Entry(60, "reach", "reach_index", _("覆盖情况"), cap=SCHOOL_SIDE, prefixes=("reach_",))
+        )

@@ -12,10 +12,13 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from fanzha.core.hooks import HomeLink, HomePanel
+from fanzha.org.scope import serves_schools
 
 
 def home_items(user: Any, caps: frozenset[str]) -> Iterable[HomeLink | HomePanel]:
-    if "view" not in caps:
+    """The coverage link for those whose scope has classes (``org.scope.serves_schools``); "一键提醒"
+    promised only to those who may remind (``views.CHANGE``)."""
+    if "view" not in caps or not serves_schools(user):
         return []
     # Reminding the missing needs ``edit_people`` (``views.CHANGE``): a read-only auditor is not promised it.
     if "edit_people" in caps:

@@ -288,8 +288,9 @@ def test_dashboard_query_count_does_not_grow(client, cast, template, extra, djan
     # at the college: + the unit and the crumbs
     with django_assert_num_queries(12):
         assert client.get(f"{url}?unit={cast.ma.pk}&on=2026-03-10").status_code == 200
-    # at a class: its own obligations and one query for the responsible people, no row units
-    with django_assert_num_queries(12):
+    # at a class: its own obligations and three queries for the responsible people (the units' kinds,
+    # the role holders, the class's own counsellor's grant), no row units
+    with django_assert_num_queries(14):
         assert client.get(f"{url}?unit={cast.ma2301.pk}&on=2026-03-10").status_code == 200
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
+from django.urls import reverse
 
 from fanzha.campaigns import actions, compliance
 from fanzha.campaigns.compliance import Status, Tally
@@ -223,11 +224,42 @@ def test_responsible_person_in_the_unit_else_the_nearest_ancestor(cast, campaign
             (cast.ma2301.path, "counsellor"),
         ]
     )
-    assert people[(cast.cs2301.path, "counsellor")] == college_counsellor
+    # a class's own counsellor (here: granted there), never the one above the class
+    assert people[(cast.cs2301.path, "counsellor")] == cast.counsellor.person != college_counsellor
     assert people[(cast.cs2302.path, "counsellor")] == class_counsellor
     assert people[(cast.cs2301.path, "monitor")] == cast.monitor
-    assert people[(cast.cs2302.path, "monitor")] is None
-    assert people[(cast.ma2301.path, "leader")] == leader
+    assert people[(cast.cs2302.path, "monitor")] == class_counsellor  # no monitor: the class's counsellor
+    assert people[(cast.ma2301.path, "leader")] is None  # nobody at 数学2301班: not the school's 组长
+    assert compliance.responsible_people([(cast.ma.path, "leader")])[(cast.ma.path, "leader")] == leader
     assert people[(cast.ma2301.path, "counsellor")] is None
     state = judge(obligation(campaign, "daily-tip", cast.cs2301), D(2026, 3, 2))
     assert compliance.responsible_for(state, people) == cast.monitor
+
+
+def test_class_work_names_the_class_counsellor_not_the_college_liaison(cast, campaign, client):
+    """Issue 15: a class-level task whose plan role nobody holds in the class names the class's own
+    counsellor (whose to-do lists it), not the college liaison above; the name links only where the
+    viewer may open the person's page."""
+    liaison = person(cast, "院联络员", cast.cs, MembershipRole.LIAISON)
+    people = compliance.responsible_people([(cast.cs2301.path, "liaison"), (cast.cs.path, "liaison")])
+    assert people[(cast.cs2301.path, "liaison")] == cast.counsellor.person
+    assert people[(cast.cs.path, "liaison")] == liaison  # at the college itself: its liaison
+    ob = obligation(campaign, "daily-tip", cast.cs2301)
+    ob.rule.responsible = "liaison"
+    ob.rule.save()
+    url = reverse("campaign_obligation", args=[campaign.pk, ob.pk])
+    client.force_login(cast.counsellor)
+    response = client.get(url)
+    assert response.context["person"] == cast.counsellor.person
+    assert response.context["responsible"] == "辅导员"
+    # a name links only to a page the viewer may open: the counsellor's record has no unit yet, so
+    # nobody may open it (the old page linked to a 404) …
+    page = reverse("person_detail", args=[cast.counsellor.person.pk])
+    assert client.get(page).status_code == 404
+    assert not response.context["person_linked"] and page not in response.content.decode()
+    # … once the counsellor is a member of the class, the school's admin may, and the name links
+    org.add_membership(cast.counsellor.person, cast.cs2301, MembershipRole.COUNSELLOR)
+    client.force_login(cast.school_admin)
+    response = client.get(url)
+    assert response.context["person"] == cast.counsellor.person
+    assert response.context["person_linked"] and page in response.content.decode()

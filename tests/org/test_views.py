@@ -344,10 +344,10 @@ def test_people_list_is_paginated(client, cast):
 
 
 def test_student_and_parent_people_pages(client, cast):
-    client.force_login(cast.student_user)
-    assert names(client.get(reverse("person_list"))) == ["张三"]
-    client.force_login(cast.parent_user)
-    assert set(names(client.get(reverse("person_list")))) == {"张三", "张父"}
+    # a student's or parent's people search is their own page (/me/: their record, their children)
+    for user in (cast.student_user, cast.parent_user):
+        client.force_login(user)
+        assert client.get(reverse("person_list")).url == reverse("member_home")
 
 
 def test_person_detail_relations(client, cast):
@@ -572,3 +572,23 @@ def test_a_college_admin_cannot_take_another_organisations_root_code(client, cas
     )
     assert response.status_code == 200 and "顶级单位" in response.content.decode()
     assert Unit.objects.count() == before and Unit.objects.get(pk=cast.cs2302.pk).code == "CS2302"
+
+
+def test_people_are_counted_one_way_on_every_page(client, cast):
+    """Issue 15: the home page counted everyone the scope lets one see (guardians too) while the units
+    pages counted members. One count (``org.counts``: people with a membership in the subtree, guardians
+    not counted), and a label that says so."""
+    from fanzha.org import counts
+
+    client.force_login(cast.school_admin)
+    members = Membership.objects.filter(unit__path__startswith=cast.uni.path).values("person_id").distinct()
+    expected = members.count()
+    assert cast.parent.pk not in set(members.values_list("person_id", flat=True))  # a guardian only
+    home = client.get(reverse("home"))
+    assert home.context["people_count"] == expected == counts.people_in_scope(cast.school_admin)
+    units = client.get(reverse("unit_list"))
+    assert [row["unit"].people for row in units.context["rows"] if row["unit"] == cast.uni] == [expected]
+    assert "人员（不含家长）" in units.content.decode()
+    unit = client.get(reverse("unit_detail", args=[cast.uni.pk]))
+    assert unit.context["people_count"] == expected
+    assert "人员（含下级，不含家长）" in unit.content.decode()

@@ -7,15 +7,15 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from fanzha.org import names
-from fanzha.org.models import Membership, MembershipRole, Person, Unit
-from fanzha.org.scope import in_tree_scope
+from fanzha.org.models import Membership, MembershipRole, Person, RoleGrant, Unit
+from fanzha.org.scope import role_caps
 
 from ..activities.actions import RECORD
 from ..activities.files import check_signature_png
@@ -182,22 +182,44 @@ def member_may_sign(person: Person, letter: ResponsibilityLetter, side: str) -> 
     return side == LetterSignature.Side.LOWER and letter.lower_unit_id in headed_by(person)
 
 
-def can_sign(user: Any, letter: ResponsibilityLetter, side: str, headed: set[int] | None = None) -> bool:
-    """Whether ``user`` may sign ``side`` of ``letter``.
+def signing_units(user: Any) -> tuple[set[int], set[int]]:
+    """(units where the user holds a grant that records a unit's work, units the user heads as a member).
 
-    The upper side is signed by someone responsible for the upper unit; the lower side by someone
-    responsible for the lower unit (a grant there, or heading it as a member) but not for the upper
-    one, so that nobody signs both sides. ``headed`` saves a query per letter on long lists. A room
-    that a counsellor reaches through their students (``org.scope.reach_paths``) is not theirs to sign
-    for: its letter is the dormitory head's and the building's.
+    Why exact units and not subtrees: a letter binds its two parties' own people. The school's
+    administrator may see every college's letter but does not sign it on the college's behalf, nor does
+    a superuser; only the holder of a working grant at the party itself, or the member heading it (the
+    dormitory head for the room), signs. Loaded once per user object.
     """
+    if user is None or not user.is_authenticated or not user.is_active:
+        return set(), set()
+    cache: dict[str, Any] = user.__dict__.setdefault("_fanzha_letters", {})
+    if "units" not in cache:
+        granted = {
+            unit_id
+            for role, unit_id, kind in RoleGrant.objects.filter(user=user, unit__is_active=True).values_list(
+                "role", "unit_id", "unit__kind"
+            )
+            if RECORD in role_caps(role, kind)
+        }
+        cache["units"] = (granted, headed_units(user))
+    return cache["units"]
+
+
+def can_sign(user: Any, letter: ResponsibilityLetter, side: str, headed: set[int] | None = None) -> bool:
+    """Whether ``user`` may sign ``side`` of ``letter``: only the party's own signer.
+
+    Each side is signed by the holder of a working grant at that unit itself or by the member heading
+    it (``headed``: its leader, a room's dormitory head …), and the lower side not by someone who signs
+    the upper one, so that nobody signs both. A grant higher up the tree
+    (the school's administrator for a college) or a superuser's reach does not sign for the party.
+    """
+    granted, own_headed = signing_units(user)
+    own = granted | (own_headed if headed is None else headed)
     if side == LetterSignature.Side.UPPER:
-        return in_tree_scope(user, letter.upper_unit, RECORD)
-    if side != LetterSignature.Side.LOWER or in_tree_scope(user, letter.upper_unit, RECORD):
-        return False
-    if in_tree_scope(user, letter.lower_unit, RECORD):
-        return True
-    return letter.lower_unit_id in (headed_units(user) if headed is None else headed)
+        return letter.upper_unit_id in own
+    return (
+        side == LetterSignature.Side.LOWER and letter.lower_unit_id in own and letter.upper_unit_id not in own
+    )
 
 
 def can_sign_as_member(person: Any, letter: ResponsibilityLetter) -> bool:
@@ -212,7 +234,9 @@ def can_sign_as_member(person: Any, letter: ResponsibilityLetter) -> bool:
 def sign_letter(
     letter: ResponsibilityLetter, side: str, signer_name: str, png: bytes, actor: Any
 ) -> LetterSignature:
-    """Sign one side of a letter with a name and a drawn signature; each side is signed once."""
+    """Sign one side of a letter with a name and a drawn signature; each side is signed once. An
+    account (``actor``) signs only a side ``can_sign`` gives it; ``None``: the member pages, which check
+    ``member_may_sign``, and the demo's past signatures."""
     if side not in LetterSignature.Side.values:
         raise ValidationError({"side": _("未知的签署方")})
     _check_open(letter.campaign)
@@ -220,6 +244,8 @@ def sign_letter(
     if not name or len(name) > 60:
         raise ValidationError({"signer_name": _("请填写签署人姓名（不超过60字）")})
     check_signature_png(png)
+    if actor is not None and not can_sign(actor, letter, side):
+        raise PermissionDenied(_("只有该单位的负责人可以签署这一方。"))
     already = ValidationError(
         _("%(side)s已于此前签署，不能重复签署。") % {"side": LetterSignature.Side(side).label}, code="signed"
     )

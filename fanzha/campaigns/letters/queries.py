@@ -7,16 +7,16 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Q
+from django.utils.translation import gettext as _
 
 from fanzha.org.models import Membership, MembershipRole, Person, RoleGrant, Unit
 from fanzha.org.names import Levels
-from fanzha.org.scope import path_q, role_caps, roles_with, scope_paths
+from fanzha.org.scope import role_caps, roles_with
 
 from .. import queries
 from ..models import Campaign, LetterSignature, ResponsibilityLetter
 from ..spec import fill
-from .actions import RECORD, can_sign, headed_by, headed_units, letter_values
+from .actions import RECORD, headed_by, letter_values, signing_units
 
 RESPONSIBLE_MEMBERSHIPS = (
     MembershipRole.LEADER,
@@ -133,36 +133,49 @@ def letter_status(user: Any, campaign: Campaign) -> list[LevelStatus]:
     return levels
 
 
+def waiting_text(upper: Unit, lower: Unit, upper_signed: bool, lower_signed: bool) -> str:
+    """Who has signed a letter and who it waits for, naming both parties (cards look alike otherwise)."""
+    names = {"upper": upper.name, "lower": lower.name}
+    if upper_signed and lower_signed:
+        return _("%(upper)s与%(lower)s均已签署") % names
+    if upper_signed:
+        return _("已由%(upper)s签署，待%(lower)s签署") % names
+    if lower_signed:
+        return _("已由%(lower)s签署，待%(upper)s签署") % names
+    return _("待%(upper)s和%(lower)s签署") % names
+
+
 @dataclass
 class ToSign:
     letter: ResponsibilityLetter
     side: str
     label: str
     unit: Unit
+    waiting: str = ""  # ``waiting_text``: both parties, who signed and who is awaited
 
 
 def letters_to_sign(user: Any, limit: int = 50) -> list[ToSign]:
-    """Letter sides still unsigned that this user may sign, oldest campaign first (a few queries)."""
-    headed = headed_units(user)
-    record_paths = scope_paths(user, RECORD)
+    """Letter sides still unsigned that this user signs as the party's own signer (``can_sign``: a grant
+    at the unit itself or heading it, never for a unit below), oldest campaign first (a few queries)."""
+    granted, headed = signing_units(user)
+    own = granted | headed
+    if not own:
+        return []
     visible = queries.letters_for(user).select_related("campaign", "upper_unit", "lower_unit")
     order = ("campaign__starts_on", "level", "lower_unit__path")
     upper = (
-        visible.filter(path_q(record_paths, "upper_unit__path"))
+        visible.filter(upper_unit_id__in=own)
         .exclude(signatures__side=LetterSignature.Side.UPPER)
-        .order_by(*order)[:limit]
-    )
+        .order_by(*order)
+    )[:limit]
     lower = (
-        visible.filter(path_q(record_paths, "lower_unit__path") | Q(lower_unit_id__in=headed))
+        visible.filter(lower_unit_id__in=own)
+        .exclude(upper_unit_id__in=own)
         .exclude(signatures__side=LetterSignature.Side.LOWER)
-        .order_by(*order)[: limit * 4]
-    )
+        .order_by(*order)
+    )[:limit]
     result = [ToSign(x, "upper", str(LetterSignature.Side.UPPER.label), x.upper_unit) for x in upper]
-    result += [
-        ToSign(x, "lower", str(LetterSignature.Side.LOWER.label), x.lower_unit)
-        for x in lower
-        if can_sign(user, x, LetterSignature.Side.LOWER, headed)
-    ]
+    result += [ToSign(x, "lower", str(LetterSignature.Side.LOWER.label), x.lower_unit) for x in lower]
     result.sort(
         key=lambda t: (
             t.letter.campaign.starts_on,
@@ -171,7 +184,25 @@ def letters_to_sign(user: Any, limit: int = 50) -> list[ToSign]:
             t.letter.lower_unit.path,
         )
     )
-    return result[:limit]
+    return _with_waiting(result[:limit])
+
+
+def _with_waiting(items: list[ToSign]) -> list[ToSign]:
+    """Fill each item's ``waiting`` from the letters' signatures (one query)."""
+    signed: dict[int, set[str]] = defaultdict(set)
+    for letter_id, side in LetterSignature.objects.filter(
+        letter__in=[t.letter.pk for t in items]
+    ).values_list("letter_id", "side"):
+        signed[letter_id].add(side)
+    for item in items:
+        sides = signed[item.letter.pk]
+        item.waiting = waiting_text(
+            item.letter.upper_unit,
+            item.letter.lower_unit,
+            LetterSignature.Side.UPPER in sides,
+            LetterSignature.Side.LOWER in sides,
+        )
+    return items
 
 
 def letters_for_member(person: Person, limit: int = 20) -> list[ToSign]:
@@ -187,4 +218,6 @@ def letters_for_member(person: Person, limit: int = 20) -> list[ToSign]:
         .order_by("campaign__starts_on", "campaign_id", "level", "lower_unit__path")
     )
     label = str(LetterSignature.Side.LOWER.label)
-    return [ToSign(x, LetterSignature.Side.LOWER, label, x.lower_unit) for x in letters[:limit]]
+    return _with_waiting(
+        [ToSign(x, LetterSignature.Side.LOWER, label, x.lower_unit) for x in letters[:limit]]
+    )

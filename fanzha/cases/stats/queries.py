@@ -27,7 +27,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from fanzha.campaigns.models import Campaign, Goal
-from fanzha.org.models import Unit
+from fanzha.org.models import RESIDENCE_KINDS, Unit
 from fanzha.org.scope import Cap, area_q, scope_paths, subtree_jurisdiction, tree_paths, units_for
 
 from .. import queries
@@ -211,7 +211,8 @@ def _add_jurisdiction(found: dict[str, Tally], qs: QuerySet[Case], unit: Unit, p
 
 def by_unit(qs: QuerySet[Case], unit: Unit, period: Period) -> list[UnitRow]:
     """Cases and loss per child of ``unit`` (its whole subtree each), most cases first, and a row for
-    cases recorded at ``unit`` itself when there are any: two queries."""
+    cases recorded at ``unit`` itself when there are any: two queries. Dormitory buildings and rooms
+    (``RESIDENCE_KINDS``) are listed only when cases were recorded under them."""
     width = len(unit.path) + Unit.steplen
     rows = (
         _in(qs.filter(unit__path__startswith=unit.path), period)
@@ -222,7 +223,9 @@ def by_unit(qs: QuerySet[Case], unit: Unit, period: Period) -> list[UnitRow]:
     )
     found = {r["branch"]: Tally(r["n"], r["loss"] or ZERO) for r in rows}
     _add_jurisdiction(found, qs, unit, period)
-    children = Unit.objects.filter(parent_path=unit.path).filter(Q(is_active=True) | Q(path__in=list(found)))
+    children = Unit.objects.filter(parent_path=unit.path).filter(
+        (Q(is_active=True) & ~Q(kind__in=RESIDENCE_KINDS)) | Q(path__in=list(found))
+    )
     result = [UnitRow(child, found.get(child.path, Tally())) for child in children.order_by("path")]
     places = [p for p in found if not p.startswith(unit.path)]  # a station's jurisdiction
     if places:

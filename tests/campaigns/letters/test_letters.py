@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 
 import pytest
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
 
 from fanzha.campaigns.letters import actions
@@ -279,3 +279,56 @@ def test_closed_campaign_letters_frozen(cast, campaign):
     with pytest.raises(ValidationError, match="已结束"):
         actions.generate_letters(campaign)
     assert not LetterSignature.objects.exists()
+
+
+# Only the party's own signer (issue 15) ---------------------------------------------------------
+
+
+def test_only_the_partys_own_signer_signs(cast, campaign, django_user_model):
+    actions.generate_letters(campaign)
+    college_class = letter(campaign, cast.cs2301)  # 计算机学院 ↔ CS2301
+    school_college = letter(campaign, cast.cs)  # 示范大学 ↔ 计算机学院
+    root = django_user_model.objects.create_superuser("root", password="x")
+    for user in (cast.school_admin, root):  # they see the college's letter but do not sign for it
+        assert not actions.can_sign(user, college_class, "upper")
+        assert not actions.can_sign(user, college_class, "lower")
+        assert (college_class.pk, "upper") not in {(t.letter.pk, t.side) for t in letters_to_sign(user)}
+    assert actions.can_sign(cast.school_admin, school_college, "upper")  # the school's own side
+    assert not actions.can_sign(root, school_college, "upper")
+    assert {(t.letter.lower_unit.code, t.side) for t in letters_to_sign(cast.school_admin)} == {
+        ("CS", "upper"),
+        ("MA", "upper"),
+    }
+    assert letters_to_sign(root) == []
+    # the verb refuses them too, whatever the page offers
+    with pytest.raises(PermissionDenied):
+        actions.sign_letter(college_class, "upper", "校管理员", files.png(), cast.school_admin)
+    with pytest.raises(PermissionDenied):
+        actions.sign_letter(college_class, "lower", "超级管理员", files.png(), root)
+    assert not LetterSignature.objects.exists()
+
+
+def test_school_admin_is_not_offered_the_colleges_side(client, cast, campaign):
+    actions.generate_letters(campaign)
+    x = letter(campaign, cast.cs2301)
+    client.force_login(cast.school_admin)
+    page = client.get(reverse("letter_detail", args=[x.pk]))
+    assert page.status_code == 200 and page.context["sign"] is None
+    post = {"side": "upper", "signer_name": "校管理员", "signature": data_url(files.png())}
+    assert client.post(reverse("letter_sign", args=[x.pk]), post).status_code == 403
+    assert not LetterSignature.objects.exists()
+
+
+def test_letters_to_sign_name_both_parties_and_who_is_waiting(client, cast, campaign):
+    actions.generate_letters(campaign)
+    x = letter(campaign, cast.cs2301)
+    actions.sign_letter(x, "lower", "辅导员甲", files.png(), cast.counsellor)
+    client.force_login(cast.college_admin)
+    response = client.get(reverse("letter_index"))
+    items = {t.letter.pk: t for t in response.context["to_sign"]}
+    assert items[x.pk].waiting == "已由CS2301班签署，待计算机学院签署".replace("CS2301班", x.lower_unit.name)
+    other = letter(campaign, cast.cs2302)
+    assert items[other.pk].waiting == f"待计算机学院和{other.lower_unit.name}签署"
+    html = response.content.decode()
+    assert f"甲方：计算机学院 · 乙方：{x.lower_unit.name}" in html
+    assert f"已由{x.lower_unit.name}签署，待计算机学院签署" in html

@@ -133,10 +133,20 @@ def test_by_unit_counts_each_childs_subtree_and_the_units_own_cases(cast, world,
         ("UNI", True, 1, Decimal("100.00")),
         ("CS", False, 3, Decimal("3500.50")),
         ("MA", False, 1, Decimal("3000.00")),
-        ("D1", False, 0, Decimal("0")),
+        # the dormitory building D1 had no case: not listed as a unit with 0 (issue 15)
     ]
     cs_rows = stats.by_unit(qs, cast.cs, stats.year_period(2025))
     assert [(r.unit.code, r.tally.cases) for r in cs_rows] == [("CS2301", 2), ("CS2302", 1)]
+
+
+def test_residence_units_listed_only_with_cases(cast, world):
+    """Dormitory buildings and rooms are where people live, not units that answer for cases: listed
+    only when a case was recorded under them."""
+    qs = stats.unit_cases(cast.school_admin, cast.uni)
+    assert "D1" not in [r.unit.code for r in stats.by_unit(qs, cast.uni, stats.year_period(2025))]
+    report(cast, cast.d1_101, at(2025, 5, 5), "70")
+    rows = stats.by_unit(stats.unit_cases(cast.school_admin, cast.uni), cast.uni, stats.year_period(2025))
+    assert [(r.unit.code, r.tally.cases) for r in rows if r.unit.code == "D1"] == [("D1", 1)]
 
 
 def test_by_type_most_cases_first(cast, world):
@@ -387,7 +397,7 @@ def test_stats_export(client, cast, world):
     months = book["按月"]
     assert [c.value for c in months[4]][:5] == ["3月", 2, 3000.5, 1, 800]
     units = {row[1]: row[2] for row in book["按单位"].iter_rows(min_row=2, values_only=True)}
-    assert units == {"UNI": 1, "CS": 3, "MA": 1, "D1": 0}
+    assert units == {"UNI": 1, "CS": 3, "MA": 1}  # no row for the dormitory building without cases
 
 
 # session, user, grants, unit, campaigns (+ their goals, + one tally each), change, by unit (2), by
@@ -411,7 +421,7 @@ def test_stats_page_query_count_does_not_grow_with_the_children(
         report(cast, college, at(2025, 4, 1 + i), "10")
     with django_assert_num_queries(STATS_PAGE_QUERIES):
         response = client.get(url, {"unit": cast.uni.pk, "year": 2025})
-    assert len(response.context["report"].units) == 10
+    assert len(response.context["report"].units) == 9  # UNI itself, CS, MA and the six (not D1: no case)
 
 
 def test_the_loss_tile_is_wide_enough_for_a_county_sized_amount(client, cast):
