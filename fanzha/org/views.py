@@ -374,9 +374,10 @@ def _own_record_url(user: Any) -> str:
 @login_required
 def person_list(request: AuthedRequest) -> HttpResponse:
     """People in scope, filtered by unit subtree, kind and name/number/initials; 50 a page. A student or
-    parent (no capability: the menu's "我的信息") is sent to their own page, never to a search."""
+    parent (no capability: the menu's "我的信息") is sent to their own page, never to a search (a
+    search they type by hand is answered as before: their own scope, 404 for a unit outside it)."""
     user = request.user
-    if not scope.capabilities(user) and not user.is_superuser:
+    if not request.GET and not scope.capabilities(user) and not user.is_superuser:
         own = menu.member_home(user) or _own_record_url(user)
         if own:
             return redirect(own)

@@ -73,7 +73,8 @@ CASES: dict[str, Case] = {
     # a student and a parent go on to their own page of tasks (/me/)
     "home": Case(lambda c: reverse("home"), "200 200 200 200 200 302 302 200"),
     "unit list": Case(lambda c: reverse("unit_list"), "200 200 200 200 200 200 200 200"),
-    "people list": Case(lambda c: reverse("person_list"), "200 200 200 200 200 200 200 200"),
+    # … and so does their "我的信息", the people list (issue 15: never a people search)
+    "people list": Case(lambda c: reverse("person_list"), "200 200 200 200 200 302 302 200"),
     "unit root": Case(unit("uni"), "200 404 404 200 200 404 404 404"),
     "unit inside": Case(unit("cs2301"), "200 200 200 200 200 404 404 404"),
     "unit sibling college": Case(unit("ma2301"), "200 404 404 200 200 404 404 404"),
