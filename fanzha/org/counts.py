@@ -2,8 +2,9 @@
 
 Why one definition: the school's home page counted everyone its scope lets it see (guardians too, 40,968)
 while the units page counted members (15,590). A guardian is reached through a child, not enrolled in a
-unit, so people are counted by membership and the label says so (``PEOPLE_LABEL``). Every page that
-shows such a number (home page, units list, unit page) reads it from here.
+unit, so people are counted by membership and the label beside the number says so ("人员（不含家长）").
+Every page that shows such a number (units list, unit page) reads it from here; the home page is now
+the role's workbench and shows work, not the size of the scope.
 """
 
 from __future__ import annotations
@@ -11,13 +12,9 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import F, Func, OuterRef, Subquery
-from django.utils.translation import gettext_lazy as _
 
 from .models import Membership, Unit
-from .scope import path_q, people_for, reached_only, tree_paths
-
-PEOPLE_LABEL = _("人员（不含家长）")  # the label beside every such count
-SUBTREE_PEOPLE_LABEL = _("人员（含下级，不含家长）")
+from .scope import people_for, reached_only
 
 
 def subtree_people(outer: str = "path") -> Subquery:
@@ -29,14 +26,6 @@ def subtree_people(outer: str = "path") -> Subquery:
         .annotate(n=count)
         .values("n")[:1]
     )
-
-
-def people_in_scope(user: Any) -> int:
-    """Distinct people with a membership in the subtrees of the user's grants (guardians not counted)."""
-    paths = tree_paths(user)
-    if not paths:
-        return 0
-    return Membership.objects.filter(path_q(paths, "unit__path")).values("person_id").distinct().count()
 
 
 def people_in_unit(user: Any, unit: Unit) -> int:

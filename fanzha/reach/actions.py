@@ -39,7 +39,7 @@ from fanzha.core import crypto, hooks
 from fanzha.notify import actions as notify
 from fanzha.notify.models import ChannelKind, Outbox
 from fanzha.notify.sms import Template
-from fanzha.org.models import Guardianship, Membership, Person, Unit
+from fanzha.org.models import Guardianship, Membership, Person, Unit, UnitKind
 
 from . import queries
 from .models import (
@@ -667,6 +667,12 @@ def ensure_class_links(units: Iterable[Unit]) -> int:
     rows = [ClassLink(unit_id=pk, token=_token()) for pk in sorted(ids - have)]
     ClassLink.objects.bulk_create(rows, batch_size=1000)
     return len(rows)
+
+
+def links_for_new_classes(units: Sequence[Unit]) -> int:
+    """``core.hooks.on_units_added``: a class gets its link when it is created (by hand or by a roster
+    import), so its students' and parents' first ``/me/`` finds it; a GET never creates one."""
+    return ensure_class_links([u for u in units if u.kind == UnitKind.CLASS and u.is_active])
 
 
 @transaction.atomic

@@ -13,12 +13,13 @@ class ReachConfig(AppConfig):
         from fanzha.core import hooks, menu
         from fanzha.org.scope import SCHOOL_SIDE, school_side
 
-        from .actions import sync_activity_proofs
+        from .actions import links_for_new_classes, sync_activity_proofs
         from .home import home_items
         from .measures import unit_measures
         from .member.views import member_home_url
 
         hooks.on_home(home_items)
+        hooks.on_units_added(links_for_new_classes)  # a new class has its link before anyone asks
         hooks.on_measure(unit_measures)  # the coverage figure of measured obligations (campaigns)
         hooks.on_attendance_changed(sync_activity_proofs)  # attendance proves training, video, first lesson
         menu.on_capabilities(school_side)  # the coverage of classes: empty for a bank or police station
