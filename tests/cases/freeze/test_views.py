@@ -152,6 +152,12 @@ def test_home_link_for_bank_contacts(client: Any, world: World) -> None:
     assert [w.count for w in waiting] == [1]
     listed = client.get(waiting[0].url)
     assert len(listed.context["rows"]) == 1
+    # the police side sees the request waiting for the bank's answer, due this week
+    client.force_login(world.cast.police_liaison)
+    response = client.get("/")
+    sent = [w for w in response.context["week"] if w.label == "等待答复的止付冻结请求"]
+    assert [w.count for w in sent] == [1]
+    assert len(client.get(sent[0].url).context["rows"]) == 1
     client.force_login(world.cast.counsellor)
     assert reverse("freeze_list") not in client.get("/").content.decode()
 
