@@ -5,7 +5,8 @@
 # 2. starts the province campaign with every person's attestations and rolls it up
 #    (`fanzha bench rollup --reuse`, which also prints its own figures);
 # 3. serves it with 4 gunicorn workers on 127.0.0.1:8100 with the production settings;
-# 4. runs `fanzha bench load` (default: every scenario) and prints its JSON on stdout;
+# 4. runs `fanzha bench load --cold` (default: every scenario; the first one from the cold server too)
+#    and prints its JSON on stdout;
 # 5. stops the server. Needs `pip install -e '.[load]'` (locust).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -36,4 +37,6 @@ done
 
 scenarios=()
 for name in "${@:-all}"; do scenarios+=(--scenario "$name"); done
-$BIN/fanzha bench load --host "http://127.0.0.1:$PORT" "${scenarios[@]}"
+# --cold: the first scenario is also reported for its first 30 s from this fresh start (each gunicorn
+# worker warmed itself before taking traffic: fanzha/core/warm.py), beside its steady state.
+$BIN/fanzha bench load --cold --host "http://127.0.0.1:$PORT" "${scenarios[@]}"

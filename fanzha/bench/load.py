@@ -65,6 +65,7 @@ FIXTURES_ENV = "FANZHA_LOAD_FIXTURES"  # the locustfile reads the prepared accou
 THINK_ENV = "FANZHA_LOAD_THINK"  # "MIN,MAX" seconds between two requests of one simulated user
 WARMUP_ENV = "FANZHA_LOAD_WARMUP"  # seconds after the last user started before statistics count
 WARMUP_SECONDS = 10
+COLD_SECONDS = 30  # ``--cold``: the first seconds of a fresh server, every request counted
 DEFAULT_LOCUSTFILE = Path(__file__).resolve().parents[2] / "bench" / "load" / "locustfile.py"
 
 
@@ -118,6 +119,12 @@ def add_arguments(parser: CommandParser) -> None:
     parser.add_argument("--processes", type=int, default=1, help="locust processes (locust --processes)")
     parser.add_argument(
         "--warmup", type=int, default=WARMUP_SECONDS, help="seconds after the last user started, not counted"
+    )
+    parser.add_argument(
+        "--cold",
+        action="store_true",
+        help=f"also report the first {COLD_SECONDS} s of the first scenario, counted from its first request "
+        "(run on a freshly started server: what a crowd meets after a restart), beside its steady state",
     )
     parser.add_argument("--members", type=int, default=400, help="members to prepare sign-ins for")
     parser.add_argument("--root", help="code of the root unit (default: the large world's province)")
@@ -534,10 +541,15 @@ def run(
     fixtures: str | None = None,
     setup_only: bool = False,
     locustfile: str = str(DEFAULT_LOCUSTFILE),
+    cold: bool = False,
     log: IO[str] | Any = None,
     **_options: Any,
 ) -> dict[str, Any]:
-    """Prepare the accounts, then run each chosen scenario against ``host`` and collect its figures."""
+    """Prepare the accounts, then run each chosen scenario against ``host`` and collect its figures.
+
+    ``cold``: the first scenario first runs ``COLD_SECONDS`` with every request counted from the first
+    (no warm-up left out), its figures under ``"cold"``; then its steady state as usual. Only the first
+    scenario meets the server as it was started, so only it has a cold figure."""
     path = Path(fixtures) if fixtures else default_fixtures_path()
     prepared = prepare(root, members, path, log)
     result: dict[str, Any] = {
@@ -551,17 +563,21 @@ def run(
     if setup_only:
         return result
     names = list(ALL) if not scenario or "all" in scenario else list(dict.fromkeys(scenario))
-    for name in names:
-        result["scenarios"][name] = run_scenario(
-            name,
-            host=host,
-            fixtures=path,
-            locustfile=locustfile,
-            users=users,
-            duration=duration,
-            spawn_rate=spawn_rate,
-            processes=processes,
-            warmup=warmup,
-            log=log,
-        )
+    common: dict[str, Any] = {
+        "host": host,
+        "fixtures": path,
+        "locustfile": locustfile,
+        "users": users,
+        "spawn_rate": spawn_rate,
+        "processes": processes,
+        "log": log,
+    }
+    for index, name in enumerate(names):
+        first_seconds = None
+        if cold and index == 0:
+            _say(log, f"{name}: the first {COLD_SECONDS} s of the server as it is now (cold)")
+            first_seconds = run_scenario(name, duration=COLD_SECONDS, warmup=0, **common)
+        result["scenarios"][name] = run_scenario(name, duration=duration, warmup=warmup, **common)
+        if first_seconds is not None:
+            result["scenarios"][name]["cold"] = first_seconds
     return result

@@ -29,12 +29,12 @@ from datetime import date
 from enum import StrEnum
 
 from django.db.models import BooleanField, Count, Exists, ExpressionWrapper, OuterRef, Q, QuerySet
-from django.db.models.functions import TruncDate
 from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from fanzha.core import hooks
+from fanzha.core.dbdates import LocalDate
 from fanzha.core.hooks import Measured
 from fanzha.org.models import Membership, MembershipRole, Person, Role, RoleGrant, Unit, UnitKind
 
@@ -343,7 +343,7 @@ def activity_records(
         )
         .order_by()
         .annotate(
-            entered=TruncDate("created_at"),
+            entered=LocalDate("created_at"),  # native SQL on SQLite: no Python call per row
             ev_photos=_has_evidence(Evidence.Kind.PHOTO),
             ev_video=_has_evidence(Evidence.Kind.VIDEO),
             ev_document=_has_evidence(Evidence.Kind.DOCUMENT),

@@ -184,7 +184,8 @@ def unit_list(request: AuthedRequest) -> HttpResponse:
         )
     else:
         units = Unit.objects.filter(path__in=scope.scope_paths(request.user))
-    paged = paginate(request, units.annotate(people=counts.subtree_people()).order_by("path"), PAGE_SIZE)
+    paged = paginate(request, units.order_by("path"), PAGE_SIZE)
+    paged.page.object_list = counts.with_people(list(paged.page.object_list))
     return render(
         request,
         "org/unit_list.html",
@@ -196,9 +197,8 @@ def _unit_page(request: AuthedRequest, unit: Unit, status: int = 200, **forms: A
     """Render a unit with its breadcrumbs, children, members, history and (for editors) forms."""
     user = request.user
     crumbs = [{"unit": a, "link": scope.in_scope(user, a)} for a in Unit.objects.get_ancestors(unit)]
-    children = (
-        Unit.objects.filter(parent_path=unit.path).annotate(people=counts.subtree_people()).order_by("path")
-    )
+    children = paginate(request, Unit.objects.filter(parent_path=unit.path).order_by("path"), PAGE_SIZE)
+    children.page.object_list = counts.with_people(list(children.page.object_list))
     members = unit.memberships.select_related("person").order_by("role", "person__initials", "pk")
     if scope.reached_only(user, unit):
         # A room the user sees because their students live there: those students, nobody else.
@@ -209,7 +209,7 @@ def _unit_page(request: AuthedRequest, unit: Unit, status: int = 200, **forms: A
     context: dict[str, Any] = {
         "unit": unit,
         "crumbs": crumbs,
-        "children": paginate(request, children, PAGE_SIZE),
+        "children": children,
         "members": members_page,
         "events": unit.events.select_related("actor")[:HISTORY_LENGTH],
         "unit_count": Unit.objects.filter(path__startswith=unit.path).count() - 1,

@@ -129,10 +129,13 @@ def unit_page(request: HttpRequest, unit_pk: int) -> HttpResponse:
     )
 
 
-def _totals(campaign: Campaign, unit: Unit, user: Any) -> dict[str, dict[str, int]]:
-    """Per item, people done and people concerned in the whole roster (not only the page): two queries."""
+def _totals(
+    campaign: Campaign, unit: Unit, user: Any, sizes: dict[str, int] | None = None
+) -> dict[str, dict[str, int]]:
+    """Per item, people done and people concerned in the whole roster (not only the page): two queries
+    (one when the roster's ``sizes`` are given)."""
     roster = queries.roster(campaign, unit, user)
-    sizes = roster.aggregate(total=Count("pk"), students=Count("pk", filter=Q(kind=PersonKind.STUDENT)))
+    sizes = sizes or _sizes(roster)
     done = dict(
         Attestation.objects.filter(campaign=campaign, status__in=COUNTED, person__in=roster.values("pk"))
         .values("item")
@@ -147,15 +150,23 @@ def _totals(campaign: Campaign, unit: Unit, user: Any) -> dict[str, dict[str, in
     return totals
 
 
+def _sizes(roster: Any) -> dict[str, int]:
+    """People of the roster, and its students: one query."""
+    return roster.aggregate(total=Count("pk"), students=Count("pk", filter=Q(kind=PersonKind.STUDENT)))
+
+
 @login_required
 def matrix(request: HttpRequest, unit_pk: int, campaign_pk: int) -> HttpResponse:
     """People × items with status, a page at a time, and per item the number still missing."""
     unit = _unit(request, unit_pk)
     campaign = _campaign(request, unit, campaign_pk)
     roster = queries.roster(campaign, unit, request.user)
-    page = Paginator(roster, PAGE_SIZE).get_page(request.GET.get("page"))
+    sizes = _sizes(roster)
+    paginator = Paginator(roster, PAGE_SIZE)
+    paginator.count = sizes["total"]  # the count query is the totals' one: not run twice
+    page = paginator.get_page(request.GET.get("page"))
     grid = queries.matrix(campaign, unit, page.object_list)
-    totals = _totals(campaign, unit, request.user)
+    totals = _totals(campaign, unit, request.user, sizes)
     items = [{"code": i, "label": Item(i).label, **totals[i]} for i in queries.campaign_items(campaign)]
     return render(
         request,

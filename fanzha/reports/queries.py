@@ -46,6 +46,7 @@ from fanzha.cases.stats.queries import (
     year_earlier,
 )
 from fanzha.cases.stats.queries import goal_progress as case_goal_progress
+from fanzha.core import singleflight
 from fanzha.core.formats import yuan
 from fanzha.org.models import PersonKind, Unit
 from fanzha.org.scope import Cap, path_q, scope_paths, units_for
@@ -174,16 +175,22 @@ class Kpis:
 
 def sums(campaign: Campaign, unit_ids: Iterable[int]) -> dict[int, Counter[str]]:
     """Each unit's current counts (metric → value, summed over days): one query."""
-    result: dict[int, Counter[str]] = defaultdict(Counter)
-    rows = (
-        KpiCount.objects.filter(campaign=campaign, unit_id__in=list(unit_ids))
-        .values_list("unit_id", "metric")
-        .annotate(total=Sum("value"))
-        .order_by()
-    )
-    for unit_id, metric, total in rows:
-        result[unit_id][metric] = total
-    return result
+    ids = sorted(set(unit_ids))
+
+    def compute() -> dict[int, Counter[str]]:
+        result: dict[int, Counter[str]] = defaultdict(Counter)
+        rows = (
+            KpiCount.objects.filter(campaign=campaign, unit_id__in=ids)
+            .values_list("unit_id", "metric")
+            .annotate(total=Sum("value"))
+            .order_by()
+        )
+        for unit_id, metric, total in rows:
+            result[unit_id][metric] = total
+        return result
+
+    # Shared between the requests of the same moment (a crowd on the root dashboard): ``singleflight``.
+    return singleflight.shared("kpi-sums", singleflight.key_of(campaign.pk, ids), compute)
 
 
 def total(counters: Iterable[Counter[str]]) -> Counter[str]:
@@ -227,12 +234,17 @@ def trend(kpis: Kpis, unit_ids: Iterable[int], current: Counter[str], today: dat
     weeks = week_ends(campaign.starts_on, last)
     wanted = [item_metric(item, k) for item, kinds in kpis.item_kinds.items() for k in kinds]
     by_day: dict[str, Counter[date]] = defaultdict(Counter)
-    rows = (
-        KpiCount.objects.filter(campaign=campaign, unit_id__in=list(unit_ids), metric__in=wanted)
-        .values_list("metric", "day")
-        .annotate(total=Sum("value"))
-        .order_by()
-    )
+    ids = sorted(set(unit_ids))
+
+    def compute() -> list[tuple[str, date, int]]:
+        return list(
+            KpiCount.objects.filter(campaign=campaign, unit_id__in=ids, metric__in=wanted)
+            .values_list("metric", "day")
+            .annotate(total=Sum("value"))
+            .order_by()
+        )
+
+    rows = singleflight.shared("kpi-trend", singleflight.key_of(campaign.pk, ids, wanted), compute)
     for metric, day, value in rows:
         by_day[metric.split(":", 1)[0]][day] += value
     series: dict[str, list[int | None]] = {}
@@ -505,6 +517,7 @@ def case_kpis(
     there or before the campaign starts."""
     today = today or timezone.localdate()
     last = min(today, campaign.ends_on)
+    units = list(units)
     qs = case_scope(user, units)
     if qs is None or last < campaign.starts_on:
         return None
@@ -515,7 +528,11 @@ def case_kpis(
     span = goal_periods(campaign, goal, today) if goal is not None else None
     if span is not None:
         periods["goal"], periods["base"] = span
-    t = tallies(qs, periods)
+    # The case scope is the user's scope paths (``cases_for``) within the viewed units: the key.
+    key = singleflight.key_of(
+        sorted(scope_paths(user, Cap.CASE_VIEW)), sorted(u.path for u in units), sorted(periods.items())
+    )
+    t = singleflight.shared("case-tallies", key, lambda: tallies(qs, periods))
     result = CaseKpis(period, t["now"], t["yoy"], goal)
     if span is not None and goal is not None:
         result.goal_actual = percent_change(t["goal"].cases, t["base"].cases)

@@ -444,6 +444,12 @@ if FANZHA_CACHE == "redis":
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
 elif FANZHA_CACHE != "local":
     raise ValueError("FANZHA_CACHE must be local or redis")
+# Seconds a dashboard's aggregate figures (KPI sums, trend, case tallies) are shared by the requests that
+# ask for them meanwhile; the first computes them once (``fanzha.core.singleflight``). 0: never shared.
+FANZHA_FIGURES_SECONDS = int(os.environ.get("FANZHA_FIGURES_SECONDS", "10"))
+# Whether each server process warms up (code, templates, translations, the root dashboards' figures and
+# the database's pages) before it takes its first request (``fanzha.core.warm``; also ``fanzha warm``).
+FANZHA_WARM_ON_START = os.environ.get("FANZHA_WARM_ON_START", "1").strip() not in {"0", "false", "no", ""}
 # A claimed outbox row is left alone this long, then retried (a worker that died mid-send): keep it well
 # above the webhook timeout (5 s), or a slow send could be claimed twice.
 FANZHA_OUTBOX_LEASE_SECONDS = int(os.environ.get("FANZHA_OUTBOX_LEASE_SECONDS", "300"))

@@ -21,6 +21,8 @@ REST_FRAMEWORK = {**REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"anon": None, "us
 STATIC_ROOT = Path(tempfile.gettempdir()) / "fanzha-test-static"
 STATIC_ROOT.mkdir(exist_ok=True)
 WHITENOISE_USE_FINDERS = True
+FANZHA_FIGURES_SECONDS = 0  # a test reads the figures its own writes just changed
+FANZHA_WARM_ON_START = False  # a test starts no server process of its own
 
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
     # A file, not memory. The browser tests' live server writes from its own thread: an in-memory

@@ -183,3 +183,23 @@ def test_locust_runs_the_member_scenario_against_a_live_server(live_server, tmp_
     assert result["requests"] > 10 and result["failures"] == 0, result
     assert {"GET /m/[token]/tasks/", "POST /m/[token]/signin/"} <= set(result["by_name"])
     assert result["cpu"]["locust_pct"] > 0
+
+
+def test_cold_reports_the_first_seconds_of_the_first_scenario_beside_its_steady_state(monkeypatch, tmp_path):
+    """``bench load --cold``: the first scenario's first COLD_SECONDS, every request counted (no warm-up
+    left out), then its steady state; later scenarios meet a warm server and have no cold figure."""
+    runs: list[tuple[str, int, int]] = []
+
+    def fake_run(name, *, duration, warmup, **_kw):  # locust itself is an optional extra
+        runs.append((name, duration, warmup))
+        return {"median_ms": 1000.0 if warmup == 0 else 28.0}
+
+    monkeypatch.setattr(load, "prepare", lambda *a, **k: load.Fixtures(1, 1, {}, "admin", "x"))
+    monkeypatch.setattr(load, "machine", dict)
+    monkeypatch.setattr(load, "run_scenario", fake_run)
+    result = load.run(
+        scenario=["dashboard", "api"], duration=60, warmup=10, cold=True, fixtures=str(tmp_path / "f")
+    )
+    assert runs == [("dashboard", load.COLD_SECONDS, 0), ("dashboard", 60, 10), ("api", 60, 10)]
+    assert result["scenarios"]["dashboard"] == {"median_ms": 28.0, "cold": {"median_ms": 1000.0}}
+    assert "cold" not in result["scenarios"]["api"]

@@ -518,7 +518,7 @@ def count_queries(client, url):
 
 # session, user, grants (once), filter unit, count, page, prefetch.
 PEOPLE_LIST_QUERIES = 7
-UNIT_DETAIL_QUERIES = 13  # with the grants at the unit, for an administrator who may grant there
+UNIT_DETAIL_QUERIES = 14  # with the grants at the unit (administrator), the people under the children
 
 
 def test_people_list_query_count_does_not_grow(client, cast, django_assert_num_queries):
