@@ -174,7 +174,7 @@ def test_quick_links_of_each_role(client, cast, campaign):
     dashboard = reverse("campaign_dashboard", args=[campaign.pk])
     reach, kb, quiz = reverse("reach_index"), reverse("learn_kb"), reverse("learn_quiz_papers")
     teaching = [reverse("learn_tip_schedules"), reverse("learn_article_publish"), quiz]
-    cases = [reverse("case_list"), reverse("case_new")]
+    cases = [reverse("case_list"), reverse("case_quick")]
     record, letters = reverse("activity_record"), reverse("letter_index")
     start = reverse("campaign_start_choose")
     admin_more = [

@@ -36,7 +36,7 @@ def test_a_bank_administrators_links_speak_of_the_bank_not_of_students(client, c
     bank_admin = make_staff(county_cast.bank, "B0001", "行长", Role.BANK_ADMIN, county_cast.bank)
     body = home(client, bank_admin)
     assert "学生被骗" not in body and "班级群" not in body
-    assert reverse("case_new") in body  # they report cases too, in neutral words
+    assert reverse("case_quick") in body  # they report cases too, in neutral words
 
 
 def test_only_who_may_remind_is_promised_one_click_reminders(client, cast):

@@ -156,14 +156,18 @@ def generate_letters(campaign: Campaign, actor: Any = None) -> LetterGeneration:
 
 
 def headed_units(user: Any) -> set[int]:
-    """Units whose letters the user signs as a member answering for them (a dormitory head …)."""
+    """Units whose letters the user signs as a member answering for them (a dormitory head …); loaded
+    once per user object (the home page, the menu and the letters list all ask)."""
     if user is None or not user.is_authenticated:
         return set()
-    return set(
-        Membership.objects.filter(person__user=user, role__in=LETTER_SIGNING_MEMBERSHIPS).values_list(
-            "unit_id", flat=True
+    cache: dict[str, Any] = user.__dict__.setdefault("_fanzha_letters", {})
+    if "headed" not in cache:
+        cache["headed"] = set(
+            Membership.objects.filter(person__user=user, role__in=LETTER_SIGNING_MEMBERSHIPS).values_list(
+                "unit_id", flat=True
+            )
         )
-    )
+    return cache["headed"]
 
 
 def headed_by(person: Person) -> set[int]:
