@@ -28,8 +28,8 @@ def walk(page: Page, base: str, cast: Cast, shots: Path | None, prefix: str) -> 
     """Home → units → college → class → its people → the student, checking scope and masking."""
     sign_in(page, base, "T0002")  # the college administrator's staff number
     expect(page.locator("h1")).to_contain_text("院管理员")
-    # The college, its two classes, and the dormitory room one of its students lives in.
-    expect(page.locator(".stat-num").first).to_have_text("4")
+    # The workbench: urgent work first (issue 15), no count of the scope.
+    expect(page.locator("section.workbench h2").first).to_have_text("紧急")
     shoot(page, shots, f"{prefix}-home")
 
     open_menu_entry(page, "单位")
