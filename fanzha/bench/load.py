@@ -282,7 +282,7 @@ def prepare(root_code: str | None, members: int, path: Path, log: Any = None) ->
         members=pick_members(root, members, rng, superuser),
     )
     fixtures.write(path)
-    _say(log, f"campaign {campaign.pk} on {root.code}: {len(fixtures.members)} members prepared in {path}")
+    say(log, f"campaign {campaign.pk} on {root.code}: {len(fixtures.members)} members prepared in {path}")
     return fixtures
 
 
@@ -474,7 +474,7 @@ def run_scenario(
             WARMUP_ENV: str(warmup),
         },
     )
-    _say(log, f"{name}: {scenario.about}; {count} users for {duration} s …")
+    say(log, f"{name}: {scenario.about}; {count} users for {duration} s …")
     with open(os.path.join(workdir, "locust.log"), "wb") as output:
         proc = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT)
         after = warmup + math.ceil(count / spawn_rate)
@@ -520,7 +520,9 @@ def machine() -> dict[str, Any]:
     return info
 
 
-def _say(log: Any, text: str) -> None:
+def say(log: Any, text: str) -> None:
+    """A progress line on ``log`` (a command's stdout, or None for quiet), flushed at once: the
+    benchmarks run for minutes and their operator watches them (bench load, pages and rollup)."""
     if log is not None:
         log.write(text + "\n")
         if hasattr(log, "flush"):
@@ -575,7 +577,7 @@ def run(
     for index, name in enumerate(names):
         first_seconds = None
         if cold and index == 0:
-            _say(log, f"{name}: the first {COLD_SECONDS} s of the server as it is now (cold)")
+            say(log, f"{name}: the first {COLD_SECONDS} s of the server as it is now (cold)")
             first_seconds = run_scenario(name, duration=COLD_SECONDS, warmup=0, **common)
         result["scenarios"][name] = run_scenario(name, duration=duration, warmup=warmup, **common)
         if first_seconds is not None:

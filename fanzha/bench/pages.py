@@ -44,6 +44,8 @@ from urllib.parse import urljoin, urlsplit
 
 from django.core.management.base import CommandError, CommandParser
 
+from .load import say  # one progress printer for the benchmarks
+
 HELP = "Request every page the menus reach as every demo role and print p50/p95 per URL pattern."
 HOST = "localhost"
 NEVER = frozenset({"logout", "member_signout"})  # views that sign the user out
@@ -155,6 +157,21 @@ def start_urls(user: Any) -> list[str]:
     return urls
 
 
+def _follow(response: Any, url: str, seen: set[str], queue: deque[str]) -> None:
+    """Queue the links of ``response`` (a redirect's target, an HTML page's links) not seen before: the
+    crawl and the walk follow pages the same way."""
+    content_type = response.get("Content-Type", "").split(";")[0].strip()
+    targets: list[str] = []
+    if response.status_code in {301, 302, 303, 307, 308}:
+        targets = links_of(f'<a href="{response["Location"]}">', url)
+    elif content_type == "text/html" and not getattr(response, "streaming", False):
+        targets = links_of(response.content.decode(response.charset or "utf-8", "replace"), url)
+    for target in targets:
+        if target not in seen:
+            seen.add(target)
+            queue.append(target)
+
+
 def crawl(
     role: str,
     user: Any,
@@ -206,15 +223,7 @@ def crawl(
         pattern.kinds.add(content_type or "-")
         if response.status_code >= 400:  # a 5xx is an error; a link to a refused page a finding too
             errors.append({"role": role, "url": url, "status": response.status_code, "view": key[1]})
-        targets: list[str] = []
-        if response.status_code in {301, 302, 303, 307, 308}:
-            targets = links_of(f'<a href="{response["Location"]}">', url)
-        elif content_type == "text/html" and not getattr(response, "streaming", False):
-            targets = links_of(response.content.decode(response.charset or "utf-8", "replace"), url)
-        for target in targets:
-            if target not in seen:
-                seen.add(target)
-                queue.append(target)
+        _follow(response, url, seen, queue)
     return {"pages": pages, "patterns": len(per_role), "skipped": skipped}
 
 
@@ -239,16 +248,7 @@ def walk(user: Any, per_pattern: int = 1, max_pages: int | None = None) -> Itera
         response = client.get(url)
         pages += 1
         yield url, response
-        content_type = response.get("Content-Type", "").split(";")[0].strip()
-        targets: list[str] = []
-        if response.status_code in {301, 302, 303, 307, 308}:
-            targets = links_of(f'<a href="{response["Location"]}">', url)
-        elif content_type == "text/html" and not getattr(response, "streaming", False):
-            targets = links_of(response.content.decode(response.charset or "utf-8", "replace"), url)
-        for target in targets:
-            if target not in seen:
-                seen.add(target)
-                queue.append(target)
+        _follow(response, url, seen, queue)
 
 
 # Figures -------------------------------------------------------------------------------------------
@@ -332,13 +332,6 @@ def quiet_logs() -> Iterator[None]:
             logger.setLevel(level)
 
 
-def _say(log: Any, text: str) -> None:
-    if log is not None:
-        log.write(text + "\n")
-        if hasattr(log, "flush"):
-            log.flush()
-
-
 def run(
     *,
     world: str = "small",
@@ -362,13 +355,13 @@ def run(
     if per_pattern < 1:
         raise CommandError("--per-pattern must be at least 1")
     path = world_path(world, db, reuse)
-    collect_static_if_needed(lambda line: _say(log, line))  # production serves collected files
+    collect_static_if_needed(lambda line: say(log, line))  # production serves collected files
     with sqlite_file(path), override_settings(DEBUG=False, ALLOWED_HOSTS=[*settings.ALLOWED_HOSTS, HOST]):
         t0 = time.monotonic()
-        _say(log, f"demo world ({world}) in {path} …")
+        say(log, f"demo world ({world}) in {path} …")
         call_command("demo", "--no-serve", "--size", world, "--scale", str(scale), stdout=StringIO())
         built_seconds = time.monotonic() - t0
-        _say(log, f"world ready in {built_seconds:.0f} s; measuring the baseline")
+        say(log, f"world ready in {built_seconds:.0f} s; measuring the baseline")
         baseline = baseline_ms()
         patterns: dict[tuple[str, str], Pattern] = {}
         errors: list[dict[str, Any]] = []
@@ -383,7 +376,7 @@ def run(
                 continue
             with quiet_logs():
                 roles[login.role] = crawl(login.role, login.user, per_pattern, patterns, errors, max_pages)
-            _say(
+            say(
                 log,
                 f"{login.role}: {roles[login.role]['pages']} pages, {roles[login.role]['patterns']} patterns",
             )

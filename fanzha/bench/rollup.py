@@ -64,6 +64,8 @@ from django.core.management import call_command
 from django.core.management.base import CommandError, CommandParser
 from django.db import connection, connections, transaction
 
+from .load import say
+
 HELP = "Roll up every KPI for every unit of the large demo world (1,000,000 people) and time it."
 TEMPLATE_CODE = "bench-rollup"
 DAYS_BEFORE_TODAY = 70  # the campaign started ten weeks ago, so the weekly trend has ten points
@@ -87,13 +89,6 @@ def use_sqlite_file(path: str) -> None:
     settings.DATABASES["default"]["NAME"] = name
 
 
-def _say(log: Any, text: str) -> None:
-    if log is not None:
-        log.write(text + "\n")
-        if hasattr(log, "flush"):
-            log.flush()
-
-
 def ensure_world(scale: float, log: Any) -> Any:
     """The province root of the large demo world, built first when missing."""
     from fanzha.org import demo
@@ -102,8 +97,8 @@ def ensure_world(scale: float, log: Any) -> Any:
     call_command("migrate", verbosity=0, interactive=False)
     root = Unit.objects.filter(parent_path="", code=demo.PROVINCE_CODE).first()
     if root is None:
-        _say(log, "building the large demo world (1,000,000 people); this takes a while …")
-        demo.build_world("large", scale, log=lambda line: _say(log, line))
+        say(log, "building the large demo world (1,000,000 people); this takes a while …")
+        demo.build_world("large", scale, log=lambda line: say(log, line))
         root = Unit.objects.get(parent_path="", code=demo.PROVINCE_CODE)
     return root
 
@@ -141,9 +136,9 @@ def ensure_campaign(root: Any, reuse: bool, log: Any) -> tuple[Any, bool]:
     if campaign is not None and reuse and Attestation.objects.filter(campaign=campaign).exists():
         return campaign, False
     if campaign is not None:
-        _say(log, "removing the previous bench campaign")
+        say(log, "removing the previous bench campaign")
         _delete_campaign(campaign)
-    _say(log, "starting the bench campaign on the province root (obligations for every unit)")
+    say(log, "starting the bench campaign on the province root (obligations for every unit)")
     starts_on = timezone.localdate() - timedelta(days=DAYS_BEFORE_TODAY)
     campaign = actions.start_campaign(template, root, starts_on, None, {})
     return Campaign.objects.select_related("unit").get(pk=campaign.pk), True
@@ -401,7 +396,7 @@ def run(
     settings.DEBUG = False  # timed as served in production: no query log, no debug pages
     from fanzha.core.management.commands.serve import collect_static_if_needed
 
-    collect_static_if_needed(lambda line: _say(log, line))  # production serves collected files
+    collect_static_if_needed(lambda line: say(log, line))  # production serves collected files
     from django.test import Client
     from django.urls import reverse
 
@@ -414,27 +409,27 @@ def run(
     root = ensure_world(scale, log)
     campaign, fresh = ensure_campaign(root, reuse, log)
     if fresh:
-        _say(log, "writing attestations (every tracked person × every item) …")
+        say(log, "writing attestations (every tracked person × every item) …")
         started = time.perf_counter()
         with transaction.atomic():
             written = write_attestations(campaign)
             activities = write_activities(campaign)
-        _say(
+        say(
             log,
             f"{written:,} attestations, {activities:,} activities in {time.perf_counter() - started:.1f} s",
         )
         if connection.vendor == "sqlite":
             with connection.cursor() as cursor:
                 cursor.execute("ANALYZE")
-    _say(log, "home units …")
+    say(log, "home units …")
     homes_seconds, homes = best_of(1, kpis.refresh_homes)
-    _say(log, "floor (warm-up) …")
+    say(log, "floor (warm-up) …")
     floor_query(campaign)
-    _say(log, "roll-up with every week's history …")
+    say(log, "roll-up with every week's history …")
     history_seconds, history = best_of(runs, lambda: kpis.rebuild(campaign, history=True))
-    _say(log, "roll-up …")
+    say(log, "roll-up …")
     rollup_seconds, result = best_of(runs, lambda: kpis.rebuild(campaign, history=False))
-    _say(log, "floor …")
+    say(log, "floor …")
     floor_seconds, floor_groups = best_of(runs, lambda: floor_query(campaign))
     floor_all_seconds, _groups = best_of(runs, lambda: floor_query(campaign, counted_only=False))
 
@@ -442,7 +437,7 @@ def run(
     client = Client(SERVER_NAME="localhost")
     client.force_login(user)
     url = reverse("dashboard_unit", args=[campaign.pk, root.pk])
-    _say(log, f"dashboard {url} …")
+    say(log, f"dashboard {url} …")
     root_figure(client, url, "quiz_passed")  # warm-up
     timings = []
     for _ in range(5):

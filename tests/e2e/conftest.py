@@ -7,11 +7,12 @@ calls from async code must be lifted for the test thread that builds data.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from tests.conftest import PASSWORD, Cast, build_cast, skip_or_fail
 
@@ -42,6 +43,30 @@ def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[s
 def browser_context_args(browser_context_args: dict[str, Any]) -> dict[str, Any]:
     """A Chinese-speaking desktop browser: the product's default language."""
     return {**browser_context_args, "locale": "zh-CN", "viewport": {"width": 1280, "height": 900}}
+
+
+PHONE = {"width": 390, "height": 844}  # the phone every field page is checked on (issue 15)
+
+
+def new_phone(browser: Browser) -> BrowserContext:
+    """A Chinese-language phone at 390 × 844 with touch, as the field staff and members use."""
+    return browser.new_context(locale="zh-CN", viewport=PHONE, is_mobile=True, has_touch=True)
+
+
+@pytest.fixture
+def phone(browser: Browser) -> Iterator[BrowserContext]:
+    context = new_phone(browser)
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def phones(browser: Browser) -> Iterator[list[BrowserContext]]:
+    """Three phones, one per person (each signs in on their own)."""
+    contexts = [new_phone(browser) for _ in range(3)]
+    yield contexts
+    for context in contexts:
+        context.close()
 
 
 @pytest.fixture

@@ -3,14 +3,13 @@ draft restored after leaving), the alert goes out; a student reports their own c
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from django.utils import timezone
-from playwright.sync_api import Browser, BrowserContext, expect
+from playwright.sync_api import BrowserContext, expect
 
 from fanzha.cases.models import Case, CaseDraft, CaseState
 from fanzha.reach import actions as reach_actions
@@ -22,15 +21,6 @@ from tests.e2e.conftest import no_sideways_scroll, shoot, sign_in
 pytestmark = [pytest.mark.e2e]
 
 FMT = "%Y-%m-%dT%H:%M"
-
-
-@pytest.fixture
-def phone(browser: Browser) -> Iterator[BrowserContext]:
-    context = browser.new_context(
-        locale="zh-CN", viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True
-    )
-    yield context
-    context.close()
 
 
 def test_counsellor_records_a_case_with_autosave(

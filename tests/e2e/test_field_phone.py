@@ -6,7 +6,7 @@ case intake, the police alert list, the bank's freeze requests). Each page is ch
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from django.urls import reverse
 from django.utils import timezone
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import BrowserContext, Page, expect
 
 from fanzha.campaigns.models import Campaign, CampaignTemplate
 from fanzha.cases import actions as case_actions
@@ -27,15 +27,6 @@ from tests.reach.conftest import TEMPLATE
 pytestmark = [pytest.mark.e2e]
 
 WIDTH = 390
-
-
-@pytest.fixture
-def phone(browser: Browser) -> Iterator[BrowserContext]:
-    context = browser.new_context(
-        locale="zh-CN", viewport={"width": WIDTH, "height": 844}, is_mobile=True, has_touch=True
-    )
-    yield context
-    context.close()
 
 
 @pytest.fixture

@@ -5,12 +5,11 @@ that the demo SMS page shows the administrator."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, expect
+from playwright.sync_api import BrowserContext, expect
 
 from fanzha.org.models import User
 from fanzha.reach import actions
@@ -23,26 +22,13 @@ from tests.reach.conftest import make_campaign
 pytestmark = [pytest.mark.e2e]
 
 
-@pytest.fixture
-def phones(browser: Browser) -> Iterator[list[BrowserContext]]:
-    contexts = [
-        browser.new_context(
-            locale="zh-CN", viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True
-        )
-        for _ in range(2)
-    ]
-    yield contexts
-    for context in contexts:
-        context.close()
-
-
 def test_student_and_parent_in_one_place(
     phones: list[BrowserContext], live_server: Any, live_cast: Cast, shots: Path | None, settings: Any
 ) -> None:
     settings.FANZHA_SMS_BACKEND = "demo"
     campaign = make_campaign(live_cast)
     base = live_server.url
-    student, other = phones
+    student, other = phones[:2]
 
     page = student.new_page()
     sign_in(page, base, "UNI:2023001", home="/me/")

@@ -4,12 +4,11 @@ the anti-fraud app with a screenshot and passes the quiz against the clock; a pa
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import BrowserContext, Page, expect
 
 from fanzha.learn.models import Question, QuizPaper
 from fanzha.reach import actions
@@ -21,15 +20,6 @@ from tests.e2e.conftest import no_sideways_scroll, shoot
 from tests.reach.conftest import CaptureBackend, last_code, make_campaign
 
 pytestmark = [pytest.mark.e2e]
-
-
-@pytest.fixture
-def phone(browser: Browser) -> Iterator[BrowserContext]:
-    context = browser.new_context(
-        locale="zh-CN", viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True
-    )
-    yield context
-    context.close()
 
 
 def draw(page: Page) -> None:

@@ -7,12 +7,11 @@ issue asks for "on a phone, in under a minute".
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, expect
+from playwright.sync_api import BrowserContext, expect
 
 from fanzha.campaigns.activities import actions as activity_actions
 from fanzha.campaigns.letters import actions as letters_actions
@@ -26,15 +25,6 @@ from tests.e2e.conftest import no_sideways_scroll, shoot, sign_in, wait_image_lo
 pytestmark = [pytest.mark.e2e]
 
 MAX_ACTIONS = 8
-
-
-@pytest.fixture
-def phone(browser: Browser) -> Iterator[BrowserContext]:
-    context = browser.new_context(
-        locale="zh-CN", viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True
-    )
-    yield context
-    context.close()
 
 
 def test_record_class_meeting_on_a_phone(

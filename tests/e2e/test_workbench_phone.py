@@ -4,12 +4,11 @@ counts down to its acknowledgement target in the browser (``cases/countdown.js``
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, expect
+from playwright.sync_api import BrowserContext, expect
 
 from fanzha.cases import actions
 from tests.cases.conftest import intake
@@ -17,20 +16,6 @@ from tests.conftest import Cast
 from tests.e2e.conftest import no_sideways_scroll, shoot, sign_in
 
 pytestmark = [pytest.mark.e2e]
-
-
-@pytest.fixture
-def phones(browser: Browser) -> Iterator[list[BrowserContext]]:
-    """One phone per person (each signs in on their own)."""
-    contexts = [
-        browser.new_context(
-            locale="zh-CN", viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True
-        )
-        for _ in range(3)
-    ]
-    yield contexts
-    for context in contexts:
-        context.close()
 
 
 def test_urgent_work_comes_first_on_a_phone(
