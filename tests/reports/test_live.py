@@ -225,3 +225,15 @@ def test_a_new_place_that_moves_no_home_still_refreshes_compliance(
         org_actions.add_membership(cast.student, cast.d1)  # a second place: the class stays the home
     assert PersonHome.objects.get(person=cast.student).unit_id == home
     assert StaleCampaign.objects.filter(campaign=campaign).exists()  # the dorm's roster changed
+
+
+def test_starting_a_campaign_places_only_the_unplaced_people_of_its_subtree(cast: Cast):
+    kept = PersonHome.objects.create(person=cast.monitor, unit=cast.cs, kind=cast.monitor.kind)
+    added = kpis.add_missing_homes(cast.uni.path)
+    homes = dict(PersonHome.objects.values_list("person_id", "unit_id"))
+    assert cast.student.pk in homes and cast.math_student.pk in homes
+    assert homes[cast.monitor.pk] == kept.unit_id  # a known home is left to the nightly run
+    assert cast.other_student.pk not in homes  # another school's pupil is not this campaign's
+    assert added == len(homes) - 1
+    assert kpis.add_missing_homes(cast.uni.path) == 0  # nobody twice
+    assert homes == dict(PersonHome.objects.values_list("person_id", "unit_id"))
