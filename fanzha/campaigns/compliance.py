@@ -21,13 +21,15 @@ out every period in Python, computing each rule's periods once per calendar.
 
 from __future__ import annotations
 
+import threading
 from bisect import bisect_left, bisect_right
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
 
+from django.db import connections
 from django.db.models import BooleanField, Count, Exists, ExpressionWrapper, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.functional import Promise
@@ -316,6 +318,10 @@ def planned_periods(
 Entry = tuple[date, frozenset[str], int, str]  # day entered, evidence kinds, records, channel
 
 
+# The evidence kinds ``activity_records`` reads, in the order of its columns.
+EVIDENCE_FLAGS = ("photos", "video", "document", "link", "attendees")
+
+
 def _has_evidence(kind: str) -> Exists:
     return Exists(Evidence.objects.filter(activity=OuterRef("pk"), kind=kind))
 
@@ -333,6 +339,9 @@ def activity_records(
     evidence they carry, in one grouped query.
 
     Why the day entered: a record typed in after its period closed makes the period late, not done.
+    Why a plain cursor: a campaign has tens of thousands of such groups, and Django's per-row
+    converters (a date parsed per row and column on SQLite) cost more than the query; the few
+    distinct days are parsed once each.
     """
     rows = (
         Activity.objects.filter(
@@ -366,21 +375,77 @@ def activity_records(
         )
         .annotate(n=Count("id"))
     )
+    sql, params = rows.query.sql_with_params()
+    days: dict[object, date] = {}
+    kinds_of: dict[tuple[bool, ...], frozenset[str]] = {}
+
+    def day_of(raw: object) -> date:
+        found = days.get(raw)
+        if found is None:
+            found = days[raw] = raw if isinstance(raw, date) else date.fromisoformat(str(raw))
+        return found
+
     result: dict[int, dict[date, list[Entry]]] = defaultdict(lambda: defaultdict(list))
-    for obligation_id, day, entered, photos, video, document, link, attendees, channel, n in rows:
-        kinds = frozenset(
-            k
-            for k, has in (
-                ("photos", photos),
-                ("video", video),
-                ("document", document),
-                ("link", link),
-                ("attendees", attendees),
+    with connections[rows.db].cursor() as cursor:
+        cursor.execute(sql, params)
+        for obligation_id, day, entered, *flags, channel, n in cursor.fetchall():
+            key = tuple(bool(f) for f in flags)
+            kinds = kinds_of.get(key)
+            if kinds is None:
+                kinds = kinds_of[key] = frozenset(
+                    k for k, has in zip(EVIDENCE_FLAGS, key, strict=True) if has
+                )
+            occurred = day_of(day)
+            result[obligation_id][occurred].append(
+                (day_of(entered) if entered is not None else occurred, kinds, n, channel)
             )
-            if has
-        )
-        result[obligation_id][day].append((entered or day, kinds, n, channel))
     return result
+
+
+# Records reused between requests --------------------------------------------------------------------
+
+# Campaigns whose grouped records a process keeps (the most recently used first out last).
+KEPT_CAMPAIGNS = 8
+# Below this many obligations a page's own records are read directly: cheaper than the whole campaign's.
+FEW_OBLIGATIONS = 200
+_kept: OrderedDict[tuple[object, ...], dict[int, dict[date, list[Entry]]]] = OrderedDict()
+_kept_lock = threading.Lock()
+
+
+def campaign_records(campaign: Campaign) -> dict[int, dict[date, list[Entry]]]:
+    """``activity_records`` of every obligation of ``campaign``, reused while its ``records_version``
+    stays the same. The caller must not change what it gets.
+
+    Why: the records of a campaign over a school's classes and rooms are tens of thousands of groups,
+    and its dashboard, periods and calendar pages each read all of them on every request (about 0.4 s
+    on the demo's university). Every write that changes them raises the version in its own
+    transaction (``activities.actions``), and the version is read from the database here, so every
+    server process sees a change at once; only the grouping is kept, per process, for the last
+    ``KEPT_CAMPAIGNS`` campaigns.
+    """
+    row = (
+        Campaign.objects.filter(pk=campaign.pk)
+        .values_list("records_version", "created_at", "starts_on", "ends_on")
+        .first()
+    )
+    if row is None:
+        return {}
+    version, created_at, starts_on, ends_on = row
+    key = (connections[Campaign.objects.db].settings_dict["NAME"], campaign.pk, created_at, version)
+    with _kept_lock:
+        found = _kept.get(key)
+        if found is not None:
+            _kept.move_to_end(key)
+            return found
+    records = activity_records(Obligation.objects.filter(campaign_id=campaign.pk), starts_on, ends_on)
+    plain = {ob: dict(per_day) for ob, per_day in records.items()}  # no default that a reader could grow
+    with _kept_lock:
+        for old in [k for k in _kept if k[:3] == key[:3]]:
+            del _kept[old]  # an older version of the same campaign
+        _kept[key] = plain
+        while len(_kept) > KEPT_CAMPAIGNS:
+            _kept.popitem(last=False)
+    return plain
 
 
 def activity_counts(obligations: QuerySet[Obligation], start: date, end: date) -> dict[int, dict[date, int]]:
@@ -426,17 +491,39 @@ class Snapshot:
     counts: dict[int, dict[date, list[Entry]]]
     exceptions: dict[int, set[date]] = field(default_factory=dict)  # obligation → excepted period starts
     measures: dict[tuple[str, int], Measured] = field(default_factory=dict)  # (measure, unit id) → figure
+    # (id of a rule's periods, day) → the period a record of that day counts for: thousands of units
+    # share a rule's periods and their records share days, so each is searched for once.
+    _located: dict[tuple[int, date], P.Period | None] = field(default_factory=dict, repr=False)
 
-    def buckets(self, item: Item, rp: RulePeriods) -> dict[date, Bucket]:
-        """The obligation's activities per period (keyed by the period's first day)."""
+    def buckets(self, item: Item, rp: RulePeriods, lo: int = 0, hi: int | None = None) -> dict[date, Bucket]:
+        """The obligation's activities per period (keyed by the period's first day), for the periods
+        ``rp.periods[lo:hi]`` (all by default).
+
+        Why the slice: a month's page needs a month of a daily rule's periods, not the other 300 days'
+        records, each found by a binary search.
+        """
         rule = self.rules[item.rule_id]
         need = frozenset(rule.evidence or ())
         buckets: dict[date, Bucket] = defaultdict(Bucket)
         # per_channel: the kinds of place reached on time and late (a kind counts once per period).
         on_time: dict[date, set[str]] = defaultdict(set)
         late: dict[date, set[str]] = defaultdict(set)
+        hi = len(rp.periods) if hi is None else hi
+        if lo >= hi:
+            return buckets
+        # A one-off rule's first period also takes the records older than it (``record_period``).
+        first = date.min if lo == 0 else rp.periods[lo].start
+        last = rp.periods[hi - 1].end
+        located = self._located
+        periods_id = id(rp.periods)  # alive as long as the schedule that holds it, i.e. this snapshot
         for day, entries in self.counts.get(item.pk, {}).items():
-            found = P.record_period(rp.periods, day, rule.frequency)
+            if not first <= day <= last:
+                continue
+            key = (periods_id, day)
+            if key in located:
+                found = located[key]
+            else:
+                found = located[key] = P.record_period(rp.periods, day, rule.frequency)
             if found is None:
                 continue
             bucket = buckets[found.start]
@@ -562,7 +649,10 @@ def snapshot(
         )
     ]
     calendars = load_calendars(calendar_root or root_path)
-    counts = activity_records(scoped, campaign.starts_on, campaign.ends_on)
+    if len(items) < FEW_OBLIGATIONS:
+        counts = activity_records(scoped, campaign.starts_on, campaign.ends_on)
+    else:
+        counts = campaign_records(campaign)
     exceptions: dict[int, set[date]] = defaultdict(set)
     for obligation_id, start in PeriodException.objects.filter(
         obligation__in=scoped.values("pk")
@@ -777,7 +867,7 @@ def ending_between(snap: Snapshot, first: date, last: date) -> list[DayEntry]:
         lo, hi = bisect_left(rp.ends, first), bisect_right(rp.ends, last)
         if lo >= hi:
             continue
-        buckets = snap.buckets(item, rp)
+        buckets = snap.buckets(item, rp, lo, hi)
         excepted = snap.exceptions.get(item.pk, set())
         met = snap.met(item)
         for period in rp.periods[lo:hi]:

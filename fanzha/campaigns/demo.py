@@ -772,6 +772,7 @@ def entered_on_the_day(activities: list[Activity]) -> None:
         at = timezone.make_aware(datetime.combine(day, clock(18)))
         for start in range(0, len(pks), 500):
             Activity.objects.filter(pk__in=pks[start : start + 500]).update(created_at=at)
+    activity_actions.records_changed(activity.campaign_id for activity in activities)
 
 
 DEMO_PDF = (
@@ -823,6 +824,7 @@ def file_evidence(campaign: Campaign, activities: list[Activity], rules: dict[in
                     )
                 )
     Evidence.objects.bulk_create(rows, batch_size=500)
+    activity_actions.records_changed([campaign.pk])
     return len(rows)
 
 

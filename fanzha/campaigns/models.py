@@ -108,6 +108,10 @@ class Campaign(models.Model):
     status = models.CharField(_("状态"), max_length=8, choices=Status.choices, default=Status.ACTIVE)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Raised in the same transaction as every write to the campaign's activities, their evidence or
+    # attendance, so a page may reuse the records it grouped while this number stays the same
+    # (``compliance.campaign_records``).
+    records_version = models.PositiveBigIntegerField(default=0, editable=False)
 
     class Meta:
         verbose_name = _("专项行动")

@@ -19,6 +19,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.files.base import File
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -74,6 +75,7 @@ def add_evidence(activity: Activity, upload: File, actor: Any) -> Evidence:
     try:
         with transaction.atomic():
             evidence.save()
+            records_changed([activity.campaign_id])  # evidence decides whether a record counts
     except IntegrityError as exc:  # the same file, sent twice at once
         evidence.file.delete(save=False)
         raise _duplicate(info.name) from exc
@@ -165,11 +167,15 @@ def _check(
         raise ValidationError(errors)
 
 
-def _compliance_changed(campaign_ids: Iterable[int | None]) -> None:
-    """Tell the dashboards, once this transaction commits, that these campaigns' activities changed."""
-    changes = [(pk, hooks.CAMPAIGN_ACTIVITIES) for pk in sorted({pk for pk in campaign_ids if pk})]
-    if changes:
-        transaction.on_commit(lambda: hooks.campaigns_changed(changes), robust=True)
+def records_changed(campaign_ids: Iterable[int | None]) -> None:
+    """These campaigns' records changed: raise their ``records_version`` in this transaction (pages
+    stop reusing the grouped records at once) and tell the dashboards once it commits."""
+    ids = sorted({pk for pk in campaign_ids if pk})
+    if not ids:
+        return
+    Campaign.objects.filter(pk__in=ids).update(records_version=F("records_version") + 1)
+    changes = [(pk, hooks.CAMPAIGN_ACTIVITIES) for pk in ids]
+    transaction.on_commit(lambda: hooks.campaigns_changed(changes), robust=True)
 
 
 @transaction.atomic
@@ -226,7 +232,7 @@ def record_activity(
     )
     for upload in files:
         add_evidence(activity, upload, actor)
-    _compliance_changed([activity.campaign_id])
+    records_changed([activity.campaign_id])
     return activity
 
 
@@ -293,7 +299,7 @@ def bulk_record_activities(items: Iterable[NewActivity], actor: Any = None) -> l
                 recorded_by=item.recorded_by or actor,
             )
         )
-    _compliance_changed(row.campaign_id for row in rows)
+    records_changed(row.campaign_id for row in rows)
     return Activity.objects.bulk_create(rows, batch_size=BULK_BATCH)
 
 
@@ -366,7 +372,7 @@ def edit_activity(activity: Activity, changes: Mapping[str, Any], actor: Any) ->
         setattr(current, name, values[name])
     current.campaign = current.obligation.campaign if current.obligation else None
     current.save()
-    _compliance_changed([before, current.campaign_id])
+    records_changed([before, current.campaign_id])
     if {"kind", "obligation", "unit"} & set(changed):
         hooks.attendance_changed([current.pk])  # what its attendees prove may have changed
     return current
@@ -387,7 +393,7 @@ def delete_activity(activity: Activity, actor: Any) -> Activity:
     )
     current.is_deleted = True
     current.save(update_fields=["is_deleted", "updated_at"])
-    _compliance_changed([current.campaign_id])
+    records_changed([current.campaign_id])
     hooks.attendance_changed([current.pk])  # a deleted activity proves nothing
     return current
 
@@ -458,6 +464,7 @@ def check_in(activity: Activity, token: str, external_number: str, code: str) ->
         )
         if _created:
             hooks.attendance_changed([activity.pk])
+            records_changed([activity.campaign_id])
     return attendance
 
 
@@ -475,6 +482,7 @@ def add_attendee(activity: Activity, person: Person, actor: Any) -> Attendance:
     )
     if _created:
         hooks.attendance_changed([activity.pk])
+        records_changed([activity.campaign_id])
     return attendance
 
 
@@ -487,6 +495,7 @@ def remove_attendee(activity: Activity, person: Person, actor: Any) -> bool:
     removed, _detail = Attendance.objects.filter(activity=activity, person=person).delete()
     if removed:
         hooks.attendance_changed([activity.pk])
+        records_changed([activity.campaign_id])
     return bool(removed)
 
 
@@ -519,6 +528,7 @@ def add_attendees(activity: Activity, people: Iterable[Person], actor: Any) -> i
     Attendance.objects.bulk_create(new, ignore_conflicts=True)
     if new:
         hooks.attendance_changed([activity.pk])
+        records_changed([activity.campaign_id])
     return len(new)
 
 

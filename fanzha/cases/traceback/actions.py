@@ -166,8 +166,12 @@ def _compliance_at(campaign: Campaign, case: Case, day: date) -> list[dict[str, 
     snap = compliance.snapshot(campaign, Obligation.objects.filter(unit__path__in=paths), day)
     # Records entered after the day were not there yet either.
     snap.counts = {
-        ob: {d: [e for e in entries if e[0] <= day] for d, entries in per_day.items() if d <= day}
-        for ob, per_day in snap.counts.items()
+        item.pk: {
+            d: [e for e in entries if e[0] <= day]
+            for d, entries in snap.counts.get(item.pk, {}).items()
+            if d <= day
+        }
+        for item in snap.items
     }
     by_path: dict[str, list[compliance.ObligationState]] = defaultdict(list)
     for item in snap.items:
