@@ -16,8 +16,8 @@ from django.db.models import QuerySet
 from django.forms import formset_factory
 from django.utils.translation import gettext_lazy as _
 
-from fanzha.campaigns.activities.forms import MultipleFileField, UnitChoiceField
-from fanzha.org.forms import Form
+from fanzha.campaigns.activities.forms import MultipleFileField
+from fanzha.org.forms import Form, UnitChoiceField
 from fanzha.org.models import Person, Unit
 
 from .intake import MAX_INDICATORS, MAX_TRANSFERS, CaseInput, IndicatorIn, TransferIn
@@ -53,6 +53,23 @@ def money_field(label: Any) -> forms.CharField:
     )
 
 
+def intake_unit_field() -> UnitChoiceField:
+    """The unit a case is recorded at, in the full intake and the quick one alike."""
+    return UnitChoiceField(
+        label=_("所属单位"), queryset=Unit.objects.none(), required=False, empty_label=_("请选择")
+    )
+
+
+def offer_units(field: Any, units: QuerySet[Unit]) -> list[Unit]:
+    """Offer ``units`` (where the user may record a case) in ``field``, indented under the highest;
+    returns them. The choices come from the rows loaded here: drawing them makes no further query."""
+    field.queryset = units
+    unit_list = list(units.order_by("path"))
+    field.top_depth = min((u.depth for u in unit_list), default=1)
+    field.choices = [("", _("请选择"))] + [(u.pk, field.label_from_instance(u)) for u in unit_list]
+    return unit_list
+
+
 def _secret_input(**attrs: Any) -> forms.TextInput:
     """A text box the browser neither remembers nor suggests from (sensitive numbers)."""
     return forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false", **attrs})
@@ -61,9 +78,7 @@ def _secret_input(**attrs: Any) -> forms.TextInput:
 class CaseForm(Form):
     """The intake: who, where, when, how, what was lost, and the victim's circumstances."""
 
-    unit = UnitChoiceField(
-        label=_("所属单位"), queryset=Unit.objects.none(), required=False, empty_label=_("请选择")
-    )
+    unit = intake_unit_field()
     victim_number = forms.CharField(
         label=_("受害人学号/工号"),
         required=False,
@@ -124,13 +139,7 @@ class CaseForm(Form):
     ) -> None:
         """``units``: where the user may record a case; ``people``: whom they may pick as the victim."""
         super().__init__(*args, **kwargs)
-        unit_field: Any = self.fields["unit"]
-        unit_field.queryset = units
-        unit_list = list(units.order_by("path"))
-        unit_field.top_depth = min((u.depth for u in unit_list), default=1)
-        unit_field.choices = [("", _("请选择"))] + [
-            (u.pk, unit_field.label_from_instance(u)) for u in unit_list
-        ]
+        offer_units(self.fields["unit"], units)
         self.people = people
         if not with_files:
             del self.fields["attachments"]
@@ -329,9 +338,7 @@ class QuickCaseForm(Form):
     ``actions.report_case`` checks and records it exactly as it does a full report.
     """
 
-    unit = UnitChoiceField(
-        label=_("所属单位"), queryset=Unit.objects.none(), required=False, empty_label=_("请选择")
-    )
+    unit = intake_unit_field()
     victim_name = forms.CharField(
         label=_("受害人姓名"),
         required=False,
@@ -368,13 +375,7 @@ class QuickCaseForm(Form):
     def __init__(self, *args: Any, units: QuerySet[Unit], people: QuerySet[Person], **kwargs: Any) -> None:
         """``units``: where the user may record a case; ``people``: whom they may pick as the victim."""
         super().__init__(*args, **kwargs)
-        unit_field: Any = self.fields["unit"]
-        unit_field.queryset = units
-        unit_list = list(units.order_by("path"))
-        unit_field.top_depth = min((u.depth for u in unit_list), default=1)
-        unit_field.choices = [("", _("请选择"))] + [
-            (u.pk, unit_field.label_from_instance(u)) for u in unit_list
-        ]
+        unit_list = offer_units(self.fields["unit"], units)
         if len(unit_list) == 1 and not self.is_bound:
             self.initial.setdefault("unit", unit_list[0].pk)
         self.people = people

@@ -11,16 +11,11 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from fanzha.notify.models import Channel
-from fanzha.org.forms import Form
+from fanzha.org.forms import Form, UnitChoiceField
 from fanzha.org.models import Unit
 
 from .actions import MAX_NO_REPEAT_DAYS
 from .models import Article, Audience, FraudType
-
-
-class UnitChoiceField(forms.ModelChoiceField):
-    def label_from_instance(self, obj: Any) -> str:
-        return f"{obj.name}（{obj.code}）"
 
 
 class ChannelChoiceField(forms.ModelChoiceField):

@@ -8,7 +8,7 @@ from django import forms
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
-from fanzha.org.forms import Form
+from fanzha.org.forms import Form, UnitChoiceField
 from fanzha.org.models import Unit
 
 from .models import Channel, ChannelAudience, ChannelKind
@@ -17,11 +17,6 @@ KIND_CHOICES = [
     (kind.value, kind.label)
     for kind in (ChannelKind.WECOM, ChannelKind.DINGTALK, ChannelKind.FEISHU, ChannelKind.EMAIL)
 ]
-
-
-class UnitChoiceField(forms.ModelChoiceField):
-    def label_from_instance(self, obj: Any) -> str:
-        return f"{obj.name}（{obj.code}）"
 
 
 class ChannelForm(Form):

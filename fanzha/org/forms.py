@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from fanzha.core.identifiers import normalize_id_number, normalize_phone
+from fanzha.core.widgets import LongSelect
 
 from . import actions, scope
 from .models import Gender, MembershipRole, PersonKind, Unit, UnitKind
@@ -35,6 +36,25 @@ class Form(forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
+
+
+UNIT_KINDS = dict(UnitKind.choices)  # once: ``UnitKind.values`` builds a new list on every call
+
+
+class UnitChoiceField(forms.ModelChoiceField):
+    """Units labelled with their kind, indented by depth when shown as a list (of any length: see
+    ``LongSelect``)."""
+
+    widget = LongSelect
+
+    def label_from_instance(self, obj: Any) -> str:
+        kind = UNIT_KINDS.get(obj.kind, obj.kind)
+        name = getattr(obj, "shown_name", obj.name)  # a dormitory room with its building (with_building)
+        if isinstance(self.widget, forms.RadioSelect):
+            return str(name)
+        return f"{'　' * max(0, obj.depth - self.top_depth)}{name}（{kind}）"
+
+    top_depth = 1
 
 
 class LoginForm(AuthenticationForm):

@@ -12,7 +12,7 @@ from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from fanzha.org.forms import Form
+from fanzha.org.forms import Form, UnitChoiceField
 from fanzha.org.models import Unit, UnitKind
 from fanzha.org.names import with_building
 
@@ -42,19 +42,6 @@ class MultipleFileField(forms.FileField):
         if isinstance(data, list | tuple):
             return [single(d, initial) for d in data if d]
         return [single(data, initial)] if data else []
-
-
-class UnitChoiceField(forms.ModelChoiceField):
-    """Units labelled with their kind, indented by depth when shown as a list."""
-
-    def label_from_instance(self, obj: Any) -> str:
-        kind = UnitKind(obj.kind).label if obj.kind in UnitKind.values else obj.kind
-        name = getattr(obj, "shown_name", obj.name)  # a dormitory room with its building (with_building)
-        if isinstance(self.widget, forms.RadioSelect):
-            return str(name)
-        return f"{'　' * max(0, obj.depth - self.top_depth)}{name}（{kind}）"
-
-    top_depth = 1
 
 
 class ObligationSelect(forms.Select):

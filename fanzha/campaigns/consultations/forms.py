@@ -9,10 +9,9 @@ from django import forms
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from fanzha.org.forms import Form
+from fanzha.org.forms import Form, UnitChoiceField
 from fanzha.org.models import Person, Unit
 
-from ..activities.forms import UnitChoiceField
 from ..forms import DATE_INPUT
 
 
