@@ -77,6 +77,7 @@ from .models import (
     Side,
     TransferMethod,
 )
+from .stats.queries import minus_year
 
 SEED = f"{org_demo.SEED}:cases"
 TOKEN = "demo-case:"
@@ -391,14 +392,6 @@ def months_back(now: datetime) -> list[tuple[datetime, datetime]]:
     return list(reversed(windows))
 
 
-def year_before(at: datetime) -> datetime:
-    """The same moment a year earlier (28 February for a 29th)."""
-    try:
-        return at.replace(year=at.year - 1)
-    except ValueError:
-        return at.replace(year=at.year - 1, day=28)
-
-
 def moment(rng: random.Random, start: datetime, end: datetime) -> datetime:
     """A time between ``start`` and ``end``, by day mostly (people report in the daytime)."""
     span = (end - start).total_seconds()
@@ -579,7 +572,7 @@ def plan_cases(world: World, now: datetime, rng: random.Random, scale: float = 1
             add(
                 POLICE,
                 resident,
-                moment(rng, year_before(start), year_before(end)),
+                moment(rng, minus_year(start), minus_year(end)),
                 _weighted(rng, RESIDENT_TYPES),
             )
     plans.sort(key=lambda p: p.reported_at)

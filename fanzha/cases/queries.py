@@ -114,6 +114,12 @@ OVERDUE = "overdue"  # the lists' filter value (``?due=overdue``) for what is la
 THIS_WEEK = "week"  # … and for what falls due within ``WEEK_DAYS``
 
 
+def due_filter(raw: str | None) -> str:
+    """A list's ``?due=`` value when it is one the workbench links with (``OVERDUE``, ``THIS_WEEK``),
+    else "" (no filter: a made-up value shows the whole list, not an empty one)."""
+    return raw if raw in (OVERDUE, THIS_WEEK) else ""
+
+
 def week_range(today: date) -> tuple[date, date]:
     """The days that count as "this week" on the workbench and the lists behind it (both included)."""
     return today, today + timedelta(days=WEEK_DAYS - 1)

@@ -252,8 +252,7 @@ def case_new(request: HttpRequest) -> HttpResponse:
     indicators = IndicatorFormSet(request.POST, prefix=INDICATOR_PREFIX)
     rows: dict[str, list[str]] = {}
     if form.is_valid() and transfers.is_valid() and indicators.is_valid():
-        token = _submit_token(f"u{request.user.pk}", form.cleaned_data["submit_token"] or "")
-        earlier = queries.cases_for(request.user).filter(submit_token=token).first() if token else None
+        token, earlier = _earlier_report(request, form.cleaned_data["submit_token"])
         if earlier is not None:
             messages.info(request, _("这份报告已经提交过了，没有重复记录。"))
             return redirect("case_detail", pk=earlier.pk)
@@ -284,6 +283,13 @@ def case_new(request: HttpRequest) -> HttpResponse:
     if request.FILES:
         form.add_error("attachments", _("提交未成功，请重新选择附件。"))
     return _intake_page(request, form, transfers, indicators, rows=rows, status=400)
+
+
+def _earlier_report(request: HttpRequest, sent: str | None) -> tuple[str, Case | None]:
+    """The stored token of a report form's submission, and the case it already made when the same
+    form is sent twice (a double tap, a resend on a bad network), so that no case is recorded twice."""
+    token = _submit_token(f"u{request.user.pk}", sent or "")
+    return token, (queries.cases_for(request.user).filter(submit_token=token).first() if token else None)
 
 
 def _quick_errors(form: QuickCaseForm, exc: ValidationError) -> None:
@@ -318,8 +324,7 @@ def case_quick(request: HttpRequest) -> HttpResponse:
         return _no_store(render(request, "cases/case_quick.html", {"form": form}))
     form = QuickCaseForm(request.POST, units=units, people=people)
     if form.is_valid():
-        token = _submit_token(f"u{request.user.pk}", form.cleaned_data["submit_token"] or "")
-        earlier = queries.cases_for(request.user).filter(submit_token=token).first() if token else None
+        token, earlier = _earlier_report(request, form.cleaned_data["submit_token"])
         if earlier is not None:
             messages.info(request, _("这份报告已经提交过了，没有重复记录。"))
             return redirect("case_edit", pk=earlier.pk)

@@ -20,7 +20,7 @@ from fanzha.org.scope import Cap, in_scope
 from fanzha.org.views import AuthedRequest
 
 from ..models import Callback, Case
-from ..queries import OVERDUE, THIS_WEEK, callbacks_due, callbacks_for
+from ..queries import callbacks_due, callbacks_for, due_filter
 from . import actions
 from .forms import CallbackForm
 
@@ -36,12 +36,8 @@ def callback_list(request: AuthedRequest) -> HttpResponse:
     """Callbacks not made yet (overdue first, marked), then the recent ones made."""
     scoped = callbacks_for(request.user)
     today = timezone.localdate()
-    due = request.GET.get("due", "")
-    if due in (OVERDUE, THIS_WEEK):  # the workbench's numbers link here with this filter
-        waiting = callbacks_due(scoped, due, today)
-    else:
-        due = ""
-        waiting = scoped.filter(done_at__isnull=True)
+    due = due_filter(request.GET.get("due"))  # the workbench's numbers link here with this filter
+    waiting = callbacks_due(scoped, due, today) if due else scoped.filter(done_at__isnull=True)
     pending = list(_rows(waiting).order_by("due_on", "pk")[:LIST_LIMIT])
     # One form per callback the user may record, each with its own ids (many on one page).
     items = [

@@ -28,7 +28,7 @@ from fanzha.org.views import AuthedRequest
 
 from .. import queries
 from ..models import Case, FollowUp
-from ..queries import OVERDUE, THIS_WEEK, followups_due
+from ..queries import followups_due
 from . import actions
 from .forms import CloseForm, PlanForm, SessionForm
 
@@ -190,12 +190,8 @@ def followup_list(request: AuthedRequest) -> HttpResponse:
     scoped = queries.followups_for(request.user, Cap.COUNSEL)
     mine_only = request.GET.get("mine") == "1"
     today = timezone.localdate()
-    due = request.GET.get("due", "")
-    if due in (OVERDUE, THIS_WEEK):  # the workbench's numbers link here with this filter
-        rows = followups_due(scoped, due, today)
-    else:
-        due = ""
-        rows = scoped.filter(status=FollowUp.Status.OPEN)
+    due = queries.due_filter(request.GET.get("due"))  # the workbench's numbers link here with this filter
+    rows = followups_due(scoped, due, today) if due else scoped.filter(status=FollowUp.Status.OPEN)
     if mine_only:
         rows = rows.filter(counsellor=request.user) | rows.filter(psychologist=request.user)
     followups = list(

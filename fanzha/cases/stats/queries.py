@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.db.models import Count, Q, QuerySet, Sum
@@ -114,8 +114,11 @@ def month_period(year: int, month: int) -> Period:
     return Period(date(year, month, 1), date(year, month, calendar.monthrange(year, month)[1]))
 
 
-def _minus_year(day: date) -> date:
-    """The same day a year earlier; 29 February becomes the 28th."""
+Day = TypeVar("Day", bound=date)  # a date or a datetime
+
+
+def minus_year(day: Day) -> Day:
+    """The same day (or moment) a year earlier; 29 February becomes the 28th."""
     try:
         return day.replace(year=day.year - 1)
     except ValueError:
@@ -126,7 +129,7 @@ def year_earlier(period: Period) -> Period:
     """The same days one year earlier (the base of a year-on-year change)."""
     if period.is_month:  # a whole February stays a whole February
         return month_period(period.first.year - 1, period.first.month)
-    return Period(_minus_year(period.first), _minus_year(period.last))
+    return Period(minus_year(period.first), minus_year(period.last))
 
 
 def previous(period: Period) -> Period:
