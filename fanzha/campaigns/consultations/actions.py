@@ -24,7 +24,10 @@ NOTIFY_CAPS = (Cap.CAMPAIGN, Cap.RECORD)
 
 
 def _check_in_campaign(campaign: Campaign, units: list[Unit], field: str) -> None:
-    if any(not u.path.startswith(campaign.unit.path) or not u.is_active for u in units):
+    allowed = set(
+        queries.campaign_units(campaign).filter(pk__in=[u.pk for u in units]).values_list("pk", flat=True)
+    )
+    if any(u.pk not in allowed for u in units):
         raise ValidationError({field: _("所选单位不在本专项行动范围内。")})
 
 

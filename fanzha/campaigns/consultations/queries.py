@@ -8,7 +8,7 @@ from typing import Any
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from fanzha.org.models import Unit
+from fanzha.org.models import RESIDENCE_KINDS, Unit
 from fanzha.org.scope import Cap, in_tree_scope, path_q, scope_paths
 
 from ..models import Campaign, Consultation, ConsultationDecision
@@ -50,8 +50,14 @@ def overdue_decisions(user: Any, campaign: Campaign) -> QuerySet[ConsultationDec
 
 
 def campaign_units(campaign: Campaign) -> QuerySet[Unit]:
-    """Units a meeting may name (present, owner): the active units of the campaign's subtree."""
-    return Unit.objects.filter(path__startswith=campaign.unit.path, is_active=True).order_by("path")
+    """Units a meeting may name (present, owner): the active units of the campaign's subtree that answer
+    for work. Dormitory buildings and rooms are where people live: they attend no meeting and own no
+    decision (and a university's thousands of rooms made the form a 0.6 s page of checkboxes)."""
+    return (
+        Unit.objects.filter(path__startswith=campaign.unit.path, is_active=True)
+        .exclude(kind__in=RESIDENCE_KINDS)
+        .order_by("path")
+    )
 
 
 def convening_units(user: Any, campaign: Campaign) -> QuerySet[Unit]:

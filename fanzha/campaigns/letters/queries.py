@@ -44,13 +44,18 @@ def responsible_people(unit_ids: set[int]) -> dict[int, list[str]]:
     return result
 
 
+# How many letters still waiting a level lists (the rest are counted): a university's room letters are
+# thousands, more than a page can usefully show or a phone scroll through.
+MISSING_SHOWN = 100
+
+
 @dataclass
 class LetterRow:
     letter: ResponsibilityLetter
     upper_signed: bool
     lower_signed: bool
-    upper_people: list[str]
-    lower_people: list[str]
+    upper_people: list[str] = field(default_factory=list)
+    lower_people: list[str] = field(default_factory=list)
 
     @property
     def waiting_people(self) -> list[str]:
@@ -88,11 +93,14 @@ class LevelStatus:
     def none(self) -> int:
         return sum(1 for r in self.rows if r.state == "none")
 
-    @property
-    def missing(self) -> list[LetterRow]:
+    def waiting(self) -> list[LetterRow]:
         """Letters still waiting for a signature, the lower side's first."""
         waiting = [r for r in self.rows if r.state != "both"]
         return sorted(waiting, key=lambda r: (r.lower_signed, r.letter.lower_unit.path))
+
+    # Filled by ``letter_status``: the first ``MISSING_SHOWN`` waiting letters, with their people.
+    missing: list[LetterRow] = field(default_factory=list)
+    more_missing: int = 0  # waiting letters not listed
 
 
 def letter_status(user: Any, campaign: Campaign) -> list[LevelStatus]:
@@ -109,6 +117,15 @@ def letter_status(user: Any, campaign: Campaign) -> list[LevelStatus]:
         queries.letters_for(user)
         .filter(campaign=campaign)
         .select_related("upper_unit", "lower_unit")
+        # Thousands of rows on a university's page: only what it shows (not the letters' texts).
+        .only(
+            "level",
+            "campaign_id",
+            "upper_unit__name",
+            "upper_unit__path",
+            "lower_unit__name",
+            "lower_unit__path",
+        )
         .order_by("level", "lower_unit__path")
     )
     signed: dict[int, set[str]] = defaultdict(set)
@@ -116,7 +133,6 @@ def letter_status(user: Any, campaign: Campaign) -> list[LevelStatus]:
         "letter_id", "side"
     ):
         signed[letter_id].add(side)
-    people = responsible_people({x.upper_unit_id for x in letters} | {x.lower_unit_id for x in letters})
     for letter in letters:
         if letter.level >= len(levels):
             continue
@@ -126,10 +142,16 @@ def letter_status(user: Any, campaign: Campaign) -> list[LevelStatus]:
                 letter=letter,
                 upper_signed=LetterSignature.Side.UPPER in sides,
                 lower_signed=LetterSignature.Side.LOWER in sides,
-                upper_people=people.get(letter.upper_unit_id, []),
-                lower_people=people.get(letter.lower_unit_id, []),
             )
         )
+    for status in levels:
+        waiting = status.waiting()
+        status.missing, status.more_missing = waiting[:MISSING_SHOWN], max(0, len(waiting) - MISSING_SHOWN)
+    shown = [row for status in levels for row in status.missing]
+    people = responsible_people({u for r in shown for u in (r.letter.upper_unit_id, r.letter.lower_unit_id)})
+    for row in shown:
+        row.upper_people = people.get(row.letter.upper_unit_id, [])
+        row.lower_people = people.get(row.letter.lower_unit_id, [])
     return levels
 
 

@@ -15,7 +15,7 @@ from fanzha.campaigns.consultations import actions, queries
 from fanzha.campaigns.models import Campaign, CampaignTemplate, Consultation, ConsultationDecision
 from fanzha.notify.models import Outbox
 from fanzha.org.models import Role
-from tests.campaigns.conftest import TEMPLATE
+from tests.campaigns.conftest import TEMPLATE, make_campaign
 from tests.conftest import Cast, make_staff
 
 
@@ -214,3 +214,21 @@ def test_form_errors_keep_input(world: Cast) -> None:
     assert page.status_code == 400 and not meeting.decisions.exists()
     page = client.post(add, {"text": "", "owner_unit": c.station.pk, "due_on": ""}, HTTP_ACCEPT_LANGUAGE="en")
     assert "This field is required" in page.text
+
+
+def test_dormitories_attend_no_meeting_and_own_no_decision(cast: Cast) -> None:
+    campaign = make_campaign(cast)
+    offered = set(queries.campaign_units(campaign))
+    assert {cast.uni, cast.cs, cast.cs2301} <= offered
+    assert cast.d1 not in offered and cast.d1_101 not in offered  # where people live, not who works
+    with pytest.raises(ValidationError, match="不在本专项行动范围内"):
+        actions.record_meeting(
+            campaign,
+            cast.uni,
+            held_on=timezone.localdate(),
+            title="宿舍安全会商",
+            units_present=[cast.cs, cast.d1_101],
+            actor=cast.school_admin,
+        )
+    page = _client(cast.school_admin).get(reverse("consultation_new", args=[campaign.pk])).content.decode()
+    assert cast.cs.name in page and cast.d1_101.name not in page

@@ -9,6 +9,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
 
 from fanzha.campaigns.letters import actions
+from fanzha.campaigns.letters import queries as letters_queries
 from fanzha.campaigns.letters.queries import letter_status, letters_to_sign
 from fanzha.campaigns.models import CampaignEvent, LetterSignature, ResponsibilityLetter
 from fanzha.org import actions as org_actions
@@ -177,6 +178,17 @@ def test_status_is_scoped(cast, campaign):
     assert [lv.total for lv in mine] == [0, 1, 1]  # 计科2301班's letter and its room's
     college = letter_status(cast.college_admin, campaign)
     assert [lv.total for lv in college] == [1, 2, 1]
+
+
+def test_status_lists_the_first_waiting_letters_and_counts_the_rest(client, cast, campaign, monkeypatch):
+    monkeypatch.setattr(letters_queries, "MISSING_SHOWN", 1)  # a university's rooms are thousands
+    actions.generate_letters(campaign)
+    levels = letter_status(cast.school_admin, campaign)
+    assert [(len(lv.missing), lv.more_missing) for lv in levels] == [(1, 1), (1, 2), (1, 0)]
+    assert levels[0].missing[0].waiting_people == ["院管理员"]  # people are still named for those listed
+    client.force_login(cast.school_admin)
+    body = client.get(reverse("letter_status", args=[campaign.pk])).content.decode()
+    assert "上面列出前 1 份，还有 2 份未签署的责任书未列出" in body
 
 
 # Pages: 404 outside, 403 read-only, nothing changes -------------------------------------------------
