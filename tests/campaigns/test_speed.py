@@ -52,6 +52,18 @@ def test_period_pages_use_no_python_date_per_row(client, cast, campaign, name, d
         assert client.get(url).status_code == 200
 
 
+def meeting(cast, campaign, **fields):
+    """Today's class meeting of 计科2301班, recorded for the campaign's rule."""
+    return activity_actions.record_activity(
+        unit=cast.cs2301,
+        kind="class_meeting",
+        occurred_on=timezone.localdate(),
+        actor=cast.counsellor,
+        obligation=obligation_of(campaign, cast.cs2301),
+        **fields,
+    )
+
+
 def current(campaign, unit) -> compliance.PeriodState:
     snap = compliance.snapshot(campaign, Obligation.objects.all())
     state = snap.state(next(item for item in snap.items if item.unit_id == unit.pk))
@@ -67,14 +79,7 @@ def grouped_reads(ctx: CaptureQueriesContext) -> int:
 def test_a_big_campaign_reuses_its_records_until_they_change(cast, campaign, monkeypatch):
     monkeypatch.setattr(compliance, "FEW_OBLIGATIONS", 0)  # the cast's three classes count as many
     unit = cast.cs2301
-    kept = activity_actions.record_activity(
-        unit=unit,
-        kind="class_meeting",
-        occurred_on=timezone.localdate(),
-        attendance_count=30,
-        actor=cast.counsellor,
-        obligation=obligation_of(campaign, unit),
-    )
+    kept = meeting(cast, campaign, attendance_count=30)
     first = current(campaign, unit)
     assert (first.count, first.short) == (0, 1)  # no photo yet: recorded, not counted
     with CaptureQueriesContext(connection) as ctx:
@@ -87,13 +92,7 @@ def test_a_big_campaign_reuses_its_records_until_they_change(cast, campaign, mon
     assert grouped_reads(ctx) == 1
     assert (after.count, after.short, after.status) == (1, 0, compliance.Status.DONE)
 
-    other = activity_actions.record_activity(
-        unit=unit,
-        kind="class_meeting",
-        occurred_on=timezone.localdate(),
-        actor=cast.counsellor,
-        obligation=obligation_of(campaign, unit),
-    )
+    other = meeting(cast, campaign)
     activity_actions.add_evidence(
         other, files.upload("合影2.jpg", files.jpeg(40, 40, (9, 9, 9))), cast.counsellor
     )
@@ -109,13 +108,7 @@ def test_a_big_campaign_reuses_its_records_until_they_change(cast, campaign, mon
 
 
 def test_evidence_marks_the_dashboard_for_the_minute_job(cast, campaign, django_capture_on_commit_callbacks):
-    activity = activity_actions.record_activity(
-        unit=cast.cs2301,
-        kind="class_meeting",
-        occurred_on=timezone.localdate(),
-        actor=cast.counsellor,
-        obligation=obligation_of(campaign, cast.cs2301),
-    )
+    activity = meeting(cast, campaign)
     assert not StaleCampaign.objects.exists()  # the record's own mark waits for a commit that never comes
     with django_capture_on_commit_callbacks(execute=True):
         activity_actions.add_evidence(activity, files.upload("合影.jpg", files.jpeg()), cast.counsellor)
