@@ -181,7 +181,7 @@ class ActivityForm(Form):
         # A plan that counts outreach (a police station's "five into", a bank branch's month) is
         # recorded as outreach; a school's default stays the class meeting.
         default = ActivityKind.OUTREACH if options.reach else ActivityKind.CLASS_MEETING
-        kind = self.initial.get("kind") or default
+        kind = self.initial.get("kind") or self._asked_kind(options, default)
         if kind not in options.kinds:
             kind = options.kinds[0]
         self.initial["kind"] = kind
@@ -193,6 +193,21 @@ class ActivityForm(Form):
         if not with_files:
             del self.fields["camera"], self.fields["attachments"]
         self.with_files = with_files
+
+    def _asked_kind(self, options: RecordOptions, default: str) -> str:
+        """The kind to start with: ``default`` when the chosen unit's own work counts it (or asks for no
+        kind in particular), else the first kind that work counts. Why: a dormitory head's room is asked
+        for room visits and tips, so a form opening on "主题班会" would record work that counts for nothing.
+        """
+        unit_pk = self.initial.get("unit")
+        asked = [
+            k
+            for o in self.obligation_list
+            if o.unit_id == unit_pk
+            for k in o.rule.activity_kinds
+            if k in options.kinds
+        ]
+        return default if not asked or default in asked else asked[0]
         limits = evidence_limits()
         self.size_help = _(
             "照片不超过 %(photo)s，文档不超过 %(document)s，视频不超过 %(video)s；按文件内容识别类型。"

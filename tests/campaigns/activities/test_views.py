@@ -366,3 +366,25 @@ def test_record_form_links_the_obvious_obligation_beside_a_catch_all(client, cas
     client.force_login(cast.counsellor)
     form = client.get(reverse("activity_record")).context["form"]
     assert form.initial["obligation"] == obligation_of(campaign, cast.cs2301).pk
+
+
+def test_record_form_starts_on_the_kind_the_rooms_work_counts(client, cast, campaign):
+    """A dormitory room is asked for room visits: its form must not open on "主题班会", which would
+    record work that counts for nothing; a class still opens on its class meeting."""
+    from fanzha.campaigns.models import Obligation, ObligationRule
+
+    rule = ObligationRule.objects.create(
+        campaign=campaign,
+        code="room-visit",
+        title="每月走访宿舍",
+        level="dorm_room",
+        frequency="monthly",
+        activity_kinds=["dorm_visit"],
+    )
+    room = Obligation.objects.create(rule=rule, campaign=campaign, unit=cast.d1_101)
+    client.force_login(cast.school_admin)
+    form = client.get(reverse("activity_record"), {"unit": cast.d1_101.pk}).context["form"]
+    assert (form.initial["unit"], form.initial["kind"]) == (cast.d1_101.pk, "dorm_visit")
+    assert form.initial["obligation"] == room.pk
+    form = client.get(reverse("activity_record"), {"unit": cast.cs2301.pk}).context["form"]
+    assert form.initial["kind"] == "class_meeting"
