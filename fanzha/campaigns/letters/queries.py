@@ -9,35 +9,31 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
-from fanzha.org.models import Membership, MembershipRole, Person, RoleGrant, Unit
+from fanzha.org.models import Membership, Person, RoleGrant, Unit
 from fanzha.org.names import Levels
 from fanzha.org.scope import role_caps, roles_with
 
 from .. import queries
 from ..models import Campaign, LetterSignature, ResponsibilityLetter
+from ..queries import LETTER_SIGNING_MEMBERSHIPS
 from ..spec import fill
 from .actions import RECORD, headed_by, letter_values, signing_units
 
-RESPONSIBLE_MEMBERSHIPS = (
-    MembershipRole.LEADER,
-    MembershipRole.COUNSELLOR,
-    MembershipRole.LIAISON,
-    MembershipRole.DORM_HEAD,
-)
-
 
 def responsible_people(unit_ids: set[int]) -> dict[int, list[str]]:
-    """Who answers for each unit: holders of a working grant there, and its leaders, counsellors,
-    liaisons and dormitory heads (two queries for any number of units)."""
+    """Who signs for each unit, by the rule ``actions.can_sign`` applies: active holders of a working
+    grant at the unit itself, and the members heading it (its leader, a room's dormitory head). Two
+    queries for any number of units. Why the same rule: a name listed here that could not sign would
+    send the reader to the wrong person."""
     result: dict[int, list[str]] = defaultdict(list)
-    grants = RoleGrant.objects.filter(unit_id__in=unit_ids, role__in=roles_with(RECORD))
+    grants = RoleGrant.objects.filter(unit_id__in=unit_ids, role__in=roles_with(RECORD), user__is_active=True)
     for grant in grants.select_related("user", "unit"):
         if RECORD not in role_caps(grant.role, grant.unit.kind):
             continue  # a police liaison's grant at a school: its cases, not the school's letters
         name = grant.user.first_name or grant.user.username
         if name not in result[grant.unit_id]:
             result[grant.unit_id].append(name)
-    members = Membership.objects.filter(unit_id__in=unit_ids, role__in=RESPONSIBLE_MEMBERSHIPS)
+    members = Membership.objects.filter(unit_id__in=unit_ids, role__in=LETTER_SIGNING_MEMBERSHIPS)
     for membership in members.select_related("person").order_by("role", "person__initials"):
         if membership.person.name not in result[membership.unit_id]:
             result[membership.unit_id].append(membership.person.name)

@@ -191,6 +191,18 @@ def test_status_lists_the_first_waiting_letters_and_counts_the_rest(client, cast
     assert "上面列出前 1 份，还有 2 份未签署的责任书未列出" in body
 
 
+def test_the_people_named_to_sign_are_those_who_may(cast, campaign):
+    """The status page names, for a waiting side, only people ``can_sign`` lets sign it: a counsellor's
+    membership of a class or an inactive account's grant signs nothing there, a room's head does."""
+    org_actions.add_membership(cast.monitor, cast.cs2302, MembershipRole.COUNSELLOR)
+    org_actions.add_membership(cast.student, cast.d1_101, MembershipRole.DORM_HEAD)
+    cast.college_admin.is_active = False
+    cast.college_admin.save()
+    named = letters_queries.responsible_people({cast.cs.pk, cast.cs2302.pk, cast.d1_101.pk})
+    assert named.get(cast.cs2302.pk, []) == [] and named.get(cast.cs.pk, []) == []
+    assert named[cast.d1_101.pk] == [cast.student.name]
+
+
 # Pages: 404 outside, 403 read-only, nothing changes -------------------------------------------------
 
 
