@@ -371,6 +371,13 @@ def test_person_detail_relations(client, cast):
     assert list(monitor["covering"]) == [cast.student]
     parent = client.get(reverse("person_detail", args=[cast.parent.pk])).context
     assert [w.student for w in parent["wards"]] == [cast.student]
+    # A child at another school is the parent's too, but not the counsellor's to see.
+    actions.link_guardian(cast.parent, cast.other_student)
+    parent = client.get(reverse("person_detail", args=[cast.parent.pk])).context
+    assert [w.student for w in parent["wards"]] == [cast.student]
+    client.force_login(cast.outsider)
+    other = client.get(reverse("person_detail", args=[cast.other_student.pk])).context
+    assert [g.guardian for g in other["guardians"]] == [cast.parent]
 
 
 @pytest.mark.parametrize("field,value", [("phone", "13800138000"), ("id_number", "11010519491231002X")])
