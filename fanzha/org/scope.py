@@ -436,6 +436,23 @@ def people_for(user: Any, cap: Cap = Cap.VIEW) -> QuerySet[Person]:
     return Person.objects.filter(Exists(member_in_scope.filter(person=OuterRef("pk"))) | Exists(guardian_of))
 
 
+def people_by_ids(user: Any, cap: Cap = Cap.VIEW) -> QuerySet[Person]:
+    """``people_for`` by the same rule, written as one set of ids (the scope's members ``UNION`` their
+    guardians), which both SQLite and PostgreSQL read from the units' side.
+
+    Why two forms: ``people_for`` tests each person with ``EXISTS`` subqueries, which suits walking a
+    large scope in name order and stopping after a page; counting it, or listing a small scope, tests
+    every person of the database (1.0–1.7 s over a million). This form counts any scope and lists a
+    small one in milliseconds, but must build the whole set first.
+    """
+    paths = tree_paths(user, cap)
+    if not paths:
+        return people_for(user, cap)
+    members = Membership.objects.filter(path_q(paths, "unit__path")).values("person_id")
+    guardians = Guardianship.objects.filter(student_id__in=members).values("guardian_id")
+    return Person.objects.filter(pk__in=members.union(guardians))
+
+
 def memberships_for(user: Any, cap: Cap = Cap.VIEW) -> QuerySet[Membership]:
     """Memberships in units inside the scope, and the room memberships of the students whose rooms the
     user reaches (a counsellor sees which room their student lives in, not who else does)."""

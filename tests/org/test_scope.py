@@ -27,6 +27,10 @@ def test_people_visible_per_role(cast, who):
     user = cast.users()[who]
     names = set(scope.people_for(user).values_list("name", flat=True))
     assert names == EXPECTED_PEOPLE[who]
+    # The form that counts (and lists small scopes) holds exactly the same people, for every capability.
+    for cap in (Cap.VIEW, Cap.EDIT_PEOPLE, Cap.REVEAL):
+        assert set(scope.people_by_ids(user, cap)) == set(scope.people_for(user, cap))
+    assert scope.people_by_ids(user).count() == len(names)
 
 
 def test_units_subtree(cast):
