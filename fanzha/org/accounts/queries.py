@@ -22,7 +22,7 @@ from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
@@ -343,10 +343,13 @@ PREVIEW_NAMES = 200  # names listed per group on the preview; the counts are alw
 def staff_of(actor: Any, unit: Unit) -> QuerySet[Person]:
     """Active staff (every kind but students and parents) with a place in ``unit``'s subtree, in
     ``actor``'s granting scope, in name order."""
-    inside = Membership.objects.filter(person=OuterRef("pk"), unit__path__startswith=unit.path)
+    # Driven from the subtree's staff memberships (an index range on the units' paths), each then
+    # checked against the actor's scope: testing every person of a million for a place in the subtree
+    # took 5 s for a university's preview.
+    placed = Membership.objects.filter(unit__path__startswith=unit.path, person__kind__in=STAFF_KINDS)
     return (
         scope.people_for(actor, Cap.GRANT)
-        .filter(Exists(inside), kind__in=STAFF_KINDS, is_active=True)
+        .filter(pk__in=placed.values("person_id"), kind__in=STAFF_KINDS, is_active=True)
         .order_by("initials", "name", "pk")
     )
 
@@ -376,14 +379,20 @@ def bulk_preview(actor: Any, unit: Unit) -> Preview:
     new = staff.filter(user__isnull=True)
     invite = new.exclude(phone_enc="")
     unreachable = new.filter(phone_enc="")
+    has_phone = ~Q(phone_enc="")
+    counts = staff.order_by().aggregate(  # the three counts in one pass over the subtree's staff
+        existing=Count("pk", filter=Q(user__isnull=False)),
+        invite=Count("pk", filter=Q(user__isnull=True) & has_phone),
+        unreachable=Count("pk", filter=Q(user__isnull=True) & ~has_phone),
+    )
     return Preview(
         unit=unit,
         invite=list(invite[:PREVIEW_NAMES]),
-        invite_count=invite.count(),
+        invite_count=counts["invite"],
         existing=list(existing[:PREVIEW_NAMES]),
-        existing_count=existing.count(),
+        existing_count=counts["existing"],
         unreachable=list(unreachable[:PREVIEW_NAMES]),
-        unreachable_count=unreachable.count(),
+        unreachable_count=counts["unreachable"],
         sms_configured=sms_configured(),
     )
 
