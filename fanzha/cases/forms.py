@@ -60,14 +60,11 @@ def intake_unit_field() -> UnitChoiceField:
     )
 
 
-def offer_units(field: Any, units: QuerySet[Unit]) -> list[Unit]:
-    """Offer ``units`` (where the user may record a case) in ``field``, indented under the highest;
-    returns them. The choices come from the rows loaded here: drawing them makes no further query."""
-    field.queryset = units
-    unit_list = list(units.order_by("path"))
-    field.top_depth = min((u.depth for u in unit_list), default=1)
-    field.choices = [("", _("请选择"))] + [(u.pk, field.label_from_instance(u)) for u in unit_list]
-    return unit_list
+def offer_units(form: forms.Form, units: QuerySet[Unit]) -> list[Unit]:
+    """Offer ``units`` (where the user may record a case) in the form's unit field
+    (``UnitChoiceField.offer``: a large scope lists its upper levels and the unit already named)."""
+    named = form.data.get("unit") if form.is_bound else form.initial.get("unit")
+    return form.fields["unit"].offer(units, named, empty=_("请选择"))  # type: ignore[attr-defined, no-any-return]
 
 
 def _secret_input(**attrs: Any) -> forms.TextInput:
@@ -139,7 +136,7 @@ class CaseForm(Form):
     ) -> None:
         """``units``: where the user may record a case; ``people``: whom they may pick as the victim."""
         super().__init__(*args, **kwargs)
-        offer_units(self.fields["unit"], units)
+        offer_units(self, units)
         self.people = people
         if not with_files:
             del self.fields["attachments"]
@@ -375,7 +372,7 @@ class QuickCaseForm(Form):
     def __init__(self, *args: Any, units: QuerySet[Unit], people: QuerySet[Person], **kwargs: Any) -> None:
         """``units``: where the user may record a case; ``people``: whom they may pick as the victim."""
         super().__init__(*args, **kwargs)
-        unit_list = offer_units(self.fields["unit"], units)
+        unit_list = offer_units(self, units)
         if len(unit_list) == 1 and not self.is_bound:
             self.initial.setdefault("unit", unit_list[0].pk)
         self.people = people

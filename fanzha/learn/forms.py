@@ -65,7 +65,7 @@ class ArticleForm(Form):
     def __init__(self, *args: Any, units: QuerySet[Unit], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         unit_field: Any = self.fields["unit"]
-        unit_field.queryset = units
+        unit_field.offer(units, self.data.get("unit") if self.is_bound else self.initial.get("unit"))
         types: Any = self.fields["fraud_types"]
         types.choices = fraud_type_choices()
 

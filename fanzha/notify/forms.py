@@ -63,7 +63,8 @@ class ChannelForm(Form):
         self.channel = channel
         if channel is None:
             unit_field: Any = self.fields["unit"]
-            unit_field.queryset = units if units is not None else Unit.objects.none()
+            named = self.data.get("unit") if self.is_bound else self.initial.get("unit")
+            unit_field.offer(units if units is not None else Unit.objects.none(), named)
             del self.fields["clear_secret"]
         else:
             del self.fields["unit"]

@@ -7,6 +7,7 @@ from typing import Any
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
+from django.db.models import Count, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -55,6 +56,42 @@ class UnitChoiceField(forms.ModelChoiceField):
         return f"{'　' * max(0, obj.depth - self.top_depth)}{name}（{kind}）"
 
     top_depth = 1
+
+    def offer(self, units: QuerySet[Unit], extra: Any = None, empty: Any = None) -> list[Unit]:
+        """Accept any of ``units``; list the ones ``shown_units`` picks (all of a small scope, the upper
+        levels of a large one, and ``extra``: the unit a link, a sent form or the edited record names),
+        after an ``empty`` choice when given. Returns the units listed.
+
+        Why: a province's 45,000 units made every form with a unit field a page of seconds and a list
+        nobody can scroll; a unit deeper than the list is reached by a link that names it.
+        """
+        self.queryset = units
+        pk = extra.pk if isinstance(extra, Unit) else extra
+        shown = shown_units(units, int(pk) if str(pk or "").isdigit() else None)
+        self.top_depth = min((u.depth for u in shown), default=1)
+        listed = [(u.pk, self.label_from_instance(u)) for u in shown]
+        self.choices = ([("", empty)] if empty is not None else []) + listed
+        return shown
+
+
+# A form lists every unit of a scope up to this many; a larger scope lists its upper levels (whole
+# levels, up to this many) and the unit a link names.
+MAX_SHOWN_UNITS = 300
+
+
+def shown_units(units: QuerySet[Unit], extra: int | None = None) -> list[Unit]:
+    """The units a form lists: all of them, or for a large scope its upper levels (whole levels, up to
+    ``MAX_SHOWN_UNITS``) plus ``extra``, the unit a link or a sent form names."""
+    depths = dict(units.order_by().values_list("depth").annotate(n=Count("pk")).values_list("depth", "n"))
+    keep: list[int] = []
+    total = 0
+    for depth in sorted(depths):
+        if keep and total + depths[depth] > MAX_SHOWN_UNITS:
+            break
+        keep.append(depth)
+        total += depths[depth]
+    shown = units.filter(depth__in=keep) | (units.filter(pk=extra) if extra else units.none())
+    return list(shown.order_by("path"))
 
 
 class LoginForm(AuthenticationForm):

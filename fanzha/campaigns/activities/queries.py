@@ -65,24 +65,6 @@ def filter_units(user: Any, activities: QuerySet[Activity]) -> QuerySet[Unit]:
     return units_for(user).filter(path__in=chosen).order_by("path")
 
 
-MAX_SHOWN_UNITS = 300
-
-
-def shown_units(units: QuerySet[Unit], extra: int | None = None) -> list[Unit]:
-    """The units a record form lists: all of them, or for a large scope its upper levels (whole
-    levels, up to ``MAX_SHOWN_UNITS``) plus ``extra``, the unit a link or a sent form names."""
-    depths = dict(units.order_by().values_list("depth").annotate(n=Count("pk")).values_list("depth", "n"))
-    keep: list[int] = []
-    total = 0
-    for depth in sorted(depths):
-        if keep and total + depths[depth] > MAX_SHOWN_UNITS:
-            break
-        keep.append(depth)
-        total += depths[depth]
-    shown = units.filter(depth__in=keep) | (units.filter(pk=extra) if extra else units.none())
-    return list(shown.order_by("path"))
-
-
 def obligation_choices(user: Any, units: QuerySet[Unit], keep: int | None = None) -> QuerySet[Obligation]:
     """Open obligations of ``units`` that the user may record activities against (and ``keep``,
     the one an edited activity already counts for, even if its campaign has ended since)."""

@@ -30,7 +30,7 @@ from fanzha.core.clientip import client_ip
 from fanzha.core.downloads import upload_response
 from fanzha.core.paging import paginate
 from fanzha.org.credentials import actions as credentials
-from fanzha.org.forms import apply_errors
+from fanzha.org.forms import apply_errors, shown_units
 from fanzha.org.models import Unit
 from fanzha.org.scope import in_scope, people_for, reached_only, units_for
 
@@ -103,7 +103,7 @@ def _record_form(request: HttpRequest, activity: Activity | None = None, **kwarg
     keep = activity.obligation_id if activity else None
     named = str((kwargs.get("data") or {}).get("unit") or (kwargs.get("initial") or {}).get("unit") or "")
     extra = int(named) if named.isdigit() else None
-    shown = reads.shown_units(units, extra)
+    shown = shown_units(units, extra)
     return ActivityForm(
         units=units,
         unit_list=shown,

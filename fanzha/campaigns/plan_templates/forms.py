@@ -10,14 +10,10 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from fanzha.org.forms import UnitChoiceField
 from fanzha.org.models import Unit
 
 MAX_TEMPLATE_BYTES = 256 * 1024
-
-
-class UnitChoiceField(forms.ModelChoiceField):
-    def label_from_instance(self, obj: Any) -> str:
-        return f"{obj.name}（{obj.code}）"
 
 
 class TemplateForm(forms.Form):
@@ -43,7 +39,7 @@ class TemplateForm(forms.Form):
         else:
             field = self.fields["owner"]
             assert isinstance(field, UnitChoiceField)
-            field.queryset = owners
+            field.offer(owners, self.data.get("owner") if self.is_bound else self.initial.get("owner"))
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

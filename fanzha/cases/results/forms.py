@@ -7,7 +7,8 @@ import re
 from django import forms
 from django.utils.translation import gettext_lazy
 
-from fanzha.org.forms import Form
+from fanzha.org.forms import Form, UnitChoiceField
+from fanzha.org.models import Unit
 
 from ..models import CaseResult
 
@@ -36,7 +37,7 @@ class GangForm(Form):
     """A gang broken: the unit from the user's police scope, and the case numbers it is linked to."""
 
     name = forms.CharField(label=gettext_lazy("团伙名称"), max_length=100)
-    unit = forms.ChoiceField(label=gettext_lazy("办案单位"))
+    unit = UnitChoiceField(label=gettext_lazy("办案单位"), queryset=Unit.objects.none())
     broken_on = forms.DateField(label=gettext_lazy("打掉日期"), widget=DATE)
     members_caught = forms.IntegerField(
         label=gettext_lazy("抓获成员数"),

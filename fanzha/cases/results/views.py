@@ -8,7 +8,6 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -22,7 +21,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from fanzha.campaigns.documents.formats import DOCX_TYPE
 from fanzha.core.downloads import generated_response
-from fanzha.org.forms import apply_errors
+from fanzha.org.forms import UnitChoiceField, apply_errors
 from fanzha.org.scope import Cap, units_for
 
 from ..models import CaseResult
@@ -72,16 +71,16 @@ def case_results(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def gang_new(request: HttpRequest) -> HttpResponse:
-    units = list(units_for(request.user, Cap.CASE_POLICE).filter(is_active=True).order_by("path"))
-    if not units:
+    units = units_for(request.user, Cap.CASE_POLICE).filter(is_active=True)
+    if not units.exists():
         raise Http404
     form = GangForm(request.POST or None)
     unit_field = form.fields["unit"]
-    assert isinstance(unit_field, forms.ChoiceField)
-    unit_field.choices = [(str(u.pk), u.name) for u in units]
+    assert isinstance(unit_field, UnitChoiceField)
+    unit_field.offer(units, request.POST.get("unit"))
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
-        unit = next(u for u in units if str(u.pk) == d["unit"])
+        unit = d["unit"]
         numbers = form.numbers()
         found = dict(
             queries.police_cases(request.user).filter(number__in=numbers).values_list("number", "pk")

@@ -304,9 +304,9 @@ def test_evidence_never_public(client, cast, activity):
 
 def test_large_scope_lists_upper_levels(client, cast, monkeypatch):
     """A school with thousands of units lists its upper levels; a link can still name any unit."""
-    from fanzha.campaigns.activities import queries as activity_reads
+    from fanzha.org import forms as org_forms
 
-    monkeypatch.setattr(activity_reads, "MAX_SHOWN_UNITS", 4)
+    monkeypatch.setattr(org_forms, "MAX_SHOWN_UNITS", 4)
     client.force_login(cast.school_admin)
     form = client.get(reverse("activity_record")).context["form"]
     assert [u.code for u in form.unit_list] == ["UNI", "CS", "MA", "D1"]
