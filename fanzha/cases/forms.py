@@ -17,7 +17,7 @@ from django.forms import formset_factory
 from django.utils.translation import gettext_lazy as _
 
 from fanzha.campaigns.activities.forms import MultipleFileField
-from fanzha.org.forms import Form, UnitChoiceField
+from fanzha.org.forms import Form, UnitChoiceField, offer_units
 from fanzha.org.models import Person, Unit
 
 from .intake import MAX_INDICATORS, MAX_TRANSFERS, CaseInput, IndicatorIn, TransferIn
@@ -58,13 +58,6 @@ def intake_unit_field() -> UnitChoiceField:
     return UnitChoiceField(
         label=_("所属单位"), queryset=Unit.objects.none(), required=False, empty_label=_("请选择")
     )
-
-
-def offer_units(form: forms.Form, units: QuerySet[Unit]) -> list[Unit]:
-    """Offer ``units`` (where the user may record a case) in the form's unit field
-    (``UnitChoiceField.offer``: a large scope lists its upper levels and the unit already named)."""
-    named = form.data.get("unit") if form.is_bound else form.initial.get("unit")
-    return form.fields["unit"].offer(units, named, empty=_("请选择"))  # type: ignore[attr-defined, no-any-return]
 
 
 def _secret_input(**attrs: Any) -> forms.TextInput:
@@ -136,7 +129,7 @@ class CaseForm(Form):
     ) -> None:
         """``units``: where the user may record a case; ``people``: whom they may pick as the victim."""
         super().__init__(*args, **kwargs)
-        offer_units(self, units)
+        offer_units(self, "unit", units, empty=_("请选择"))
         self.people = people
         if not with_files:
             del self.fields["attachments"]
@@ -372,7 +365,7 @@ class QuickCaseForm(Form):
     def __init__(self, *args: Any, units: QuerySet[Unit], people: QuerySet[Person], **kwargs: Any) -> None:
         """``units``: where the user may record a case; ``people``: whom they may pick as the victim."""
         super().__init__(*args, **kwargs)
-        unit_list = offer_units(self, units)
+        unit_list = offer_units(self, "unit", units, empty=_("请选择"))
         if len(unit_list) == 1 and not self.is_bound:
             self.initial.setdefault("unit", unit_list[0].pk)
         self.people = people

@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from fanzha.notify.models import Channel
-from fanzha.org.forms import Form, UnitChoiceField
+from fanzha.org.forms import Form, UnitChoiceField, offer_units
 from fanzha.org.models import Unit
 
 from .actions import MAX_NO_REPEAT_DAYS
@@ -64,8 +64,7 @@ class ArticleForm(Form):
 
     def __init__(self, *args: Any, units: QuerySet[Unit], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        unit_field: Any = self.fields["unit"]
-        unit_field.offer(units, self.data.get("unit") if self.is_bound else self.initial.get("unit"))
+        offer_units(self, "unit", units)
         types: Any = self.fields["fraud_types"]
         types.choices = fraud_type_choices()
 

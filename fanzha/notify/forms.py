@@ -8,7 +8,7 @@ from django import forms
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
-from fanzha.org.forms import Form, UnitChoiceField
+from fanzha.org.forms import Form, UnitChoiceField, offer_units
 from fanzha.org.models import Unit
 
 from .models import Channel, ChannelAudience, ChannelKind
@@ -62,9 +62,7 @@ class ChannelForm(Form):
         super().__init__(*args, **kwargs)
         self.channel = channel
         if channel is None:
-            unit_field: Any = self.fields["unit"]
-            named = self.data.get("unit") if self.is_bound else self.initial.get("unit")
-            unit_field.offer(units if units is not None else Unit.objects.none(), named)
+            offer_units(self, "unit", units if units is not None else Unit.objects.none())
             del self.fields["clear_secret"]
         else:
             del self.fields["unit"]

@@ -74,6 +74,15 @@ class UnitChoiceField(forms.ModelChoiceField):
         return shown
 
 
+def offer_units(form: forms.Form, name: str, units: QuerySet[Unit], empty: Any = None) -> list[Unit]:
+    """``UnitChoiceField.offer`` for the form's field ``name``, naming the unit the sent form (or, before
+    it is sent, its initial data) holds, so that a chosen unit deeper than the list stays listed."""
+    named = form.data.get(name) if form.is_bound else form.initial.get(name)
+    field = form.fields[name]
+    assert isinstance(field, UnitChoiceField)
+    return field.offer(units, named, empty)
+
+
 # A form lists every unit of a scope up to this many; a larger scope lists its upper levels (whole
 # levels, up to this many) and the unit a link names.
 MAX_SHOWN_UNITS = 300

@@ -404,8 +404,9 @@ def person_list(request: AuthedRequest) -> HttpResponse:
 
     # Counted as a set of ids; listed from that set when it is small, else by walking the name index
     # (``scope.people_by_ids``): each the fast way for its size.
-    found = narrow(scope.people_by_ids(user)).count()
-    source = scope.people_by_ids(user) if found <= FEW_PEOPLE else scope.people_for(user)
+    by_ids = scope.people_by_ids(user)
+    found = narrow(by_ids).count()
+    source = by_ids if found <= FEW_PEOPLE else scope.people_for(user)
     memberships = scope.memberships_for(user).select_related("unit").order_by("unit__path", "role")
     people = (
         narrow(source)

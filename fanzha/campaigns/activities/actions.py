@@ -56,6 +56,14 @@ def _duplicate(name: str) -> ValidationError:
 @transaction.atomic
 def add_evidence(activity: Activity, upload: File, actor: Any) -> Evidence:
     """Attach a photo, video or document to an activity, once (identical content is refused)."""
+    evidence = _store_evidence(activity, upload, actor)
+    records_changed([activity.campaign_id])  # evidence decides whether a record counts
+    return evidence
+
+
+def _store_evidence(activity: Activity, upload: File, actor: Any) -> Evidence:
+    """``add_evidence`` without telling the campaign: ``record_activity`` tells it once for the
+    record and all its files."""
     info = inspect_upload(upload)
     if activity.is_deleted:
         raise ValidationError(_("该活动记录已删除。"))
@@ -75,7 +83,6 @@ def add_evidence(activity: Activity, upload: File, actor: Any) -> Evidence:
     try:
         with transaction.atomic():
             evidence.save()
-            records_changed([activity.campaign_id])  # evidence decides whether a record counts
     except IntegrityError as exc:  # the same file, sent twice at once
         evidence.file.delete(save=False)
         raise _duplicate(info.name) from exc
@@ -231,7 +238,7 @@ def record_activity(
         recorded_by=actor,
     )
     for upload in files:
-        add_evidence(activity, upload, actor)
+        _store_evidence(activity, upload, actor)
     records_changed([activity.campaign_id])
     return activity
 

@@ -9,7 +9,7 @@ from django import forms
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from fanzha.org.forms import Form, UnitChoiceField, shown_units
+from fanzha.org.forms import Form, UnitChoiceField, offer_units, shown_units
 from fanzha.org.models import Person, Unit
 
 from ..forms import DATE_INPUT
@@ -31,8 +31,7 @@ class MeetingForm(Form):
 
     def __init__(self, *args: Any, convening: Any, units: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        named = self.data.get("unit") if self.is_bound else None
-        self.fields["unit"].offer(convening, named)  # type: ignore[attr-defined]
+        offer_units(self, "unit", convening)
         present: Any = self.fields["units_present"]
         present.queryset = units  # any of them is accepted; a large campaign lists its upper levels
         sent = self.data.getlist("units_present") if hasattr(self.data, "getlist") else []
@@ -56,8 +55,7 @@ class DecisionForm(Form):
 
     def __init__(self, *args: Any, units: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        named = self.data.get("owner_unit") if self.is_bound else None
-        self.fields["owner_unit"].offer(units, named)  # type: ignore[attr-defined]
+        offer_units(self, "owner_unit", units)
         self.fields["owner_person"].queryset = (  # type: ignore[attr-defined]
             Person.objects.filter(Q(user__grants__unit__in=units)).distinct().order_by("pk")
         )

@@ -10,7 +10,7 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from fanzha.org.forms import UnitChoiceField
+from fanzha.org.forms import UnitChoiceField, offer_units
 from fanzha.org.models import Unit
 
 MAX_TEMPLATE_BYTES = 256 * 1024
@@ -37,9 +37,7 @@ class TemplateForm(forms.Form):
         if owners is None:
             del self.fields["owner"]
         else:
-            field = self.fields["owner"]
-            assert isinstance(field, UnitChoiceField)
-            field.offer(owners, self.data.get("owner") if self.is_bound else self.initial.get("owner"))
+            offer_units(self, "owner", owners)
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

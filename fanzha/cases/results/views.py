@@ -21,7 +21,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from fanzha.campaigns.documents.formats import DOCX_TYPE
 from fanzha.core.downloads import generated_response
-from fanzha.org.forms import UnitChoiceField, apply_errors
+from fanzha.org.forms import apply_errors, offer_units
 from fanzha.org.scope import Cap, units_for
 
 from ..models import CaseResult
@@ -75,9 +75,7 @@ def gang_new(request: HttpRequest) -> HttpResponse:
     if not units.exists():
         raise Http404
     form = GangForm(request.POST or None)
-    unit_field = form.fields["unit"]
-    assert isinstance(unit_field, UnitChoiceField)
-    unit_field.offer(units, request.POST.get("unit"))
+    offer_units(form, "unit", units)
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
         unit = d["unit"]
